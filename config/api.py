@@ -1,0 +1,90 @@
+"""The ruralcast API (/api/v1): one NinjaAPI, one error format, routers from each domain app.
+
+Every error answer has the body {"error": {"code", "message", "fields"}}: services raise
+`ApplicationError`s with a message for people; schema validation errors name the fields.
+"""
+
+from typing import Any
+
+import structlog
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from ruralcast.accounts.api import router as accounts_router
+from ruralcast.audit.api import router as audit_router
+from ruralcast.core.api_auth import API_AUTH
+from ruralcast.core.errors import ApplicationError, error_body
+from ruralcast.regions.api import designations_router
+from ruralcast.regions.api import router as regions_router
+
+log = structlog.get_logger("ruralcast.api")
+
+api = NinjaAPI(
+    title="ruralcast API",
+    version="1",
+    description=(
+        "Open API of ruralcast, the Smart Broadcasting platform for rural areas. Authenticate with "
+        "`Authorization: Bearer <token>` (create a token in the console under *API tokens*) or with "
+        'the console\'s session. Errors share one body: `{"error": {"code", "message", "fields"}}`.'
+    ),
+    auth=API_AUTH,
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    return api.create_response(request, error_body(error), status=error.status_code)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for item in error.errors:
+        location = [str(part) for part in item.get("loc", []) if part not in ("body", "query", "path", "payload")]
+        fields.setdefault(".".join(location) or "request", []).append(str(item.get("msg", "")))
+    return _error(request, 400, "invalid", _("The request is not valid; see fields."), fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", _("Log in or send a valid API token."))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    return _error(request, error.status_code, "http_error", str(error))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
+    log.exception("api.unexpected_error", path=request.path)
+    return _error(request, 500, "server_error", _("Something went wrong on our side; it has been logged."))
+
+
+api.add_router("/regions", regions_router)
+api.add_router("/designations", designations_router)
+api.add_router("/", accounts_router)
+api.add_router("/audit", audit_router)
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The schema as served at /api/v1/openapi.json (also committed as docs/openapi.json)."""
+    return api.get_openapi_schema(path_prefix="/api/v1")

@@ -1,0 +1,22 @@
+"""URL map: console pages, the API under /api/v1, operations endpoints."""
+
+from django.urls import include, path
+
+from config.api import api
+from ruralcast.ops import views as ops_views
+
+urlpatterns = [
+    path("", include("ruralcast.web.urls")),
+    path("accounts/", include("ruralcast.accounts.urls")),
+    path("regions/", include("ruralcast.regions.urls")),
+    path("audit/", include("ruralcast.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("", include("django_prometheus.urls")),
+]
+
+handler400 = "ruralcast.web.errors.handler400"
+handler403 = "ruralcast.web.errors.handler403"
+handler404 = "ruralcast.web.errors.handler404"
+handler500 = "ruralcast.web.errors.handler500"

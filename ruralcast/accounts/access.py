@@ -1,0 +1,114 @@
+"""The one access helper every service calls: may user U do action A on region R?
+
+A grant of role X on region G lets its holder do X's actions on G and everything below it (the
+grant region's code prefix is a prefix of the target's code). Nothing else grants anything: no
+superuser shortcut, no implicit rights of a user's home region.
+
+Grants are loaded once per user object and cached on it, so checking many regions in one request
+costs one query.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from ruralcast.accounts.models import RoleGrant, User
+from ruralcast.accounts.roles import ROLE_ACTIONS, Role
+from ruralcast.core.errors import PermissionDenied
+from ruralcast.regions.codes import prefix_of, subtree_q
+from ruralcast.regions.models import Region
+
+_CACHE_ATTRIBUTE = "_ruralcast_grants"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One grant as the access helper sees it: a role and the prefix of the subtree it covers."""
+
+    role: str
+    prefix: str
+    region_code: str
+
+
+def user_scopes(user: User) -> list[Scope]:
+    """The user's grants (cached on the user object for the rest of the request)."""
+    cached: list[Scope] | None = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    scopes: list[Scope] = []
+    if user.is_authenticated and user.is_active:
+        for role, code, level in RoleGrant.objects.filter(user=user).values_list(
+            "role", "region__code", "region__level"
+        ):
+            scopes.append(Scope(role=role, prefix=prefix_of(code, level), region_code=code))
+    setattr(user, _CACHE_ATTRIBUTE, scopes)
+    return scopes
+
+
+def forget_cached_scopes(user: User) -> None:
+    """Call after changing a user's grants so the next check reads them afresh."""
+    if hasattr(user, _CACHE_ATTRIBUTE):
+        delattr(user, _CACHE_ATTRIBUTE)
+
+
+def access_check(*, user: User, action: str, region: Region) -> bool:
+    """True when one of the user's grants allows `action` on a region containing `region`."""
+    return any(
+        region.code.startswith(scope.prefix) and action in ROLE_ACTIONS[scope.role] for scope in user_scopes(user)
+    )
+
+
+def access_require(*, user: User, action: str, region: Region) -> None:
+    """Raise PermissionDenied unless `access_check` allows the action."""
+    if not access_check(user=user, action=action, region=region):
+        raise PermissionDenied(
+            _("You may not do “%(action)s” in %(region)s.") % {"action": _action_label(action), "region": region.name}
+        )
+
+
+def access_require_all(*, user: User, action: str, regions: Iterable[Region]) -> None:
+    for region in regions:
+        access_require(user=user, action=action, region=region)
+
+
+def action_prefixes(*, user: User, action: str) -> list[str]:
+    """Prefixes of the subtrees where the user may do `action` (redundant nested ones removed)."""
+    prefixes = sorted({scope.prefix for scope in user_scopes(user) if action in ROLE_ACTIONS[scope.role]}, key=len)
+    kept: list[str] = []
+    for prefix in prefixes:
+        if not any(prefix.startswith(outer) for outer in kept):
+            kept.append(prefix)
+    return kept
+
+
+def action_scope_q(*, user: User, action: str, field: str = "code") -> Q | None:
+    """A filter selecting rows whose region `field` lies where the user may do `action`.
+
+    Returns None when the user may do it nowhere; selectors then return an empty queryset.
+    """
+    prefixes = action_prefixes(user=user, action=action)
+    if not prefixes:
+        return None
+    query = Q()
+    for prefix in prefixes:
+        query |= subtree_q(prefix, field)
+    return query
+
+
+def user_has_role(*, user: User, role: str) -> bool:
+    return any(scope.role == role for scope in user_scopes(user))
+
+
+def is_platform_admin(user: User) -> bool:
+    return any(scope.role == Role.PLATFORM_ADMIN and scope.prefix == "" for scope in user_scopes(user))
+
+
+def _action_label(action: str) -> str:
+    from ruralcast.accounts.roles import Action
+
+    try:
+        return str(Action(action).label)
+    except ValueError:
+        return action

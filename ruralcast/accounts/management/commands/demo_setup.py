@@ -1,0 +1,61 @@
+"""`manage.py demo_setup`: the demo province, its designation list and one user per role.
+
+Idempotent. Passwords are random, printed once and written to .run/demo-credentials.txt.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils.translation import override
+
+from ruralcast.accounts.demo import demo_users_create
+from ruralcast.regions.models import Designation, Region
+from ruralcast.regions.services import designation_import
+
+DESIGNATION_FILE = Path(settings.BASE_DIR) / "data" / "designations" / "guizhou-last-nine-poverty-counties-2020.csv"
+CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".run" / "demo-credentials.txt"
+
+
+class Command(BaseCommand):
+    help = "Set up the demo: regions of the demo province, a designation list and demo users."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--reset-passwords", action="store_true", help="Give the demo users new passwords.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        province = settings.DEMO_PROVINCE
+        if not Region.objects.filter(code=province.ljust(12, "0")).exists():
+            call_command("regions_import", province=province, stdout=self.stdout, stderr=self.stderr)
+        created = demo_users_create(reset_passwords=options["reset_passwords"])
+        if not Designation.objects.filter(key="gz-last-nine-poverty-counties-2020").exists():
+            from ruralcast.accounts.models import User
+
+            with override("zh-hans"):
+                report = designation_import(
+                    actor=User.objects.get(username="admin"),
+                    key="gz-last-nine-poverty-counties-2020",
+                    name="贵州省最后脱贫的9个贫困县（2020年11月）",
+                    description="2014–2020 national poverty counties of Guizhou that exited last (23 Nov 2020).",
+                    source="Guizhou provincial government announcement of 23 Nov 2020 as reported in the press; "
+                    "see data/designations/README.md.",
+                    csv_text=DESIGNATION_FILE.read_text(encoding="utf-8"),
+                )
+            self.stdout.write(f"designation imported: {len(report.matched)} matched, {len(report.unmatched)} unmatched")
+        if created:
+            CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
+            lines = [f"{username}\t{password}\t{role}" for username, password, role in created]
+            CREDENTIALS_FILE.write_text("username\tpassword\trole\n" + "\n".join(lines) + "\n", encoding="utf-8")
+            CREDENTIALS_FILE.chmod(0o600)
+            self.stdout.write(
+                self.style.WARNING("Demo users (passwords shown once; also in .run/demo-credentials.txt):")
+            )
+            for line in lines:
+                self.stdout.write("  " + line)
+        else:
+            self.stdout.write(
+                f"Demo users exist; their passwords are in {CREDENTIALS_FILE.relative_to(settings.BASE_DIR)} "
+                "(run `make demo-passwords` for new ones)."
+            )

@@ -1,0 +1,29 @@
+"""Password policy beyond Django's built-ins: mixed character classes."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+
+class CharacterClassValidator:
+    """Require at least three of: lower case, upper case, digits, other characters."""
+
+    def validate(self, password: str, user: Any = None) -> None:
+        classes = [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+        if sum(classes) < 3:
+            raise ValidationError(
+                _(
+                    "The password must mix at least three of: lower-case letters, upper-case "
+                    "letters, digits and symbols."
+                ),
+                code="password_too_simple",
+            )
+
+    def get_help_text(self) -> str:
+        return _("Use at least three of: lower-case letters, upper-case letters, digits and symbols.")

@@ -1,0 +1,88 @@
+"""Roles and the actions they allow, declared once.
+
+A role is granted to a user on a region; it then covers that region's whole subtree (a county
+station operator acts on the county, its townships and their villages, never on the neighbouring
+county or on the city above). Every service asks one question through `accounts.access`:
+"may this user do this action on this region?" and the answer comes from this table.
+
+Later modules add their actions here, next to the roles that may do them.
+"""
+
+from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(TextChoices):
+    PLATFORM_ADMIN = "platform_admin", _("Platform administrator")
+    BUREAU_ADMIN = "bureau_admin", _("Bureau administrator")
+    STATION_OPERATOR = "station_operator", _("Station operator")
+    ALERT_APPROVER = "alert_approver", _("Alert approver")
+    VILLAGE_BROADCASTER = "village_broadcaster", _("Village broadcaster")
+    CONTENT_EDITOR = "content_editor", _("Content editor")
+    MAINTAINER = "maintainer", _("Maintainer")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Action(TextChoices):
+    REGION_VIEW = "region.view", _("View regions")
+    DESIGNATION_MANAGE = "designation.manage", _("Manage designations")
+    USER_VIEW = "user.view", _("View users")
+    USER_MANAGE = "user.manage", _("Create and change users")
+    ROLE_GRANT = "role.grant", _("Grant and revoke roles")
+    AUDIT_VIEW = "audit.view", _("Read the audit trail")
+    ALERT_DRAFT = "alert.draft", _("Draft emergency alerts")
+    ALERT_APPROVE = "alert.approve", _("Approve emergency alerts")
+    BROADCAST_LIVE = "broadcast.live", _("Speak live to loudspeakers")
+    SCHEDULE_MANAGE = "schedule.manage", _("Manage broadcast schedules")
+    CONTENT_EDIT = "content.edit", _("Edit content and media")
+    TERMINAL_VIEW = "terminal.view", _("View terminals")
+    TERMINAL_CONTROL = "terminal.control", _("Control terminals")
+    TERMINAL_MAINTAIN = "terminal.maintain", _("Maintain terminals and work orders")
+    REPORT_VIEW = "report.view", _("Read reports")
+    REPORT_ENTER = "report.enter", _("Enter report data")
+    REPORT_APPROVE = "report.approve", _("Approve reports")
+
+
+_VIEW = {Action.REGION_VIEW}
+
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    Role.PLATFORM_ADMIN: frozenset(Action.values),
+    Role.BUREAU_ADMIN: frozenset(
+        _VIEW
+        | {
+            Action.DESIGNATION_MANAGE,
+            Action.USER_VIEW,
+            Action.USER_MANAGE,
+            Action.ROLE_GRANT,
+            Action.AUDIT_VIEW,
+            Action.TERMINAL_VIEW,
+            Action.REPORT_VIEW,
+            Action.REPORT_APPROVE,
+        }
+    ),
+    Role.STATION_OPERATOR: frozenset(
+        _VIEW
+        | {
+            Action.ALERT_DRAFT,
+            Action.BROADCAST_LIVE,
+            Action.SCHEDULE_MANAGE,
+            Action.CONTENT_EDIT,
+            Action.TERMINAL_VIEW,
+            Action.TERMINAL_CONTROL,
+            Action.REPORT_VIEW,
+            Action.REPORT_ENTER,
+        }
+    ),
+    Role.ALERT_APPROVER: frozenset(_VIEW | {Action.ALERT_APPROVE, Action.TERMINAL_VIEW}),
+    Role.VILLAGE_BROADCASTER: frozenset(_VIEW | {Action.BROADCAST_LIVE, Action.SCHEDULE_MANAGE}),
+    Role.CONTENT_EDITOR: frozenset(_VIEW | {Action.CONTENT_EDIT}),
+    Role.MAINTAINER: frozenset(_VIEW | {Action.TERMINAL_VIEW, Action.TERMINAL_CONTROL, Action.TERMINAL_MAINTAIN}),
+    Role.VIEWER: frozenset(_VIEW | {Action.TERMINAL_VIEW, Action.REPORT_VIEW}),
+}
+
+# Roles that only a platform administrator may hand out.
+RESERVED_ROLES = frozenset({Role.PLATFORM_ADMIN})
+
+
+def role_allows(role: str, action: str) -> bool:
+    return action in ROLE_ACTIONS.get(role, frozenset())

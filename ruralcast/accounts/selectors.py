@@ -1,0 +1,50 @@
+"""Reads of users, grants and tokens, filtered to what the reader may see."""
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from ruralcast.accounts.access import action_scope_q
+from ruralcast.accounts.models import ApiToken, RoleGrant, User
+from ruralcast.accounts.roles import Action
+from ruralcast.core.errors import NotFound
+
+
+def user_list(*, viewer: User, query: str = "") -> QuerySet[User]:
+    """Users whose home region lies where `viewer` holds `user.view`."""
+    scope = action_scope_q(user=viewer, action=Action.USER_VIEW, field="home_region_id")
+    if scope is None:
+        return User.objects.none()
+    users = User.objects.filter(scope).select_related("home_region")
+    if query:
+        users = users.filter(Q(username__icontains=query) | Q(full_name__icontains=query))
+    return users.order_by("username")
+
+
+def access_user(*, viewer: User, username: str) -> User:
+    """A user the viewer may see, or NotFound (never revealing users outside their scope)."""
+    user = user_list(viewer=viewer).filter(username=username).first()
+    if user is None:
+        raise NotFound(_("No user “%(name)s” in your regions.") % {"name": username})
+    return user
+
+
+def role_grant_list(*, user: User) -> QuerySet[RoleGrant]:
+    return RoleGrant.objects.filter(user=user).select_related("region").order_by("region_id", "role")
+
+
+def access_role_grant(*, viewer: User, grant_id: int) -> RoleGrant:
+    grant = RoleGrant.objects.select_related("user", "region").filter(pk=grant_id).first()
+    if grant is None or not user_list(viewer=viewer).filter(pk=grant.user_id).exists():
+        raise NotFound(_("No such role grant."))
+    return grant
+
+
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def access_api_token(*, user: User, token_id: int) -> ApiToken:
+    token = api_token_list(user=user).filter(pk=token_id).first()
+    if token is None:
+        raise NotFound(_("No such token."))
+    return token

@@ -1,0 +1,92 @@
+"""Reading the audit trail: scoped listing and chain verification."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from ruralcast.accounts.access import action_scope_q
+from ruralcast.accounts.models import User
+from ruralcast.accounts.roles import Action
+from ruralcast.audit.chain import canonical_event, chain_hash
+from ruralcast.audit.models import GENESIS_HASH, AuditEvent
+
+
+@dataclass
+class AuditFilter:
+    verb: str = ""
+    actor: str = ""
+    region_prefix: str = ""
+    text: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def audit_event_list(*, user: User, filters: AuditFilter | None = None) -> QuerySet[AuditEvent]:
+    """Events the user may read: those in regions where they hold `audit.view`.
+
+    Events without a region (system-wide changes) are visible to holders of `audit.view` on the
+    national root only.
+    """
+    scope = action_scope_q(user=user, action=Action.AUDIT_VIEW, field="region_code")
+    if scope is None:
+        return AuditEvent.objects.none()
+    events = AuditEvent.objects.all()
+    if scope != Q():
+        events = events.filter(scope)
+    filters = filters or AuditFilter()
+    if filters.verb:
+        events = events.filter(verb__startswith=filters.verb)
+    if filters.actor:
+        events = events.filter(actor_label__icontains=filters.actor)
+    if filters.region_prefix:
+        events = events.filter(region_code__startswith=filters.region_prefix)
+    if filters.text:
+        events = events.filter(Q(object_label__icontains=filters.text) | Q(object_id=filters.text))
+    if filters.since:
+        events = events.filter(created_at__gte=filters.since)
+    if filters.until:
+        events = events.filter(created_at__lt=filters.until)
+    return events.order_by("-seq")
+
+
+@dataclass
+class ChainReport:
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
+    """Recompute every hash in order; report gaps, broken links and altered events."""
+    report = ChainReport()
+    expected_prev, expected_seq = GENESIS_HASH, 1
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
+        report.checked += 1
+        if event.seq != expected_seq:
+            report.problems.append(f"#{event.seq}: expected sequence {expected_seq} (gap or deletion)")
+        if event.prev_hash != expected_prev:
+            report.problems.append(f"#{event.seq}: previous-hash link broken")
+        recomputed = chain_hash(
+            event.prev_hash,
+            canonical_event(
+                seq=event.seq,
+                created_at=event.created_at,
+                actor_id=event.actor_id,
+                actor_label=event.actor_label,
+                verb=event.verb,
+                object_type=event.object_type,
+                object_id=event.object_id,
+                object_label=event.object_label,
+                region_code=event.region_code,
+                before=event.before,
+                after=event.after,
+            ),
+        )
+        if recomputed != event.hash:
+            report.problems.append(f"#{event.seq}: content does not match its hash (altered)")
+        expected_prev, expected_seq = event.hash, event.seq + 1
+    return report

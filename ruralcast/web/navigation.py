@@ -1,0 +1,43 @@
+"""The console's navigation: only modules that exist, only entries the user may open.
+
+Each domain app registers its entries in its AppConfig.ready() or here; an entry names the action
+(from accounts.roles) that makes it visible, checked against the user's grants anywhere.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from ruralcast.accounts.access import action_prefixes
+from ruralcast.accounts.models import User
+from ruralcast.accounts.roles import Action
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    url_name: str
+    label: str | Promise
+    action: str | None = None  # None: every logged-in user
+
+
+NAV_ENTRIES: list[NavEntry] = [
+    NavEntry("web:dashboard", _("Dashboard")),
+    NavEntry("regions:browse", _("Regions"), Action.REGION_VIEW),
+    NavEntry("regions:designations", _("Designations"), Action.REGION_VIEW),
+    NavEntry("accounts:users", _("Users & roles"), Action.USER_VIEW),
+    NavEntry("audit:events", _("Audit trail"), Action.AUDIT_VIEW),
+    NavEntry("accounts:tokens", _("API tokens")),
+]
+
+
+def nav_for(user: User, current_path: str) -> list[dict[str, object]]:
+    items = []
+    for entry in NAV_ENTRIES:
+        if entry.action and not action_prefixes(user=user, action=entry.action):
+            continue
+        url = reverse(entry.url_name)
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        items.append({"url": url, "label": entry.label, "active": active})
+    return items
