@@ -73,5 +73,5 @@ def demo_users_create(*, reset_passwords: bool = False) -> list[tuple[str, str, 
                 user.save(update_fields=["password"])
             else:
                 continue
-            created.append((demo.username, password, Role(demo.role).label))
+            created.append((demo.username, password, str(Role(demo.role).label)))
     return created

@@ -2,7 +2,7 @@
 
 import csv
 import json
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -38,7 +38,7 @@ def _filters_from(request: HttpRequest) -> tuple[AuditFilter, list[str]]:
         dates[name] = timezone.make_aware(datetime.combine(day, time.min)) if day else None
     until = dates["until"]
     if until is not None:
-        until = until + timezone.timedelta(days=1)
+        until = until + timedelta(days=1)
     return (
         AuditFilter(
             verb=request.GET.get("verb", "").strip()[:64],

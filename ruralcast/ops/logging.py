@@ -7,7 +7,7 @@ import structlog
 
 def logging_config(*, level: str) -> dict[str, Any]:
     """A `LOGGING` dict that renders every stdlib and structlog record as one JSON line."""
-    shared = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

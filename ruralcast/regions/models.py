@@ -51,7 +51,9 @@ class Designation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     source = models.TextField(_("source"), blank=True, help_text=_("Where the list comes from."))
-    regions = models.ManyToManyField(Region, through="DesignationMember", related_name="designations")
+    regions: "models.ManyToManyField[Region, DesignationMember]" = models.ManyToManyField(
+        Region, through="DesignationMember", related_name="designations"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

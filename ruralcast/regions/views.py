@@ -56,7 +56,7 @@ def browse(request: HttpRequest, code: str | None = None) -> HttpResponse:
 @login_required
 def picker(request: HttpRequest) -> HttpResponse:
     """htmx partial: the picker's result list for the text typed so far."""
-    query = next((v for k, v in request.GET.items() if k == "q" or k.endswith("__q")), "").strip()[:50]
+    query = next((str(v) for k, v in request.GET.items() if k == "q" or k.endswith("__q")), "").strip()[:50]
     results = _with_paths(selectors.region_search(query=query, limit=15)) if query else []
     return render(request, "regions/picker_results.html", {"results": results, "query": query})
 

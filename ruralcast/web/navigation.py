@@ -33,7 +33,7 @@ NAV_ENTRIES: list[NavEntry] = [
 
 
 def nav_for(user: User, current_path: str) -> list[dict[str, object]]:
-    items = []
+    items: list[dict[str, object]] = []
     for entry in NAV_ENTRIES:
         if entry.action and not action_prefixes(user=user, action=entry.action):
             continue
