@@ -16,7 +16,7 @@ from ruralcast.regions.models import Designation, Region
 from ruralcast.regions.services import designation_import
 
 DESIGNATION_FILE = Path(settings.BASE_DIR) / "data" / "designations" / "guizhou-last-nine-poverty-counties-2020.csv"
-CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".run" / "demo-credentials.txt"
+CREDENTIALS_FILE = Path(settings.RUN_DIR) / "demo-credentials.txt"
 
 
 class Command(BaseCommand):
@@ -56,6 +56,5 @@ class Command(BaseCommand):
                 self.stdout.write("  " + line)
         else:
             self.stdout.write(
-                f"Demo users exist; their passwords are in {CREDENTIALS_FILE.relative_to(settings.BASE_DIR)} "
-                "(run `make demo-passwords` for new ones)."
+                f"Demo users exist; their passwords are in {CREDENTIALS_FILE} (run `make demo-passwords` for new ones)."
             )

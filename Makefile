@@ -1,0 +1,74 @@
+# ruralcast: the two commands a newcomer needs are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PY := .venv/bin/python
+RURALCAST_HOST ?= 127.0.0.1
+RURALCAST_PORT ?= 8000
+export RURALCAST_HOST RURALCAST_PORT
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint format drift test-sqlite test-postgres bench schema messages lock demo-passwords postgres clean help
+
+help:
+	@echo "make run    - install what is missing, set up the demo and start the platform"
+	@echo "make test   - install what is missing and run lint, drift guards and the whole suite on SQLite and PostgreSQL"
+	@echo "make lint | bench | schema | messages | lock | demo-passwords | postgres"
+
+run:
+	@scripts/bootstrap.sh run
+	@$(PY) manage.py migrate --noinput -v0
+	@$(PY) manage.py demo_setup
+	@echo
+	@echo "ruralcast console: http://$(RURALCAST_HOST):$(RURALCAST_PORT)/   (API docs: /api/v1/docs)"
+	@echo "Log in with a user above or from .run/demo-credentials.txt. Stop with Ctrl-C."
+	@$(PY) -m honcho start -f Procfile
+
+test:
+	@scripts/bootstrap.sh test
+	@$(MAKE) --no-print-directory lint drift test-sqlite test-postgres
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy ruralcast config bench
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+# Drift guards: models without migrations, and an OpenAPI schema that differs from docs/openapi.json.
+drift:
+	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --check docs/openapi.json
+
+test-sqlite:
+	@echo "== test suite on SQLite =="
+	.venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+test-postgres:
+	@echo "== test suite on PostgreSQL =="
+	DATABASE_URL=$$(scripts/postgres.sh start) .venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+postgres:
+	@scripts/postgres.sh start
+
+bench:
+	@scripts/bootstrap.sh test
+	$(PY) bench/regions_import.py
+
+schema:
+	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --write docs/openapi.json
+
+messages:
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=.run
+	$(PY) manage.py compilemessages --ignore=.venv
+
+lock:
+	.venv/bin/uv pip compile -q --python-version 3.11 --generate-hashes requirements/base.in -o requirements/base.txt
+	.venv/bin/uv pip compile -q --python-version 3.11 --generate-hashes requirements/dev.in -o requirements/dev.txt
+
+demo-passwords:
+	$(PY) manage.py demo_setup --reset-passwords
+
+clean:
+	scripts/postgres.sh stop
+	rm -rf .run

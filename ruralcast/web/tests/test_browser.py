@@ -1,0 +1,137 @@
+"""End to end in headless Chromium: the demo as `make run` sets it up, driven like a person would.
+
+A real server (uvicorn, the ASGI app) runs on its own SQLite file, prepared by the same commands
+`make run` uses (`migrate`, `demo_setup`), and the test logs in with the credentials `demo_setup`
+printed. It switches the language, picks a region with the picker and grants a role with it.
+Screenshots go to .run/screenshots/ (copied into docs/img/ for the user guide).
+"""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Page, expect
+
+BASE_DIR = Path(settings.BASE_DIR)
+SCREENSHOTS = Path(os.environ.get("RURALCAST_SCREENSHOT_DIR", BASE_DIR / ".run" / "screenshots"))
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    run_dir = tmp_path_factory.mktemp("run")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.django.local",
+        "RURALCAST_RUN_DIR": str(run_dir),
+        "DATABASE_URL": f"sqlite:///{run_dir / 'db.sqlite3'}",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+    }
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=BASE_DIR)
+    setup = subprocess.run([*manage, "demo_setup"], env=env, check=True, cwd=BASE_DIR, capture_output=True, text=True)
+    credentials = {}
+    for line in (run_dir / "demo-credentials.txt").read_text(encoding="utf-8").splitlines()[1:]:
+        username, password, _role = line.split("\t")
+        credentials[username] = password
+        assert password in setup.stdout, "demo_setup must print each password once"
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.2)
+    yield {"url": url, "credentials": credentials}
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _log_in(page: Page, url: str, username: str, password: str) -> None:
+    page.goto(f"{url}/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action$='/login/'] button[type=submit]")
+
+
+def test_printed_demo_credentials_log_in_and_console_switches_language(page: Page, demo_server: dict) -> None:
+    url, credentials = demo_server["url"], demo_server["credentials"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+    page.goto(f"{url}/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    page.screenshot(path=str(SCREENSHOTS / "login.png"))
+
+    _log_in(page, url, "gz-bureau", credentials["gz-bureau"])
+    expect(page.locator(".role-bureau_admin")).to_be_visible()
+    expect(page.locator(".grants")).to_contain_text("贵州省")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-zh.png"), full_page=True)
+
+    page.click("button[data-lang=en]")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h2", has_text="Your roles")).to_be_visible()
+    expect(page.locator("#main-nav")).to_contain_text("Audit trail")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-en.png"), full_page=True)
+
+
+def test_region_picker_finds_a_county_by_pinyin_and_grants_a_role_there(page: Page, demo_server: dict) -> None:
+    url, credentials = demo_server["url"], demo_server["credentials"]
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _log_in(page, url, "gz-bureau", credentials["gz-bureau"])
+
+    page.goto(f"{url}/accounts/users/guzhou-viewer/")
+    page.select_option("select[name=role]", "content_editor")
+    page.fill("input[name=region__q]", "rongjiang")
+    option = page.locator(".picker-results button[data-region-code='522632000000']")
+    expect(option).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "region-picker.png"), full_page=True)
+    option.click()
+    expect(page.locator("input[name=region]")).to_have_value("522632000000")
+    expect(page.locator("[data-picker-chosen]")).to_contain_text("榕江县")
+    page.click("form:has(input[name=region]) button[type=submit]")
+
+    expect(page.locator(".msg-success")).to_be_visible()
+    expect(page.locator("table")).to_contain_text("522632000000")
+
+
+def test_picking_a_region_outside_ones_scope_is_refused_and_keeps_the_form(page: Page, demo_server: dict) -> None:
+    url, credentials = demo_server["url"], demo_server["credentials"]
+    _log_in(page, url, "gz-bureau", credentials["gz-bureau"])
+    page.goto(f"{url}/accounts/users/guzhou-viewer/")
+    page.select_option("select[name=role]", "viewer")
+    page.fill("input[name=region__q]", "zhonghua")  # the national root: above the Guizhou bureau's scope
+    page.locator(".picker-results button[data-region-code='000000000000']").click()
+    page.click("form:has(input[name=region]) button[type=submit]")
+
+    expect(page.locator(".alert-error")).to_be_visible()
+    expect(page.locator("select[name=role]")).to_have_value("viewer")
+    expect(page.locator("input[name=region]")).to_have_value("000000000000")

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install what this machine lacks for `make run` (mode: run) or `make test` (mode: test):
+# Debian packages (as root or through sudo), the virtualenv and the pinned Python packages.
+# Safe to run again: it only installs what is missing or what the lock files changed.
+set -euo pipefail
+mode=${1:-run}
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------------------------
+wanted=()
+while read -r package scope; do
+  case "$package" in ''|'#'*) continue ;; esac
+  if [ "$scope" = run ] || [ "$mode" = test ]; then wanted+=("$package"); fi
+done < scripts/debian-packages.txt
+missing=()
+for package in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "Missing Debian packages: ${missing[*]}. Install them as root: apt-get install ${missing[*]}" >&2; exit 1
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python ----------------------------------------------------------------------------------
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null || python=python3
+if ! "$python" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
+  echo "ruralcast needs Python 3.11 (found $("$python" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2; exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  say "creating the virtualenv .venv"
+  "$python" -m venv .venv
+fi
+lock=requirements/base.txt
+[ "$mode" = test ] && lock=requirements/dev.txt
+stamp=".venv/.installed-$(cat requirements/tools.txt "$lock" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  say "installing Python packages from $lock"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/tools.txt
+  .venv/bin/uv pip install -q --python .venv/bin/python --require-hashes -r "$lock"
+  touch "$stamp"
+fi
