@@ -1,0 +1,186 @@
+"""Shared fixtures for the ruralcast test suite: the Guizhou region tree and people holding roles.
+
+The test database of each pytest-xdist worker gets the Guizhou province (code 52) imported once,
+right after pytest-django has created it; every test then runs in a transaction that is rolled back,
+so the tree is shared and never rebuilt. Avoid `transaction=True` tests here: their teardown
+flushes every table, which wipes the imported tree and is refused by the audit table's triggers.
+
+Places used throughout (榕江县 and its neighbour 从江县 lie in 黔东南州, Guizhou):
+
+    national   000000000000  中华人民共和国 (synthetic root)
+    guizhou    520000000000  贵州省
+    rongjiang  522632000000  榕江县            congjiang  522633000000  从江县 (neighbouring county)
+    guzhou     522632100000  古州镇            zhongcheng 522632101000  忠诚镇 (neighbouring township)
+    dashizi    522632100001  大十字社区        liziyuan   522632100002  梨子园社区 (neighbouring village)
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from ruralcast.accounts.models import User
+from ruralcast.accounts.roles import Role
+from ruralcast.accounts.services import user_set_active
+from ruralcast.accounts.tests.factories import UserFactory, user_with_role
+from ruralcast.regions.models import Region
+from ruralcast.regions.selectors import region_get
+from ruralcast.regions.services import regions_import
+
+GUIZHOU_PROVINCE = "52"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """After the normal test database set-up, import Guizhou once into this worker's database."""
+    with django_db_blocker.unblock():
+        regions_import(province=GUIZHOU_PROVINCE)
+
+
+# ---------------------------------------------------------------------------- places
+
+
+@pytest.fixture
+def national(db: None) -> Region:
+    return region_get(code="000000000000")
+
+
+@pytest.fixture
+def guizhou(db: None) -> Region:
+    return region_get(code="520000000000")
+
+
+@pytest.fixture
+def rongjiang(db: None) -> Region:
+    return region_get(code="522632000000")
+
+
+@pytest.fixture
+def congjiang(db: None) -> Region:
+    return region_get(code="522633000000")
+
+
+@pytest.fixture
+def guzhou(db: None) -> Region:
+    return region_get(code="522632100000")
+
+
+@pytest.fixture
+def zhongcheng(db: None) -> Region:
+    return region_get(code="522632101000")
+
+
+@pytest.fixture
+def dashizi(db: None) -> Region:
+    return region_get(code="522632100001")
+
+
+@pytest.fixture
+def liziyuan(db: None) -> Region:
+    return region_get(code="522632100002")
+
+
+# ---------------------------------------------------------------------------- people
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    """make_user(role=Role.VIEWER, region=guzhou, username=…): a new person holding `role` on `region`.
+
+    Without `role`, a person without any grant. The plaintext password is on `.raw_password`.
+    """
+
+    def make(*, role: str | None = None, region: Region | None = None, **kwargs: Any) -> User:
+        if role is None:
+            if region is not None:
+                kwargs.setdefault("home_region", region)
+            return cast(User, UserFactory(**kwargs))
+        assert region is not None, "a role is granted on a region"
+        return user_with_role(role=role, region=region, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def platform_admin(make_user: Callable[..., User], national: Region) -> User:
+    return make_user(role=Role.PLATFORM_ADMIN, region=national, username="platform-admin")
+
+
+@pytest.fixture
+def national_bureau_admin(make_user: Callable[..., User], national: Region) -> User:
+    return make_user(role=Role.BUREAU_ADMIN, region=national, username="national-bureau-admin")
+
+
+@pytest.fixture
+def province_bureau_admin(make_user: Callable[..., User], guizhou: Region) -> User:
+    return make_user(role=Role.BUREAU_ADMIN, region=guizhou, username="guizhou-bureau-admin")
+
+
+@pytest.fixture
+def county_bureau_admin(make_user: Callable[..., User], rongjiang: Region) -> User:
+    return make_user(role=Role.BUREAU_ADMIN, region=rongjiang, username="rongjiang-bureau-admin")
+
+
+@pytest.fixture
+def neighbour_county_bureau_admin(make_user: Callable[..., User], congjiang: Region) -> User:
+    return make_user(role=Role.BUREAU_ADMIN, region=congjiang, username="congjiang-bureau-admin")
+
+
+@pytest.fixture
+def county_station_operator(make_user: Callable[..., User], rongjiang: Region) -> User:
+    return make_user(role=Role.STATION_OPERATOR, region=rongjiang, username="rongjiang-operator")
+
+
+@pytest.fixture
+def county_alert_approver(make_user: Callable[..., User], rongjiang: Region) -> User:
+    return make_user(role=Role.ALERT_APPROVER, region=rongjiang, username="rongjiang-approver")
+
+
+@pytest.fixture
+def county_maintainer(make_user: Callable[..., User], rongjiang: Region) -> User:
+    return make_user(role=Role.MAINTAINER, region=rongjiang, username="rongjiang-maintainer")
+
+
+@pytest.fixture
+def township_station_operator(make_user: Callable[..., User], guzhou: Region) -> User:
+    return make_user(role=Role.STATION_OPERATOR, region=guzhou, username="guzhou-operator")
+
+
+@pytest.fixture
+def township_viewer(make_user: Callable[..., User], guzhou: Region) -> User:
+    return make_user(role=Role.VIEWER, region=guzhou, username="guzhou-viewer")
+
+
+@pytest.fixture
+def village_broadcaster(make_user: Callable[..., User], dashizi: Region) -> User:
+    return make_user(role=Role.VILLAGE_BROADCASTER, region=dashizi, username="dashizi-broadcaster")
+
+
+@pytest.fixture
+def roleless_user(make_user: Callable[..., User], rongjiang: Region) -> User:
+    return make_user(region=rongjiang, username="no-roles")
+
+
+@pytest.fixture
+def deactivated_operator(make_user: Callable[..., User], guzhou: Region, platform_admin: User) -> User:
+    """A township station operator whose account an administrator has deactivated."""
+    user = make_user(role=Role.STATION_OPERATOR, region=guzhou, username="former-operator")
+    return user_set_active(actor=platform_admin, user=user, is_active=False)
+
+
+# ---------------------------------------------------------------------------- language
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """Messages in English (the source language), whatever the translations in locale/ say."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def en_client() -> Client:
+    """A test client whose browser asks for English pages."""
+    return Client(headers={"accept-language": "en"})
