@@ -1,5 +1,7 @@
 """Settings shared by every environment; local/test/production override what differs."""
 
+import os
+
 from config.env import BASE_DIR, RUN_DIR, env
 from ruralcast.ops.logging import logging_config
 
@@ -118,6 +120,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(RUN_DIR / "static"))
+os.makedirs(STATIC_ROOT, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(RUN_DIR / "media"))
 STORAGES = {
@@ -131,6 +134,7 @@ CACHES = {
     }
 }
 
+NINJA_PAGINATION_CLASS = "ruralcast.core.pagination.BoundedLimitOffsetPagination"
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
 

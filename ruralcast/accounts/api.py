@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from ruralcast.accounts import selectors, services
 from ruralcast.accounts.models import ApiToken, RoleGrant, User
@@ -56,7 +56,7 @@ class UserQuery(Schema):
 
 
 @router.get("/users", response=list[UserOut], summary="Users in my regions")
-@paginate(LimitOffsetPagination)
+@paginate
 def user_list(request: HttpRequest, params: Query[UserQuery]) -> object:
     return selectors.user_list(viewer=request.user, query=params.q)  # type: ignore[arg-type]
 
@@ -70,7 +70,7 @@ class UserCreateIn(Schema):
 
 
 @router.post("/users", response={201: UserOut}, summary="Create a user")
-def user_create(request: HttpRequest, payload: UserCreateIn) -> tuple[int, User]:
+def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
     user = services.user_create(
         actor=request.user,  # type: ignore[arg-type]
         username=payload.username,
@@ -79,7 +79,7 @@ def user_create(request: HttpRequest, payload: UserCreateIn) -> tuple[int, User]
         full_name=payload.full_name,
         email=payload.email,
     )
-    return 201, user
+    return Status(201, user)
 
 
 @router.get("/users/{username}", response=MeOut, summary="One user with grants")
@@ -104,7 +104,7 @@ class GrantIn(Schema):
 
 
 @router.post("/users/{username}/grants", response={201: GrantOut}, summary="Grant a role on a region")
-def grant_create(request: HttpRequest, username: str, payload: GrantIn) -> tuple[int, RoleGrant]:
+def grant_create(request: HttpRequest, username: str, payload: GrantIn) -> Status[RoleGrant]:
     user = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
     grant = services.role_grant(
         actor=request.user,  # type: ignore[arg-type]
@@ -112,14 +112,14 @@ def grant_create(request: HttpRequest, username: str, payload: GrantIn) -> tuple
         role=payload.role.value,
         region=region_get(code=payload.region),
     )
-    return 201, grant
+    return Status(201, grant)
 
 
 @router.delete("/grants/{grant_id}", response={204: None}, summary="Revoke a role grant")
-def grant_revoke(request: HttpRequest, grant_id: int) -> tuple[int, None]:
+def grant_revoke(request: HttpRequest, grant_id: int) -> Status[None]:
     grant = selectors.access_role_grant(viewer=request.user, grant_id=grant_id)  # type: ignore[arg-type]
     services.role_revoke(actor=request.user, grant=grant)  # type: ignore[arg-type]
-    return 204, None
+    return Status(204, None)
 
 
 class TokenOut(Schema):
@@ -147,9 +147,9 @@ def token_list(request: HttpRequest) -> list[ApiToken]:
 
 
 @router.post("/tokens", response={201: TokenCreatedOut}, summary="Create an API token")
-def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, object]]:
+def token_create(request: HttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
     token, secret = services.api_token_create(user=request.user, name=payload.name, expires_at=payload.expires_at)  # type: ignore[arg-type]
-    return 201, {**TokenOut.from_orm(token).dict(), "token": secret}
+    return Status(201, {**TokenOut.from_orm(token).dict(), "token": secret})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke one of my API tokens")

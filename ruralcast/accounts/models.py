@@ -48,7 +48,8 @@ class RoleGrant(models.Model):
         verbose_name_plural = _("role grants")
 
     def __str__(self) -> str:
-        return f"{self.user} · {self.get_role_display()} @ {self.region_id}"
+        # Language-neutral: this label is frozen into the hash-chained audit trail.
+        return f"{self.user.username} · {self.role} @ {self.region_id}"
 
 
 class ApiToken(models.Model):

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from ruralcast.accounts.access import access_require
 from ruralcast.accounts.roles import Action
@@ -39,7 +39,7 @@ class AuditQuery(Schema):
 
 
 @router.get("/events", response=list[AuditEventOut], summary="Audit events in my regions, newest first")
-@paginate(LimitOffsetPagination)
+@paginate
 def event_list(request: HttpRequest, params: Query[AuditQuery]) -> object:
     filters = AuditFilter(
         verb=params.verb,

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from ruralcast.regions import selectors
 from ruralcast.regions.models import Designation, Region
@@ -52,7 +52,7 @@ def region_detail(request: HttpRequest, code: str) -> dict[str, object]:
 
 
 @router.get("/{code}/children", response=list[RegionOut], summary="Direct children of a region")
-@paginate(LimitOffsetPagination)
+@paginate
 def region_children(request: HttpRequest, code: str) -> object:
     return selectors.region_children(region=selectors.region_get(code=code))
 

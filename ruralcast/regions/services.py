@@ -88,7 +88,7 @@ def regions_import(
             verb="regions.import",
             object_type="regions.region",
             object_id=province or "all",
-            object_label=_("Division tree import (%(scope)s)") % {"scope": province or _("all")},
+            object_label=f"division tree import ({province or 'all'})",  # language-neutral: hashed into the audit trail
             region_code=(province.ljust(12, "0") if province else NATIONAL_CODE),
             after={"province": province, "rows": counts.by_level, "total": counts.total},
         )
