@@ -1,7 +1,8 @@
 """Counting rows of the vendored division CSVs by hand, for tests to compare the database against.
 
 Deliberately independent of `ruralcast.regions.importer`: it reads the raw lines and looks only at
-the text before the first comma, so a bug in the importer cannot hide in the expected numbers.
+the text before the first comma (the short code) and the quoted name after it, so a bug in the
+importer cannot hide in the expected numbers.
 """
 
 import lzma
@@ -21,12 +22,18 @@ FILES = {
 
 
 @cache
-def _short_codes(file_name: str) -> tuple[str, ...]:
+def _lines(file_name: str) -> tuple[str, ...]:
+    """The data lines of one file (header dropped)."""
     path = Path(settings.REGION_DATA_DIR) / file_name
     opener = lzma.open if file_name.endswith(".xz") else open
     with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        next(handle)  # header row
-        return tuple(line.split(",", 1)[0] for line in handle if line.strip())
+        next(handle)
+        return tuple(line for line in handle if line.strip())
+
+
+@cache
+def _short_codes(file_name: str) -> tuple[str, ...]:
+    return tuple(line.split(",", 1)[0] for line in _lines(file_name))
 
 
 def rows_by_file(prefix: str) -> dict[str, int]:
@@ -37,21 +44,29 @@ def rows_by_file(prefix: str) -> dict[str, int]:
 def rows_under(short_code: str) -> int:
     """Rows for the region with this short code and everything below it (the region itself included)."""
     return sum(
-        sum(1 for code in _short_codes(name) if code.startswith(short_code) and len(code) >= len(short_code))
+        sum(1 for code in _short_codes(name) if code.startswith(short_code))
         for name, digits in FILES.items()
         if digits >= len(short_code)
     )
 
 
+def codes_named(name: str, *, prefix: str = "") -> list[str]:
+    """Short codes of every row called exactly `name` whose code starts with `prefix`."""
+    return [
+        fields[0]
+        for file_name in FILES
+        for line in _lines(file_name)
+        if line.startswith(prefix) and name in line
+        for fields in [line.rstrip("\n").split(",")]
+        if fields[1].strip('"') == name
+    ]
+
+
 def name_of(short_code: str) -> str:
-    """The name the CSV gives a region (quotes removed), read from the raw line."""
-    digits = len(short_code)
-    file_name = next(name for name, length in FILES.items() if length == digits)
-    path = Path(settings.REGION_DATA_DIR) / file_name
-    opener = lzma.open if file_name.endswith(".xz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        for line in handle:
-            code, rest = line.split(",", 1)
-            if code == short_code:
-                return rest.split(",", 1)[0].strip().strip('"')
+    """The name the CSV gives the region with this short code (quotes removed)."""
+    file_name = next(name for name, digits in FILES.items() if digits == len(short_code))
+    for line in _lines(file_name):
+        code, rest = line.split(",", 1)
+        if code == short_code:
+            return rest.split(",", 1)[0].strip().strip('"')
     raise LookupError(short_code)
