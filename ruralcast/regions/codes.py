@@ -64,7 +64,10 @@ def ancestor_codes(code: str, level: int) -> list[str]:
     """Codes of every ancestor, root first, derived from the code alone (no query)."""
     codes = [NATIONAL_CODE]
     for upper in range(Level.PROVINCE, level):
-        codes.append(pad(code[: PREFIX_LENGTH[upper]]))
+        ancestor = pad(code[: PREFIX_LENGTH[upper]])
+        # A city without counties (东莞 441900000000) is also its townships' county: list it once.
+        if ancestor != codes[-1] and ancestor != code:
+            codes.append(ancestor)
     return codes
 
 

@@ -53,7 +53,14 @@ def _open_text(path: Path) -> TextIO:
 
 
 def read_division_rows(data_dir: Path, *, province: str | None) -> Iterator[RegionRow]:
-    """Yield the national root, then every region of each level (only `province`'s if given)."""
+    """Yield the national root, then every region of each level (only `province`'s if given).
+
+    A few units appear at two levels under one padded code: prefecture cities without counties
+    (东莞 4419 and its county-level row 441900, likewise 中山 and 儋州) and 金门县 (350527, with a
+    placeholder township 350527000 and village 350527000000). Such a code is kept once, at its
+    highest level; the rows below it then hang directly from it (a township under a city).
+    """
+    seen: set[str] = {NATIONAL_CODE}
     yield RegionRow(code=NATIONAL_CODE, name=NATIONAL_NAME, level=Level.NATIONAL, parent_code=None)
     for file_name, level, parent_column in _LEVEL_FILES:
         with _open_text(data_dir / file_name) as handle:
@@ -61,8 +68,12 @@ def read_division_rows(data_dir: Path, *, province: str | None) -> Iterator[Regi
                 short_code = record["code"]
                 if province and not short_code.startswith(province):
                     continue
+                code = pad(short_code)
+                if code in seen:
+                    continue
+                seen.add(code)
                 parent = pad(record[parent_column]) if parent_column else NATIONAL_CODE
-                yield RegionRow(code=pad(short_code), name=record["name"].strip(), level=level, parent_code=parent)
+                yield RegionRow(code=code, name=record["name"].strip(), level=level, parent_code=parent)
 
 
 def count_division_rows(data_dir: Path, *, province: str | None) -> int:
