@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
@@ -182,5 +183,8 @@ def english() -> Iterator[None]:
 
 @pytest.fixture
 def en_client() -> Client:
-    """A test client whose browser asks for English pages."""
-    return Client(headers={"accept-language": "en"})
+    """A test client of someone who chose English with the language switch (the console ignores
+    the browser's Accept-Language; see ruralcast.web.middleware)."""
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
