@@ -135,3 +135,42 @@ def test_picking_a_region_outside_ones_scope_is_refused_and_keeps_the_form(page:
     expect(page.locator(".alert-error")).to_be_visible()
     expect(page.locator("select[name=role]")).to_have_value("viewer")
     expect(page.locator("input[name=region]")).to_have_value("000000000000")
+
+
+def test_console_tour_regions_designations_audit_and_tokens(page: Page, demo_server: dict) -> None:
+    """Each module page opens for a bureau administrator and shows its data (screenshots for the guide)."""
+    url, credentials = demo_server["url"], demo_server["credentials"]
+    page.set_viewport_size({"width": 1280, "height": 860})
+    _log_in(page, url, "gz-bureau", credentials["gz-bureau"])
+
+    page.goto(f"{url}/regions/522632000000/")
+    expect(page.locator("h1")).to_contain_text("榕江县")
+    expect(page.locator(".breadcrumbs")).to_contain_text("黔东南苗族侗族自治州")
+    page.screenshot(path=str(SCREENSHOTS / "regions.png"))
+
+    page.goto(f"{url}/regions/designations/")
+    expect(page.locator("table")).to_contain_text("贵州省最后脱贫的9个贫困县")
+    page.locator("table a").first.click()
+    expect(page.locator("table")).to_contain_text("榕江县")
+    page.screenshot(path=str(SCREENSHOTS / "designation.png"))
+
+    page.goto(f"{url}/audit/?verb=role.grant")
+    expect(page.locator("table")).to_contain_text("role.grant")
+    page.screenshot(path=str(SCREENSHOTS / "audit.png"))
+
+    page.goto(f"{url}/accounts/tokens/")
+    page.fill("input[name=name]", "county report script")
+    page.locator("form:has(input[name=name]) button[type=submit]").click()
+    expect(page.locator("[data-token]")).to_contain_text("rc_")
+    page.screenshot(path=str(SCREENSHOTS / "tokens.png"))
+
+
+def test_phone_sized_screen_shows_the_menu_behind_a_toggle(page: Page, demo_server: dict) -> None:
+    url, credentials = demo_server["url"], demo_server["credentials"]
+    page.set_viewport_size({"width": 390, "height": 800})
+    _log_in(page, url, "rongjiang-operator", credentials["rongjiang-operator"])
+    nav = page.locator("#main-nav")
+    expect(nav).to_be_hidden()
+    page.click("[data-nav-toggle]")
+    expect(nav).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "phone-menu.png"))
