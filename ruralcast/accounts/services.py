@@ -80,8 +80,10 @@ def user_create(
 def user_set_active(*, actor: User, user: User, is_active: bool) -> User:
     """Deactivate (or reactivate) an account; users are never deleted so the audit trail holds."""
     if user.home_region is None:
-        raise PermissionDenied(_("Only a platform administrator may change this account."))
-    access_require(user=actor, action=Action.USER_MANAGE, region=user.home_region)
+        if not is_platform_admin(actor):
+            raise PermissionDenied(_("Only a platform administrator may change this account."))
+    else:
+        access_require(user=actor, action=Action.USER_MANAGE, region=user.home_region)
     if actor.pk == user.pk and not is_active:
         raise ValidationError(_("You cannot deactivate your own account."))
     before = _user_summary(user)
@@ -92,7 +94,7 @@ def user_set_active(*, actor: User, user: User, is_active: bool) -> User:
             actor=actor,
             verb="user.activate" if is_active else "user.deactivate",
             obj=user,
-            region_code=user.home_region.code,
+            region_code=user.home_region.code if user.home_region else "",
             before=before,
             after=_user_summary(user),
         )
@@ -106,8 +108,10 @@ def user_password_change(*, actor: User, user: User, new_password: str, old_pass
             raise ValidationError(_("The current password is wrong."), fields={"old_password": [_("Wrong password.")]})
     else:
         if user.home_region is None:
-            raise PermissionDenied(_("Only a platform administrator may change this account."))
-        access_require(user=actor, action=Action.USER_MANAGE, region=user.home_region)
+            if not is_platform_admin(actor):
+                raise PermissionDenied(_("Only a platform administrator may change this account."))
+        else:
+            access_require(user=actor, action=Action.USER_MANAGE, region=user.home_region)
     password_check(password=new_password, user=user)
     with transaction.atomic():
         user.set_password(new_password)

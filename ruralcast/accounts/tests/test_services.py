@@ -451,3 +451,41 @@ def test_a_station_operator_cannot_reset_a_colleagues_password(
 ) -> None:
     with nothing_written(), pytest.raises(PermissionDenied):
         user_password_change(actor=county_station_operator, user=township_viewer, new_password=random_password())
+
+
+# ---------------------------------------------------------------------------- accounts without a home region
+
+
+@pytest.fixture
+def account_without_home_region(db: None) -> User:
+    """An account as `manage.py createsuperuser` makes it: no home region, no grants."""
+    return User.objects.create_user(username="created-by-createsuperuser", password=random_password())
+
+
+def test_platform_admin_deactivates_an_account_without_home_region(
+    platform_admin: User, account_without_home_region: User
+) -> None:
+    user_set_active(actor=platform_admin, user=account_without_home_region, is_active=False)
+    assert not User.objects.get(pk=account_without_home_region.pk).is_active
+    event = last_event()
+    assert (event.verb, event.region_code) == ("user.deactivate", "")
+
+
+def test_platform_admin_resets_the_password_of_an_account_without_home_region(
+    platform_admin: User, account_without_home_region: User
+) -> None:
+    new_password = random_password()
+    user_password_change(actor=platform_admin, user=account_without_home_region, new_password=new_password)
+    assert User.objects.get(pk=account_without_home_region.pk).check_password(new_password)
+
+
+@pytest.mark.parametrize("admin", ["national_bureau_admin", "province_bureau_admin"])
+def test_only_a_platform_admin_changes_an_account_without_home_region(
+    request: pytest.FixtureRequest, admin: str, account_without_home_region: User
+) -> None:
+    actor: User = request.getfixturevalue(admin)
+    with nothing_written():
+        with pytest.raises(PermissionDenied):
+            user_set_active(actor=actor, user=account_without_home_region, is_active=False)
+        with pytest.raises(PermissionDenied):
+            user_password_change(actor=actor, user=account_without_home_region, new_password=random_password())
