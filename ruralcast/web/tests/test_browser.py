@@ -174,3 +174,12 @@ def test_phone_sized_screen_shows_the_menu_behind_a_toggle(page: Page, demo_serv
     page.click("[data-nav-toggle]")
     expect(nav).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "phone-menu.png"))
+
+
+def test_api_documentation_page_works_offline(page: Page, demo_server: dict) -> None:
+    """The interactive API docs load their assets from our own server (this machine has no internet)."""
+    url, credentials = demo_server["url"], demo_server["credentials"]
+    _log_in(page, url, "rongjiang-operator", credentials["rongjiang-operator"])
+    page.goto(f"{url}/api/v1/docs")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("ruralcast API")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
