@@ -179,6 +179,9 @@ def api_token_create(*, user: User, name: str, expires_at: datetime | None = Non
     name = name.strip()
     if not name:
         raise ValidationError(_("Give the token a name that says what uses it."), fields={"name": [_("Required.")]})
+    if expires_at is not None and timezone.is_naive(expires_at):
+        # A time without zone (e.g. "2030-01-01T08:00" sent to the API) is read as the console's forms read it.
+        expires_at = timezone.make_aware(expires_at)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError(_("The expiry must be in the future."), fields={"expires_at": [_("In the past.")]})
     prefix = secrets.token_hex(4)

@@ -3,9 +3,11 @@
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from ruralcast.accounts.access import access_check
@@ -372,6 +374,17 @@ def test_a_token_needs_a_name_and_a_future_expiry(county_station_operator: User)
         with pytest.raises(ValidationError) as caught:
             api_token_create(user=county_station_operator, name="late", expires_at=timezone.now() - timedelta(hours=1))
         assert "expires_at" in caught.value.fields
+
+
+def test_a_token_expiry_without_time_zone_is_read_in_the_platforms_time_zone(county_station_operator: User) -> None:
+    token, _secret = api_token_create(user=county_station_operator, name="nightly", expires_at=datetime(2030, 1, 1, 8))
+    assert token.expires_at == datetime(2030, 1, 1, 8, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def test_a_past_token_expiry_without_time_zone_is_a_validation_error(county_station_operator: User) -> None:
+    with nothing_written(), pytest.raises(ValidationError) as caught:
+        api_token_create(user=county_station_operator, name="late", expires_at=datetime(2000, 1, 1))
+    assert "expires_at" in caught.value.fields
 
 
 def test_nobody_revokes_someone_elses_token(county_station_operator: User, county_bureau_admin: User) -> None:

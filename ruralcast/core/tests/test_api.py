@@ -137,6 +137,16 @@ def test_a_bureau_admin_creates_a_user_through_the_api(client: Client, county_bu
     assert User.objects.get(username="api-made").home_region_id == "522632100000"
 
 
+@pytest.mark.parametrize(("expires_at", "status"), [("2030-01-01T00:00:00", 201), ("2000-01-01T00:00:00", 400)])
+def test_a_token_expiry_without_time_zone_is_not_a_server_error(
+    client: Client, township_viewer: User, expires_at: str, status: int
+) -> None:
+    response = post_json(
+        client, f"{API}/tokens", {"name": "nightly", "expires_at": expires_at}, bearer(township_viewer)
+    )
+    assert response.status_code == status, response.content
+
+
 # ---------------------------------------------------------------------------- regions and designations
 
 
