@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "ruralcast.regions",
     "ruralcast.accounts",
     "ruralcast.audit",
+    "ruralcast.terminals",
     "ruralcast.web",
     "ruralcast.ops",
 ]

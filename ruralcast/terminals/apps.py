@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TerminalsConfig(AppConfig):
+    name = "ruralcast.terminals"
+    label = "terminals"
+    verbose_name = _("Terminals")
