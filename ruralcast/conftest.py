@@ -2,8 +2,9 @@
 
 The test database of each pytest-xdist worker gets the Guizhou province (code 52) imported once,
 right after pytest-django has created it; every test then runs in a transaction that is rolled back,
-so the tree is shared and never rebuilt. Avoid `transaction=True` tests here: their teardown
-flushes every table, which wipes the imported tree and is refused by the audit table's triggers.
+so the tree is shared and never rebuilt. A `transaction=True` test (or one using `live_server`)
+ends with a flush of every table, the tree included; pytest-django runs those tests last, and the
+next one of them finds the tree imported again (3 s each), so prefer ordinary tests.
 
 Places used throughout (榕江县 and its neighbour 从江县 lie in 黔东南州, Guizhou):
 
@@ -37,6 +38,20 @@ GUIZHOU_PROVINCE = "52"
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """After the normal test database set-up, import Guizhou once into this worker's database."""
     with django_db_blocker.unblock():
+        regions_import(province=GUIZHOU_PROVINCE)
+
+
+@pytest.fixture(autouse=True)
+def _guizhou_tree_after_flush(request: pytest.FixtureRequest) -> None:
+    """Before a transactional test, import Guizhou again if an earlier one's flush removed it."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    if marker is not None and marker.kwargs.get("transaction"):
+        transactional = True
+    if not transactional:
+        return
+    request.getfixturevalue("_django_db_helper")
+    if not Region.objects.filter(code=GUIZHOU_PROVINCE.ljust(12, "0")).exists():
         regions_import(province=GUIZHOU_PROVINCE)
 
 
