@@ -1,0 +1,133 @@
+"""Signatures for the alert envelope: Ed25519 and SM2 with SM3, as raw bytes on both ends.
+
+Two algorithms, one shape (docs/protocols.md §3):
+
+| alg        | private key (our serialisation)   | public key                            | signature       |
+|------------|-----------------------------------|---------------------------------------|-----------------|
+| `Ed25519`  | raw 32-byte seed (RFC 8032)       | raw 32 bytes                          | 64 bytes        |
+| `SM2-SM3`  | 32-byte big-endian scalar d       | 65-byte uncompressed point 04‖x‖y     | 64 bytes r‖s    |
+
+Ed25519 comes from `cryptography`; SM2 from `tongsuopy` (Tongsuo, the OpenSSL fork of the
+Chinese commercial algorithms). tongsuopy's SM2 signature is the GB/T 32918.2 one: it hashes
+`Z‖M` with SM3, where Z = SM3(ENTL‖ID‖a‖b‖xG‖yG‖xA‖yA) and ID is the GM/T 0009 default user id
+`1234567812345678`. tongsuopy sets that id itself and offers no way to pass another; the test
+suite pins this by checking tongsuopy's signatures with an independent pure-Python verifier.
+tongsuopy speaks DER-encoded (r, s); the wire carries the fixed 64-byte r‖s, converted here.
+
+`verify` never raises on bad input (wrong lengths, a point off the curve, garbage): it answers
+False. The other functions raise ValueError on bad keys or an unknown algorithm.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from tongsuopy.crypto import hashes as sm_hashes
+from tongsuopy.crypto import serialization as sm_serialization
+from tongsuopy.crypto.asymciphers import ec as sm_ec
+from tongsuopy.crypto.exceptions import InvalidSignature as SmInvalidSignature
+
+ALG_ED25519 = "Ed25519"
+ALG_SM2 = "SM2-SM3"
+ALGORITHMS: tuple[str, ...] = (ALG_ED25519, ALG_SM2)
+
+SIGNATURE_LENGTH = 64
+PRIVATE_KEY_LENGTH = 32
+PUBLIC_KEY_LENGTH: dict[str, int] = {ALG_ED25519: 32, ALG_SM2: 65}
+
+# The order n of the SM2 base point (GB/T 32918.5); a private key d lies in [1, n-2].
+SM2_ORDER = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+SM2_DEFAULT_USER_ID = b"1234567812345678"  # applied by tongsuopy itself; documented, not passed
+
+_SM2_SIGNATURE = sm_ec.ECDSA(sm_hashes.SM3())
+
+
+def _check_alg(alg: str) -> None:
+    if alg not in ALGORITHMS:
+        raise ValueError(f"unknown signature algorithm {alg!r}; expected one of {', '.join(ALGORITHMS)}")
+
+
+def _check_private(private: bytes) -> None:
+    if not isinstance(private, bytes) or len(private) != PRIVATE_KEY_LENGTH:
+        raise ValueError(f"a private key is {PRIVATE_KEY_LENGTH} bytes")
+
+
+@lru_cache(maxsize=64)
+def _sm2_private(private: bytes) -> sm_ec.EllipticCurvePrivateKey:
+    scalar = int.from_bytes(private, "big")
+    if not 1 <= scalar <= SM2_ORDER - 2:
+        raise ValueError("an SM2 private key is a scalar in [1, n-2]")
+    return sm_ec.derive_private_key(scalar, sm_ec.SM2())
+
+
+@lru_cache(maxsize=1024)
+def _sm2_public(public: bytes) -> sm_ec.EllipticCurvePublicKey:
+    # Loading a point costs about as much as half a verification; terminals verify with a handful
+    # of keys, so they are cached (the cache holds public material only).
+    if len(public) != PUBLIC_KEY_LENGTH[ALG_SM2] or public[0] != 0x04:
+        raise ValueError("an SM2 public key is the 65-byte uncompressed point 04‖x‖y")
+    return sm_ec.EllipticCurvePublicKey.from_encoded_point(sm_ec.SM2(), public)
+
+
+@lru_cache(maxsize=1024)
+def _ed25519_public(public: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(public)
+
+
+def generate_private_key(alg: str) -> bytes:
+    """A new private key in our serialisation (see the module docstring)."""
+    _check_alg(alg)
+    if alg == ALG_ED25519:
+        return Ed25519PrivateKey.generate().private_bytes_raw()
+    key = sm_ec.generate_private_key(sm_ec.SM2())
+    return key.private_numbers().private_value.to_bytes(PRIVATE_KEY_LENGTH, "big")
+
+
+def public_key_of(alg: str, private: bytes) -> bytes:
+    """The public key for `private`: raw 32 bytes (Ed25519) or the 65-byte point 04‖x‖y (SM2)."""
+    _check_alg(alg)
+    _check_private(private)
+    if alg == ALG_ED25519:
+        return Ed25519PrivateKey.from_private_bytes(private).public_key().public_bytes_raw()
+    return (
+        _sm2_private(private)
+        .public_key()
+        .public_bytes(sm_serialization.Encoding.X962, sm_serialization.PublicFormat.UncompressedPoint)
+    )
+
+
+def sign(alg: str, private: bytes, data: bytes) -> bytes:
+    """The 64-byte signature of `data`: RFC 8032 Ed25519, or SM2-SM3 as r‖s."""
+    _check_alg(alg)
+    _check_private(private)
+    if alg == ALG_ED25519:
+        return Ed25519PrivateKey.from_private_bytes(private).sign(data)
+    der = _sm2_private(private).sign(data, _SM2_SIGNATURE)
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def verify(alg: str, public: bytes, data: bytes, signature: bytes) -> bool:
+    """True when `signature` is a valid signature of `data` under `public`; False for anything else."""
+    try:
+        if not isinstance(signature, bytes) or len(signature) != SIGNATURE_LENGTH:
+            return False
+        if not isinstance(public, bytes) or not isinstance(data, bytes | bytearray | memoryview):
+            return False
+        if alg == ALG_ED25519:
+            _ed25519_public(public).verify(signature, bytes(data))
+            return True
+        if alg == ALG_SM2:
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            if not (0 < r < SM2_ORDER and 0 < s < SM2_ORDER):
+                return False
+            _sm2_public(public).verify(encode_dss_signature(r, s), bytes(data), _SM2_SIGNATURE)
+            return True
+        return False
+    except (InvalidSignature, SmInvalidSignature):
+        return False
+    except Exception:  # noqa: BLE001 — odd input (a point off the curve) raises assorted errors in both libraries
+        return False
