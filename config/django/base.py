@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "ruralcast.regions",
     "ruralcast.accounts",
     "ruralcast.audit",
+    "ruralcast.speech",
     "ruralcast.terminals",
     "ruralcast.web",
     "ruralcast.ops",
@@ -142,6 +143,10 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 
 # Runtime state folder (see config/env.py), exposed as a setting for commands that write there.
 RUN_DIR = RUN_DIR
+
+# Text-to-speech engine for spoken alerts: dotted path to a class with name, version and
+# synthesize_wav() (see ruralcast/speech/__init__.py for plugging in a neural voice).
+RURALCAST_SPEECH_ENGINE = env("RURALCAST_SPEECH_ENGINE", default="ruralcast.speech.engines.EspeakEngine")
 
 # Region data vendored in the repository (see data/divisions/README.md).
 REGION_DATA_DIR = BASE_DIR / "data" / "divisions"

@@ -1,0 +1,135 @@
+"""Speech engines: normalised Chinese text in, WAV bytes out.
+
+`SpeechEngine` is the whole contract. The default, `EspeakEngine`, runs espeak-ng with the
+`cmn-latn-pinyin` voice and feeds it tone-numbered pinyin from pypinyin: espeak-ng's own `cmn`
+voice guesses readings of 汉字 from a small dictionary and gets many of them wrong, while pypinyin
+chooses readings by phrase (重庆 chóng, 重要 zhòng). The engine is formant-based: robotic but fully
+intelligible, a few hundred times faster than real time and without any model file to install.
+
+The engine in use is named by the setting `RURALCAST_SPEECH_ENGINE` (environment variable of the same
+name): a dotted path to a class or factory that takes no arguments. See the package docstring
+(`ruralcast/speech/__init__.py`) for plugging in a neural voice.
+"""
+
+import functools
+import re
+from typing import Protocol, runtime_checkable
+
+import pypinyin
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
+
+from ruralcast.core.errors import ValidationError
+from ruralcast.speech.errors import SpeechUnavailable
+from ruralcast.speech.normalize import PAUSE_MARKS
+from ruralcast.speech.tools import tool_path, tool_run
+
+DEFAULT_ENGINE = "ruralcast.speech.engines.EspeakEngine"
+_TIMEOUT_SECONDS = 60
+
+
+@runtime_checkable
+class SpeechEngine(Protocol):
+    """What an engine provides. `name` and `version` go into the audio cache key.
+
+    `version` must change whenever the same text would sound different: the engine's release, the
+    voice or model file (include a hash of the model), the speaking rate. Old cache entries are then
+    simply never asked for again.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def synthesize_wav(self, text: str, *, language: str) -> bytes:
+        """A complete WAV file (any sample rate, mono or stereo) of `text` read aloud.
+
+        `text` is already normalised (numbers, dates and symbols written out in 汉字, only the pause
+        marks ，。！？；：、 as punctuation). Raise `SpeechUnavailable` when the engine cannot run and
+        `ValidationError` for a language it does not speak.
+        """
+        ...
+
+
+def espeak_input(text: str) -> str:
+    """Tone-numbered pinyin for espeak-ng's `cmn-latn-pinyin` voice, pause marks kept.
+
+    "请注意，明天有雨。" → "qing3 zhu4 yi4 ， ming2 tian1 you3 yu3 。". Neutral tones are 5 (espeak reads a
+    toneless syllable as tone 1), ü is written v (lv4 绿, which the voice reads as ü), and third-tone
+    sandhi is applied (你好 → ni2 hao3). Anything that is neither 汉字 nor a pause mark is dropped: the
+    normaliser has already written out what should be said.
+    """
+    syllables = lazy_pinyin(
+        text,
+        style=Style.TONE3,
+        neutral_tone_with_five=True,
+        tone_sandhi=True,
+        errors=lambda chunk: "".join(char for char in chunk if char in PAUSE_MARKS),
+    )
+    return " ".join(s for s in syllables if s.strip())
+
+
+class EspeakEngine:
+    """espeak-ng, voice `cmn-latn-pinyin`, fed with pinyin from `espeak_input`. Mandarin only."""
+
+    name = "espeak-ng"
+    voice = "cmn-latn-pinyin"
+    languages = frozenset({"zh-hans"})
+    # Words per minute; each pinyin syllable is a word. espeak-ng's default: measured clear enough.
+    speed = 175
+
+    def __init__(self, executable: str | None = None) -> None:
+        self.executable = executable or tool_path("espeak-ng")
+
+    @property
+    def version(self) -> str:
+        return (
+            f"{_espeak_version(self.executable)} voice={self.voice} speed={self.speed} pypinyin={pypinyin.__version__}"
+        )
+
+    def synthesize_wav(self, text: str, *, language: str) -> bytes:
+        if language not in self.languages:
+            raise ValidationError(
+                _("The speech engine %(engine)s cannot read language “%(language)s”.")
+                % {"engine": self.name, "language": language},
+                fields={"language": [_("Unsupported language.")]},
+            )
+        command = [self.executable, "-v", self.voice, "-s", str(self.speed), "--stdout", "--stdin"]
+        wav = tool_run(command, stdin=espeak_input(text).encode(), tool="espeak-ng", timeout=_TIMEOUT_SECONDS)
+        if not wav.startswith(b"RIFF"):
+            raise SpeechUnavailable(_("The speech engine %(tool)s produced no audio.") % {"tool": "espeak-ng"})
+        return wav
+
+
+@functools.cache
+def _espeak_version(executable: str) -> str:
+    """ "espeak-ng 1.51" from `espeak-ng --version`; asked once per process."""
+    output = tool_run([executable, "--version"], stdin=b"", tool="espeak-ng", timeout=_TIMEOUT_SECONDS).decode(
+        errors="replace"
+    )
+    match = re.search(r"eSpeak NG text-to-speech:\s*(\S+)", output)
+    return f"espeak-ng {match.group(1) if match else output.strip()[:40]}"
+
+
+def speech_engine() -> SpeechEngine:
+    """The engine named by settings.RURALCAST_SPEECH_ENGINE (one instance per dotted path)."""
+    return _engine_at(getattr(settings, "RURALCAST_SPEECH_ENGINE", DEFAULT_ENGINE))
+
+
+@functools.cache
+def _engine_at(path: str) -> SpeechEngine:
+    try:
+        factory = import_string(path)
+    except ImportError as error:
+        raise ImproperlyConfigured(f"RURALCAST_SPEECH_ENGINE={path!r} cannot be imported: {error}") from error
+    engine = factory()
+    if not isinstance(engine, SpeechEngine):
+        raise ImproperlyConfigured(
+            f"RURALCAST_SPEECH_ENGINE={path!r} is not a speech engine: it needs name, version and synthesize_wav()."
+        )
+    return engine
