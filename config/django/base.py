@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "ruralcast.audit",
     "ruralcast.speech",
     "ruralcast.terminals",
+    "ruralcast.messaging",
     "ruralcast.web",
     "ruralcast.ops",
 ]
@@ -152,5 +153,19 @@ RURALCAST_SPEECH_ENGINE = env("RURALCAST_SPEECH_ENGINE", default="ruralcast.spee
 REGION_DATA_DIR = BASE_DIR / "data" / "divisions"
 # The province whose regions `make run` imports for the demo (Guizhou: 52).
 DEMO_PROVINCE = env("RURALCAST_DEMO_PROVINCE", default="52")
+
+# MQTT (ruralcast.messaging): the broker and the platform's own account on it. Terminals have their
+# own accounts (terminals.Terminal). An empty password means the one generated once into
+# RUN_DIR/broker/platform.password. The broker counts as configured (and /healthz checks it) when
+# the environment names it.
+RURALCAST_MQTT = {
+    "HOST": env("RURALCAST_MQTT_HOST", default="127.0.0.1"),
+    "PORT": env.int("RURALCAST_MQTT_PORT", default=1883),
+    # The address the platform's broker (`broker_run`) listens on; 0.0.0.0 for terminals on the network.
+    "LISTEN": env("RURALCAST_MQTT_LISTEN", default="127.0.0.1"),
+    "USERNAME": env("RURALCAST_MQTT_USERNAME", default="ruralcast-platform"),
+    "PASSWORD": env("RURALCAST_MQTT_PASSWORD", default=""),
+    "CONFIGURED": "RURALCAST_MQTT_HOST" in os.environ or "RURALCAST_MQTT_PORT" in os.environ,
+}
 
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))

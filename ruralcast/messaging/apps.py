@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MessagingConfig(AppConfig):
+    name = "ruralcast.messaging"
+    label = "messaging"
+    verbose_name = _("Messaging")
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from ruralcast.messaging.health import broker_check
+        from ruralcast.ops.health import register_check
+
+        # Only where the environment names a broker (RURALCAST_MQTT_HOST/PORT): a developer running
+        # the test suite has none, and /healthz must not report them unhealthy for it.
+        if settings.RURALCAST_MQTT.get("CONFIGURED"):
+            register_check("broker", broker_check)

@@ -1,0 +1,245 @@
+"""The MQTT broker (mosquitto 2) run by the platform: its configuration, written from the database.
+
+`manage.py broker_run` writes everything below into RUN_DIR/broker and execs mosquitto in the
+foreground:
+
+- `mosquitto.conf`: one listener (RURALCAST_MQTT LISTEN:PORT), no anonymous clients, no connection
+  limit, persistence in this folder (retained alerts survive a restart), a pid file for reloads;
+- `passwords`: `<user>:<hash>` in mosquitto's own `$7$` PBKDF2-SHA512 format: the platform's service
+  account and one line per terminal that is not revoked (`terminals.Terminal.broker_password_hash`;
+  the platform never knows a terminal's password);
+- `acl`: the platform reads and writes `rc/v1/#`; every terminal (pattern ACLs, `%u` = its user
+  name = its resource code) reads `rc/v1/down/t/<itself>` and any `rc/v1/down/r/#` region topic
+  (alerts are public broadcasts), and writes only `rc/v1/up/<itself>/#`.
+
+`broker_sync()` rewrites `passwords` and `acl` and sends mosquitto SIGHUP. On that reload mosquitto
+2.0 re-checks every connected client against the new password file and disconnects those that no
+longer pass ("Client … disconnected" in its log), so a revoked terminal loses its live connection as
+well as the ability to open a new one (tested in tests/test_broker.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+
+from ruralcast.messaging.topics import ROOT
+from ruralcast.terminals.credentials import mosquitto_password_hash
+from ruralcast.terminals.selectors import terminals_active
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "mosquitto.conf"
+PASSWORD_FILE = "passwords"  # noqa: S105 — a file name
+ACL_FILE = "acl"
+PID_FILE = "mosquitto.pid"
+PLATFORM_PASSWORD_FILE = "platform.password"  # noqa: S105 — a file name
+
+# The largest MQTT packet the broker accepts (mosquitto `max_packet_size`); the dispatcher refuses to
+# prepare a bigger message rather than have the broker drop its connection. An alert with 15 s of
+# inline audio is ~60 KB; long audio goes by URL (docs/protocols.md §4).
+MAX_PACKET_BYTES = 4 * 1024 * 1024
+# Messages kept per client with a persistent session while it is away (the ingest worker's session
+# keeps receipts that arrive while it restarts). mosquitto's default of 1,000 is too few for a county.
+MAX_QUEUED_MESSAGES = 100_000
+# Seconds between saves of the in-memory state (retained messages, sessions) to disk; mosquitto also
+# saves on a clean shutdown. A crash of the broker loses at most this much.
+AUTOSAVE_SECONDS = 10
+
+
+class BrokerError(Exception):
+    """The broker's files cannot be written or mosquitto cannot be found."""
+
+
+def broker_dir() -> Path:
+    return Path(settings.RUN_DIR) / "broker"
+
+
+def platform_credentials() -> tuple[str, str]:
+    """(user name, password) of the platform's own broker account.
+
+    The password comes from RURALCAST_MQTT["PASSWORD"] when set (a broker on another machine),
+    otherwise from RUN_DIR/broker/platform.password, generated on first use (mode 0600).
+    """
+    config = settings.RURALCAST_MQTT
+    if config.get("PASSWORD"):
+        return config["USERNAME"], config["PASSWORD"]
+    path = broker_dir() / PLATFORM_PASSWORD_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting together must not each write a different password.
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32) + "\n")
+    return config["USERNAME"], path.read_text().strip()
+
+
+def mosquitto_binary() -> str:
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+    found = shutil.which("mosquitto", path=search)
+    if found is None:
+        raise BrokerError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+    return found
+
+
+def _check_path(path: Path) -> str:
+    # mosquitto's configuration parser splits on white space and has no quoting.
+    text = str(path)
+    if any(c.isspace() for c in text):
+        raise BrokerError(f"mosquitto cannot use a path with spaces: {text!r}; set RURALCAST_RUN_DIR elsewhere")
+    return text
+
+
+def config_render(*, directory: Path) -> str:
+    config = settings.RURALCAST_MQTT
+    lines = [
+        "# Written by ruralcast (messaging/broker.py) on every `manage.py broker_run`; edits are lost.",
+        "per_listener_settings false",
+        "allow_anonymous false",
+        f"password_file {_check_path(directory / PASSWORD_FILE)}",
+        f"acl_file {_check_path(directory / ACL_FILE)}",
+        f"listener {int(config['PORT'])} {config.get('LISTEN') or config['HOST']}",
+        "max_connections -1",
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        f"max_packet_size {MAX_PACKET_BYTES}",
+        "persistence true",
+        f"persistence_location {_check_path(directory)}/",
+        "persistence_file mosquitto.db",
+        f"autosave_interval {AUTOSAVE_SECONDS}",
+        f"pid_file {_check_path(directory / PID_FILE)}",
+        "log_dest stderr",  # unbuffered: stdout to a pipe would hold lines back
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
+        "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+    ]
+    if os.geteuid() == 0:
+        # As root, mosquitto would switch to the `mosquitto` user, who cannot read RUN_DIR.
+        lines.append(f"user {pwd.getpwuid(os.geteuid()).pw_name}")
+    return "\n".join(lines) + "\n"
+
+
+def acl_render() -> str:
+    username, _password = platform_credentials()
+    return "\n".join(
+        [
+            "# Written by ruralcast from the database (messaging/broker.py); edits are lost.",
+            f"user {username}",
+            f"topic readwrite {ROOT}/#",
+            "",
+            "# Every terminal: its user name is its resource code. (mosquitto warns that the region",
+            "# line has no %u; it is meant for every terminal: alerts are public broadcasts.)",
+            f"pattern read {ROOT}/down/t/%u",
+            f"pattern read {ROOT}/down/r/#",
+            f"pattern write {ROOT}/up/%u/#",
+            "",
+        ]
+    )
+
+
+def passwords_render() -> tuple[str, int]:
+    """The password file's text and the number of terminals in it."""
+    username, password = platform_credentials()
+    lines = [f"{username}:{mosquitto_password_hash(password)}"]
+    count = 0
+    for code, encoded in terminals_active().order_by("code").values_list("code", "broker_password_hash").iterator():
+        if code == username or ":" in code or not encoded:
+            continue
+        lines.append(f"{code}:{encoded}")
+        count += 1
+    return "\n".join(lines) + "\n", count
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace `path` atomically (mosquitto may be reading it), readable by its owner only."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _sync_lock(directory: Path) -> Iterator[None]:
+    with open(directory / ".sync.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def broker_files_write() -> int:
+    """Write `passwords` and `acl` from the database; returns the number of terminals allowed."""
+    directory = broker_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    with _sync_lock(directory):
+        passwords, count = passwords_render()
+        _write(directory / PASSWORD_FILE, passwords)
+        _write(directory / ACL_FILE, acl_render())
+    return count
+
+
+def broker_config_write() -> Path:
+    """Write the whole configuration (config, passwords, ACL); returns the config file's path."""
+    directory = broker_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    broker_files_write()
+    path = directory / CONFIG_FILE
+    _write(path, config_render(directory=directory))
+    return path
+
+
+def broker_pid() -> int | None:
+    """The pid of the mosquitto started from RUN_DIR/broker, if it runs."""
+    try:
+        pid = int((broker_dir() / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    comm = Path(f"/proc/{pid}/comm")
+    # A stale pid file may name a pid that now belongs to another program: never signal that one.
+    if comm.exists() and comm.read_text().strip() != "mosquitto":
+        return None
+    return pid
+
+
+def broker_reload() -> bool:
+    """SIGHUP the local mosquitto: it re-reads its files and drops clients that no longer pass."""
+    pid = broker_pid()
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGHUP)
+    return True
+
+
+def broker_sync() -> bool:
+    """Rewrite the password and ACL files from the database and reload the broker.
+
+    Does nothing (returns False) on a machine where `broker_run` never set a broker up: the files
+    live beside the broker that reads them. With a broker elsewhere (or EMQX), run `broker_sync`
+    there; see docs/protocols.md §2.
+    """
+    if not (broker_dir() / CONFIG_FILE).exists():
+        return False
+    count = broker_files_write()
+    reloaded = broker_reload()
+    log.info("broker credentials synced: %d terminals%s", count, ", broker reloaded" if reloaded else "")
+    return True

@@ -1,0 +1,29 @@
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from ruralcast.messaging.broker import BrokerError, broker_config_write, mosquitto_binary
+
+
+class Command(BaseCommand):
+    help = "Write the broker's configuration, passwords and ACL from the database and run mosquitto in the foreground."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--write-only", action="store_true", help="write the files and exit")
+
+    def handle(self, *args: Any, write_only: bool = False, **options: Any) -> None:
+        try:
+            path = broker_config_write()
+            binary = mosquitto_binary()
+        except BrokerError as error:
+            raise CommandError(str(error)) from error
+        if write_only:
+            self.stdout.write(str(path))
+            return
+        connections.close_all()
+        self.stdout.write(f"mosquitto -c {path}")
+        self.stdout.flush()
+        # exec: mosquitto takes this process's place, so the process manager's signals reach it.
+        os.execv(binary, [binary, "-c", str(path)])  # noqa: S606 — fixed program, our own config file

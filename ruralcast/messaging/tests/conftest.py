@@ -1,0 +1,174 @@
+"""A real mosquitto per test, configured by `messaging.broker` from the test database.
+
+Each test gets its own RUN_DIR (tmp_path: broker files, keys) and a free port; the broker is started
+with the generated configuration, exactly as `manage.py broker_run` would run it.
+"""
+
+import asyncio
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruralcast_terminal.mqtt import Client, Message
+
+from ruralcast.messaging.broker import broker_config_write, broker_dir, broker_sync, mosquitto_binary
+from ruralcast.messaging.client import MqttLink
+from ruralcast.regions.models import Region
+from ruralcast.terminals.services import Registration, terminal_register
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+class Broker:
+    """mosquitto started from the generated config; `sync()` waits until the reload happened."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = broker_dir() / "test.log"
+
+    def start(self) -> None:
+        config = broker_config_write()
+        log = open(self.log_path, "ab")  # noqa: SIM115 — handed to the child
+        self.process = subprocess.Popen([mosquitto_binary(), "-c", str(config)], stdout=log, stderr=log)
+        log.close()
+        if not wait_for(self._accepts, 5.0):
+            raise RuntimeError(f"mosquitto did not start:\n{self.log()}")
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # a clean shutdown saves retained messages to disk
+            self.process.wait(5)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def sync(self) -> None:
+        reloads = self.log().count("Reloading config")
+        assert broker_sync()
+        assert wait_for(lambda: self.log().count("Reloading config") > reloads, 3.0), self.log()
+
+
+@pytest.fixture(autouse=True)
+def run_dir(settings: Any, tmp_path: Path) -> Path:
+    settings.RUN_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def mqtt_settings(settings: Any, run_dir: Path) -> dict[str, Any]:
+    settings.RURALCAST_MQTT = {
+        **settings.RURALCAST_MQTT,
+        "HOST": "127.0.0.1",
+        "LISTEN": "127.0.0.1",
+        "PORT": free_port(),
+        "PASSWORD": "",
+    }
+    return settings.RURALCAST_MQTT
+
+
+@pytest.fixture
+def broker(db: None, mqtt_settings: dict[str, Any]) -> Iterator[Broker]:
+    server = Broker(mqtt_settings["PORT"])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def terminal(dashizi: Region) -> Registration:
+    return terminal_register(actor=None, village=dashizi)
+
+
+@pytest.fixture
+def other_terminal(liziyuan: Region) -> Registration:
+    return terminal_register(actor=None, village=liziyuan)
+
+
+def connect_once(port: int, *, username: str | None, password: str | None, client_id: str = "probe") -> None:
+    """One CONNECT with the lean client; raises ConnectRefused if the broker says no."""
+
+    async def attempt() -> None:
+        client = Client(client_id, "127.0.0.1", port, username=username, password=password, connect_timeout=3)
+        await client.connect()
+        await client.disconnect()
+
+    asyncio.run(attempt())
+
+
+class Inbox:
+    """Messages received by a test client, thread-safe."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Message) -> None:
+        with self._lock:
+            self.messages.append(message)
+
+    def on(self, topic: str) -> list[Message]:
+        with self._lock:
+            return [m for m in self.messages if m.topic == topic]
+
+    def wait(self, count: int, timeout: float = 5.0) -> list[Message]:
+        wait_for(lambda: len(self.messages) >= count, timeout)
+        with self._lock:
+            return list(self.messages)
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[..., tuple[MqttLink, Inbox]]]:
+    """listen(topics, username=…, password=…): a connected subscriber and its inbox (platform by default)."""
+    links: list[MqttLink] = []
+
+    def make(
+        topics: list[str], *, username: str | None = None, password: str | None = None, client_id: str | None = None
+    ) -> tuple[MqttLink, Inbox]:
+        inbox = Inbox()
+        link = MqttLink(
+            client_id=client_id or f"test-{len(links)}-{username or 'platform'}",
+            username=username,
+            password=password,
+            subscriptions=[(topic, 1) for topic in topics],
+            on_message=inbox,
+            reconnect_base=0.1,
+            reconnect_cap=0.5,
+        )
+        link.start(wait=5.0)
+        links.append(link)
+        return link, inbox
+
+    yield make
+    for link in links:
+        link.stop()
