@@ -75,7 +75,7 @@ def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
         actor=request.user,  # type: ignore[arg-type]
         username=payload.username,
         password=payload.password,
-        home_region=region_get(code=payload.home_region),
+        home_region=region_get(code=payload.home_region, field="home_region"),
         full_name=payload.full_name,
         email=payload.email,
     )

@@ -79,7 +79,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("User %(name)s created.") % {"name": user.username})
             return redirect("accounts:user", username=user.username)
-    return render(request, "accounts/user_create.html", {"form": form})
+    return render(request, "accounts/user_create.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required

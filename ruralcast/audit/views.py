@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import access_require, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_event_list
+from ruralcast.core.exports import safe_row
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
 from ruralcast.regions.selectors import region_root
 from ruralcast.web.paging import paginate
@@ -32,7 +33,10 @@ def _filters_from(request: HttpRequest) -> tuple[AuditFilter, list[str]]:
     dates: dict[str, datetime | None] = {}
     for name in ("since", "until"):
         raw = request.GET.get(name, "").strip()
-        day = parse_date(raw) if raw else None
+        try:
+            day = parse_date(raw) if raw else None
+        except ValueError:  # well-formed but impossible, e.g. 2024-02-30
+            day = None
         if raw and day is None:
             problems.append(_("“%(value)s” is not a date (YYYY-MM-DD); ignored.") % {"value": raw})
         dates[name] = timezone.make_aware(datetime.combine(day, time.min)) if day else None
@@ -84,19 +88,21 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
         yield "\ufeff" + writer.writerow(header)
         for e in listing.iterator(chunk_size=1000):
             yield writer.writerow(
-                [
-                    e.seq,
-                    e.created_at.isoformat(),
-                    e.actor_label,
-                    e.verb,
-                    e.object_type,
-                    e.object_id,
-                    e.object_label,
-                    e.region_code,
-                    json.dumps(e.before, ensure_ascii=False) if e.before is not None else "",
-                    json.dumps(e.after, ensure_ascii=False) if e.after is not None else "",
-                    e.hash,
-                ]
+                safe_row(
+                    [
+                        e.seq,
+                        e.created_at.isoformat(),
+                        e.actor_label,
+                        e.verb,
+                        e.object_type,
+                        e.object_id,
+                        e.object_label,
+                        e.region_code,
+                        json.dumps(e.before, ensure_ascii=False) if e.before is not None else "",
+                        json.dumps(e.after, ensure_ascii=False) if e.after is not None else "",
+                        e.hash,
+                    ]
+                )
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

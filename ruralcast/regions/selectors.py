@@ -8,17 +8,17 @@ from ruralcast.regions.codes import NATIONAL_CODE, ancestor_codes, is_valid_code
 from ruralcast.regions.models import Designation, Region
 
 
-def region_get(*, code: str) -> Region:
-    """The region with this 12-digit code; a clear error for a malformed or unknown code."""
+def region_get(*, code: str, field: str = "region") -> Region:
+    """The region with this 12-digit code; a clear error (on input `field`) for a bad or unknown code."""
     code = (code or "").strip()
     if not is_valid_code(code):
         raise ValidationError(
             _("“%(code)s” is not a region code: use the 12-digit statistical code.") % {"code": code},
-            fields={"region": [_("Use a 12-digit code.")]},
+            fields={field: [_("Use a 12-digit code.")]},
         )
     region = Region.objects.filter(code=code).first()
     if region is None:
-        raise NotFound(_("No region has code %(code)s.") % {"code": code}, fields={"region": [_("Unknown region.")]})
+        raise NotFound(_("No region has code %(code)s.") % {"code": code}, fields={field: [_("Unknown region.")]})
     return region
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import access_require, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError
+from ruralcast.core.exports import safe_row
 from ruralcast.regions import selectors
 from ruralcast.regions.codes import Level
 from ruralcast.regions.forms import DesignationImportForm
@@ -84,7 +85,7 @@ def designation_export(request: HttpRequest, key: str) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["code", "name", "level", "path"])
     for region in selectors.designation_regions(designation=designation):
-        writer.writerow([region.code, region.name, region.level, selectors.region_path_label(region=region)])
+        writer.writerow(safe_row([region.code, region.name, region.level, selectors.region_path_label(region=region)]))
     return response
 
 
