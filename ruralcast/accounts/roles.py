@@ -30,6 +30,7 @@ class Action(TextChoices):
     USER_MANAGE = "user.manage", _("Create and change users")
     ROLE_GRANT = "role.grant", _("Grant and revoke roles")
     AUDIT_VIEW = "audit.view", _("Read the audit trail")
+    ALERT_VIEW = "alert.view", _("View emergency alerts and their receipts")
     ALERT_DRAFT = "alert.draft", _("Draft emergency alerts")
     ALERT_APPROVE = "alert.approve", _("Approve emergency alerts")
     BROADCAST_LIVE = "broadcast.live", _("Speak live to loudspeakers")
@@ -55,6 +56,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.USER_MANAGE,
             Action.ROLE_GRANT,
             Action.AUDIT_VIEW,
+            Action.ALERT_VIEW,
             Action.TERMINAL_VIEW,
             Action.REPORT_VIEW,
             Action.REPORT_APPROVE,
@@ -63,6 +65,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.STATION_OPERATOR: frozenset(
         _VIEW
         | {
+            Action.ALERT_VIEW,
             Action.ALERT_DRAFT,
             Action.BROADCAST_LIVE,
             Action.SCHEDULE_MANAGE,
@@ -73,11 +76,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.REPORT_ENTER,
         }
     ),
-    Role.ALERT_APPROVER: frozenset(_VIEW | {Action.ALERT_APPROVE, Action.TERMINAL_VIEW}),
+    Role.ALERT_APPROVER: frozenset(_VIEW | {Action.ALERT_VIEW, Action.ALERT_APPROVE, Action.TERMINAL_VIEW}),
     Role.VILLAGE_BROADCASTER: frozenset(_VIEW | {Action.BROADCAST_LIVE, Action.SCHEDULE_MANAGE}),
     Role.CONTENT_EDITOR: frozenset(_VIEW | {Action.CONTENT_EDIT}),
-    Role.MAINTAINER: frozenset(_VIEW | {Action.TERMINAL_VIEW, Action.TERMINAL_CONTROL, Action.TERMINAL_MAINTAIN}),
-    Role.VIEWER: frozenset(_VIEW | {Action.TERMINAL_VIEW, Action.REPORT_VIEW}),
+    Role.MAINTAINER: frozenset(
+        _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.TERMINAL_CONTROL, Action.TERMINAL_MAINTAIN}
+    ),
+    Role.VIEWER: frozenset(_VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.REPORT_VIEW}),
 }
 
 # Roles that only a platform administrator may hand out.

@@ -10,7 +10,43 @@
       return;
     }
     // Region picker: a result button copies its code into the hidden input of its picker.
+    var removal = event.target.closest("[data-remove-code]");
+    if (removal) {
+      event.preventDefault();
+      var multi = removal.closest("[data-region-picker]");
+      var hiddenList = multi.querySelector("input[type=hidden]");
+      hiddenList.value = hiddenList.value.split(",").filter(function (code) {
+        return code && code !== removal.dataset.removeCode;
+      }).join(",");
+      removal.closest("li").remove();
+      return;
+    }
     var choice = event.target.closest("[data-region-code]");
+    if (choice && choice.closest("[data-multiple]")) {
+      event.preventDefault();
+      var many = choice.closest("[data-region-picker]");
+      var hidden = many.querySelector("input[type=hidden]");
+      var codes = hidden.value ? hidden.value.split(",") : [];
+      if (codes.indexOf(choice.dataset.regionCode) === -1) {
+        codes.push(choice.dataset.regionCode);
+        hidden.value = codes.join(",");
+        var chip = document.createElement("li");
+        chip.dataset.code = choice.dataset.regionCode;
+        chip.textContent = choice.dataset.regionPath + " ";
+        var code = document.createElement("code");
+        code.textContent = choice.dataset.regionCode;
+        chip.appendChild(code);
+        var remove = document.createElement("button");
+        remove.type = "button";
+        remove.dataset.removeCode = choice.dataset.regionCode;
+        remove.textContent = "×";
+        chip.appendChild(remove);
+        many.querySelector("[data-picker-chips]").appendChild(chip);
+      }
+      many.querySelector("input[type=search]").value = "";
+      many.querySelector(".picker-results").innerHTML = "";
+      return;
+    }
     if (choice) {
       event.preventDefault();
       var picker = choice.closest("[data-region-picker]");

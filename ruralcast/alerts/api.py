@@ -1,0 +1,227 @@
+"""Emergency broadcasting API: the same rules as the console, through the same services."""
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from ruralcast.alerts import selectors, services
+from ruralcast.alerts.events import event_types
+from ruralcast.alerts.models import Alert, Receipt
+from ruralcast.regions.selectors import region_get
+
+router = Router(tags=["alerts"])
+
+
+class AlertOut(Schema):
+    ebm_id: str
+    cap_id: str
+    sender_code: str
+    sender_name: str
+    issuer_region: str = Field(..., alias="issuer_region_id")
+    status: str
+    msg_type: str
+    references: str | None = None
+    scope: str
+    event_code: str
+    severity: int
+    urgency: str
+    certainty: str
+    onset: datetime
+    expires: datetime
+    sent_at: datetime | None
+    targets: list[str]
+    language: str
+    title: str
+    text: str
+    audio_sha256: str
+    audio_bytes: int
+    audio_seconds: float
+    volume: int
+    repeat: int
+    state: str
+    rejection_reason: str
+    targeted_terminals: int
+
+    @staticmethod
+    def resolve_targets(alert: Alert) -> list[str]:
+        return sorted(alert.targets.values_list("code", flat=True))
+
+    @staticmethod
+    def resolve_references(alert: Alert) -> str | None:
+        return alert.references.ebm_id if alert.references_id and alert.references else None
+
+
+class AlertIn(Schema):
+    issuer_region: str = Field(..., max_length=12, description="12-digit code of the issuing platform's region")
+    status: str = Field(..., description="Actual, Exercise, System or Test")
+    event_code: str = Field(..., max_length=5)
+    severity: int = Field(..., ge=1, le=4)
+    urgency: str = "Immediate"
+    certainty: str = "Observed"
+    scope: str = "Public"
+    onset: datetime
+    expires: datetime
+    targets: list[str] = Field(..., min_length=1, max_length=200)
+    title: str = Field(..., max_length=200)
+    text: str = Field(..., max_length=2000)
+    volume: int = Field(80, ge=0, le=100)
+    repeat: int = Field(2, ge=1, le=10)
+
+    def fields(self) -> services.AlertFields:
+        return services.AlertFields(
+            status=self.status,
+            event_code=self.event_code,
+            severity=self.severity,
+            title=self.title,
+            text=self.text,
+            onset=self.onset,
+            expires=self.expires,
+            targets=[region_get(code=code) for code in self.targets],
+            urgency=self.urgency,
+            certainty=self.certainty,
+            scope=self.scope,
+            volume=self.volume,
+            repeat=self.repeat,
+        )
+
+
+class AlertQuery(Schema):
+    q: str = Field("", max_length=50)
+    state: str = Field("", max_length=12)
+
+
+@router.get("/event-types", response=list[dict[str, object]], summary="The emergency event classification")
+def event_type_list(request: HttpRequest) -> list[dict[str, object]]:
+    return [
+        {"code": e.code, "category": e.category, "name_zh": e.name_zh, "name_en": e.name_en, "source": e.source}
+        for e in event_types().values()
+    ]
+
+
+@router.get("/", response=list[AlertOut], summary="Messages in my regions, newest first")
+@paginate
+def alert_list(request: HttpRequest, params: Query[AlertQuery]) -> object:
+    return selectors.alert_list(user=request.user, query=params.q, state=params.state)  # type: ignore[arg-type]
+
+
+@router.post("/", response={201: AlertOut}, summary="Draft a message")
+def alert_create(request: HttpRequest, payload: AlertIn) -> Status[Alert]:
+    alert = services.alert_create(
+        actor=request.user, issuer_region=region_get(code=payload.issuer_region), fields=payload.fields()
+    )  # type: ignore[arg-type]
+    return Status(201, alert)
+
+
+@router.get("/{ebm_id}", response=AlertOut, summary="One message")
+def alert_detail(request: HttpRequest, ebm_id: str) -> Alert:
+    return selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+
+
+@router.put("/{ebm_id}", response=AlertOut, summary="Change a draft")
+def alert_edit(request: HttpRequest, ebm_id: str, payload: AlertIn) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return services.alert_edit(actor=request.user, alert=alert, fields=payload.fields())  # type: ignore[arg-type]
+
+
+@router.post("/{ebm_id}/submit", response=AlertOut, summary="Submit a draft for approval")
+def alert_submit(request: HttpRequest, ebm_id: str) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return services.alert_submit(actor=request.user, alert=alert)  # type: ignore[arg-type]
+
+
+class ApproveIn(Schema):
+    confirm_status: str = Field(..., description="Must equal the message's status (Hawaii rule)")
+
+
+@router.post("/{ebm_id}/approve", response=AlertOut, summary="Approve (a second person) and dispatch")
+def alert_approve(request: HttpRequest, ebm_id: str, payload: ApproveIn) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return services.alert_approve(approver=request.user, alert=alert, confirm_status=payload.confirm_status)  # type: ignore[arg-type]
+
+
+class RejectIn(Schema):
+    reason: str = Field(..., max_length=500)
+
+
+@router.post("/{ebm_id}/reject", response=AlertOut, summary="Send a submitted message back")
+def alert_reject(request: HttpRequest, ebm_id: str, payload: RejectIn) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return services.alert_reject(approver=request.user, alert=alert, reason=payload.reason)  # type: ignore[arg-type]
+
+
+@router.post("/{ebm_id}/dispatch", response=AlertOut, summary="Make sure an approved message is queued (idempotent)")
+def alert_dispatch(request: HttpRequest, ebm_id: str) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return services.alert_dispatch(actor=request.user, alert=alert)  # type: ignore[arg-type]
+
+
+@router.post("/{ebm_id}/cancel", response={201: AlertOut}, summary="Prepare and submit the Cancel of a live alert")
+def alert_cancel(request: HttpRequest, ebm_id: str) -> Status[Alert]:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return Status(201, services.alert_cancel(actor=request.user, alert=alert))  # type: ignore[arg-type]
+
+
+@router.post("/{ebm_id}/update", response={201: AlertOut}, summary="Prepare an Update draft of a live alert")
+def alert_update(request: HttpRequest, ebm_id: str) -> Status[Alert]:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return Status(201, services.alert_prepare_update(actor=request.user, alert=alert))  # type: ignore[arg-type]
+
+
+class TallyOut(Schema):
+    region: str
+    name: str
+    targeted: int
+    received: int
+    played: int
+    finished: int
+    rejected: int
+    failed: int
+    silent: int
+
+
+class StatusOut(Schema):
+    totals: TallyOut
+    by_region: list[TallyOut]
+    rejection_reasons: dict[str, int]
+
+
+def _tally_out(tally: selectors.RegionTally) -> dict[str, object]:
+    return {
+        "region": tally.region.code,
+        "name": tally.region.name,
+        "targeted": tally.targeted,
+        "received": tally.received,
+        "played": tally.played,
+        "finished": tally.finished,
+        "rejected": tally.rejected,
+        "failed": tally.failed,
+        "silent": tally.silent,
+    }
+
+
+@router.get("/{ebm_id}/status", response=StatusOut, summary="Live broadcast status")
+def alert_status(request: HttpRequest, ebm_id: str, region: str | None = None) -> dict[str, object]:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    status = selectors.broadcast_status(alert=alert, breakdown=region_get(code=region) if region else None)
+    return {
+        "totals": _tally_out(status.totals),
+        "by_region": [_tally_out(t) for t in status.by_region],
+        "rejection_reasons": status.rejection_reasons,
+    }
+
+
+class ReceiptOut(Schema):
+    terminal: str = Field(..., alias="terminal_code")
+    event: str
+    reason: str
+    device_at: datetime | None
+    stored_at: datetime
+
+
+@router.get("/{ebm_id}/receipts", response=list[ReceiptOut], summary="Receipts of a message")
+@paginate
+def alert_receipts(request: HttpRequest, ebm_id: str) -> object:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return Receipt.objects.filter(alert=alert).order_by("stored_at", "id")

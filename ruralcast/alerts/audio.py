@@ -1,0 +1,129 @@
+"""The audio of an alert: spoken from its text (speech app) or an uploaded recording.
+
+Either way the result is a small MP3 (≤ 32 kbit/s mono, fit for 4G villages) stored under its
+SHA-256 in the default storage, so terminals can verify what they fetch and the audio endpoint can
+be served by any static file server with long-lived caching.
+"""
+
+import hashlib
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from ruralcast.core.errors import ValidationError
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_SECONDS = 600
+AUDIO_PREFIX = "alerts/audio/"
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    name: str
+    sha256: str
+    size: int
+    seconds: float
+
+
+def _probe_seconds(path: Path) -> float | None:
+    """Duration in seconds if ffprobe finds an audio stream, else None."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if result.returncode != 0:
+        return None
+    info = json.loads(result.stdout or "{}")
+    if not any(stream.get("codec_type") == "audio" for stream in info.get("streams", [])):
+        return None
+    try:
+        return float(info.get("format", {}).get("duration", 0))
+    except (TypeError, ValueError):
+        return None
+
+
+def store_mp3(data: bytes, *, seconds: float) -> StoredAudio:
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"{AUDIO_PREFIX}{digest}.mp3"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(data))
+    return StoredAudio(name=name, sha256=digest, size=len(data), seconds=seconds)
+
+
+def audio_from_upload(upload: UploadedFile) -> StoredAudio:
+    """Check by probing (not by file name) that the upload is audio, then make it a small MP3."""
+    if upload.size and upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(_("The recording is larger than 20 MB."), fields={"audio_file": [_("Too large.")]})
+    with tempfile.TemporaryDirectory(prefix="rc-audio-") as folder:
+        source = Path(folder) / "upload"
+        with source.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        seconds = _probe_seconds(source)
+        if seconds is None:
+            raise ValidationError(
+                _("The file is not a recording ffmpeg can read; upload an audio file (MP3, WAV, M4A, …)."),
+                fields={"audio_file": [_("Not audio.")]},
+            )
+        if seconds > MAX_SECONDS:
+            raise ValidationError(
+                _("Alert recordings are limited to 10 minutes."), fields={"audio_file": [_("Too long.")]}
+            )
+        target = Path(folder) / "alert.mp3"
+        result = subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(source),
+                "-vn",
+                "-ac",
+                "1",
+                "-ar",
+                "22050",
+                "-af",
+                "loudnorm=I=-16:TP=-1.5",
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "32k",
+                str(target),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ValidationError(
+                _("The recording could not be converted."), fields={"audio_file": [_("Unreadable audio.")]}
+            )
+        return store_mp3(target.read_bytes(), seconds=_probe_seconds(target) or seconds)
+
+
+def spoken_text(*, title: str, text: str, drill: bool) -> str:
+    """What the loudspeaker says. Drills and tests say so before and after, unmistakably."""
+    body = f"{title}。{text}"
+    if drill:
+        return f"演练信息，演练信息。{body}。以上为演练信息，不是真实警报。"
+    return body
+
+
+def audio_from_text(*, title: str, text: str, drill: bool) -> StoredAudio:
+    from ruralcast.speech.services import speech_synthesize
+
+    speech = speech_synthesize(text=spoken_text(title=title, text=text, drill=drill))
+    with default_storage.open(speech.name, "rb") as handle:
+        data = handle.read()
+    return store_mp3(data, seconds=speech.seconds)

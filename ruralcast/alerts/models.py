@@ -1,0 +1,210 @@
+"""Emergency broadcast messages (应急广播消息), their targets and the terminals' receipts.
+
+One `Alert` row is one message in both vocabularies: OASIS CAP 1.2 (identifier, status, msgType,
+scope, urgency, certainty, …) and the Chinese EBM (35-digit EBM id, 23-digit sender resource code,
+5-character event type, severity 1–4). An Update or a Cancel is its own Alert row whose
+`references` points at the original, and it travels the same path: drafted, approved by a second
+person, signed, published.
+
+Lifecycle (`state`): draft → submitted → approved → dispatched; an approver may send a submitted
+message back (rejected → editable draft again); a dispatched alert ends as updated, cancelled or
+expired. `status` (Actual / Exercise / System / Test / Draft) is CAP's: anything but Actual is a
+drill or test and terminals announce it as such.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    ACTUAL = "Actual", _("Actual (live alert)")
+    EXERCISE = "Exercise", _("Exercise (drill)")
+    SYSTEM = "System", _("System message")
+    TEST = "Test", _("Test")
+    DRAFT = "Draft", _("Draft (not for broadcast)")
+
+
+class MsgType(models.TextChoices):
+    ALERT = "Alert", _("Alert")
+    UPDATE = "Update", _("Update")
+    CANCEL = "Cancel", _("Cancel")
+
+
+class Scope(models.TextChoices):
+    PUBLIC = "Public", _("Public")
+    RESTRICTED = "Restricted", _("Restricted")
+    PRIVATE = "Private", _("Private")
+
+
+class Severity(models.IntegerChoices):
+    """Chinese levels 1–4 and their CAP severity and colour."""
+
+    EXTREME = 1, _("Level 1 · particularly serious (red)")
+    SEVERE = 2, _("Level 2 · serious (orange)")
+    MODERATE = 3, _("Level 3 · relatively serious (yellow)")
+    MINOR = 4, _("Level 4 · general (blue)")
+
+
+SEVERITY_COLOUR = {1: "red", 2: "orange", 3: "yellow", 4: "blue"}
+SEVERITY_CAP = {1: "Extreme", 2: "Severe", 3: "Moderate", 4: "Minor"}
+
+
+class Urgency(models.TextChoices):
+    IMMEDIATE = "Immediate", _("Immediate")
+    EXPECTED = "Expected", _("Expected")
+    FUTURE = "Future", _("Future")
+    PAST = "Past", _("Past")
+    UNKNOWN = "Unknown", _("Unknown")
+
+
+class Certainty(models.TextChoices):
+    OBSERVED = "Observed", _("Observed")
+    LIKELY = "Likely", _("Likely")
+    POSSIBLE = "Possible", _("Possible")
+    UNLIKELY = "Unlikely", _("Unlikely")
+    UNKNOWN = "Unknown", _("Unknown")
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Awaiting approval")
+    APPROVED = "approved", _("Approved, dispatching")
+    DISPATCHED = "dispatched", _("Dispatched")
+    UPDATED = "updated", _("Superseded by an update")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+class AudioSource(models.TextChoices):
+    SPEECH = "speech", _("Text to speech")
+    UPLOAD = "upload", _("Uploaded recording")
+
+
+class Alert(models.Model):
+    ebm_id = models.CharField(_("EBM id"), max_length=35, unique=True)
+    cap_id = models.CharField(_("CAP identifier"), max_length=120, unique=True)
+    sender_code = models.CharField(_("sender resource code"), max_length=23)
+    sender_name = models.CharField(_("sender"), max_length=100)
+    issuer_region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("issuing platform region")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.EXERCISE)
+    msg_type = models.CharField(_("message type"), max_length=10, choices=MsgType.choices, default=MsgType.ALERT)
+    references = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="followups", verbose_name=_("refers to")
+    )
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices, default=Scope.PUBLIC)
+    event_code = models.CharField(_("event type"), max_length=5)
+    severity = models.PositiveSmallIntegerField(_("level"), choices=Severity.choices, default=Severity.MINOR)
+    urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.IMMEDIATE)
+    certainty = models.CharField(_("certainty"), max_length=10, choices=Certainty.choices, default=Certainty.OBSERVED)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    onset = models.DateTimeField(_("start"))
+    expires = models.DateTimeField(_("end"))
+    targets = models.ManyToManyField(
+        "regions.Region", through="AlertTarget", related_name="+", verbose_name=_("target regions")
+    )
+    language = models.CharField(_("language"), max_length=8, default="zho")
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("text"))
+    audio_source = models.CharField(_("audio"), max_length=10, choices=AudioSource.choices, default=AudioSource.SPEECH)
+    audio_name = models.CharField(max_length=255, blank=True)
+    audio_sha256 = models.CharField(max_length=64, blank=True)
+    audio_bytes = models.PositiveIntegerField(default=0)
+    audio_seconds = models.FloatField(default=0)
+    volume = models.PositiveSmallIntegerField(_("volume"), default=80)
+    repeat = models.PositiveSmallIntegerField(_("repeat count"), default=2)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.DRAFT, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    targeted_terminals = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+
+    def __str__(self) -> str:
+        return f"{self.ebm_id} {self.title}"
+
+    @property
+    def is_drill(self) -> bool:
+        return self.status != Status.ACTUAL
+
+    @property
+    def colour(self) -> str:
+        return SEVERITY_COLOUR[self.severity]
+
+    @property
+    def is_live(self) -> bool:
+        return self.state == State.DISPATCHED and self.expires > timezone.now()
+
+    @property
+    def original(self) -> "Alert":
+        """The first message of this chain (an Update or Cancel points at it)."""
+        return self.references.original if self.references_id and self.references else self
+
+
+class AlertTarget(models.Model):
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="target_rows")
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "region"], name="alert_target_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}→{self.region_id}"
+
+
+class DailySequence(models.Model):
+    """Last EBM sequence number used by a sender on a (local) day."""
+
+    sender_code = models.CharField(max_length=23)
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sender_code", "day"], name="daily_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.sender_code} {self.day}: {self.last}"
+
+
+class ReceiptEvent(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    REJECTED = "rejected", _("Rejected")
+    STARTED = "started", _("Playback started")
+    FINISHED = "finished", _("Playback finished")
+    FAILED = "failed", _("Playback failed")
+    CANCELLED = "cancelled", _("Stopped by cancel")
+
+
+class Receipt(models.Model):
+    """What one terminal reported about one message (one row per terminal, message and event)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="receipts")
+    terminal_code = models.CharField(max_length=23, db_index=True)
+    event = models.CharField(max_length=10, choices=ReceiptEvent.choices)
+    reason = models.CharField(max_length=40, blank=True)
+    device_at = models.DateTimeField(null=True, blank=True)
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "terminal_code", "event"], name="receipt_unique")]
+        indexes = [models.Index(fields=["alert", "event"])]
+
+    def __str__(self) -> str:
+        return f"{self.terminal_code} {self.event} {self.alert_id}"

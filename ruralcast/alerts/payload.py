@@ -1,0 +1,78 @@
+"""The signed alert payload (docs/protocols.md §4) and the topics it is published on."""
+
+import base64
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.urls import reverse
+
+from ruralcast.alerts.models import Alert
+
+# Audio up to this size travels inside the message, so a terminal can play from the message alone.
+INLINE_AUDIO_MAX_BYTES = 48 * 1024
+REGION_TOPIC = "rc/v1/down/r/{region}/{ebm_id}"
+
+
+def _local_iso(value: Any) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def audio_url(alert: Alert) -> str:
+    base = getattr(settings, "RURALCAST_PUBLIC_URL", "").rstrip("/")
+    return f"{base}{reverse('alerts:audio', args=[alert.audio_sha256])}" if alert.audio_sha256 else ""
+
+
+def alert_payload(alert: Alert) -> dict[str, Any]:
+    """The dictionary the dispatcher signs (canonical JSON) and terminals verify and act on."""
+    audio: dict[str, Any] | None = None
+    if alert.audio_sha256:
+        inline = None
+        if alert.audio_bytes <= INLINE_AUDIO_MAX_BYTES:
+            with default_storage.open(alert.audio_name, "rb") as handle:
+                inline = base64.b64encode(handle.read()).decode()
+        audio = {
+            "url": audio_url(alert),
+            "sha256": alert.audio_sha256,
+            "bytes": alert.audio_bytes,
+            "seconds": round(alert.audio_seconds, 2),
+            "mime": "audio/mpeg",
+            "inline": inline,
+        }
+    return {
+        "kind": "alert",
+        "ebm_id": alert.ebm_id,
+        "cap_id": alert.cap_id,
+        "sender": alert.sender_code,
+        "sender_name": alert.sender_name,
+        "sent": _local_iso(alert.sent_at or alert.approved_at),
+        "status": alert.status,
+        "msg_type": alert.msg_type,
+        "references": [alert.references.ebm_id] if alert.references_id and alert.references else [],
+        "scope": alert.scope,
+        "event": alert.event_code,
+        "severity": alert.severity,
+        "urgency": alert.urgency,
+        "certainty": alert.certainty,
+        "onset": _local_iso(alert.onset),
+        "expires": _local_iso(alert.expires),
+        "areas": sorted(alert.targets.values_list("code", flat=True)),
+        "language": alert.language,
+        "title": alert.title,
+        "text": alert.text,
+        "audio": audio,
+        "volume": alert.volume,
+        "repeat": alert.repeat,
+        "drill": alert.is_drill,
+    }
+
+
+def alert_topics(alert: Alert) -> list[str]:
+    """One topic per target region, under the chain's original EBM id (updates replace it)."""
+    original = alert.original
+    return [
+        REGION_TOPIC.format(region=code, ebm_id=original.ebm_id)
+        for code in sorted(alert.targets.values_list("code", flat=True))
+    ]

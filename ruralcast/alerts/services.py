@@ -1,0 +1,441 @@
+"""Writes to emergency messages: authoring, two-person approval, dispatch bookkeeping, cancel,
+update, expiry and receipts.
+
+The Hawaii lessons are rules here, not advice:
+- nobody approves a message they drafted or submitted, and the approver must hold `alert.approve`
+  over every target region;
+- the approver confirms the status (live or drill) explicitly: `confirm_status` must equal it;
+- every dispatched alert can be cancelled with one call that prepares and submits the Cancel,
+  which travels the same path (approval by a second person, signature, publication);
+- approval writes the dispatch outbox row in the same transaction, so an approved alert cannot be
+  lost between the click and the broker.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ruralcast.accounts.access import access_require
+from ruralcast.accounts.models import User
+from ruralcast.accounts.roles import Action
+from ruralcast.alerts import ids
+from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload
+from ruralcast.alerts.events import event_types
+from ruralcast.alerts.models import (
+    Alert,
+    AlertTarget,
+    AudioSource,
+    Certainty,
+    MsgType,
+    Receipt,
+    ReceiptEvent,
+    Scope,
+    Severity,
+    State,
+    Status,
+    Urgency,
+)
+from ruralcast.audit.services import audit_record
+from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
+from ruralcast.regions.models import Region
+from ruralcast.terminals.selectors import terminals_in_regions
+
+OUTBOX_DISPATCH = "alert.dispatch"
+OUTBOX_CLEAR = "alert.clear"
+MAX_DURATION = timedelta(days=7)
+
+
+@dataclass
+class AlertFields:
+    """What an author fills in; shared by create, edit and the prepared update."""
+
+    status: str
+    event_code: str
+    severity: int
+    title: str
+    text: str
+    onset: datetime
+    expires: datetime
+    targets: list[Region]
+    urgency: str = Urgency.IMMEDIATE
+    certainty: str = Certainty.OBSERVED
+    scope: str = Scope.PUBLIC
+    language: str = "zho"
+    volume: int = 80
+    repeat: int = 2
+    audio_source: str = AudioSource.SPEECH
+
+
+def _summary(alert: Alert) -> dict[str, Any]:
+    return {
+        "ebm_id": alert.ebm_id,
+        "state": alert.state,
+        "status": alert.status,
+        "msg_type": alert.msg_type,
+        "severity": alert.severity,
+        "event": alert.event_code,
+        "title": alert.title,
+        "expires": alert.expires,
+        "targets": sorted(alert.targets.values_list("code", flat=True)),
+    }
+
+
+def _validate(fields: AlertFields, *, issuer_region: Region) -> None:
+    problems: dict[str, list[str]] = {}
+    if fields.status not in Status.values or fields.status == Status.DRAFT:
+        problems["status"] = [_("Choose Actual, Exercise, System or Test.")]
+    if fields.event_code not in event_types():
+        problems["event_code"] = [_("Unknown event type code.")]
+    if fields.severity not in Severity.values:
+        problems["severity"] = [_("The level is 1, 2, 3 or 4.")]
+    if fields.urgency not in Urgency.values:
+        problems["urgency"] = [_("Unknown urgency.")]
+    if fields.certainty not in Certainty.values:
+        problems["certainty"] = [_("Unknown certainty.")]
+    if fields.scope not in Scope.values:
+        problems["scope"] = [_("Unknown scope.")]
+    if not fields.title.strip() or len(fields.title) > 200:
+        problems["title"] = [_("Give a title of at most 200 characters.")]
+    if not fields.text.strip() or len(fields.text) > 2000:
+        problems["text"] = [_("Write the message (at most 2,000 characters).")]
+    if not 0 <= fields.volume <= 100:
+        problems["volume"] = [_("Volume is 0 to 100.")]
+    if not 1 <= fields.repeat <= 10:
+        problems["repeat"] = [_("Repeat 1 to 10 times.")]
+    if fields.expires <= fields.onset:
+        problems["expires"] = [_("The end must be after the start.")]
+    elif fields.expires <= timezone.now():
+        problems["expires"] = [_("The end is already past.")]
+    elif fields.expires - fields.onset > MAX_DURATION:
+        problems["expires"] = [_("An alert lasts at most 7 days; send an update to extend it.")]
+    if not fields.targets:
+        problems["targets"] = [_("Choose at least one target region.")]
+    outside = [r.name for r in fields.targets if not issuer_region.contains(r)]
+    if outside:
+        problems["targets"] = [
+            _("These regions are outside %(issuer)s: %(names)s.")
+            % {"issuer": issuer_region.name, "names": "、".join(outside)}
+        ]
+    if problems:
+        raise ValidationError(_("Please correct the marked fields."), fields=problems)
+
+
+def _require_draft_rights(actor: User, issuer_region: Region, targets: list[Region]) -> None:
+    access_require(user=actor, action=Action.ALERT_DRAFT, region=issuer_region)
+    for region in targets:
+        access_require(user=actor, action=Action.ALERT_DRAFT, region=region)
+
+
+def _set_targets(alert: Alert, targets: list[Region]) -> None:
+    AlertTarget.objects.filter(alert=alert).delete()
+    # A region inside another target adds nothing: keep the outermost ones.
+    kept = [r for r in targets if not any(o is not r and o.code != r.code and o.contains(r) for o in targets)]
+    AlertTarget.objects.bulk_create([AlertTarget(alert=alert, region=r) for r in {r.code: r for r in kept}.values()])
+
+
+def alert_create(
+    *,
+    actor: User,
+    issuer_region: Region,
+    fields: AlertFields,
+    msg_type: str = MsgType.ALERT,
+    references: Alert | None = None,
+    audio_upload: UploadedFile | None = None,
+) -> Alert:
+    """Draft a message issued by the platform of `issuer_region` (the actor needs `alert.draft`)."""
+    _require_draft_rights(actor, issuer_region, fields.targets)
+    _validate(fields, issuer_region=issuer_region)
+    audio = audio_from_upload(audio_upload) if audio_upload is not None else None
+    sender = ids.platform_code(issuer_region)
+    with transaction.atomic():
+        ebm_id = ids.next_ebm_id(sender_code=sender, day=timezone.localdate())
+        alert = Alert.objects.create(
+            ebm_id=ebm_id,
+            cap_id=ids.cap_identifier(sender_code=sender, ebm_id=ebm_id),
+            sender_code=sender,
+            sender_name=ids.platform_name(issuer_region),
+            issuer_region=issuer_region,
+            msg_type=msg_type,
+            references=references,
+            created_by=actor,
+            **_model_values(fields, audio),
+        )
+        _set_targets(alert, fields.targets)
+        audit_record(actor=actor, verb="alert.create", obj=alert, region_code=issuer_region.code, after=_summary(alert))
+    return alert
+
+
+def _model_values(fields: AlertFields, audio: StoredAudio | None) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "status": fields.status,
+        "event_code": fields.event_code,
+        "severity": fields.severity,
+        "urgency": fields.urgency,
+        "certainty": fields.certainty,
+        "scope": fields.scope,
+        "onset": fields.onset,
+        "expires": fields.expires,
+        "language": fields.language,
+        "title": fields.title.strip(),
+        "text": fields.text.strip(),
+        "volume": fields.volume,
+        "repeat": fields.repeat,
+        "audio_source": AudioSource.UPLOAD if audio else AudioSource.SPEECH,
+    }
+    if audio:
+        values.update(
+            audio_name=audio.name, audio_sha256=audio.sha256, audio_bytes=audio.size, audio_seconds=audio.seconds
+        )
+    return values
+
+
+def alert_edit(*, actor: User, alert: Alert, fields: AlertFields, audio_upload: UploadedFile | None = None) -> Alert:
+    """Change a draft (or a message sent back by the approver)."""
+    if alert.state != State.DRAFT:
+        raise Conflict(
+            _("Only a draft can be edited; this message is %(state)s.") % {"state": alert.get_state_display()}
+        )
+    _require_draft_rights(actor, alert.issuer_region, fields.targets)
+    _validate(fields, issuer_region=alert.issuer_region)
+    audio = audio_from_upload(audio_upload) if audio_upload is not None else None
+    before = _summary(alert)
+    with transaction.atomic():
+        for key, value in _model_values(fields, audio).items():
+            setattr(alert, key, value)
+        if not audio and alert.audio_source == AudioSource.SPEECH:
+            alert.audio_name, alert.audio_sha256, alert.audio_bytes, alert.audio_seconds = "", "", 0, 0
+        alert.save()
+        _set_targets(alert, fields.targets)
+        audit_record(
+            actor=actor,
+            verb="alert.edit",
+            obj=alert,
+            region_code=alert.issuer_region_id,
+            before=before,
+            after=_summary(alert),
+        )
+    return alert
+
+
+def alert_submit(*, actor: User, alert: Alert) -> Alert:
+    """Send a draft for approval; the spoken audio is produced now so the approver can hear it."""
+    access_require(user=actor, action=Action.ALERT_DRAFT, region=alert.issuer_region)
+    if alert.state != State.DRAFT:
+        raise Conflict(
+            _("Only a draft can be submitted; this message is %(state)s.") % {"state": alert.get_state_display()}
+        )
+    if alert.expires <= timezone.now():
+        raise ValidationError(
+            _("The end time is already past; edit the message first."), fields={"expires": [_("Past.")]}
+        )
+    if alert.audio_source == AudioSource.SPEECH and not alert.audio_sha256:
+        audio = audio_from_text(title=alert.title, text=alert.text, drill=alert.is_drill)
+        alert.audio_name, alert.audio_sha256, alert.audio_bytes, alert.audio_seconds = (
+            audio.name,
+            audio.sha256,
+            audio.size,
+            audio.seconds,
+        )
+    with transaction.atomic():
+        alert.state, alert.submitted_by, alert.submitted_at = State.SUBMITTED, actor, timezone.now()
+        alert.rejection_reason = ""
+        alert.save()
+        audit_record(
+            actor=actor, verb="alert.submit", obj=alert, region_code=alert.issuer_region_id, after=_summary(alert)
+        )
+    return alert
+
+
+def alert_approve(*, approver: User, alert: Alert, confirm_status: str) -> Alert:
+    """Second-person approval. Writes the dispatch outbox row in the same transaction."""
+    from ruralcast.messaging.services import outbox_enqueue
+
+    if alert.state != State.SUBMITTED:
+        raise Conflict(
+            _("Only a submitted message can be approved; this one is %(state)s.") % {"state": alert.get_state_display()}
+        )
+    if approver.pk in (alert.created_by_id, alert.submitted_by_id):
+        raise PermissionDenied(_("A different person must approve: you drafted or submitted this message."))
+    targets = list(alert.targets.all())
+    for region in targets:
+        access_require(user=approver, action=Action.ALERT_APPROVE, region=region)
+    if confirm_status != alert.status:
+        raise ValidationError(
+            _("Confirm the status: this message is “%(status)s”.") % {"status": alert.get_status_display()},
+            fields={"confirm_status": [_("Does not match the message's status.")]},
+        )
+    now = timezone.now()
+    if alert.expires <= now:
+        raise ValidationError(_("The message has already expired; it cannot be sent."))
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        if locked.state != State.SUBMITTED:
+            raise Conflict(_("Someone else has just acted on this message."))
+        alert.state, alert.approved_by, alert.approved_at, alert.sent_at = State.APPROVED, approver, now, now
+        alert.targeted_terminals = terminals_in_regions(regions=targets).count()
+        alert.save(update_fields=["state", "approved_by", "approved_at", "sent_at", "targeted_terminals"])
+        outbox_enqueue(kind=OUTBOX_DISPATCH, key=alert.ebm_id)
+        audit_record(
+            actor=approver, verb="alert.approve", obj=alert, region_code=alert.issuer_region_id, after=_summary(alert)
+        )
+    return alert
+
+
+def alert_reject(*, approver: User, alert: Alert, reason: str) -> Alert:
+    """Send a submitted message back to its author as an editable draft, with the reason."""
+    if alert.state != State.SUBMITTED:
+        raise Conflict(_("Only a submitted message can be sent back."))
+    for region in alert.targets.all():
+        access_require(user=approver, action=Action.ALERT_APPROVE, region=region)
+    if not reason.strip():
+        raise ValidationError(_("Say why the message is sent back."), fields={"reason": [_("Required.")]})
+    with transaction.atomic():
+        alert.state, alert.rejection_reason = State.DRAFT, reason.strip()
+        alert.save(update_fields=["state", "rejection_reason"])
+        audit_record(
+            actor=approver,
+            verb="alert.reject",
+            obj=alert,
+            region_code=alert.issuer_region_id,
+            after={"reason": reason.strip()},
+        )
+    return alert
+
+
+def alert_dispatch(*, actor: User, alert: Alert) -> Alert:
+    """Make sure an approved message is queued for publication (idempotent: one outbox row)."""
+    from ruralcast.messaging.services import outbox_enqueue
+
+    access_require(user=actor, action=Action.ALERT_APPROVE, region=alert.issuer_region)
+    if alert.state not in (State.APPROVED, State.DISPATCHED):
+        raise Conflict(_("Only an approved message can be dispatched."))
+    with transaction.atomic():
+        outbox_enqueue(kind=OUTBOX_DISPATCH, key=alert.ebm_id)
+    return alert
+
+
+def alert_mark_dispatched(*, ebm_id: str) -> None:
+    """Called by the dispatcher once every region topic acknowledged the publication."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("references").get(ebm_id=ebm_id)
+        if alert.state != State.APPROVED:
+            return
+        alert.state, alert.dispatched_at = State.DISPATCHED, timezone.now()
+        alert.save(update_fields=["state", "dispatched_at"])
+        original = alert.references.original if alert.references else None
+        if original is not None and alert.msg_type in (MsgType.UPDATE, MsgType.CANCEL):
+            chain = Alert.objects.filter(pk=original.pk) | Alert.objects.filter(references=original).exclude(
+                pk=alert.pk
+            )
+            closed_state = State.CANCELLED if alert.msg_type == MsgType.CANCEL else State.UPDATED
+            chain.filter(state=State.DISPATCHED).update(state=closed_state, closed_at=timezone.now())
+        audit_record(
+            actor=None,
+            verb="alert.dispatched",
+            obj=alert,
+            region_code=alert.issuer_region_id,
+            after={"dispatched_at": alert.dispatched_at},
+        )
+
+
+def _followup_fields(alert: Alert) -> AlertFields:
+    return AlertFields(
+        status=alert.status,
+        event_code=alert.event_code,
+        severity=alert.severity,
+        title=alert.title,
+        text=alert.text,
+        onset=alert.onset,
+        expires=max(alert.expires, timezone.now() + timedelta(minutes=30)),
+        targets=list(alert.targets.all()),
+        urgency=alert.urgency,
+        certainty=alert.certainty,
+        scope=alert.scope,
+        language=alert.language,
+        volume=alert.volume,
+        repeat=1,
+    )
+
+
+def _latest_in_chain(alert: Alert) -> Alert:
+    original = alert.original
+    latest = Alert.objects.filter(references=original, state=State.DISPATCHED).order_by("-dispatched_at").first()
+    return latest or original
+
+
+def alert_cancel(*, actor: User, alert: Alert) -> Alert:
+    """One click: prepare the Cancel of a live alert and submit it for approval at once."""
+    original = alert.original
+    if original.state != State.DISPATCHED:
+        raise Conflict(_("Only a dispatched, unexpired alert can be cancelled."))
+    pending = Alert.objects.filter(references=original, msg_type=MsgType.CANCEL).exclude(state=State.DRAFT).first()
+    if pending is not None:
+        return pending
+    fields = _followup_fields(_latest_in_chain(original))
+    fields.title = _("Cancelled: %(title)s") % {"title": original.title}
+    fields.text = _("The earlier message “%(title)s” is withdrawn. Disregard it.") % {"title": original.title}
+    cancel = alert_create(
+        actor=actor, issuer_region=original.issuer_region, fields=fields, msg_type=MsgType.CANCEL, references=original
+    )
+    return alert_submit(actor=actor, alert=cancel)
+
+
+def alert_prepare_update(*, actor: User, alert: Alert) -> Alert:
+    """Prepare an Update of a live alert as a draft, prefilled from the latest word."""
+    original = alert.original
+    if original.state != State.DISPATCHED:
+        raise Conflict(_("Only a dispatched, unexpired alert can be updated."))
+    fields = _followup_fields(_latest_in_chain(original))
+    return alert_create(
+        actor=actor, issuer_region=original.issuer_region, fields=fields, msg_type=MsgType.UPDATE, references=original
+    )
+
+
+def alerts_expire_due(*, now: datetime | None = None) -> int:
+    """Close dispatched alerts whose end has passed and clear their retained messages."""
+    from ruralcast.messaging.services import outbox_enqueue
+
+    now = now or timezone.now()
+    count = 0
+    for alert in Alert.objects.filter(state=State.DISPATCHED, expires__lte=now):
+        with transaction.atomic():
+            alert.state, alert.closed_at = State.EXPIRED, now
+            alert.save(update_fields=["state", "closed_at"])
+            if alert.msg_type == MsgType.ALERT:
+                outbox_enqueue(kind=OUTBOX_CLEAR, key=alert.ebm_id)
+            audit_record(actor=None, verb="alert.expire", obj=alert, region_code=alert.issuer_region_id)
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class ReceiptIn:
+    terminal_code: str
+    ebm_id: str
+    event: str
+    reason: str = ""
+    device_at: datetime | None = None
+
+
+def receipts_store(items: list[ReceiptIn]) -> int:
+    """Store a batch of receipts (duplicates ignored); returns how many were new or known alerts."""
+    ebm_ids = {item.ebm_id for item in items}
+    alerts = dict(Alert.objects.filter(ebm_id__in=ebm_ids).values_list("ebm_id", "pk"))
+    rows = [
+        Receipt(
+            alert_id=alerts[item.ebm_id],
+            terminal_code=item.terminal_code[:23],
+            event=item.event,
+            reason=item.reason[:40],
+            device_at=item.device_at,
+        )
+        for item in items
+        if item.ebm_id in alerts and item.event in ReceiptEvent.values
+    ]
+    Receipt.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return len(rows)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from ruralcast.alerts import views
+
+app_name = "alerts"
+urlpatterns = [
+    path("", views.alert_list, name="list"),
+    path("new/", views.alert_create, name="create"),
+    path("audio/<str:sha256>.mp3", views.audio, name="audio"),
+    path("<str:ebm_id>/", views.alert_detail, name="detail"),
+    path("<str:ebm_id>/edit/", views.alert_edit, name="edit"),
+    path("<str:ebm_id>/status/", views.alert_status, name="status"),
+    path("<str:ebm_id>/proof.<str:fmt>", views.proof_export, name="proof"),
+    path("<str:ebm_id>/<str:action>/", views.alert_action, name="action"),
+]

@@ -1,0 +1,289 @@
+"""Console pages for emergency broadcasting. Thin: forms in, services and selectors, templates out."""
+
+import csv
+import io
+import re
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from ruralcast.accounts.access import access_check, action_prefixes
+from ruralcast.accounts.roles import Action
+from ruralcast.alerts import selectors, services
+from ruralcast.alerts.events import event_types
+from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
+from ruralcast.alerts.models import Alert, MsgType, State, Status
+from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.core.exports import safe_row
+from ruralcast.regions.selectors import region_get
+from ruralcast.web.paging import paginate
+
+
+def _apply_error(form: forms.Form, error: ApplicationError) -> None:
+    if error.fields:
+        for name, field_messages in error.fields.items():
+            for message in field_messages:
+                form.add_error(name if name in form.fields else None, message)
+    else:
+        form.add_error(None, error.message)
+
+
+@login_required
+def alert_list(request: HttpRequest) -> HttpResponse:
+    query, state = request.GET.get("q", "").strip()[:50], request.GET.get("state", "")
+    listing = selectors.alert_list(user=request.user, query=query, state=state if state in State.values else "")  # type: ignore[arg-type]
+    can_draft = bool(action_prefixes(user=request.user, action=Action.ALERT_DRAFT))  # type: ignore[arg-type]
+    context = {
+        "query": query,
+        "state": state,
+        "states": State.choices,
+        "can_draft": can_draft,
+        **paginate(request, listing),
+    }
+    return render(request, "alerts/list.html", context)
+
+
+def _initial_issuer(request: HttpRequest) -> str:
+    prefixes = action_prefixes(user=request.user, action=Action.ALERT_DRAFT)  # type: ignore[arg-type]
+    home = getattr(request.user, "home_region", None)
+    if home is not None and any(home.code.startswith(p) for p in prefixes):
+        return str(home.code)
+    return ""
+
+
+@login_required
+def alert_create(request: HttpRequest) -> HttpResponse:
+    if not action_prefixes(user=request.user, action=Action.ALERT_DRAFT):  # type: ignore[arg-type]
+        raise NotFound(_("You hold no role that drafts alerts."))
+    form = AlertForm(request.POST or None, request.FILES or None, initial={"issuer_region": _initial_issuer(request)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            alert = services.alert_create(
+                actor=request.user,  # type: ignore[arg-type]
+                issuer_region=form.cleaned_data["issuer_region"],
+                fields=form.alert_fields(),
+                audio_upload=form.cleaned_data.get("audio_file"),
+            )
+        except ApplicationError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, _("Draft saved. Check it, then submit it for approval."))
+            return redirect("alerts:detail", ebm_id=alert.ebm_id)
+    return render(
+        request, "alerts/form.html", {"form": form, "events": event_types()}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def alert_edit(request: HttpRequest, ebm_id: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    initial = {
+        "issuer_region": alert.issuer_region_id,
+        **{
+            name: getattr(alert, name)
+            for name in (
+                "status",
+                "event_code",
+                "severity",
+                "urgency",
+                "certainty",
+                "scope",
+                "title",
+                "text",
+                "volume",
+                "repeat",
+            )
+        },
+        "onset": alert.onset,
+        "expires": alert.expires,
+        "targets": selectors.alert_targets(alert=alert),
+    }
+    form = AlertForm(request.POST or None, request.FILES or None, initial=initial)
+    form.fields["issuer_region"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.alert_edit(
+                actor=request.user,
+                alert=alert,
+                fields=form.alert_fields(),
+                audio_upload=form.cleaned_data.get("audio_file"),
+            )  # type: ignore[arg-type]
+        except ApplicationError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, _("Draft updated."))
+            return redirect("alerts:detail", ebm_id=alert.ebm_id)
+    return render(request, "alerts/form.html", {"form": form, "alert": alert}, status=400 if form.errors else 200)
+
+
+@login_required
+def alert_detail(request: HttpRequest, ebm_id: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    user = request.user
+    targets = selectors.alert_targets(alert=alert)
+    can_approve = (
+        alert.state == State.SUBMITTED
+        and user.pk not in (alert.created_by_id, alert.submitted_by_id)
+        and all(access_check(user=user, action=Action.ALERT_APPROVE, region=r) for r in targets)  # type: ignore[arg-type]
+    )
+    can_draft = access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region)  # type: ignore[arg-type]
+    context = {
+        "alert": alert,
+        "event": event_types().get(alert.event_code),
+        "targets": targets,
+        "reach": selectors.alert_reach(alert=alert),
+        "chain": selectors.alert_chain(alert=alert),
+        "can_approve": can_approve,
+        "can_draft": can_draft,
+        "approve_form": ApproveForm(),
+        "reject_form": RejectForm(),
+        "pending_cancel": selectors.pending_cancel(alert=alert) if alert.msg_type == MsgType.ALERT else None,
+        "Status": Status,
+        "State": State,
+    }
+    return render(request, "alerts/detail.html", context)
+
+
+@login_required
+@require_GET
+def alert_status(request: HttpRequest, ebm_id: str) -> HttpResponse:
+    """htmx partial: live counts, per region (drill down with ?region=CODE), silent terminals."""
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    breakdown = None
+    if request.GET.get("region"):
+        try:
+            breakdown = region_get(code=request.GET["region"])
+        except ApplicationError:
+            breakdown = None
+    status = selectors.broadcast_status(alert=alert, breakdown=breakdown)
+    context = {"alert": alert, "status": status, "silent": selectors.silent_terminals(alert=alert, limit=50)}
+    return render(request, "alerts/status_partial.html", context)
+
+
+def _workflow(request: HttpRequest, ebm_id: str, action: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    user = request.user
+    try:
+        if action == "submit":
+            services.alert_submit(actor=user, alert=alert)  # type: ignore[arg-type]
+            messages.success(request, _("Submitted. A second person with approval rights must now approve it."))
+        elif action == "approve":
+            form = ApproveForm(request.POST)
+            confirm = form.data.get("confirm_status", "")
+            services.alert_approve(approver=user, alert=alert, confirm_status=confirm)  # type: ignore[arg-type]
+            messages.success(request, _("Approved. The message is being signed and sent."))
+        elif action == "reject":
+            services.alert_reject(approver=user, alert=alert, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
+            messages.success(request, _("Sent back to its author."))
+        elif action == "cancel":
+            cancel = services.alert_cancel(actor=user, alert=alert)  # type: ignore[arg-type]
+            messages.success(request, _("Cancel prepared and submitted; it needs a second person's approval."))
+            return redirect("alerts:detail", ebm_id=cancel.ebm_id)
+        elif action == "update":
+            update = services.alert_prepare_update(actor=user, alert=alert)  # type: ignore[arg-type]
+            messages.success(request, _("Update prepared as a draft: change what is new, then submit."))
+            return redirect("alerts:edit", ebm_id=update.ebm_id)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("alerts:detail", ebm_id=alert.ebm_id)
+
+
+@login_required
+@require_POST
+def alert_action(request: HttpRequest, ebm_id: str, action: str) -> HttpResponse:
+    if action not in {"submit", "approve", "reject", "cancel", "update"}:
+        raise NotFound(_("Unknown action."))
+    return _workflow(request, ebm_id, action)
+
+
+_PROOF_HEADER = ["terminal", "village_code", "village", "received", "started", "finished", "outcome", "reason"]
+
+
+def _proof_table(alert: Alert) -> list[list[str]]:
+    return [safe_row([getattr(row, name) for name in _PROOF_HEADER]) for row in selectors.proof_rows(alert=alert)]
+
+
+@login_required
+def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
+    """Proof of broadcast: one row per targeted terminal, as CSV or xlsx."""
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    rows = _proof_table(alert)
+    filename = f"proof-{alert.ebm_id}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        buffer.write("\ufeff")
+        writer = csv.writer(buffer)
+        writer.writerow(_PROOF_HEADER)
+        writer.writerows(rows)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        return response
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = "proof"
+        sheet.append([_("Proof of broadcast"), alert.ebm_id, alert.title, alert.get_status_display()])
+        sheet.append(_PROOF_HEADER)
+        for row in rows:
+            sheet.append(row)
+        output = io.BytesIO()
+        book.save(output)
+        response = HttpResponse(
+            output.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+        return response
+    raise NotFound(_("Unknown export format."))
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@require_GET
+def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:
+    """Alert audio by content hash: public, immutable, with HTTP range support for terminals."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise NotFound(_("No such audio."))
+    name = f"alerts/audio/{sha256}.mp3"
+    if not default_storage.exists(name):
+        raise NotFound(_("No such audio."))
+    size = default_storage.size(name)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "ETag": f'"{sha256}"',
+    }
+    if request.headers.get("If-None-Match") == f'"{sha256}"':
+        return HttpResponse(status=304, headers=headers)
+    match = _RANGE.match(request.headers.get("Range", ""))
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        else:
+            start, end = max(size - int(match.group(2)), 0), size - 1
+        if start >= size or start > end:
+            return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        with default_storage.open(name, "rb") as handle:
+            handle.seek(start)
+            chunk = handle.read(end - start + 1)
+        return HttpResponse(
+            chunk,
+            status=206,
+            content_type="audio/mpeg",
+            headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(len(chunk))},
+        )
+    response = FileResponse(default_storage.open(name, "rb"), content_type="audio/mpeg")
+    for key, value in headers.items():
+        response[key] = value
+    response["Content-Length"] = str(size)
+    return response
