@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "ruralcast.speech",
     "ruralcast.terminals",
     "ruralcast.messaging",
+    "ruralcast.alerts",
     "ruralcast.web",
     "ruralcast.ops",
 ]
