@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "ruralcast.regions",
     "ruralcast.accounts",
     "ruralcast.audit",
+    "ruralcast.signing",
     "ruralcast.speech",
     "ruralcast.terminals",
     "ruralcast.messaging",
@@ -145,6 +146,8 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 
 # Runtime state folder (see config/env.py), exposed as a setting for commands that write there.
 RUN_DIR = RUN_DIR
+
+RURALCAST_SIGNING_ALG = env("RURALCAST_SIGNING_ALG", default="SM2-SM3")  # or "Ed25519": docs/protocols.md §6
 
 # Text-to-speech engine for spoken alerts: dotted path to a class with name, version and
 # synthesize_wav() (see ruralcast/speech/__init__.py for plugging in a neural voice).
