@@ -126,4 +126,4 @@ def audio_from_text(*, title: str, text: str, drill: bool) -> StoredAudio:
     speech = speech_synthesize(text=spoken_text(title=title, text=text, drill=drill))
     with default_storage.open(speech.name, "rb") as handle:
         data = handle.read()
-    return store_mp3(data, seconds=speech.seconds)
+    return store_mp3(data, seconds=speech.duration)
