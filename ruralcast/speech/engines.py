@@ -13,6 +13,7 @@ name): a dotted path to a class or factory that takes no arguments. See the pack
 
 import functools
 import re
+import struct
 from typing import Protocol, runtime_checkable
 
 import pypinyin
@@ -80,7 +81,8 @@ class EspeakEngine:
     name = "espeak-ng"
     voice = "cmn-latn-pinyin"
     languages = frozenset({"zh-hans"})
-    # Words per minute; each pinyin syllable is a word. espeak-ng's default: measured clear enough.
+    # Words per minute (each pinyin syllable is a word): espeak-ng's default rate. A 57-character
+    # alert lasts about 15 s, slower than a newsreader, which suits loudspeakers echoing in a valley.
     speed = 175
 
     def __init__(self, executable: str | None = None) -> None:
@@ -103,12 +105,35 @@ class EspeakEngine:
         wav = tool_run(command, stdin=espeak_input(text).encode(), tool="espeak-ng", timeout=_TIMEOUT_SECONDS)
         if not wav.startswith(b"RIFF"):
             raise SpeechUnavailable(_("The speech engine %(tool)s produced no audio.") % {"tool": "espeak-ng"})
+        return wav_with_true_sizes(wav)
+
+
+def wav_with_true_sizes(wav: bytes) -> bytes:
+    """The WAV with its RIFF and data chunk sizes set to what it holds.
+
+    espeak-ng writing to a pipe cannot seek back, so its header claims 0x7FFFFFFF bytes; ffmpeg
+    reads to the end anyway, but any other reader (Python's `wave`, an engine wrapper) would see a
+    13-hour file. Chunks are walked from the first after "WAVE"; a file without a data chunk is
+    returned unchanged.
+    """
+    if len(wav) < 12 or wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
         return wav
+    fixed = bytearray(wav)
+    offset = 12
+    while offset + 8 <= len(fixed):
+        chunk_id = bytes(fixed[offset : offset + 4])
+        if chunk_id == b"data":
+            struct.pack_into("<I", fixed, offset + 4, len(fixed) - offset - 8)
+            struct.pack_into("<I", fixed, 4, len(fixed) - 8)
+            return bytes(fixed)
+        (size,) = struct.unpack_from("<I", fixed, offset + 4)
+        offset += 8 + size + (size & 1)
+    return wav
 
 
 @functools.cache
 def _espeak_version(executable: str) -> str:
-    """ "espeak-ng 1.51" from `espeak-ng --version`; asked once per process."""
+    """The release, e.g. "espeak-ng 1.51", from `espeak-ng --version`; asked once per process."""
     output = tool_run([executable, "--version"], stdin=b"", tool="espeak-ng", timeout=_TIMEOUT_SECONDS).decode(
         errors="replace"
     )

@@ -14,10 +14,12 @@ Rules, applied in this order (each test in tests/test_normalize.py names one):
    before 年 are a year, read digit by digit (二零二六年); fewer are a count of years (3年 → 三年).
 3. Telephone numbers with an area code (0855-1234567, 400-123-4567) are read digit by digit, the
    groups separated by a short pause.
-4. Times: 14:30 → 十四点三十分, 8:05 → 八点零五分, 14:00 → 十四点整, seconds → 秒; hour 2 is 两点.
+4. Times: 14:30 → 十四点三十分, 8:05 → 八点零五分, 14:00 → 十四点整 (but 18:00前 → 十八点前), seconds
+   → 秒; hour 2 is 两点.
 5. Temperatures: -5℃ → 零下五摄氏度, -5~3℃ → 零下五到三摄氏度 (a minus before a temperature is 零下).
 6. Percentages: 80% → 百分之八十, 2.5‰ → 千分之二点五.
-7. Ranges: 6-8级 → 六到八级, 50~80毫米 → 五十到八十毫米; a remaining minus before a number is 负.
+7. Ranges: 6-8级 → 六到八级, 50~80毫米 → 五十到八十毫米; list items "1." / "1、" → 一、; a remaining
+   minus before a number is 负.
 8. Numbers: decimals are read with 点 (3.5 → 三点五); a number followed by a unit or measure word
    (米, 人, 元, 万, 个 ...) is a quantity (12000人 → 一万二千人); without a unit, a string of five or
    more digits, a number starting with 0, a number after 电话/拨打/热线/号码, and the emergency numbers
@@ -161,6 +163,7 @@ def normalize_zh(text: str) -> str:
     text = _times(text)
     text = _temperatures(text)
     text = _ranges(text)
+    text = _enumerators(text)
     text = _percentages(text)
     text = _signs(text)
     text = _numbers(text)
@@ -268,7 +271,8 @@ def _times(text: str) -> str:
         hour, minute, second = int(match.group(1)), int(match.group(2)), match.group(3)
         spoken = "两点" if hour == 2 else f"{read_integer(str(hour))}点"
         if minute == 0 and second is None:
-            return f"{spoken}整"
+            # 十四点整 on its own, but 十八点前撤离, 八点起: 整 only where the hour ends the phrase.
+            return spoken if re.match(r"[前后起止至到之以左]", match.string[match.end() :]) else f"{spoken}整"
         spoken += ("零" if minute == 0 else two_digits(minute)) + "分"
         if second is not None:
             spoken += two_digits(int(second)) + "秒"
@@ -305,6 +309,11 @@ def _percentages(text: str) -> str:
 def _ranges(text: str) -> str:
     text = re.sub(r"(?<=\d)\s*[~～]\s*(?=-?\d)", "到", text)
     return re.sub(r"(?<=\d)-(?=\d)", "到", text)
+
+
+def _enumerators(text: str) -> str:
+    """ "1.请勿靠近河道" at the start of a line or after a pause is a list item: 一、请勿…"""
+    return re.sub(rf"(?<![^\n;；。.,，:：!！?？\s])(\d{{1,2}})[.、](?=[{_HAN}])", r"\1、", text)
 
 
 def _signs(text: str) -> str:

@@ -55,6 +55,11 @@ class SpeechAudio:
     cached: bool  # True when served from storage without running the engine
     mime: str = MP3_MIME
 
+    @property
+    def seconds(self) -> float:
+        """Alias of `duration` (ruralcast.alerts reads `seconds`)."""
+        return self.duration
+
 
 def speech_text_prepare(*, text: str, language: str = "zh-hans") -> tuple[str, str]:
     """(language code, normalised text) of a request, or a ValidationError saying what to fix."""

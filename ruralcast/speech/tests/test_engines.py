@@ -47,11 +47,13 @@ def test_anything_but_han_and_pauses_is_not_given_to_espeak():
     assert espeak_input("雨🙂ABC") == "yu3"
 
 
-def test_espeak_engine_makes_mono_wav():
+def test_espeak_engine_makes_a_mono_wav_whose_header_tells_its_true_length():
     wav = EspeakEngine().synthesize_wav("请注意安全。", language="zh-hans")
     with wave.open(io.BytesIO(wav)) as audio:
         assert audio.getnchannels() == 1
-        assert audio.getnframes() / audio.getframerate() > 0.5
+        seconds = audio.getnframes() / audio.getframerate()
+        assert audio.getnframes() * audio.getsampwidth() == len(wav) - 44
+    assert 0.5 < seconds < 5
 
 
 def test_espeak_engine_version_names_voice_and_release():

@@ -38,6 +38,16 @@ def test_clock_times_are_read_as_hours_and_minutes(clock, spoken):
     assert normalize_zh(clock) == spoken
 
 
+def test_a_full_hour_is_zheng_only_where_the_hour_ends_the_phrase():
+    assert normalize_zh("请于18:00前撤离") == "请于十八点前撤离"
+    assert normalize_zh("8:00起") == "八点起"
+
+
+def test_numbered_list_items_pause_after_their_number():
+    assert normalize_zh("1.请勿靠近河道；2.注意防范山洪。") == "一、请勿靠近河道；二、注意防范山洪。"
+    assert normalize_zh("通知\n1、撤离") == "通知。一、撤离"
+
+
 def test_a_date_followed_by_a_time_keeps_both_apart():
     assert normalize_zh("2026-11-27 08:05") == "二零二六年十一月二十七日，八点零五分"
 
