@@ -23,15 +23,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from ruralcast_terminal.crypto import ALG_ED25519, ALG_SM2
 
 
 class SigningKey(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        ACTIVE = "active", _("Active")
-        RETIRED = "retired", _("Retired")
-        REVOKED = "revoked", _("Revoked")
+        PENDING = "pending", pgettext_lazy("signing key status", "Pending")
+        ACTIVE = "active", pgettext_lazy("signing key status", "Active")
+        RETIRED = "retired", pgettext_lazy("signing key status", "Retired")
+        REVOKED = "revoked", pgettext_lazy("signing key status", "Revoked")
 
     class Alg(models.TextChoices):
         # Algorithm names are the wire names (protocols.md §3): not translated.
