@@ -5,6 +5,9 @@ import shutil
 
 import pytest
 
+# The `demo_server` fixture (a real server set up like `make run`) for every browser test module.
+pytest_plugins = ["ruralcast.web.tests.browser"]
+
 # Playwright's sync API runs an event loop in the test thread; the Django ORM calls our browser
 # tests make between page actions are synchronous and safe there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

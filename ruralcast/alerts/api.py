@@ -65,7 +65,7 @@ class AlertIn(Schema):
     expires: datetime
     targets: list[str] = Field(..., min_length=1, max_length=200)
     title: str = Field(..., max_length=200)
-    text: str = Field(..., max_length=2000)
+    text: str = Field(..., max_length=1500)
     volume: int = Field(80, ge=0, le=100)
     repeat: int = Field(2, ge=1, le=10)
 

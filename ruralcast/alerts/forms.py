@@ -74,7 +74,7 @@ class AlertForm(forms.Form):
     expires = forms.DateTimeField(label=_("End"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     targets = MultiRegionField(label=_("Target regions (each with everything below it)"))
     title = forms.CharField(label=_("Title"), max_length=200)
-    text = forms.CharField(label=_("Message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 5}))
+    text = forms.CharField(label=_("Message"), max_length=1500, widget=forms.Textarea(attrs={"rows": 5}))
     audio_file = forms.FileField(
         label=_("Recording (optional)"),
         required=False,

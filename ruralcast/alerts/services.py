@@ -48,6 +48,8 @@ from ruralcast.terminals.selectors import terminals_in_regions
 OUTBOX_DISPATCH = "alert.dispatch"
 OUTBOX_CLEAR = "alert.clear"
 MAX_DURATION = timedelta(days=7)
+# Title + text + the drill wording must stay within what the speech app reads aloud (2,000).
+MAX_TEXT = 1500
 
 
 @dataclass
@@ -101,8 +103,8 @@ def _validate(fields: AlertFields, *, issuer_region: Region) -> None:
         problems["scope"] = [_("Unknown scope.")]
     if not fields.title.strip() or len(fields.title) > 200:
         problems["title"] = [_("Give a title of at most 200 characters.")]
-    if not fields.text.strip() or len(fields.text) > 2000:
-        problems["text"] = [_("Write the message (at most 2,000 characters).")]
+    if not fields.text.strip() or len(fields.text) > MAX_TEXT:
+        problems["text"] = [_("Write the message (at most 1,500 characters).")]
     if not 0 <= fields.volume <= 100:
         problems["volume"] = [_("Volume is 0 to 100.")]
     if not 1 <= fields.repeat <= 10:

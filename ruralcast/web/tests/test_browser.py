@@ -6,80 +6,12 @@ printed. It switches the language, picks a region with the picker and grants a r
 Screenshots go to .run/screenshots/ (copied into docs/img/ for the user guide).
 """
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
-BASE_DIR = Path(settings.BASE_DIR)
-SCREENSHOTS = Path(os.environ.get("RURALCAST_SCREENSHOT_DIR", BASE_DIR / ".run" / "screenshots"))
+from ruralcast.web.tests.browser import SCREENSHOTS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    run_dir = tmp_path_factory.mktemp("run")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.django.local",
-        "RURALCAST_RUN_DIR": str(run_dir),
-        "DATABASE_URL": f"sqlite:///{run_dir / 'db.sqlite3'}",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-    }
-    manage = [sys.executable, str(BASE_DIR / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=BASE_DIR)
-    setup = subprocess.run([*manage, "demo_setup"], env=env, check=True, cwd=BASE_DIR, capture_output=True, text=True)
-    credentials = {}
-    for line in (run_dir / "demo-credentials.txt").read_text(encoding="utf-8").splitlines()[1:]:
-        username, password, _role = line.split("\t")
-        credentials[username] = password
-        assert password in setup.stdout, "demo_setup must print each password once"
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=BASE_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.2)
-    yield {"url": url, "credentials": credentials}
-    server.terminate()
-    server.wait(timeout=10)
-
-
-def _log_in(page: Page, url: str, username: str, password: str) -> None:
-    page.goto(f"{url}/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form[action$='/login/'] button[type=submit]")
 
 
 def test_printed_demo_credentials_log_in_and_console_switches_language(page: Page, demo_server: dict) -> None:
@@ -91,7 +23,7 @@ def test_printed_demo_credentials_log_in_and_console_switches_language(page: Pag
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     page.screenshot(path=str(SCREENSHOTS / "login.png"))
 
-    _log_in(page, url, "gz-bureau", credentials["gz-bureau"])
+    log_in(page, url, "gz-bureau", credentials["gz-bureau"])
     expect(page.locator(".role-bureau_admin")).to_be_visible()
     expect(page.locator(".grants")).to_contain_text("贵州省")
     page.screenshot(path=str(SCREENSHOTS / "dashboard-zh.png"), full_page=True)
@@ -106,7 +38,7 @@ def test_printed_demo_credentials_log_in_and_console_switches_language(page: Pag
 def test_region_picker_finds_a_county_by_pinyin_and_grants_a_role_there(page: Page, demo_server: dict) -> None:
     url, credentials = demo_server["url"], demo_server["credentials"]
     page.set_viewport_size({"width": 1280, "height": 900})
-    _log_in(page, url, "gz-bureau", credentials["gz-bureau"])
+    log_in(page, url, "gz-bureau", credentials["gz-bureau"])
 
     page.goto(f"{url}/accounts/users/guzhou-viewer/")
     page.select_option("select[name=role]", "content_editor")
@@ -125,7 +57,7 @@ def test_region_picker_finds_a_county_by_pinyin_and_grants_a_role_there(page: Pa
 
 def test_picking_a_region_outside_ones_scope_is_refused_and_keeps_the_form(page: Page, demo_server: dict) -> None:
     url, credentials = demo_server["url"], demo_server["credentials"]
-    _log_in(page, url, "gz-bureau", credentials["gz-bureau"])
+    log_in(page, url, "gz-bureau", credentials["gz-bureau"])
     page.goto(f"{url}/accounts/users/guzhou-viewer/")
     page.select_option("select[name=role]", "viewer")
     page.fill("input[name=region__q]", "zhonghua")  # the national root: above the Guizhou bureau's scope
@@ -141,7 +73,7 @@ def test_console_tour_regions_designations_audit_and_tokens(page: Page, demo_ser
     """Each module page opens for a bureau administrator and shows its data (screenshots for the guide)."""
     url, credentials = demo_server["url"], demo_server["credentials"]
     page.set_viewport_size({"width": 1280, "height": 860})
-    _log_in(page, url, "gz-bureau", credentials["gz-bureau"])
+    log_in(page, url, "gz-bureau", credentials["gz-bureau"])
 
     page.goto(f"{url}/regions/522632000000/")
     expect(page.locator("h1")).to_contain_text("榕江县")
@@ -168,7 +100,7 @@ def test_console_tour_regions_designations_audit_and_tokens(page: Page, demo_ser
 def test_phone_sized_screen_shows_the_menu_behind_a_toggle(page: Page, demo_server: dict) -> None:
     url, credentials = demo_server["url"], demo_server["credentials"]
     page.set_viewport_size({"width": 390, "height": 800})
-    _log_in(page, url, "rongjiang-operator", credentials["rongjiang-operator"])
+    log_in(page, url, "rongjiang-operator", credentials["rongjiang-operator"])
     nav = page.locator("#main-nav")
     expect(nav).to_be_hidden()
     page.click("[data-nav-toggle]")
@@ -179,7 +111,7 @@ def test_phone_sized_screen_shows_the_menu_behind_a_toggle(page: Page, demo_serv
 def test_api_documentation_page_works_offline(page: Page, demo_server: dict) -> None:
     """The interactive API docs load their assets from our own server (this machine has no internet)."""
     url, credentials = demo_server["url"], demo_server["credentials"]
-    _log_in(page, url, "rongjiang-operator", credentials["rongjiang-operator"])
+    log_in(page, url, "rongjiang-operator", credentials["rongjiang-operator"])
     page.goto(f"{url}/api/v1/docs")
     expect(page.locator(".swagger-ui .title")).to_contain_text("ruralcast API")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()

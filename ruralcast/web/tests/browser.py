@@ -1,0 +1,78 @@
+"""A real ruralcast server for browser tests, prepared by the commands `make run` uses.
+
+`demo_server` runs uvicorn (the ASGI app) on its own SQLite file after `migrate` and `demo_setup`,
+and hands the tests the URL and the demo credentials `demo_setup` printed. One per test session
+(and xdist worker), shared by every browser test module; registered as a plugin in the root conftest.
+"""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+SCREENSHOTS = Path(os.environ.get("RURALCAST_SCREENSHOT_DIR", BASE_DIR / ".run" / "screenshots"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    run_dir = tmp_path_factory.mktemp("run")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.django.local",
+        "RURALCAST_RUN_DIR": str(run_dir),
+        "DATABASE_URL": f"sqlite:///{run_dir / 'db.sqlite3'}",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+    }
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=BASE_DIR)
+    setup = subprocess.run([*manage, "demo_setup"], env=env, check=True, cwd=BASE_DIR, capture_output=True, text=True)
+    credentials = {}
+    for line in (run_dir / "demo-credentials.txt").read_text(encoding="utf-8").splitlines()[1:]:
+        username, password, _role = line.split("\t")
+        credentials[username] = password
+        assert password in setup.stdout, "demo_setup must print each password once"
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.2)
+    yield {"url": url, "credentials": credentials}
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def log_in(page: Page, url: str, username: str, password: str) -> None:
+    page.goto(f"{url}/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action$='/login/'] button[type=submit]")
