@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from ruralcast_terminal.mqtt import Client, Message
 
+from ruralcast.messaging import handlers
 from ruralcast.messaging.broker import broker_config_write, broker_dir, broker_sync, mosquitto_binary
 from ruralcast.messaging.client import MqttLink
 from ruralcast.regions.models import Region
@@ -103,6 +104,25 @@ def broker(db: None, mqtt_settings: dict[str, Any]) -> Iterator[Broker]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def outbox_handlers() -> Iterator[None]:
+    """Outbox handlers a test registers are gone after it (the apps' own ones stay)."""
+    saved = dict(handlers._OUTBOX_HANDLERS)
+    yield
+    handlers._OUTBOX_HANDLERS.clear()
+    handlers._OUTBOX_HANDLERS.update(saved)
+
+
+@pytest.fixture
+def uplink_handlers() -> Iterator[None]:
+    """Uplink handlers a test registers are gone after it."""
+    saved = dict(handlers._UPLINK_HANDLERS)
+    handlers._UPLINK_HANDLERS.clear()
+    yield
+    handlers._UPLINK_HANDLERS.clear()
+    handlers._UPLINK_HANDLERS.update(saved)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from ruralcast.messaging.broker import (
     broker_sync,
     platform_credentials,
 )
-from ruralcast.messaging.client import MqttLink
+from ruralcast.messaging.client import MqttLink, Publication
 from ruralcast.messaging.health import broker_check
 from ruralcast.messaging.services import broker_credentials_sync
 from ruralcast.messaging.tests.conftest import Broker, connect_once, wait_for
@@ -130,8 +130,6 @@ def test_terminal_cannot_publish_on_another_terminals_uplink_or_on_any_downlink(
     ]
     own = uplink_topic(me, "receipt")
     sender, _ = listen([], username=me, password=terminal.password, client_id=me)
-    from ruralcast.messaging.client import Publication
-
     # QoS 1: mosquitto acknowledges a refused publication too (MQTT 3.1.1 cannot say no) and drops it.
     sender.publish_all([Publication(topic, b'{"forged": true}', qos=1) for topic in forged])
     sender.publish_all([Publication(own, b'{"terminal": "%s"}' % me.encode(), qos=1)])
@@ -152,8 +150,6 @@ def test_terminal_reads_its_own_downlink_and_region_topics_but_not_another_termi
         client_id=me,
     )
     platform, _ = listen([])
-    from ruralcast.messaging.client import Publication
-
     alert = region_topic("522632000000", "4" * 35)
     platform.publish_all(
         [

@@ -1,14 +1,12 @@
 """The outbox: enqueue inside the caller's transaction, idempotent; prepare once; retry and fail."""
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ruralcast.messaging import handlers
 from ruralcast.messaging.models import OutboxMessage, OutboxState
 from ruralcast.messaging.services import (
     MAX_ATTEMPTS,
@@ -44,15 +42,6 @@ class Counter:
 
     def on_published(self, key: str) -> None:
         self.published.append(key)
-
-
-@pytest.fixture
-def outbox_handlers() -> Iterator[None]:
-    """Handlers registered by a test are gone after it."""
-    saved = dict(handlers._OUTBOX_HANDLERS)
-    yield
-    handlers._OUTBOX_HANDLERS.clear()
-    handlers._OUTBOX_HANDLERS.update(saved)
 
 
 @pytest.fixture

@@ -1,0 +1,250 @@
+"""The dispatcher: publishes the outbox over one persistent MQTT connection.
+
+One row → its prepared messages (one per region topic for an alert: the broker fans out to the
+terminals) → QoS 1 with PUBACK → row marked published. See `messaging.models` for the three steps and
+why a crash between any two of them re-sends identical bytes.
+
+Waking up (docs/architecture.md, *Messaging*):
+- in this process, `transaction.on_commit` of `outbox_enqueue` calls the registered wake hook;
+- from other processes, on PostgreSQL, a LISTEN on `ruralcast_outbox` (the NOTIFY is issued inside
+  the enqueueing transaction, so PostgreSQL delivers it only on commit);
+- on SQLite, which has no notifications, a poll of due rows every 0.2 s (one indexed query);
+- on every database, the same poll is the crash-recovery path: pending rows left by a dispatcher
+  that died, and rows whose back-off has expired. On PostgreSQL it runs every 2 s.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import DatabaseError, InterfaceError, connection, connections
+
+from ruralcast.messaging.client import MqttLink, Publication, PublishError, platform_client_id
+from ruralcast.messaging.models import OutboxMessage
+from ruralcast.messaging.selectors import outbox_due
+from ruralcast.messaging.services import (
+    OUTBOX_CHANNEL,
+    Signer,
+    outbox_attempt_failed,
+    outbox_mark_published,
+    outbox_prepare,
+    outbox_wake_register,
+)
+
+log = logging.getLogger(__name__)
+
+SQLITE_POLL_SECONDS = 0.2
+POSTGRES_POLL_SECONDS = 2.0
+PUBACK_TIMEOUT_SECONDS = 10.0
+BATCH = 100
+
+
+def payload_sign(payload: dict[str, Any]) -> bytes:
+    """The production signer: the sealed envelope with the platform's active key."""
+    from ruralcast.signing.services import payload_sign as sign
+
+    return sign(payload=payload)
+
+
+class Publisher(Protocol):
+    def publish_all(self, publications: Sequence[Publication], *, timeout: float = ...) -> None: ...
+
+
+@dataclass
+class DispatchReport:
+    published: int = 0
+    failed: int = 0  # attempts that failed for a reason other than the broker
+    broker_down: bool = False  # stopped early: the broker did not acknowledge
+    more: bool = False  # a full batch was due: run again at once
+
+    def __bool__(self) -> bool:
+        return bool(self.published or self.failed or self.broker_down)
+
+
+def publications(message: OutboxMessage) -> list[Publication]:
+    return [
+        Publication(
+            topic=item["topic"],
+            payload=base64.b64decode(item["payload_b64"]),
+            qos=int(item["qos"]),
+            retain=bool(item["retain"]),
+        )
+        for item in message.messages
+    ]
+
+
+def dispatch_one(
+    message: OutboxMessage, *, publisher: Publisher, sign: Signer, timeout: float = PUBACK_TIMEOUT_SECONDS
+) -> None:
+    """Prepare (once), publish and mark one row. Raises PublishError when the broker fails us, and
+    whatever the handler or the signer raise."""
+    outbox_prepare(message=message, sign=sign)
+    publisher.publish_all(publications(message), timeout=timeout)
+    outbox_mark_published(message=message)
+
+
+def dispatch_pending_once(
+    *,
+    publisher: Publisher | None = None,
+    sign: Signer | None = None,
+    limit: int = BATCH,
+    timeout: float = PUBACK_TIMEOUT_SECONDS,
+) -> DispatchReport:
+    """Publish every due pending row once, oldest first; for tests, tools and in-process use.
+
+    Without `publisher` it opens a connection as the platform account for this call (a long-running
+    process passes its `MqttLink`). Stops at the first broker failure: the rows stay pending and are
+    due again at once.
+    """
+    sign = sign or payload_sign
+    due = outbox_due(limit=limit)
+    report = DispatchReport(more=len(due) == limit)
+    if not due:
+        return report
+    own_link: MqttLink | None = None
+    if publisher is None:
+        own_link = MqttLink(client_id=platform_client_id("dispatch-once"))
+        try:
+            own_link.start(wait=5.0)
+        except TimeoutError as error:
+            own_link.stop()
+            log.warning("dispatch: %s", error)
+            return DispatchReport(broker_down=True)
+        publisher = own_link
+    try:
+        for message in due:
+            try:
+                dispatch_one(message, publisher=publisher, sign=sign, timeout=timeout)
+            except PublishError as error:
+                outbox_attempt_failed(message=message, error=f"broker: {error}", broker=True)
+                log.warning("dispatch of %s waits for the broker: %s", message, error)
+                report.broker_down, report.more = True, False
+                break
+            except (DatabaseError, InterfaceError):
+                raise
+            except Exception as error:
+                log.exception("dispatch of %s failed", message)
+                outbox_attempt_failed(message=message, error=f"{type(error).__name__}: {error}", broker=False)
+                report.failed += 1
+            else:
+                report.published += 1
+                log.info("published %s (%d messages)", message, len(message.messages))
+    finally:
+        if own_link is not None:
+            own_link.stop()
+    return report
+
+
+class PostgresListener(threading.Thread):
+    """LISTEN on the outbox channel on a connection of its own; every notification wakes the dispatcher."""
+
+    def __init__(self, wake: Callable[[], None], *, alias: str = "default") -> None:
+        super().__init__(name="outbox-listen", daemon=True)
+        self.wake = wake
+        self.alias = alias
+        self.stopping = threading.Event()
+        self.listening = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            raw = None
+            try:
+                wrapper = connections.create_connection(self.alias)
+                raw = wrapper.get_new_connection(wrapper.get_connection_params())
+                raw.autocommit = True
+                raw.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                self.listening.set()
+                self.wake()  # anything committed while we were not listening
+                while not self.stopping.is_set():
+                    for _notify in raw.notifies(timeout=1.0, stop_after=1):
+                        self.wake()
+            except Exception as error:  # noqa: BLE001 — the database went away: listen again shortly
+                self.listening.clear()
+                log.warning("outbox LISTEN failed (%s); retrying", error)
+                self.stopping.wait(1.0)
+            finally:
+                if raw is not None:
+                    with contextlib.suppress(Exception):  # already broken
+                        raw.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+class Dispatcher:
+    """The long-running dispatcher (`manage.py dispatcher`): one MQTT link, woken by commits."""
+
+    def __init__(
+        self,
+        *,
+        link: MqttLink | None = None,
+        sign: Signer | None = None,
+        poll: float | None = None,
+        timeout: float = PUBACK_TIMEOUT_SECONDS,
+    ) -> None:
+        self.link = link or MqttLink(client_id=platform_client_id("dispatcher"))
+        self.sign = sign or payload_sign
+        self.postgres = connection.vendor == "postgresql"
+        self.poll = poll if poll is not None else (POSTGRES_POLL_SECONDS if self.postgres else SQLITE_POLL_SECONDS)
+        self.timeout = timeout
+        self.stopping = threading.Event()
+        self._work = threading.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        self._work.set()
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Sleep until woken or `timeout`; True if woken."""
+        woken = self._work.wait(timeout)
+        self._work.clear()
+        return woken
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._work.set()
+
+    def run(self, *, until: Callable[[], bool] | None = None, deadline: float | None = None) -> None:
+        """Dispatch until `stop()` (a signal), `until()` is true, or `deadline` (monotonic) passes."""
+        unregister = outbox_wake_register(self.wake)
+        listener = PostgresListener(self.wake) if self.postgres else None
+        if listener is not None:
+            listener.start()
+        self.link.start()
+        log.info("dispatcher running (poll every %.1f s%s)", self.poll, ", LISTEN" if listener else "")
+        try:
+            while not self.stopping.is_set():
+                if until is not None and until():
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                if not self.link.connected:
+                    # The lean client reconnects with back-off; rows wait, pending, meanwhile.
+                    try:
+                        self.link.wait_connected(self.poll)
+                    except TimeoutError:
+                        continue
+                self._work.clear()
+                try:
+                    report = dispatch_pending_once(publisher=self.link, sign=self.sign, timeout=self.timeout)
+                except (DatabaseError, InterfaceError) as error:
+                    log.warning("dispatcher: database error (%s); reconnecting", error)
+                    connection.close()
+                    self.stopping.wait(self.poll)
+                    continue
+                self.published += report.published
+                if report.more:
+                    continue
+                self.wait_for_work(self.poll)
+        finally:
+            unregister()
+            if listener is not None:
+                listener.stop()
+            self.link.stop()
