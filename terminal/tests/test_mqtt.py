@@ -296,7 +296,7 @@ async def test_one_event_loop_fans_a_message_out_to_500_subscribers(mosquitto) -
             mosquitto.host,
             mosquitto.port,
             subscriptions=[("rc/v1/down/r/000000000000", 1)],
-            on_message=lambda m, i=i: got.append(i),
+            on_message=lambda _m, i=i: got.append(i),  # type: ignore[misc]
         )
         for i in range(500)
     ]

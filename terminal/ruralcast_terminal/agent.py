@@ -1,0 +1,667 @@
+"""The terminal agent: what a village loudspeaker runs between the broker and its amplifier.
+
+It holds one MQTT connection (client id = its 23-digit terminal id), subscribes at QoS 1 to
+`rc/v1/down/r/<code>/+` for its village and every ancestor (national root included) and to
+`rc/v1/down/t/<id>`, and handles each alert as docs/protocols.md §4 says:
+
+1. `alert_accept` applies rules 1–7 with the shared `protocol` functions (decode, trust list,
+   signature, parse, expiry/freshness, target area, then the duplicate check against a store kept
+   in the cache dir, so a restart does not replay what was already handled);
+2. a refused message gets a `rejected` receipt with the reason — except a duplicate, which is
+   ignored silently (retained alerts come back on every reconnect);
+3. an accepted one gets `received`; a Cancel or Update withdraws the alerts it references (stopping
+   the one that is playing at once: `cancelled`), an Alert or Update has its audio fetched (inline,
+   or URL + SHA-256, cached by hash) and is queued by priority: severity 1 is the most urgent and
+   pre-empts anything less urgent that is playing (which plays again afterwards); among equals, a
+   real alert comes before a drill, then first come, first served;
+4. `started`, then `finished` / `failed` / `cancelled` as the sink plays it. Drills (`status` other
+   than Actual, or `drill: true`) reach the sink with `drill=True`.
+
+Receipts go to `rc/v1/up/<id>/receipt` at QoS 1 and are resent after a reconnect until the broker
+acknowledges them. The same acceptance and receipt code serves the simulator's virtual terminals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import heapq
+import itertools
+import json
+import logging
+import os
+import tempfile
+import tomllib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ruralcast_terminal import protocol
+from ruralcast_terminal.mqtt import Client, Message, Will
+from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
+from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_from_config
+
+log = logging.getLogger(__name__)
+
+# Receipt events (docs/protocols.md §5).
+RECEIVED, REJECTED, STARTED = "received", "rejected", "started"
+FINISHED, FAILED, CANCELLED = "finished", "failed", "cancelled"
+# Reasons this module adds to protocol.REASONS for failed / cancelled receipts.
+SUPERSEDED = "superseded"  # an Update replaced the alert
+PLAYER_ERROR = "player_error"
+
+MSG_TYPES = ("Alert", "Update", "Cancel")
+AUDIO_RETRY_PAUSES: tuple[float | None, ...] = (1.0, 4.0, None)  # a download gets three tries
+EBM_ID_LENGTH = 35
+
+
+# ---------------------------------------------------------------------------------------------
+# Topics and receipts.
+
+
+def region_topics(village_code: str) -> list[str]:
+    """The region topic filters of a terminal: one per covering code, national root first."""
+    return [f"rc/v1/down/r/{code}/+" for code in protocol.covering_codes(village_code)]
+
+
+def terminal_topic(terminal_id: str) -> str:
+    return f"rc/v1/down/t/{terminal_id}"
+
+
+def receipt_topic(terminal_id: str) -> str:
+    return f"rc/v1/up/{terminal_id}/receipt"
+
+
+def status_topic(terminal_id: str) -> str:
+    return f"rc/v1/up/{terminal_id}/status"
+
+
+def subscriptions(terminal_id: str, village_code: str) -> list[tuple[str, int]]:
+    return [(t, 1) for t in [*region_topics(village_code), terminal_topic(terminal_id)]]
+
+
+def local_now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def receipt_bytes(*, terminal: str, ebm_id: str, event: str, reason: str = "", at: str | None = None) -> bytes:
+    """One receipt (§5) as compact UTF-8 JSON."""
+    body = {"terminal": terminal, "ebm_id": ebm_id, "event": event, "reason": reason, "at": at or local_now_iso()}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def peek_ebm_id(data: bytes, topic: str) -> str:
+    """Best-effort EBM id for a `rejected` receipt, from a message that did not pass the checks.
+
+    Unverified, so used only to address the receipt: the payload's `ebm_id` if it can be read,
+    else the last level of a region topic (`…/<region>/<ebm-id>`), else "".
+    """
+    with contextlib.suppress(Exception):
+        value = json.loads(base64.b64decode(json.loads(data)["payload"]))["ebm_id"]
+        if isinstance(value, str) and len(value) <= 64:
+            return value
+    last = topic.rsplit("/", 1)[-1]
+    return last if topic.startswith("rc/v1/down/r/") and last.isdigit() else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule 7 and withdrawn alerts, remembered across restarts.
+
+
+class DedupeStore:
+    """(ebm_id, msg_type) pairs already handled, and EBM ids withdrawn by a Cancel or Update.
+
+    Entries are kept until their alert expires (after that rule 5 refuses the message anyway) plus
+    a day of margin for clock skew. With a `path` the store is a JSON file rewritten atomically on
+    every change (a handful of entries on a real terminal); without one it lives in memory (the
+    simulator's virtual terminals).
+    """
+
+    KEEP_AFTER_EXPIRY = timedelta(days=1)
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._seen: dict[tuple[str, str], datetime] = {}
+        self._withdrawn: dict[str, datetime] = {}
+        if path is not None and path.exists():
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            for ebm_id, msg_type, until in data.get("seen", []):
+                self._seen[(ebm_id, msg_type)] = datetime.fromisoformat(until)
+            for ebm_id, until in data.get("withdrawn", []):
+                self._withdrawn[ebm_id] = datetime.fromisoformat(until)
+        except (OSError, ValueError, TypeError) as exc:
+            # A corrupt store must not stop the loudspeaker; the cost is that alerts still valid
+            # may be played once more.
+            log.error("dedupe store %s unreadable (%s); starting empty", path, exc)
+            self._seen.clear()
+            self._withdrawn.clear()
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        data = {
+            "seen": [[e, m, t.isoformat()] for (e, m), t in self._seen.items()],
+            "withdrawn": [[e, t.isoformat()] for e, t in self._withdrawn.items()],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".seen-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def seen(self, ebm_id: str, msg_type: str) -> bool:
+        return (ebm_id, msg_type) in self._seen
+
+    def add(self, ebm_id: str, msg_type: str, expires: datetime) -> None:
+        self._seen[(ebm_id, msg_type)] = expires + self.KEEP_AFTER_EXPIRY
+
+    def withdraw(self, ebm_id: str, expires: datetime) -> None:
+        self._withdrawn[ebm_id] = expires + self.KEEP_AFTER_EXPIRY
+
+    def is_withdrawn(self, ebm_id: str) -> bool:
+        return ebm_id in self._withdrawn
+
+    def prune(self, now: datetime) -> None:
+        self._seen = {k: t for k, t in self._seen.items() if t >= now}
+        self._withdrawn = {k: t for k, t in self._withdrawn.items() if t >= now}
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def alert_expires(payload: dict[str, Any]) -> datetime:
+    """The `expires` of a payload that passed `alert_check`."""
+    return datetime.fromisoformat(payload["expires"])  # alert_check has validated it
+
+
+def alert_accept(
+    data: bytes,
+    *,
+    trust: TrustList,
+    village_code: str,
+    store: DedupeStore,
+    now: datetime | None = None,
+    freshness: timedelta = protocol.DEFAULT_FRESHNESS,
+    cache: VerifyCache | None = None,
+) -> dict[str, Any]:
+    """Rules 1–7 of docs/protocols.md §4 for one region or terminal message; returns the payload.
+
+    Raises Rejected with the receipt reason (`duplicate` included: the caller sends no receipt for
+    it). On success the (ebm_id, msg_type) pair is recorded in `store` (the caller saves it).
+    """
+    now = now or datetime.now(UTC)
+    _, payload = protocol.open_envelope(data, trust, cache=cache)
+    protocol.alert_check(payload, village_code=village_code, now=now, freshness=freshness)
+    ebm_id, msg_type = payload.get("ebm_id"), payload.get("msg_type")
+    if not (isinstance(ebm_id, str) and len(ebm_id) == EBM_ID_LENGTH and ebm_id.isascii() and ebm_id.isdigit()):
+        raise Rejected(protocol.MALFORMED, "ebm_id is not 35 digits")
+    if msg_type not in MSG_TYPES:
+        raise Rejected(protocol.MALFORMED, f"msg_type {msg_type!r}")
+    references = payload.get("references", [])
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+        raise Rejected(protocol.MALFORMED, "references is a list of EBM ids")
+    if msg_type != "Alert" and not references:
+        raise Rejected(protocol.MALFORMED, f"an {msg_type} names the alert it replaces in references")
+    if store.seen(ebm_id, msg_type):
+        raise Rejected(protocol.DUPLICATE, f"{ebm_id} {msg_type}")
+    store.add(ebm_id, msg_type, alert_expires(payload))
+    return payload
+
+
+def _int_in(value: Any, low: int, high: int, default: int) -> int:
+    return min(max(value, low), high) if type(value) is int else default
+
+
+def is_drill(payload: dict[str, Any]) -> bool:
+    return payload.get("status") != "Actual" or payload.get("drill") is True
+
+
+def playback_of(payload: dict[str, Any], audio: Path | None) -> Playback:
+    meta = payload.get("audio") if isinstance(payload.get("audio"), dict) else {}
+    assert isinstance(meta, dict)
+    seconds = meta.get("seconds")
+    return Playback(
+        ebm_id=payload["ebm_id"],
+        title=str(payload.get("title", "")),
+        text=str(payload.get("text", "")),
+        audio=audio,
+        sha256=str(meta.get("sha256", "")),
+        mime=str(meta.get("mime", "")),
+        seconds=float(seconds) if isinstance(seconds, int | float) and seconds > 0 else 0.0,
+        volume=_int_in(payload.get("volume"), 0, 100, 100),
+        repeat=_int_in(payload.get("repeat"), 1, 10, 1),
+        severity=_int_in(payload.get("severity"), 1, 4, 4),
+        drill=is_drill(payload),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Audio: inline or URL, checked against its SHA-256 and cached under that name.
+
+
+class AudioError(Exception):
+    pass
+
+
+EXTENSIONS = {
+    "audio/mpeg": ".mp3",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/ogg": ".ogg",
+    "audio/aac": ".aac",
+}
+
+
+class AudioCache:
+    """Audio files by SHA-256 in one directory; a file is only ever written after its hash matched."""
+
+    def __init__(self, directory: Path, *, max_bytes: int = 50 * 1024 * 1024, timeout: float = 30.0) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+
+    def _target(self, sha256: str, mime: str) -> Path:
+        return self.directory / f"{sha256}{EXTENSIONS.get(mime, '.bin')}"
+
+    def _store(self, target: Path, raw: bytes) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".part-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+        os.replace(tmp, target)
+
+    async def fetch(self, audio: Any) -> Path | None:
+        """The verified local file of a payload's `audio` (None when the alert carries none)."""
+        if audio is None:
+            return None
+        if not isinstance(audio, dict):
+            raise AudioError("audio is not an object")
+        sha256 = audio.get("sha256")
+        if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
+            raise AudioError("audio.sha256 is not a lowercase SHA-256")
+        target = self._target(sha256, str(audio.get("mime", "")))
+        if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
+            return target
+        inline, url = audio.get("inline"), audio.get("url")
+        if isinstance(inline, str) and inline:
+            try:
+                raw = base64.b64decode(inline, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise AudioError(f"inline audio is not base64: {exc}") from None
+        elif isinstance(url, str) and url:
+            raw = await asyncio.to_thread(self._download, url)
+        else:
+            raise AudioError("audio has neither inline data nor a URL")
+        if hashlib.sha256(raw).hexdigest() != sha256:
+            raise AudioError("audio does not match its SHA-256")
+        self._store(target, raw)
+        return target
+
+    def _download(self, url: str) -> bytes:
+        if not url.startswith(("http://", "https://")):
+            raise AudioError(f"audio URL scheme not allowed: {url[:40]}")
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:  # noqa: S310 (scheme checked)
+                raw = response.read(self.max_bytes + 1)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise AudioError(f"audio download failed: {exc}") from None
+        if len(raw) > self.max_bytes:
+            raise AudioError(f"audio larger than {self.max_bytes} bytes")
+        return raw
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration (the provisioning file).
+
+
+@dataclass
+class AgentConfig:
+    """A terminal's provisioning: who it is, where the broker is, whom it trusts, how it plays."""
+
+    terminal_id: str
+    village_code: str
+    trust: TrustList
+    cache_dir: Path
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    sink: dict[str, Any] | str | None = None
+    freshness: timedelta = protocol.DEFAULT_FRESHNESS
+    keepalive: int = 60
+    reconnect_base: float = 1.0
+    reconnect_cap: float = 60.0
+
+    def __post_init__(self) -> None:
+        protocol.covering_codes(self.village_code)  # raises ValueError for a bad code
+        if not self.terminal_id or any(c in self.terminal_id for c in "/+#"):
+            raise ValueError(f"terminal id {self.terminal_id!r} cannot be an MQTT topic level")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, base: Path | None = None) -> AgentConfig:
+        """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
+        username, password, trust (the list itself) or trust_path, cache_dir, sink,
+        freshness_seconds, keepalive, reconnect_base, reconnect_cap. Relative paths are read
+        from `base` (the provisioning file's directory)."""
+        base = base or Path.cwd()
+
+        def path(value: str) -> Path:
+            p = Path(value).expanduser()
+            return p if p.is_absolute() else base / p
+
+        missing = [k for k in ("terminal_id", "village_code", "cache_dir") if not data.get(k)]
+        if missing:
+            raise ValueError(f"provisioning file lacks {', '.join(missing)}")
+        if "trust" in data and not isinstance(data["trust"], str):
+            trust = TrustList.from_list(data["trust"])
+        elif data.get("trust_path") or isinstance(data.get("trust"), str):
+            trust = TrustList.from_json(path(data.get("trust_path") or data["trust"]).read_bytes())
+        else:
+            raise ValueError("provisioning file lacks trust (a list) or trust_path")
+        host, port = data.get("broker_host", "127.0.0.1"), int(data.get("broker_port", 1883))
+        if data.get("broker"):
+            host, _, port_text = str(data["broker"]).rpartition(":")
+            port = int(port_text)
+        return cls(
+            terminal_id=str(data["terminal_id"]),
+            village_code=str(data["village_code"]),
+            trust=trust,
+            cache_dir=path(str(data["cache_dir"])),
+            broker_host=host,
+            broker_port=port,
+            username=data.get("username"),
+            password=data.get("password"),
+            sink=data.get("sink"),
+            freshness=timedelta(
+                seconds=float(data.get("freshness_seconds", protocol.DEFAULT_FRESHNESS.total_seconds()))
+            ),
+            keepalive=int(data.get("keepalive", 60)),
+            reconnect_base=float(data.get("reconnect_base", 1.0)),
+            reconnect_cap=float(data.get("reconnect_cap", 60.0)),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> AgentConfig:
+        """Read a provisioning file: TOML if it ends in .toml, JSON otherwise."""
+        text = path.read_bytes()
+        data = tomllib.loads(text.decode("utf-8")) if path.suffix == ".toml" else json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a provisioning file holds one object")
+        return cls.from_dict(data, base=path.parent)
+
+
+# ---------------------------------------------------------------------------------------------
+# The agent.
+
+
+_sequence = itertools.count()
+
+
+@dataclass(order=True)
+class _Item:
+    rank: tuple[int, int, int]  # (severity, drill, arrival): smaller plays first
+    playback: Playback = field(compare=False)
+    expires: datetime = field(compare=False)
+    started: bool = field(default=False, compare=False)
+    stop_reason: str | None = field(default=None, compare=False)
+
+    @property
+    def ebm_id(self) -> str:
+        return self.playback.ebm_id
+
+    def outranks(self, other: _Item) -> bool:
+        return self.rank[:2] < other.rank[:2]
+
+
+class Agent:
+    """One terminal. `await agent.start()`, later `await agent.stop()`; or `await agent.run()`."""
+
+    def __init__(self, config: AgentConfig, *, sink: AudioSink | None = None) -> None:
+        self.config = config
+        self.sink = sink or sink_from_config(config.sink, cache_dir=config.cache_dir)
+        self.store = DedupeStore(config.cache_dir / "seen.json")
+        self.audio = AudioCache(config.cache_dir / "audio")
+        tid = config.terminal_id
+        self.client = Client(
+            tid,
+            config.broker_host,
+            config.broker_port,
+            username=config.username,
+            password=config.password,
+            clean_session=False,  # the broker keeps QoS 1 messages for us while we are away
+            keepalive=config.keepalive,
+            will=Will(status_topic(tid), b'{"online":false}', qos=1, retain=True),
+            subscriptions=subscriptions(tid, config.village_code),
+            on_message=self._on_message,
+            on_connect=self._on_connect,
+            reconnect_base=config.reconnect_base,
+            reconnect_cap=config.reconnect_cap,
+        )
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._queue: list[_Item] = []
+        self._current: _Item | None = None
+        self._current_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._preparing: set[asyncio.Task[None]] = set()
+        self.receipts: list[tuple[str, str, str]] = []  # (ebm_id, event, reason) sent, for status and tests
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.config.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.store.prune(datetime.now(UTC))
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="agent:consume"),
+            asyncio.create_task(self._player(), name="agent:player"),
+        ]
+        self.client.start()
+
+    async def stop(self, *, flush_timeout: float = 2.0) -> None:
+        """Stop playing, give queued receipts a moment to reach the broker, disconnect."""
+        playing = self._current_task
+        for task in [*self._tasks, *self._preparing]:
+            task.cancel()
+        if playing is not None:
+            playing.cancel()
+        for task in [*self._tasks, *self._preparing, *([playing] if playing else [])]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + flush_timeout
+        while self.client.pending and self.client.is_connected and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        with contextlib.suppress(Exception):
+            await self.client.publish(status_topic(self.config.terminal_id), b'{"online":false}', qos=0, retain=True)
+        await self.client.disconnect()
+        await self.sink.aclose()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        await self.start()
+        try:
+            await (stop or asyncio.Event()).wait()
+        finally:
+            await self.stop()
+
+    # -- MQTT side -----------------------------------------------------------------------------
+
+    def _on_connect(self, session_present: bool) -> None:
+        log.info("%s connected (session present: %s)", self.config.terminal_id, session_present)
+        body = json.dumps({"online": True, "at": local_now_iso()}).encode()
+        self.client.publish_nowait(status_topic(self.config.terminal_id), body, qos=1, retain=True)
+
+    def _on_message(self, msg: Message) -> None:
+        self._inbox.put_nowait(msg)
+
+    def _receipt(self, ebm_id: str, event: str, reason: str = "") -> None:
+        self.receipts.append((ebm_id, event, reason))
+        log.info("%s receipt %s %s %s", self.config.terminal_id, ebm_id, event, reason)
+        body = receipt_bytes(terminal=self.config.terminal_id, ebm_id=ebm_id, event=event, reason=reason)
+        self.client.publish_nowait(receipt_topic(self.config.terminal_id), body, qos=1)
+
+    async def _consume(self) -> None:
+        while True:
+            msg = await self._inbox.get()
+            try:
+                self.handle(msg)
+            except Exception:
+                log.exception("failed to handle a message on %s", msg.topic)
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def handle(self, msg: Message) -> None:
+        """Apply the rules to one message and act on it (synchronous; audio is fetched in a task)."""
+        if not msg.payload:
+            return  # the platform cleared a retained alert
+        try:
+            payload = alert_accept(
+                msg.payload,
+                trust=self.config.trust,
+                village_code=self.config.village_code,
+                store=self.store,
+                freshness=self.config.freshness,
+            )
+        except Rejected as rejected:
+            if rejected.reason == protocol.DUPLICATE:
+                log.debug("duplicate %s ignored", rejected.detail)
+                return
+            log.warning("rejected a message on %s: %s", msg.topic, rejected)
+            self._receipt(peek_ebm_id(msg.payload, msg.topic), REJECTED, rejected.reason)
+            return
+        self.store.save()
+        ebm_id, msg_type = payload["ebm_id"], payload["msg_type"]
+        self._receipt(ebm_id, RECEIVED)
+        if msg_type in ("Cancel", "Update"):
+            self._withdraw(
+                set(payload["references"]),
+                reason="" if msg_type == "Cancel" else SUPERSEDED,
+                until=alert_expires(payload),
+            )
+        if msg_type == "Cancel":
+            return
+        if self.store.is_withdrawn(ebm_id):
+            self._receipt(ebm_id, CANCELLED, "already withdrawn")
+            return
+        task = asyncio.create_task(self._prepare(payload), name=f"agent:audio:{ebm_id}")
+        self._preparing.add(task)
+        task.add_done_callback(self._preparing.discard)
+
+    def _withdraw(self, ebm_ids: set[str], *, reason: str, until: datetime) -> None:
+        for ebm_id in ebm_ids:
+            self.store.withdraw(ebm_id, until)
+        self.store.save()
+        kept = []
+        for item in self._queue:
+            if item.ebm_id in ebm_ids:
+                self._receipt(item.ebm_id, CANCELLED, reason)
+            else:
+                kept.append(item)
+        if len(kept) != len(self._queue):
+            self._queue = kept
+            heapq.heapify(self._queue)
+        current = self._current
+        if current is not None and current.ebm_id in ebm_ids and self._current_task is not None:
+            current.stop_reason = reason or CANCELLED
+            self._current_task.cancel()  # the player sends `cancelled` once the sink has stopped
+
+    async def _prepare(self, payload: dict[str, Any]) -> None:
+        ebm_id = payload["ebm_id"]
+        for attempt, pause in enumerate(AUDIO_RETRY_PAUSES):
+            try:
+                audio = await self.audio.fetch(payload.get("audio"))
+                break
+            except AudioError as exc:
+                log.warning("%s: %s (attempt %d)", ebm_id, exc, attempt + 1)
+                if pause is None or self.store.is_withdrawn(ebm_id):
+                    self._receipt(ebm_id, FAILED, protocol.AUDIO_FAILED)
+                    return
+                await asyncio.sleep(pause)
+        if self.store.is_withdrawn(ebm_id):  # cancelled while the audio was downloading
+            self._receipt(ebm_id, CANCELLED, "")
+            return
+        playback = playback_of(payload, audio)
+        self._enqueue(
+            _Item((playback.severity, int(playback.drill), next(_sequence)), playback, alert_expires(payload))
+        )
+
+    def _enqueue(self, item: _Item) -> None:
+        heapq.heappush(self._queue, item)
+        current = self._current
+        if current is not None and self._current_task is not None and item.outranks(current):
+            log.info("%s pre-empts %s", item.ebm_id, current.ebm_id)
+            current.stop_reason = "preempted"
+            self._current_task.cancel()
+        self._wake.set()
+
+    # -- playing -------------------------------------------------------------------------------
+
+    @property
+    def playing(self) -> str | None:
+        """The EBM id on the loudspeaker now."""
+        return self._current.ebm_id if self._current is not None else None
+
+    async def _play(self, item: _Item) -> None:
+        if not item.started:
+            item.started = True
+            self._receipt(item.ebm_id, STARTED)
+        await self.sink.play(item.playback)
+
+    async def _player(self) -> None:
+        while True:
+            while not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            item = heapq.heappop(self._queue)
+            if datetime.now(UTC) > item.expires:
+                self._receipt(item.ebm_id, FAILED, protocol.EXPIRED)
+                continue
+            item.stop_reason = None
+            self._current = item
+            task = asyncio.create_task(self._play(item), name=f"agent:play:{item.ebm_id}")
+            self._current_task = task
+            try:
+                await asyncio.wait([task])
+            finally:
+                self._current, self._current_task = None, None
+                if not task.done():  # the agent is stopping: stop the loudspeaker too
+                    task.cancel()
+            if task.cancelled():
+                if item.stop_reason == "preempted":
+                    heapq.heappush(self._queue, item)  # plays again from the start afterwards
+                else:
+                    reason = item.stop_reason if item.stop_reason not in (None, CANCELLED) else ""
+                    self._receipt(item.ebm_id, CANCELLED, reason or "")
+            elif (exc := task.exception()) is not None:
+                log.error("%s: playback failed: %s", item.ebm_id, exc)
+                self._receipt(item.ebm_id, FAILED, PLAYER_ERROR if isinstance(exc, PlaybackError) else "error")
+            else:
+                self._receipt(item.ebm_id, FINISHED)
+
+
+async def agent_run(config: AgentConfig) -> None:
+    """Run one agent until SIGINT/SIGTERM (the `agent` subcommand)."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await Agent(config).run(stop)
