@@ -1,18 +1,30 @@
-"""The `ruralcast-terminal` command. Subcommands are added here as the agent grows."""
+"""The `ruralcast-terminal` command: `version`, `agent --config FILE`, `simulate …`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ruralcast_terminal import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ruralcast_terminal.simulate import add_arguments
+
     parser = argparse.ArgumentParser(prog="ruralcast-terminal", description="ruralcast village terminal")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("version", help="print the version and exit")
+    agent = commands.add_parser("agent", help="run the terminal agent of one device")
+    agent.add_argument(
+        "--config", type=Path, required=True, help="provisioning file (JSON, or TOML if it ends in .toml)"
+    )
+    agent.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    simulate = commands.add_parser("simulate", help="run many virtual terminals against a broker")
+    add_arguments(simulate)
     return parser
 
 
@@ -20,6 +32,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "version":
         print(f"ruralcast-terminal {__version__}")
+    elif args.command == "agent":
+        from ruralcast_terminal.agent import AgentConfig, agent_run
+
+        logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            config = AgentConfig.load(args.config)
+        except (OSError, ValueError) as exc:
+            print(f"ruralcast-terminal agent: cannot use {args.config}: {exc}", file=sys.stderr)
+            return 2
+        asyncio.run(agent_run(config))
+    elif args.command == "simulate":
+        from ruralcast_terminal.simulate import simulate_main
+
+        try:
+            return simulate_main(args)
+        except (OSError, ValueError) as exc:
+            print(f"ruralcast-terminal simulate: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

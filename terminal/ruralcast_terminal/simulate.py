@@ -1,0 +1,668 @@
+"""Thousands of virtual terminals against a real broker: what makes the broker's fan-out real.
+
+Each virtual terminal has its own MQTT connection, client id, credentials and subscriptions (the
+same topics as the agent: every covering region and its own terminal topic), so the broker fans an
+alert out exactly as it would to a fleet of devices. Terminals share one event loop per process and
+the load is spread over `--processes` processes (spawned; one per ~3,000 terminals by default,
+at most one per CPU).
+
+A virtual terminal runs the agent's own acceptance code (`agent.alert_accept`: the `protocol`
+rules 1–7 and the duplicate check) and sends the agent's receipts (received, then started and
+finished at once since it plays into a `NullSink`; rejected with a reason). One difference, stated
+in every summary: signature verdicts are shared through a `VerifyCache` within a process, so a
+distinct payload is verified once per process, not once per terminal; the summary counts those
+verifications and their cost (`verify_us`), so the cost of a real fleet — where every device
+verifies — can be read off separately. Audio is likewise checked once per process per SHA-256 (an
+inline clip is decoded and hashed; a URL is not fetched by thousands of virtual terminals).
+
+Broker-side needs for 10,000 terminals: mosquitto 2.0 with `max_connections -1` (the default) on the
+listener, and a file-descriptor limit above the client count (`ulimit -n 20000`, or
+`LimitNOFILE=` in its systemd unit); this process raises its own RLIMIT_NOFILE to the hard limit.
+
+`ruralcast-terminal simulate` prints progress on stderr, a `{"event": "ready", ...}` line on stdout
+once every terminal is connected, and a final JSON summary on stdout (and in `--report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import contextlib
+import functools
+import hashlib
+import itertools
+import json
+import logging
+import math
+import multiprocessing
+import os
+import queue
+import resource
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ruralcast_terminal import protocol
+from ruralcast_terminal.agent import (
+    CANCELLED,
+    FINISHED,
+    RECEIVED,
+    REJECTED,
+    STARTED,
+    DedupeStore,
+    alert_accept,
+    alert_expires,
+    peek_ebm_id,
+    receipt_bytes,
+    receipt_topic,
+    subscriptions,
+)
+from ruralcast_terminal.mqtt import Client, Message
+from ruralcast_terminal.protocol import Envelope, Rejected, TrustList, VerifyCache
+
+log = logging.getLogger(__name__)
+
+TERMINALS_PER_PROCESS = 3000
+TERMINAL_TYPE_DIGITS = "03140104"  # as ruralcast.terminals.services: transmission / loudspeaker / terminal
+
+
+# ---------------------------------------------------------------------------------------------
+# Who the virtual terminals are.
+
+
+@dataclass(frozen=True)
+class TerminalSpec:
+    terminal_id: str
+    village_code: str
+    username: str | None = None
+    password: str | None = None
+
+
+def terminal_id_for(village_code: str, serial: int) -> str:
+    """The 23-digit resource code the platform gives the `serial`-th terminal of a village."""
+    if not 1 <= serial <= 99:
+        raise ValueError("a village has terminal serials 1 to 99")
+    return f"6{village_code}{TERMINAL_TYPE_DIGITS}{serial:02d}"
+
+
+# Values per level when villages are made up below a region.
+_SYNTHETIC_GROUPS = {2: range(11, 66), 4: range(1, 21), 6: range(1, 21), 9: range(1, 31), 12: range(1, 1000)}
+_GROUP_BOUNDS = ((0, 2), (2, 4), (4, 6), (6, 9), (9, 12))
+
+
+def synthetic_villages(region: str) -> Iterator[str]:
+    """Deterministic, well-formed village codes below `region` (for a broker test without a platform)."""
+    prefix = protocol.code_prefix(region)
+    groups = [(start, end) for start, end in _GROUP_BOUNDS if start >= len(prefix)]
+    if not groups:
+        yield region
+        return
+    # The village number varies slowest, so the first codes spread over every township, county …
+    # (many distinct region topics, as in a real fleet) before a township gets a second village.
+    ranges = [_SYNTHETIC_GROUPS[end] for _, end in reversed(groups)]
+    for values in itertools.product(*ranges):
+        yield prefix + "".join(
+            str(v).zfill(end - start) for v, (start, end) in zip(reversed(values), groups, strict=True)
+        )
+
+
+def read_villages(path: Path) -> list[str]:
+    codes = []
+    for line in path.read_text("utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            protocol.covering_codes(line)  # ValueError on a bad code
+            codes.append(line)
+    return codes
+
+
+def read_password_file(path: Path) -> list[tuple[str, str]]:
+    """`<terminal id>:<password>` per line (the provisioning export), `#` comments allowed."""
+    pairs = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        tid, sep, password = line.partition(":")
+        if not sep or len(tid) != 23 or not tid.isdigit():
+            raise ValueError(f"{path}:{number}: expected <23-digit terminal id>:<password>")
+        pairs.append((tid, password))
+    return pairs
+
+
+def plan_terminals(
+    *,
+    count: int,
+    region: str,
+    villages: Sequence[str] = (),
+    password_file: Path | None = None,
+    username_prefix: str | None = None,
+    password: str | None = None,
+) -> list[TerminalSpec]:
+    """`count` terminals below `region`, deterministically.
+
+    From a password file: its terminals (the village is digits 2–13 of the id). Otherwise spread
+    round-robin over `villages` (or made-up villages below the region, one terminal each), with
+    the platform's id scheme; user name `username_prefix + id` when a prefix is given (else the
+    broker must allow anonymous clients), all with `password`.
+    """
+    if count < 1:
+        raise ValueError("count is at least 1")
+    prefix = protocol.code_prefix(region)
+    if password_file is not None:
+        pairs = [(tid, pw) for tid, pw in read_password_file(password_file) if tid[1:13].startswith(prefix)]
+        if len(pairs) < count:
+            raise ValueError(f"{password_file} lists {len(pairs)} terminals below {region}, fewer than {count}")
+        return [TerminalSpec(tid, tid[1:13], tid, pw) for tid, pw in pairs[:count]]
+    pool = (
+        [v for v in villages if v.startswith(prefix)]
+        if villages
+        else list(itertools.islice(synthetic_villages(region), count))
+    )
+    if not pool:
+        raise ValueError(f"no villages below {region}")
+    if math.ceil(count / len(pool)) > 99:
+        raise ValueError(f"{count} terminals over {len(pool)} villages exceeds 99 per village")
+    specs = []
+    for i in range(count):
+        village = pool[i % len(pool)]
+        tid = terminal_id_for(village, i // len(pool) + 1)
+        specs.append(TerminalSpec(tid, village, None if username_prefix is None else username_prefix + tid, password))
+    return specs
+
+
+# ---------------------------------------------------------------------------------------------
+# One process's share of the fleet.
+
+
+class TimedVerifyCache(VerifyCache):
+    """A VerifyCache that counts and times the verifications it actually performs."""
+
+    def __init__(self, maxsize: int = 4096) -> None:
+        super().__init__(maxsize)
+        self.verify_seconds = 0.0
+
+    def verify(self, envelope: Envelope, trust: TrustList) -> None:
+        misses = self.misses
+        started = time.perf_counter()
+        try:
+            super().verify(envelope, trust)
+        finally:
+            if self.misses != misses:
+                self.verify_seconds += time.perf_counter() - started
+
+
+@dataclass
+class _Virtual:
+    spec: TerminalSpec
+    client: Client
+    store: DedupeStore = field(default_factory=DedupeStore)
+    handled: int = 0  # messages that got a decision (duplicates and cleared retains excluded)
+
+
+@dataclass
+class FleetStats:
+    terminals: int = 0
+    connected: int = 0
+    connects: int = 0
+    messages: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    receipts_sent: int = 0
+    verify_count: int = 0
+    verify_seconds: float = 0.0
+    handle_seconds: float = 0.0
+    audio_checked: int = 0
+    audio_failed: int = 0
+    arrivals: dict[str, list[float]] = field(default_factory=dict)  # ebm_id → [first, last, count]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "terminals": self.terminals,
+            "connected": self.connected,
+            "connects": self.connects,
+            "messages": self.messages,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": dict(self.rejected),
+            "receipts_sent": self.receipts_sent,
+            "verify_count": self.verify_count,
+            "verify_seconds": self.verify_seconds,
+            "handle_seconds": self.handle_seconds,
+            "audio_checked": self.audio_checked,
+            "audio_failed": self.audio_failed,
+            "arrivals": self.arrivals,
+        }
+
+
+class Fleet:
+    """Virtual terminals sharing this process's event loop. Use inside a running loop."""
+
+    def __init__(
+        self,
+        specs: Sequence[TerminalSpec],
+        *,
+        host: str,
+        port: int,
+        trust: TrustList,
+        freshness: timedelta = protocol.DEFAULT_FRESHNESS,
+        keepalive: int = 60,
+        connect_concurrency: int = 200,
+        reconnect_base: float = 1.0,
+        reconnect_cap: float = 30.0,
+    ) -> None:
+        self.trust = trust
+        self.freshness = freshness
+        self.cache = TimedVerifyCache()
+        self.stats = FleetStats(terminals=len(specs))
+        self._audio: dict[str, bool] = {}
+        gate = asyncio.Semaphore(connect_concurrency)
+        self.terminals: list[_Virtual] = []
+        for spec in specs:
+            client = Client(
+                spec.terminal_id,
+                host,
+                port,
+                username=spec.username,
+                password=spec.password,
+                clean_session=True,
+                keepalive=keepalive,
+                subscriptions=subscriptions(spec.terminal_id, spec.village_code),
+                reconnect_base=reconnect_base,
+                reconnect_cap=reconnect_cap,
+                connect_gate=gate,
+            )
+            vt = _Virtual(spec, client)
+            client.on_message = functools.partial(self._on_message, vt)
+            self.terminals.append(vt)
+
+    def start(self) -> None:
+        for vt in self.terminals:
+            vt.client.start()
+
+    @property
+    def connected(self) -> int:
+        return sum(1 for vt in self.terminals if vt.client.is_connected)
+
+    @property
+    def pending_receipts(self) -> int:
+        return sum(vt.client.pending for vt in self.terminals)
+
+    def min_handled(self) -> int:
+        return min((vt.handled for vt in self.terminals), default=0)
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(vt.client.disconnect() for vt in self.terminals), return_exceptions=True)
+
+    def snapshot(self) -> dict[str, Any]:
+        self.stats.connected = self.connected
+        self.stats.connects = sum(vt.client.connects for vt in self.terminals)
+        self.stats.verify_count = self.cache.misses
+        self.stats.verify_seconds = self.cache.verify_seconds
+        return self.stats.as_dict()
+
+    # -- the per-message path (synchronous, called from the protocol's data_received) -----------
+
+    def _send(self, vt: _Virtual, ebm_id: str, event: str, reason: str = "") -> None:
+        body = receipt_bytes(terminal=vt.spec.terminal_id, ebm_id=ebm_id, event=event, reason=reason)
+        vt.client.publish_nowait(receipt_topic(vt.spec.terminal_id), body, qos=1)
+        self.stats.receipts_sent += 1
+
+    def _audio_ok(self, audio: Any) -> bool:
+        if audio is None:
+            return True
+        if not isinstance(audio, dict) or not isinstance(audio.get("sha256"), str):
+            return False
+        sha = audio["sha256"]
+        known = self._audio.get(sha)
+        if known is None:
+            self.stats.audio_checked += 1
+            inline = audio.get("inline")
+            if isinstance(inline, str) and inline:
+                try:
+                    known = hashlib.sha256(base64.b64decode(inline, validate=True)).hexdigest() == sha
+                except (binascii.Error, ValueError):
+                    known = False
+            else:
+                known = isinstance(audio.get("url"), str)  # not fetched by virtual terminals
+            self._audio[sha] = known
+        return known
+
+    def _on_message(self, vt: _Virtual, msg: Message) -> None:
+        if not msg.payload:
+            return
+        started = time.perf_counter()
+        stats = self.stats
+        stats.messages += 1
+        try:
+            payload = alert_accept(
+                msg.payload,
+                trust=self.trust,
+                village_code=vt.spec.village_code,
+                store=vt.store,
+                freshness=self.freshness,
+                cache=self.cache,
+            )
+        except Rejected as rejected:
+            if rejected.reason == protocol.DUPLICATE:
+                stats.duplicates += 1
+            else:
+                vt.handled += 1
+                stats.rejected[rejected.reason] += 1
+                self._send(vt, peek_ebm_id(msg.payload, msg.topic), REJECTED, rejected.reason)
+            stats.handle_seconds += time.perf_counter() - started
+            return
+        vt.handled += 1
+        stats.accepted += 1
+        ebm_id, msg_type = payload["ebm_id"], payload["msg_type"]
+        now = time.time()
+        arrival = stats.arrivals.setdefault(ebm_id, [now, now, 0])
+        arrival[1] = now
+        arrival[2] += 1
+        self._send(vt, ebm_id, RECEIVED)
+        if msg_type == "Cancel":
+            for ref in payload["references"]:
+                vt.store.withdraw(ref, alert_expires(payload))
+        elif vt.store.is_withdrawn(ebm_id):
+            self._send(vt, ebm_id, CANCELLED, "already withdrawn")
+        elif not self._audio_ok(payload.get("audio")):
+            stats.audio_failed += 1
+            self._send(vt, ebm_id, "failed", protocol.AUDIO_FAILED)
+        else:
+            # A NullSink plays instantly: started and finished go out together.
+            self._send(vt, ebm_id, STARTED)
+            self._send(vt, ebm_id, FINISHED)
+        stats.handle_seconds += time.perf_counter() - started
+
+
+def raise_fd_limit(wanted: int | None = None) -> int:
+    """Raise RLIMIT_NOFILE's soft limit toward the hard limit (to `wanted` if given); returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+    if wanted is not None:
+        target = min(target, max(wanted, soft))
+    if target > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a share in a worker process, and the whole fleet from the command line.
+
+
+@dataclass
+class RunOptions:
+    host: str
+    port: int
+    trust_json: bytes
+    freshness_seconds: float = protocol.DEFAULT_FRESHNESS.total_seconds()
+    duration: float | None = None  # seconds after the fleet is connected
+    expect_alerts: int | None = None  # stop once every terminal handled this many messages
+    connect_timeout: float = 120.0
+    settle: float = 5.0  # at the end, wait up to this long for receipts to be acknowledged
+    keepalive: int = 60
+    connect_concurrency: int = 200
+
+
+async def _run_share(
+    index: int, specs: list[TerminalSpec], options: RunOptions, events: Any, stop: Any
+) -> dict[str, Any]:
+    """One process's terminals until told to stop, or `expect_alerts` is reached; returns stats."""
+    trust = TrustList.from_json(options.trust_json) if options.trust_json else TrustList()
+    fleet = Fleet(
+        specs,
+        host=options.host,
+        port=options.port,
+        trust=trust,
+        freshness=timedelta(seconds=options.freshness_seconds),
+        keepalive=options.keepalive,
+        connect_concurrency=options.connect_concurrency,
+    )
+    fleet.start()
+    loop = asyncio.get_running_loop()
+    reported_connected = -1
+    last_progress = 0.0
+    while True:
+        await asyncio.sleep(0.05)
+        connected = fleet.connected
+        now = loop.time()
+        if connected != reported_connected or now - last_progress > 1.0:
+            events.put(("progress", index, fleet.snapshot()))
+            reported_connected, last_progress = connected, now
+        if stop.is_set():
+            break
+        if options.expect_alerts is not None and fleet.min_handled() >= options.expect_alerts:
+            break
+    deadline = loop.time() + options.settle
+    while fleet.pending_receipts and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    snapshot = fleet.snapshot()
+    snapshot["receipts_unacknowledged"] = fleet.pending_receipts
+    await fleet.stop()
+    return snapshot
+
+
+def _worker(index: int, specs: list[TerminalSpec], options: RunOptions, events: Any, stop: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    raise_fd_limit(len(specs) + 256)
+    try:
+        result = asyncio.run(_run_share(index, specs, options, events, stop))
+    except BaseException as exc:  # reported to the parent, which prints it
+        events.put(("error", index, f"{type(exc).__name__}: {exc}"))
+        raise
+    events.put(("done", index, result))
+
+
+def merge(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Sum the per-process statistics; arrival windows merge by min/max."""
+    total: dict[str, Any] = {"rejected": Counter(), "arrivals": {}}
+    for part in parts:
+        for key, value in part.items():
+            if key == "rejected":
+                total["rejected"].update(value)
+            elif key == "arrivals":
+                for ebm_id, (first, last, count) in value.items():
+                    known = total["arrivals"].setdefault(ebm_id, [first, last, 0])
+                    known[0], known[1], known[2] = min(known[0], first), max(known[1], last), known[2] + count
+            elif isinstance(value, int | float):
+                total[key] = total.get(key, 0) + value
+    total["rejected"] = dict(total["rejected"])
+    return total
+
+
+def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_after: float | None) -> dict[str, Any]:
+    verify_count = total.get("verify_count", 0)
+    messages = total.get("messages", 0)
+    return {
+        "terminals": total.get("terminals", 0),
+        "processes": processes,
+        "connected": total.get("connected", 0),
+        "connected_after_s": None if ready_after is None else round(ready_after, 3),
+        "alerts_received": messages,
+        "accepted": total.get("accepted", 0),
+        "duplicates": total.get("duplicates", 0),
+        "rejected": total.get("rejected", {}),
+        "receipts_sent": total.get("receipts_sent", 0),
+        "receipts_unacknowledged": total.get("receipts_unacknowledged", 0),
+        "verify_count": verify_count,
+        "verify_us": round(total.get("verify_seconds", 0.0) / verify_count * 1e6, 1) if verify_count else None,
+        "verify_note": "signatures verified once per distinct payload per process (VerifyCache)",
+        "handle_us_per_message": round(total.get("handle_seconds", 0.0) / messages * 1e6, 1) if messages else None,
+        "fanout": {
+            ebm_id: {"terminals": count, "spread_ms": round((last - first) * 1000, 1), "first": first, "last": last}
+            for ebm_id, (first, last, count) in sorted(total.get("arrivals", {}).items())
+        },
+        "elapsed_s": round(elapsed, 3),
+    }
+
+
+def default_processes(count: int) -> int:
+    return max(1, min(os.cpu_count() or 1, math.ceil(count / TERMINALS_PER_PROCESS)))
+
+
+def run_fleet(
+    specs: Sequence[TerminalSpec],
+    options: RunOptions,
+    *,
+    processes: int,
+    out: Any = sys.stdout,
+    err: Any = sys.stderr,
+    stop_signals: bool = True,
+) -> dict[str, Any]:
+    """Spawn the worker processes, print progress and the ready line, return the summary."""
+    raise_fd_limit(256)
+    ctx = multiprocessing.get_context("spawn")
+    events = ctx.Queue()
+    stop = ctx.Event()
+    shares = [list(specs[i::processes]) for i in range(processes)]
+    workers = [
+        ctx.Process(target=_worker, args=(i, share, options, events, stop), name=f"simulate-{i}", daemon=True)
+        for i, share in enumerate(shares)
+        if share
+    ]
+    if stop_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    latest: dict[int, dict[str, Any]] = {}
+    results: dict[int, dict[str, Any]] = {}
+    errors: list[str] = []
+    ready_after: float | None = None
+    stop_at: float | None = None
+    last_print = 0.0
+    while len(results) + len(errors) < len(workers):
+        try:
+            kind, index, data = events.get(timeout=0.1)
+        except queue.Empty:
+            kind = ""
+            if not any(w.is_alive() for w in workers) and events.empty():
+                errors.append("worker processes exited without a result")
+                break
+        if kind == "progress":
+            latest[index] = data
+        elif kind == "done":
+            results[index] = latest[index] = data
+        elif kind == "error":
+            errors.append(f"process {index}: {data}")
+            stop.set()
+        now = time.monotonic()
+        total = merge(latest.values())
+        connected = total.get("connected", 0)
+        if ready_after is None and connected >= len(specs):
+            ready_after = now - started
+            print(
+                json.dumps({"event": "ready", "connected": connected, "seconds": round(ready_after, 3)}),
+                file=out,
+                flush=True,
+            )
+        if stop_at is None and options.duration is not None:
+            if ready_after is not None:
+                stop_at = started + ready_after + options.duration
+            elif now - started > options.connect_timeout:
+                print(
+                    f"only {connected}/{len(specs)} connected after {options.connect_timeout:.0f} s",
+                    file=err,
+                    flush=True,
+                )
+                stop_at = now + options.duration
+        if stop_at is not None and now >= stop_at:
+            stop.set()
+        if now - last_print >= 2.0 or kind == "done":
+            print(
+                f"[{now - started:6.1f}s] connected {connected}/{len(specs)}  alerts {total.get('messages', 0)}  "
+                f"receipts {total.get('receipts_sent', 0)}  verifies {total.get('verify_count', 0)}",
+                file=err,
+                flush=True,
+            )
+            last_print = now
+    for worker in workers:
+        worker.join(timeout=10)
+        if worker.is_alive():
+            worker.terminate()
+    summary = summary_of(
+        merge(results.values()), processes=len(workers), elapsed=time.monotonic() - started, ready_after=ready_after
+    )
+    if errors:
+        summary["errors"] = errors
+    return summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--count", type=int, required=True, help="number of virtual terminals")
+    parser.add_argument("--region", required=True, help="12-digit region code the terminals lie below")
+    parser.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT of the MQTT broker")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help=f"worker processes (default: one per {TERMINALS_PER_PROCESS} terminals, at most one per CPU)",
+    )
+    parser.add_argument(
+        "--villages",
+        type=Path,
+        help="file with one 12-digit village code per line (default: made-up villages below --region)",
+    )
+    parser.add_argument("--village", action="append", default=[], help="a village code (repeatable)")
+    creds = parser.add_mutually_exclusive_group()
+    creds.add_argument("--password-file", type=Path, help="lines '<terminal id>:<password>'; simulates those terminals")
+    creds.add_argument(
+        "--username-prefix",
+        help="user name = prefix + terminal id (password from --password or $RURALCAST_SIM_PASSWORD)",
+    )
+    parser.add_argument("--password", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--trust", type=Path, help="trust list JSON (without it every alert is rejected unknown_key)")
+    parser.add_argument("--freshness", type=float, default=protocol.DEFAULT_FRESHNESS.total_seconds(), help="seconds")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="stop this many seconds after all terminals connected"
+    )
+    parser.add_argument(
+        "--expect-alerts", type=int, default=None, help="stop once every terminal handled this many messages"
+    )
+    parser.add_argument("--connect-timeout", type=float, default=120.0)
+    parser.add_argument("--report", type=Path, help="also write the final JSON summary here")
+
+
+def simulate_main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host, _, port = args.broker.rpartition(":")
+    villages = list(args.village)
+    if args.villages:
+        villages += read_villages(args.villages)
+    specs = plan_terminals(
+        count=args.count,
+        region=args.region,
+        villages=villages,
+        password_file=args.password_file,
+        username_prefix=args.username_prefix,
+        password=args.password or os.environ.get("RURALCAST_SIM_PASSWORD"),
+    )
+    if args.trust is None:
+        print("warning: no --trust; every alert will be rejected unknown_key", file=sys.stderr)
+    options = RunOptions(
+        host=host or "127.0.0.1",
+        port=int(port),
+        trust_json=args.trust.read_bytes() if args.trust else b"",
+        freshness_seconds=args.freshness,
+        duration=args.duration,
+        expect_alerts=args.expect_alerts,
+        connect_timeout=args.connect_timeout,
+    )
+    processes = args.processes or default_processes(len(specs))
+    summary = run_fleet(specs, options, processes=max(1, min(processes, len(specs))))
+    text = json.dumps(summary, ensure_ascii=False)
+    print(text, flush=True)
+    if args.report:
+        args.report.write_text(text + "\n", "utf-8")
+    return 1 if summary.get("errors") else 0
