@@ -39,10 +39,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 lock=requirements/base.txt
 [ "$mode" = test ] && lock=requirements/dev.txt
-stamp=".venv/.installed-$(cat requirements/tools.txt "$lock" | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat requirements/tools.txt "$lock" terminal/pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   say "installing Python packages from $lock"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/tools.txt
   .venv/bin/uv pip install -q --python .venv/bin/python --require-hashes -r "$lock"
+  # The terminal agent package (terminal/), which the platform shares the protocol code with.
+  .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e terminal
   touch "$stamp"
 fi
