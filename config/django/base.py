@@ -153,6 +153,12 @@ RURALCAST_SIGNING_ALG = env("RURALCAST_SIGNING_ALG", default="SM2-SM3")  # or "E
 # synthesize_wav() (see ruralcast/speech/__init__.py for plugging in a neural voice).
 RURALCAST_SPEECH_ENGINE = env("RURALCAST_SPEECH_ENGINE", default="ruralcast.speech.engines.EspeakEngine")
 
+# Where terminals and other systems reach this platform (absolute URLs in alert payloads and CAP).
+RURALCAST_PUBLIC_URL = env(
+    "RURALCAST_PUBLIC_URL",
+    default=f"http://{env('RURALCAST_HOST', default='127.0.0.1')}:{env('RURALCAST_PORT', default='8000')}",
+)
+
 # Region data vendored in the repository (see data/divisions/README.md).
 REGION_DATA_DIR = BASE_DIR / "data" / "divisions"
 # The province whose regions `make run` imports for the demo (Guizhou: 52).

@@ -21,7 +21,7 @@ def _local_iso(value: Any) -> str:
 
 
 def audio_url(alert: Alert) -> str:
-    base = getattr(settings, "RURALCAST_PUBLIC_URL", "").rstrip("/")
+    base = settings.RURALCAST_PUBLIC_URL.rstrip("/")
     return f"{base}{reverse('alerts:audio', args=[alert.audio_sha256])}" if alert.audio_sha256 else ""
 
 

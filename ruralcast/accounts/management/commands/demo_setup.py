@@ -17,6 +17,8 @@ from ruralcast.regions.services import designation_import
 
 DESIGNATION_FILE = Path(settings.BASE_DIR) / "data" / "designations" / "guizhou-last-nine-poverty-counties-2020.csv"
 CREDENTIALS_FILE = Path(settings.RUN_DIR) / "demo-credentials.txt"
+# 榕江县: the demo county whose villages get simulated loudspeakers.
+DEMO_COUNTY = "522632000000"
 
 
 class Command(BaseCommand):
@@ -44,17 +46,28 @@ class Command(BaseCommand):
                     csv_text=DESIGNATION_FILE.read_text(encoding="utf-8"),
                 )
             self.stdout.write(f"designation imported: {len(report.matched)} matched, {len(report.unmatched)} unmatched")
+        self._signing_and_terminals()
         if created:
             CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
             lines = [f"{username}\t{password}\t{role}" for username, password, role in created]
             CREDENTIALS_FILE.write_text("username\tpassword\trole\n" + "\n".join(lines) + "\n", encoding="utf-8")
             CREDENTIALS_FILE.chmod(0o600)
-            self.stdout.write(
-                self.style.WARNING("Demo users (passwords shown once; also in .run/demo-credentials.txt):")
-            )
+            self.stdout.write(self.style.WARNING(f"Demo users (passwords shown once; also in {CREDENTIALS_FILE}):"))
             for line in lines:
                 self.stdout.write("  " + line)
         else:
             self.stdout.write(
                 f"Demo users exist; their passwords are in {CREDENTIALS_FILE} (run `make demo-passwords` for new ones)."
             )
+
+    def _signing_and_terminals(self) -> None:
+        """A signing key (first start) and one simulated terminal per village of the demo county."""
+        from ruralcast.signing.models import SigningKey
+        from ruralcast.signing.services import signing_key_generate
+        from ruralcast.terminals.demo import demo_terminals_register
+
+        if not SigningKey.objects.filter(status=SigningKey.Status.ACTIVE).exists():
+            key = signing_key_generate(actor=None)
+            self.stdout.write(f"signing key {key.serial} ({key.alg}) generated")
+        files = demo_terminals_register(county=Region.objects.get(code=DEMO_COUNTY))
+        self.stdout.write(f"{files.count} demo terminals in {DEMO_COUNTY} (simulated by `manage.py demo_simulator`)")

@@ -1,0 +1,43 @@
+"""`manage.py demo_simulator`: run the demo county's simulated terminals (for `make run`).
+
+Reads the files `demo_setup` wrote under RUN_DIR/sim/ and execs `ruralcast-terminal simulate`
+with them, so the Procfile does not need to know how many terminals there are.
+"""
+
+import os
+import shutil
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from ruralcast.terminals.demo import simulator_files, trust_file_write
+
+
+class Command(BaseCommand):
+    help = "Run the demo's simulated terminals against the local broker."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--region", default="522632000000", help="county whose terminals to simulate")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        files = simulator_files()
+        if not files.count:
+            raise CommandError("No demo terminals: run `manage.py demo_setup` first.")
+        trust_file_write()  # pick up key rotations since the demo was set up
+        program = shutil.which("ruralcast-terminal", path=os.path.dirname(sys.executable)) or "ruralcast-terminal"
+        mqtt = settings.RURALCAST_MQTT
+        arguments = [
+            program,
+            "simulate",
+            "--count", str(files.count),
+            "--region", options["region"],
+            "--broker", f"{mqtt['HOST']}:{mqtt['PORT']}",
+            "--password-file", str(files.passwords),
+            "--trust", str(files.trust),
+            "--connect-timeout", "120",
+        ]  # fmt: skip
+        self.stdout.write(f"simulating {files.count} terminals: {' '.join(arguments[:6])} …")
+        self.stdout.flush()
+        os.execv(program, arguments)
