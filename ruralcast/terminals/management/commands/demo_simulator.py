@@ -40,4 +40,4 @@ class Command(BaseCommand):
         ]  # fmt: skip
         self.stdout.write(f"simulating {files.count} terminals: {' '.join(arguments[:6])} …")
         self.stdout.flush()
-        os.execv(program, arguments)
+        os.execv(program, arguments)  # noqa: S606 — replace this process with the simulator
