@@ -62,7 +62,9 @@ def main() -> None:
         regions_import()
         reimport_times.append(time.perf_counter() - started)
 
-    rows = [(r.code, r.name, r.level, r.parent_code) for r in read_division_rows(settings.REGION_DATA_DIR, province=None)]
+    rows = [
+        (r.code, r.name, r.level, r.parent_code) for r in read_division_rows(settings.REGION_DATA_DIR, province=None)
+    ]
     baseline_times = []
     for _ in range(3):
         path = workdir / "baseline.sqlite3"

@@ -109,8 +109,10 @@ def alert_list(request: HttpRequest, params: Query[AlertQuery]) -> object:
 @router.post("/", response={201: AlertOut}, summary="Draft a message")
 def alert_create(request: HttpRequest, payload: AlertIn) -> Status[Alert]:
     alert = services.alert_create(
-        actor=request.user, issuer_region=region_get(code=payload.issuer_region), fields=payload.fields()
-    )  # type: ignore[arg-type]
+        actor=request.user,  # type: ignore[arg-type]
+        issuer_region=region_get(code=payload.issuer_region),
+        fields=payload.fields(),
+    )
     return Status(201, alert)
 
 

@@ -12,6 +12,8 @@ expired. `status` (Actual / Exercise / System / Test / Draft) is CAP's: anything
 drill or test and terminals announce it as such.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -103,7 +105,7 @@ class Alert(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     onset = models.DateTimeField(_("start"))
     expires = models.DateTimeField(_("end"))
-    targets = models.ManyToManyField(
+    targets: "models.ManyToManyField[Any, Any]" = models.ManyToManyField(
         "regions.Region", through="AlertTarget", related_name="+", verbose_name=_("target regions")
     )
     language = models.CharField(_("language"), max_length=8, default="zho")

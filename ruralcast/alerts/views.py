@@ -109,7 +109,7 @@ def alert_edit(request: HttpRequest, ebm_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.alert_edit(
-                actor=request.user,
+                actor=request.user,  # type: ignore[arg-type]
                 alert=alert,
                 fields=form.alert_fields(),
                 audio_upload=form.cleaned_data.get("audio_file"),
