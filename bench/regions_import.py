@@ -31,7 +31,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="rc-bench-"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.django.local"
     os.environ["RURALCAST_RUN_DIR"] = str(workdir)
-    os.environ["DJANGO_SECRET_KEY"] = "bench-only"  # noqa: S105 — throwaway database in a temp dir
+    os.environ["DJANGO_SECRET_KEY"] = "bench-only"  # a throwaway database in a temp dir
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
 
