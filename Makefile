@@ -54,6 +54,7 @@ postgres:
 bench:
 	@scripts/bootstrap.sh test
 	$(PY) bench/regions_import.py
+	$(PY) bench/alerts.py
 
 schema:
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --write docs/openapi.json

@@ -1,0 +1,340 @@
+"""Benchmark: from the approving click to playback-started receipts stored, for N simulated terminals.
+
+For each N (default 1,000 / 5,000 / 10,000), on one machine, with the processes `make run` uses:
+mosquitto configured by the platform (per-terminal passwords and ACLs), `manage.py dispatcher`,
+`manage.py ingest`, and `ruralcast-terminal simulate` with N terminals (their own connections and
+credentials, spread over the villages of Guizhou).
+
+1. platform path: a drill targeting the province is drafted and submitted (speech synthesised
+   before the clock starts); t0 is taken just before `alert_approve()`; the dispatcher signs (SM2-SM3
+   by default) and publishes ONE message on the province topic; every simulated terminal verifies
+   it (one verification per process, see `verify_us`), "plays" it (null sink) and sends receipts;
+   the ingest worker stores them in batches. Latency of a terminal = stored_at of its `started`
+   receipt − t0; also `ingest_done_s` = when the last of the 3·N receipts was stored.
+2. baseline, same run: the same N connections (same credentials, same ACL, lean client) subscribed to
+   the same province topic receive one message of the same size published by the platform
+   account; time until the last one has it (median of 3).
+
+Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 only.
+
+    .venv/bin/python bench/alerts.py --count 1000 5000 10000
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PROVINCE = "520000000000"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return round(ordered[index], 4)
+
+
+def _bare_worker(
+    index: int, credentials: list[tuple[str, str]], port: int, topic_filter: str, events: Any, stop: Any
+) -> None:
+    from ruralcast_terminal.mqtt import Client
+
+    async def main() -> None:
+        arrivals: list[float] = []
+        gate = asyncio.Semaphore(200)
+        clients = [
+            Client(
+                f"{user}-bare",
+                "127.0.0.1",
+                port,
+                username=user,
+                password=password,
+                subscriptions=[(topic_filter, 1)],
+                on_message=lambda _message: arrivals.append(time.time()),
+                connect_gate=gate,
+            )
+            for user, password in credentials
+        ]
+        for client in clients:
+            client.start()
+        while sum(client.is_connected for client in clients) < len(clients):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # subscriptions acknowledged
+        events.put(("ready", index))
+        rounds = 0
+        while not stop.is_set():
+            if len(arrivals) > rounds:
+                await asyncio.sleep(0.2)
+            if len(arrivals) >= (rounds + 1) * len(clients):
+                events.put(("round", index, max(arrivals[rounds * len(clients) :])))
+                rounds += 1
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*(client.disconnect() for client in clients))
+
+    asyncio.run(main())
+
+
+def bare_fanout(
+    credentials: list[tuple[str, str]], *, port: int, processes: int, size: int, repeat: int
+) -> list[float]:
+    """Seconds from publish to the last of N subscribers receiving one `size`-byte QoS 1 message."""
+    from ruralcast_terminal.mqtt import Client
+
+    from ruralcast.messaging.broker import platform_credentials
+
+    context = multiprocessing.get_context("spawn")
+    events, stop = context.Queue(), context.Event()
+    topic_filter = f"rc/v1/down/r/{PROVINCE}/+"
+    shares = [credentials[i::processes] for i in range(processes)]
+    workers = [
+        context.Process(target=_bare_worker, args=(i, share, port, topic_filter, events, stop))
+        for i, share in enumerate(shares)
+        if share
+    ]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        assert events.get(timeout=300)[0] == "ready"
+    user, password = platform_credentials()
+    results = []
+
+    async def publish_once(round_number: int) -> float:
+        publisher = Client("bench-bare-publisher", "127.0.0.1", port, username=user, password=password)
+        publisher.start()
+        while not publisher.is_connected:
+            await asyncio.sleep(0.01)
+        started = time.time()
+        await publisher.publish(f"rc/v1/down/r/{PROVINCE}/bare{round_number}", b"x" * size, qos=1)
+        await publisher.disconnect()
+        return started
+
+    for round_number in range(repeat):
+        started = asyncio.run(publish_once(round_number))
+        lasts = [events.get(timeout=120)[2] for _ in workers]
+        results.append(round(max(lasts) - started, 4))
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    return results
+
+
+def _django(workdir: Path, mqtt_port: int) -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.django.local",
+            "RURALCAST_RUN_DIR": str(workdir),
+            "DJANGO_SECRET_KEY": "bench-only-throwaway-database",
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
+            "RURALCAST_MQTT_PORT": str(mqtt_port),
+        }
+    )
+    import django
+
+    django.setup()
+
+
+def _spawn(arguments: list[str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(arguments, cwd=ROOT, env=os.environ.copy(), stdout=handle, stderr=subprocess.STDOUT)
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, nargs="+", default=[1000, 5000, 10000])
+    parser.add_argument("--repeat", type=int, default=3, help="bare fan-out repetitions (median)")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="rc-bench-alerts-"))
+    mqtt_port = _free_port()
+    _django(workdir, mqtt_port)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db.models import Max
+    from django.utils import timezone
+    from ruralcast_terminal.simulate import default_processes, raise_fd_limit
+
+    from bench.common import record
+    from ruralcast.accounts.demo import random_password
+    from ruralcast.accounts.roles import Role
+    from ruralcast.accounts.services import role_grant, user_create
+    from ruralcast.alerts.models import Receipt
+    from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit
+    from ruralcast.messaging.models import OutboxMessage
+    from ruralcast.regions.codes import Level
+    from ruralcast.regions.models import Region
+    from ruralcast.regions.services import regions_import
+    from ruralcast.signing.services import signing_key_generate
+    from ruralcast.terminals.demo import trust_file_write
+    from ruralcast.terminals.services import terminal_register
+
+    raise_fd_limit()
+    call_command("migrate", verbosity=0)
+    regions_import(province=PROVINCE[:2])
+    key = signing_key_generate(actor=None)
+    province = Region.objects.get(code=PROVINCE)
+    operator = user_create(actor=None, username="bench-operator", password=random_password(), home_region=province)
+    approver = user_create(actor=None, username="bench-approver", password=random_password(), home_region=province)
+    role_grant(actor=None, user=operator, role=Role.STATION_OPERATOR, region=province)
+    role_grant(actor=None, user=approver, role=Role.ALERT_APPROVER, region=province)
+
+    largest = max(args.count)
+    villages = list(Region.objects.filter(level=Level.VILLAGE).order_by("code").values_list("code", flat=True))
+    # Spread terminals over the whole province: every county and township has some.
+    villages = villages[:: max(1, len(villages) // largest)][:largest]
+    credentials: list[tuple[str, str]] = []
+    registration_started = time.perf_counter()
+    for village in Region.objects.filter(code__in=villages):
+        registration = terminal_register(actor=None, village=village)
+        credentials.append((registration.terminal.code, registration.password))
+    registration_s = time.perf_counter() - registration_started
+    trust = trust_file_write()
+    logs = workdir / "logs"
+    logs.mkdir()
+    python = sys.executable
+    manage = [python, str(ROOT / "manage.py")]
+    broker = _spawn([*manage, "broker_run"], logs / "broker.log")
+    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", mqtt_port)) == 0, 30, "broker")
+    dispatcher = _spawn([*manage, "dispatcher"], logs / "dispatcher.log")
+    ingest = _spawn([*manage, "ingest"], logs / "ingest.log")
+    time.sleep(2)
+
+    runs = []
+    try:
+        for count in sorted(args.count):
+            chosen = credentials[:count]
+            password_file = workdir / f"passwords-{count}"
+            password_file.write_text("".join(f"{code}:{password}\n" for code, password in chosen))
+            processes = default_processes(count)
+            report = workdir / f"simulator-{count}.json"
+            simulator = _spawn(
+                [
+                    str(Path(python).parent / "ruralcast-terminal"),
+                    "simulate",
+                    "--count",
+                    str(count),
+                    "--region",
+                    PROVINCE,
+                    "--broker",
+                    f"127.0.0.1:{mqtt_port}",
+                    "--processes",
+                    str(processes),
+                    "--password-file",
+                    str(password_file),
+                    "--trust",
+                    str(trust),
+                    "--expect-alerts",
+                    "1",
+                    "--connect-timeout",
+                    "300",
+                    "--report",
+                    str(report),
+                ],
+                logs / f"simulator-{count}.log",
+            )
+            log_path = logs / f"simulator-{count}.log"
+            _wait(lambda path=log_path: '"event": "ready"' in path.read_text(errors="replace"), 600, "simulator")
+            time.sleep(1)
+
+            now = timezone.now()
+            fields = AlertFields(
+                status="Exercise", event_code="11B03", severity=2, title="暴雨橙色预警演练",
+                text="这是一次演练。请沿河群众做好转移准备。", onset=now, expires=now + timedelta(hours=1),
+                targets=[province],
+            )  # fmt: skip
+            alert = alert_submit(
+                actor=operator, alert=alert_create(actor=operator, issuer_region=province, fields=fields)
+            )
+            t0 = timezone.now()
+            alert_approve(approver=approver, alert=alert, confirm_status="Exercise")
+            started_receipts = Receipt.objects.filter(alert=alert, event="started")
+            all_receipts = Receipt.objects.filter(alert=alert)
+            expected = count
+            try:
+                _wait(lambda q=started_receipts, n=expected: q.count() >= n, 120, "started receipts")
+                _wait(lambda q=all_receipts, n=expected: q.count() >= 3 * n, 120, "all receipts")
+            finally:
+                simulator.wait(timeout=120)
+            latencies = [
+                (stored - t0).total_seconds() for stored in started_receipts.values_list("stored_at", flat=True)
+            ]
+            device = [
+                (at - t0).total_seconds()
+                for at in started_receipts.exclude(device_at=None).values_list("device_at", flat=True)
+                if at is not None
+            ]
+            last_stored = Receipt.objects.filter(alert=alert).aggregate(last=Max("stored_at"))["last"]
+            outbox = OutboxMessage.objects.get(key=alert.ebm_id)
+            message_bytes = max(len(item.get("payload_b64", "")) * 3 // 4 for item in outbox.messages)
+            summary = json.loads(report.read_text()) if report.exists() else {}
+            bare = bare_fanout(chosen, port=mqtt_port, processes=processes, size=message_bytes, repeat=args.repeat)
+            bare_median = statistics.median(bare)
+            p99 = _percentile(latencies, 0.99)
+            runs.append(
+                {
+                    "terminals": count,
+                    "processes": processes,
+                    "message_bytes": message_bytes,
+                    "started_stored_p50_s": _percentile(latencies, 0.5),
+                    "started_stored_p99_s": p99,
+                    "started_stored_max_s": round(max(latencies), 4),
+                    "started_on_device_p99_s": _percentile(device, 0.99) if device else None,
+                    "ingest_done_s": round((last_stored - t0).total_seconds(), 4),
+                    "bare_fanout_s": round(bare_median, 4),
+                    "bare_fanout_runs": bare,
+                    "p99_vs_bare": round(p99 / bare_median, 2) if bare_median else None,
+                    "verifies": summary.get("verify_count"),
+                    "verify_us": summary.get("verify_us"),
+                }
+            )
+            print(json.dumps(runs[-1]), file=sys.stderr)
+    finally:
+        for process in (dispatcher, ingest, broker):
+            process.send_signal(signal.SIGTERM)
+        for process in (dispatcher, ingest, broker):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    record(
+        "alerts",
+        {
+            "alg": key.alg,
+            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "terminal_registration_s": round(registration_s, 2),
+            "goal": "p99 <= 1 s at 10,000 and <= 2x bare fan-out",
+            "runs": runs,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
