@@ -1,14 +1,20 @@
 """Emergency broadcasting API: the same rules as the console, through the same services."""
 
 from datetime import datetime
+from typing import Literal
 
-from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from ruralcast.alerts import selectors, services
 from ruralcast.alerts.events import event_types
+from ruralcast.alerts.formats.cap import alert_to_cap, cap_import
+from ruralcast.alerts.formats.common import MAX_IMPORT_BYTES
+from ruralcast.alerts.formats.ebm import alert_to_ebm, ebm_import
 from ruralcast.alerts.models import Alert, Receipt
+from ruralcast.core.errors import ValidationError
 from ruralcast.regions.selectors import region_get
 
 router = Router(tags=["alerts"])
@@ -116,9 +122,49 @@ def alert_create(request: HttpRequest, payload: AlertIn) -> Status[Alert]:
     return Status(201, alert)
 
 
+class ImportIn(Schema):
+    issuer_region: str = Field(..., max_length=12, description="12-digit code of the issuing platform's region")
+    format: Literal["cap", "ebm"] = Field(..., description="cap: CAP 1.2 XML; ebm: an EBD packet carrying an EBM")
+
+
+# Registered before the /{ebm_id} routes, so that "import" is never read as an EBM id.
+@router.post("/import", response={201: AlertOut}, summary="Draft a message from a CAP 1.2 or EBM XML file")
+def alert_import(request: HttpRequest, file: File[UploadedFile], payload: Form[ImportIn]) -> Status[Alert]:
+    if (file.size or 0) > MAX_IMPORT_BYTES:
+        raise ValidationError(
+            _("The file is larger than 2 MB; a CAP or EBM message is far smaller."), fields={"file": [_("Too large.")]}
+        )
+    importer = cap_import if payload.format == "cap" else ebm_import
+    alert = importer(actor=request.user, xml_bytes=file.read(), issuer_region=region_get(code=payload.issuer_region))  # type: ignore[arg-type]
+    return Status(201, alert)
+
+
 @router.get("/{ebm_id}", response=AlertOut, summary="One message")
 def alert_detail(request: HttpRequest, ebm_id: str) -> Alert:
     return selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+
+
+_XML_RESPONSE = {
+    "responses": {200: {"description": "XML", "content": {"application/xml": {"schema": {"type": "string"}}}}}
+}
+
+
+def _xml(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@router.get("/{ebm_id}/cap.xml", summary="The message as CAP 1.2 XML", openapi_extra=_XML_RESPONSE)
+def alert_cap_xml(request: HttpRequest, ebm_id: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return _xml(alert_to_cap(alert), f"{alert.ebm_id}.cap.xml")
+
+
+@router.get("/{ebm_id}/ebm.xml", summary="The message as an EBD packet carrying an EBM", openapi_extra=_XML_RESPONSE)
+def alert_ebm_xml(request: HttpRequest, ebm_id: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    return _xml(alert_to_ebm(alert), f"{alert.ebm_id}.ebm.xml")
 
 
 @router.put("/{ebm_id}", response=AlertOut, summary="Change a draft")

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.alert_list, name="list"),
     path("new/", views.alert_create, name="create"),
     path("audio/<str:sha256>.mp3", views.audio, name="audio"),
+    path("import/", views.alert_import, name="import"),
     path("<str:ebm_id>/", views.alert_detail, name="detail"),
     path("<str:ebm_id>/edit/", views.alert_edit, name="edit"),
     path("<str:ebm_id>/status/", views.alert_status, name="status"),

@@ -17,6 +17,9 @@ from ruralcast.accounts.access import access_check, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import selectors, services
 from ruralcast.alerts.events import event_types
+from ruralcast.alerts.formats.cap import cap_import
+from ruralcast.alerts.formats.ebm import ebm_import
+from ruralcast.alerts.formats.forms import ImportForm
 from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
 from ruralcast.alerts.models import Alert, MsgType, State, Status
 from ruralcast.core.errors import ApplicationError, NotFound
@@ -78,6 +81,28 @@ def alert_create(request: HttpRequest) -> HttpResponse:
     return render(
         request, "alerts/form.html", {"form": form, "events": event_types()}, status=400 if form.errors else 200
     )
+
+
+@login_required
+def alert_import(request: HttpRequest) -> HttpResponse:
+    """Draft a message from a CAP 1.2 or EBM file; errors name the line and keep the choices."""
+    if not action_prefixes(user=request.user, action=Action.ALERT_DRAFT):  # type: ignore[arg-type]
+        raise NotFound(_("You hold no role that drafts alerts."))
+    form = ImportForm(request.POST or None, request.FILES or None, initial={"issuer_region": _initial_issuer(request)})
+    if request.method == "POST" and form.is_valid():
+        importer = cap_import if form.cleaned_data["format"] == "cap" else ebm_import
+        try:
+            alert = importer(
+                actor=request.user,  # type: ignore[arg-type]
+                xml_bytes=form.cleaned_data["file"].read(),
+                issuer_region=form.cleaned_data["issuer_region"],
+            )
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+        else:
+            messages.success(request, _("Imported as a draft. Check every field, then submit it for approval."))
+            return redirect("alerts:detail", ebm_id=alert.ebm_id)
+    return render(request, "alerts/import.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
