@@ -9,8 +9,10 @@ from django.urls import reverse
 
 from ruralcast.alerts.models import Alert
 
-# Audio up to this size travels inside the message, so a terminal can play from the message alone.
-INLINE_AUDIO_MAX_BYTES = 48 * 1024
+# Audio up to this size travels inside the message, so a terminal can play from the message alone
+# and 10,000 terminals do not all fetch it at once: a 15-second spoken alert at 32 kbit/s is ~63 KB.
+# Longer audio goes by URL + SHA-256 (served with range requests and long-lived caching).
+INLINE_AUDIO_MAX_BYTES = 64 * 1024
 REGION_TOPIC = "rc/v1/down/r/{region}/{ebm_id}"
 
 

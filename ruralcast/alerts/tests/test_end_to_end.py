@@ -1,0 +1,178 @@
+"""The whole path with real parts: two people, espeak-ng, SM2 signature, mosquitto with per-device
+credentials, a real terminal agent and simulated terminals, receipts ingested into the database.
+
+    operator drafts + submits (speech) → approver approves (outbox row) → dispatcher signs and
+    publishes one message per region topic → the agent and the simulator verify and play →
+    receipts over MQTT → ingest worker → Receipt rows → broadcast status and proof of broadcast.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from ruralcast.accounts.models import User
+from ruralcast.alerts.models import Alert, Receipt, State, Status
+from ruralcast.alerts.selectors import broadcast_status, proof_rows, silent_terminals
+from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit
+from ruralcast.messaging.broker import broker_files_write
+from ruralcast.messaging.dispatcher import dispatch_pending_once
+from ruralcast.messaging.ingest import IngestWorker
+from ruralcast.messaging.tests.conftest import Broker, free_port
+from ruralcast.regions.models import Region
+from ruralcast.signing.selectors import trust_list_build
+from ruralcast.signing.services import signing_key_generate
+from ruralcast.terminals.services import Registration, terminal_register
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+@pytest.fixture
+def broker(settings: Any, tmp_path: Path) -> Iterator[Broker]:
+    settings.RUN_DIR = tmp_path
+    settings.RURALCAST_MQTT = {
+        **settings.RURALCAST_MQTT,
+        "HOST": "127.0.0.1",
+        "LISTEN": "127.0.0.1",
+        "PORT": free_port(),
+        "PASSWORD": "",
+    }
+    server = Broker(settings.RURALCAST_MQTT["PORT"])
+    yield server
+    server.stop()
+
+
+def _agent(registration: Registration, *, port: int, trust: Path, folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """A real `ruralcast-terminal agent` process with its provisioning file and a file sink."""
+    cache = folder / registration.terminal.code
+    config = folder / f"{registration.terminal.code}.json"
+    config.write_text(
+        json.dumps(
+            {
+                "terminal_id": registration.terminal.code,
+                "village_code": registration.terminal.village_id,
+                "broker": f"127.0.0.1:{port}",
+                "username": registration.terminal.code,
+                "password": registration.password,
+                "trust_path": str(trust),
+                "cache_dir": str(cache),
+                "sink": {"type": "file", "path": "played.jsonl", "realtime": False},
+            }
+        )
+    )
+    program = Path(sys.executable).parent / "ruralcast-terminal"
+    process = subprocess.Popen(
+        [str(program), "agent", "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return process, cache / "played.jsonl"
+
+
+def test_a_drill_travels_from_approval_to_loudspeakers_and_back_as_receipts(
+    broker: Broker,
+    tmp_path: Path,
+    county_station_operator: User,
+    county_alert_approver: User,
+    rongjiang: Region,
+    guzhou: Region,
+    dashizi: Region,
+    liziyuan: Region,
+    congjiang: Region,
+) -> None:
+    signing_key_generate(actor=None)
+    agent_terminal = terminal_register(actor=None, village=dashizi)
+    simulated = [terminal_register(actor=None, village=dashizi), terminal_register(actor=None, village=liziyuan)]
+    outside = terminal_register(actor=None, village=Region.objects.filter(parent__parent=congjiang).first())
+    broker_files_write()
+    broker.start()
+    trust = tmp_path / "trust.json"
+    trust.write_bytes(trust_list_build().to_json())
+
+    ingest = IngestWorker()
+    ingest.run(deadline=time.monotonic() + 0.5)  # open its persistent session before anything is sent
+    agent, played = _agent(agent_terminal, port=broker.port, trust=trust, folder=tmp_path)
+    passwords = tmp_path / "simulated.passwords"
+    passwords.write_text("".join(f"{r.terminal.code}:{r.password}\n" for r in [*simulated, outside]))
+    program = Path(sys.executable).parent / "ruralcast-terminal"
+    simulator = subprocess.Popen(
+        [str(program), "simulate", "--count", "3", "--region", "520000000000", "--broker", f"127.0.0.1:{broker.port}",
+         "--processes", "1", "--password-file", str(passwords), "--trust", str(trust), "--duration", "20"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert simulator.stdout is not None
+        assert '"ready"' in simulator.stdout.readline()
+        time.sleep(1.0)  # the agent subscribes too
+
+        now = timezone.now()
+        fields = AlertFields(
+            status=Status.EXERCISE, event_code="11B03", severity=2, title="暴雨橙色预警演练",
+            text="14时至20时有大到暴雨，请注意防范。", onset=now, expires=now + timedelta(hours=1), targets=[guzhou],
+        )  # fmt: skip
+        alert = alert_submit(
+            actor=county_station_operator,
+            alert=alert_create(actor=county_station_operator, issuer_region=rongjiang, fields=fields),
+        )
+        assert alert.audio_sha256  # spoken by espeak-ng before the approver sees it
+        alert_approve(approver=county_alert_approver, alert=alert, confirm_status=Status.EXERCISE)
+
+        report = dispatch_pending_once()
+        assert report.published == 1
+        alert.refresh_from_db()
+        assert alert.state == State.DISPATCHED
+
+        in_target = [agent_terminal, *simulated]
+        expected = 3 * len(in_target)  # received, started, finished
+        ingest.run(
+            until=lambda: Receipt.objects.filter(alert=alert).count() >= expected, deadline=time.monotonic() + 30
+        )
+    finally:
+        simulator.terminate()
+        agent.terminate()
+        simulator.wait(10)
+        agent.wait(10)
+
+    events = set(Receipt.objects.filter(alert=alert).values_list("terminal_code", "event"))
+    for registration in in_target:
+        for event in ("received", "started", "finished"):
+            assert (registration.terminal.code, event) in events
+    assert not Receipt.objects.filter(alert=alert, terminal_code=outside.terminal.code).exists()
+
+    status = broadcast_status(alert=alert)
+    assert (status.totals.targeted, status.totals.played, status.totals.silent) == (3, 3, 0)
+    assert silent_terminals(alert=alert) == []
+    assert {row.outcome for row in proof_rows(alert=alert)} == {"played"}
+
+    playback = [json.loads(line) for line in played.read_text().splitlines()]
+    assert [entry["event"] for entry in playback][:2] == ["drill_notice", "start"]  # a drill is announced as one
+
+
+def test_a_terminal_outside_the_target_is_told_apart_from_a_silent_one(
+    county_station_operator: User, county_alert_approver: User, rongjiang: Region, guzhou: Region, dashizi: Region
+) -> None:
+    """Without receipts every targeted terminal counts as silent and is listed (the county can chase them)."""
+    terminal = terminal_register(actor=None, village=dashizi).terminal
+    now = timezone.now()
+    alert = alert_create(
+        actor=county_station_operator,
+        issuer_region=rongjiang,
+        fields=AlertFields(
+            status=Status.TEST,
+            event_code="00000",
+            severity=4,
+            title="测试",
+            text="测试",
+            onset=now,
+            expires=now + timedelta(hours=1),
+            targets=[guzhou],
+        ),
+    )
+    assert isinstance(alert, Alert)
+    assert [t.code for t in silent_terminals(alert=alert)] == [terminal.code]
+    assert broadcast_status(alert=alert).totals.silent == 1
