@@ -88,7 +88,7 @@ def test_a_drill_travels_from_approval_to_loudspeakers_and_back_as_receipts(
     signing_key_generate(actor=None)
     agent_terminal = terminal_register(actor=None, village=dashizi)
     simulated = [terminal_register(actor=None, village=dashizi), terminal_register(actor=None, village=liziyuan)]
-    outside = terminal_register(actor=None, village=Region.objects.filter(parent__parent=congjiang).first())
+    outside = terminal_register(actor=None, village=Region.objects.filter(parent__parent=congjiang).order_by("code")[0])
     broker_files_write()
     broker.start()
     trust = tmp_path / "trust.json"
