@@ -58,6 +58,7 @@ _ELEMENTS = {
     "volume": "parameter EBM-Volume",
     "repeat": "parameter EBM-Repeat",
 }
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _ENUMERATION = re.compile(
     r"^Element '([^']+)': \[facet 'enumeration'\] The value '(.*)' is not an element of the set \{(.*)\}\.?$"
 )
@@ -249,9 +250,19 @@ def _choose_info(root: etree._Element) -> etree._Element:
             line=infos[1].sourceline,
         )
     for info in infos:
-        if mapping.language_from_cap(_text(info, "language") or "en-US") == "zho":
+        if _language(info, []) == "zho":
             return info
     return infos[0]
+
+
+def _language(info: etree._Element, notes: list[str]) -> str | None:
+    """Our code for the block's language. CAP's default is en-US, but a block without `language`
+    whose text is Chinese is read as Chinese (a common omission of Chinese producers)."""
+    tag = _text(info, "language")
+    if not tag and _CJK.search(_text(info, "headline") + _text(info, "description")):
+        notes.append("no language given; the text is Chinese, read as zh-CN")
+        return "zho"
+    return mapping.language_from_cap(tag or "en-US")
 
 
 def _event_code(info: etree._Element, notes: list[str]) -> str:
@@ -384,7 +395,7 @@ def _parse(root: etree._Element, actor: User) -> ParsedMessage:
             line=_line(root, "msgType"),
         )
     info = _choose_info(root)
-    language = mapping.language_from_cap(_text(info, "language") or "en-US")
+    language = _language(info, notes)
     if language is None:
         raise import_error(
             _("language “%(tag)s” is not supported.") % {"tag": _text(info, "language")}, line=info.sourceline

@@ -285,6 +285,14 @@ def test_cap_without_an_ebm_event_code_takes_a_generic_code_from_its_category_an
     assert "category Health" in after["notes"][0]
 
 
+def test_cap_without_a_language_but_with_chinese_text_is_read_as_chinese(
+    alert: Alert, county_station_operator: User, rongjiang: Region
+) -> None:
+    xml = _remove(alert_to_cap(alert), r"<language>zh-CN</language>")
+    imported = cap_import(actor=county_station_operator, xml_bytes=xml, issuer_region=rongjiang)
+    assert imported.language == "zho"
+
+
 def test_cap_import_reads_a_6_digit_gb_t_2260_geocode_as_the_county(
     alert: Alert, county_station_operator: User, rongjiang: Region
 ) -> None:
