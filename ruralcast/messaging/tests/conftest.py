@@ -38,6 +38,10 @@ def wait_for(predicate: Callable[[], object], timeout: float = 5.0, interval: fl
     return bool(predicate())
 
 
+class BrokerStartError(RuntimeError):
+    pass
+
+
 class Broker:
     """mosquitto started from the generated config; `sync()` waits until the reload happened."""
 
@@ -48,11 +52,21 @@ class Broker:
 
     def start(self) -> None:
         config = broker_config_write()
+        runs = self.log().count(" running")
         log = open(self.log_path, "ab")  # noqa: SIM115 — handed to the child
         self.process = subprocess.Popen([mosquitto_binary(), "-c", str(config)], stdout=log, stderr=log)
         log.close()
-        if not wait_for(self._accepts, 5.0):
-            raise RuntimeError(f"mosquitto did not start:\n{self.log()}")
+        process = self.process
+        # "running" is logged once its listener is bound (a port held by someone else would accept
+        # connections too, so probing the port is not enough).
+        started = runs + 1
+
+        def up() -> bool:
+            return self.log().count(" running") >= started and self._accepts()
+
+        if not wait_for(lambda: up() or process.poll() is not None, 5.0) or process.poll() is not None:
+            self.process = None
+            raise BrokerStartError(f"mosquitto did not start:\n{self.log()}")
 
     def _accepts(self) -> bool:
         try:
@@ -99,9 +113,17 @@ def mqtt_settings(settings: Any, run_dir: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def broker(db: None, mqtt_settings: dict[str, Any]) -> Iterator[Broker]:
-    server = Broker(mqtt_settings["PORT"])
-    server.start()
+def broker(db: None, settings: Any, mqtt_settings: dict[str, Any]) -> Iterator[Broker]:
+    for attempt in range(3):
+        server = Broker(settings.RURALCAST_MQTT["PORT"])
+        try:
+            server.start()
+            break
+        except BrokerStartError:
+            # Another test process took the free port first: take another one.
+            if attempt == 2:
+                raise
+            settings.RURALCAST_MQTT = {**settings.RURALCAST_MQTT, "PORT": free_port()}
     yield server
     server.stop()
 
