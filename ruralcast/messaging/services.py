@@ -126,8 +126,9 @@ def outbox_enqueue(*, kind: str, key: str) -> OutboxMessage:
 def outbox_prepare(*, message: OutboxMessage, sign: Signer) -> list[dict[str, Any]]:
     """Step 1: build and sign the row's messages and store their exact bytes, once.
 
-    A row prepared before (by an earlier attempt, or a dispatcher that crashed afterwards) keeps
-    its stored bytes: they are returned as they are, never rebuilt or re-signed (SM2 signatures are
+    The same payload on several topics (an alert on each of its regions) is signed once, so every
+    region carries identical bytes. A row prepared before (by an earlier attempt, or a dispatcher
+    that crashed afterwards) keeps its stored bytes: they are returned as they are, never rebuilt or re-signed (SM2 signatures are
     randomised: a second signature would be different bytes for the same message).
     """
     if message.prepared_at is not None:
@@ -137,10 +138,17 @@ def outbox_prepare(*, message: OutboxMessage, sign: Signer) -> list[dict[str, An
         raise OutboxBuildError(f"no outbox handler registered for {message.kind!r}")
     outgoing = handler.build(message.key)
     prepared = []
+    signed: list[tuple[dict[str, Any], bytes]] = []  # one signature per distinct payload
     for item in outgoing:
         if not isinstance(item, Outgoing):
             raise OutboxBuildError(f"the {message.kind!r} handler returned {type(item).__name__}, not Outgoing")
-        data = b"" if item.payload is None else sign(item.payload)
+        if item.payload is None:
+            data = b""
+        else:
+            data = next((raw for payload, raw in signed if payload == item.payload), b"")
+            if not data:
+                data = sign(item.payload)
+                signed.append((item.payload, data))
         if len(data) + len(item.topic.encode()) + 16 > MAX_PACKET_BYTES:
             raise OutboxBuildError(f"message for {item.topic} is {len(data)} bytes, over the broker's limit")
         prepared.append(
