@@ -90,10 +90,15 @@ def local_now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
+_json_str = json.encoder.encode_basestring  # the C string encoder json.dumps uses (no ASCII escaping)
+
+
 def receipt_bytes(*, terminal: str, ebm_id: str, event: str, reason: str = "", at: str | None = None) -> bytes:
-    """One receipt (§5) as compact UTF-8 JSON."""
-    body = {"terminal": terminal, "ebm_id": ebm_id, "event": event, "reason": reason, "at": at or local_now_iso()}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """One receipt (§5) as compact UTF-8 JSON (assembled directly: the simulator sends thousands)."""
+    return (
+        f'{{"terminal":{_json_str(terminal)},"ebm_id":{_json_str(ebm_id)},"event":{_json_str(event)},'
+        f'"reason":{_json_str(reason)},"at":{_json_str(at or local_now_iso())}}}'
+    ).encode()
 
 
 def peek_ebm_id(data: bytes, topic: str) -> str:
@@ -191,6 +196,37 @@ def alert_expires(payload: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(payload["expires"])  # alert_check has validated it
 
 
+def alert_admit(
+    payload: dict[str, Any],
+    *,
+    village_code: str,
+    store: DedupeStore,
+    now: datetime | None = None,
+    freshness: timedelta = protocol.DEFAULT_FRESHNESS,
+) -> dict[str, Any]:
+    """Rules 4 (the fields this module relies on) to 7 for a payload that passed rules 1–4.
+
+    Raises Rejected with the receipt reason (`duplicate` included: the caller sends no receipt for
+    it). On success the (ebm_id, msg_type) pair is recorded in `store` (the caller saves it). Does
+    not modify `payload` (the simulator shares one between its virtual terminals).
+    """
+    ebm_id, msg_type = payload.get("ebm_id"), payload.get("msg_type")
+    if not (isinstance(ebm_id, str) and len(ebm_id) == EBM_ID_LENGTH and ebm_id.isascii() and ebm_id.isdigit()):
+        raise Rejected(protocol.MALFORMED, "ebm_id is not 35 digits")
+    if msg_type not in MSG_TYPES:
+        raise Rejected(protocol.MALFORMED, f"msg_type {msg_type!r}")
+    references = payload.get("references", [])
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+        raise Rejected(protocol.MALFORMED, "references is a list of EBM ids")
+    if msg_type != "Alert" and not references:
+        raise Rejected(protocol.MALFORMED, f"an {msg_type} names the alert it replaces in references")
+    protocol.alert_check(payload, village_code=village_code, now=now or datetime.now(UTC), freshness=freshness)
+    if store.seen(ebm_id, msg_type):
+        raise Rejected(protocol.DUPLICATE, f"{ebm_id} {msg_type}")
+    store.add(ebm_id, msg_type, alert_expires(payload))
+    return payload
+
+
 def alert_accept(
     data: bytes,
     *,
@@ -203,26 +239,11 @@ def alert_accept(
 ) -> dict[str, Any]:
     """Rules 1–7 of docs/protocols.md §4 for one region or terminal message; returns the payload.
 
-    Raises Rejected with the receipt reason (`duplicate` included: the caller sends no receipt for
-    it). On success the (ebm_id, msg_type) pair is recorded in `store` (the caller saves it).
+    Rules 1–4 are `protocol.open_envelope` (decode, trust list, signature, parse), then
+    `alert_admit`. Raises Rejected with the receipt reason.
     """
-    now = now or datetime.now(UTC)
     _, payload = protocol.open_envelope(data, trust, cache=cache)
-    protocol.alert_check(payload, village_code=village_code, now=now, freshness=freshness)
-    ebm_id, msg_type = payload.get("ebm_id"), payload.get("msg_type")
-    if not (isinstance(ebm_id, str) and len(ebm_id) == EBM_ID_LENGTH and ebm_id.isascii() and ebm_id.isdigit()):
-        raise Rejected(protocol.MALFORMED, "ebm_id is not 35 digits")
-    if msg_type not in MSG_TYPES:
-        raise Rejected(protocol.MALFORMED, f"msg_type {msg_type!r}")
-    references = payload.get("references", [])
-    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
-        raise Rejected(protocol.MALFORMED, "references is a list of EBM ids")
-    if msg_type != "Alert" and not references:
-        raise Rejected(protocol.MALFORMED, f"an {msg_type} names the alert it replaces in references")
-    if store.seen(ebm_id, msg_type):
-        raise Rejected(protocol.DUPLICATE, f"{ebm_id} {msg_type}")
-    store.add(ebm_id, msg_type, alert_expires(payload))
-    return payload
+    return alert_admit(payload, village_code=village_code, store=store, now=now, freshness=freshness)
 
 
 def _int_in(value: Any, low: int, high: int, default: int) -> int:

@@ -267,13 +267,20 @@ def backoff_delay(
 
 
 class _Link(asyncio.Protocol):
-    """One TCP connection; hands complete packets to its client."""
+    """One TCP connection; hands complete packets to its client.
+
+    While a chunk of received data is being handled, everything written (PUBACKs, and whatever the
+    message handler publishes, such as a terminal's receipts) is collected and sent in one
+    `transport.write` at the end: one system call instead of four per alert, which is most of the
+    cost of a virtual terminal on loopback.
+    """
 
     def __init__(self, client: Client) -> None:
         self.client = client
         self.reader = PacketReader(client.max_packet)
         self.transport: asyncio.Transport | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._corked: list[bytes] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -286,13 +293,18 @@ class _Link(asyncio.Protocol):
             log.warning("%s: %s; closing the connection", self.client.client_id, exc)
             self.abort()
             return
-        for ptype, flags, body in packets:
-            try:
+        self._corked = []
+        try:
+            for ptype, flags, body in packets:
                 self.client._on_packet(self, ptype, flags, body)
-            except MQTTError as exc:
-                log.warning("%s: %s; closing the connection", self.client.client_id, exc)
-                self.abort()
-                return
+        except MQTTError as exc:
+            log.warning("%s: %s; closing the connection", self.client.client_id, exc)
+            self._corked = None
+            self.abort()
+        finally:
+            corked, self._corked = self._corked, None
+            if corked:
+                self.write(b"".join(corked))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
@@ -300,7 +312,9 @@ class _Link(asyncio.Protocol):
         self.client._on_lost(self, exc)
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if self._corked is not None:
+            self._corked.append(data)
+        elif self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
             self.client._last_sent = asyncio.get_running_loop().time()
 
