@@ -122,6 +122,11 @@ def peek_ebm_id(data: bytes, topic: str) -> str:
 class DedupeStore:
     """(ebm_id, msg_type) pairs already handled, and EBM ids withdrawn by a Cancel or Update.
 
+    A pair is `add`ed when the message is accepted and `complete`d once it is dealt with (played
+    to the end, cancelled, failed, expired). Only completed pairs survive a restart: an alert that
+    was interrupted by a power cut, or still waiting in the queue, is accepted again when the
+    broker redelivers it (retained) and plays from the start — a played alert is never replayed.
+
     Entries are kept until their alert expires (after that rule 5 refuses the message anyway) plus
     a day of margin for clock skew. With a `path` the store is a JSON file rewritten atomically on
     every change (a handful of entries on a real terminal); without one it lives in memory (the
@@ -132,7 +137,7 @@ class DedupeStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self._seen: dict[tuple[str, str], datetime] = {}
+        self._seen: dict[tuple[str, str], tuple[datetime, bool]] = {}  # → (keep until, completed)
         self._withdrawn: dict[str, datetime] = {}
         if path is not None and path.exists():
             self._load(path)
@@ -140,8 +145,9 @@ class DedupeStore:
     def _load(self, path: Path) -> None:
         try:
             data = json.loads(path.read_text("utf-8"))
-            for ebm_id, msg_type, until in data.get("seen", []):
-                self._seen[(ebm_id, msg_type)] = datetime.fromisoformat(until)
+            for ebm_id, msg_type, until, completed in data.get("seen", []):
+                if completed:
+                    self._seen[(ebm_id, msg_type)] = (datetime.fromisoformat(until), True)
             for ebm_id, until in data.get("withdrawn", []):
                 self._withdrawn[ebm_id] = datetime.fromisoformat(until)
         except (OSError, ValueError, TypeError) as exc:
@@ -155,7 +161,7 @@ class DedupeStore:
         if self.path is None:
             return
         data = {
-            "seen": [[e, m, t.isoformat()] for (e, m), t in self._seen.items()],
+            "seen": [[e, m, t.isoformat(), done] for (e, m), (t, done) in self._seen.items()],
             "withdrawn": [[e, t.isoformat()] for e, t in self._withdrawn.items()],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +181,12 @@ class DedupeStore:
         return (ebm_id, msg_type) in self._seen
 
     def add(self, ebm_id: str, msg_type: str, expires: datetime) -> None:
-        self._seen[(ebm_id, msg_type)] = expires + self.KEEP_AFTER_EXPIRY
+        self._seen[(ebm_id, msg_type)] = (expires + self.KEEP_AFTER_EXPIRY, False)
+
+    def complete(self, ebm_id: str, msg_type: str) -> None:
+        entry = self._seen.get((ebm_id, msg_type))
+        if entry is not None:
+            self._seen[(ebm_id, msg_type)] = (entry[0], True)
 
     def withdraw(self, ebm_id: str, expires: datetime) -> None:
         self._withdrawn[ebm_id] = expires + self.KEEP_AFTER_EXPIRY
@@ -184,7 +195,7 @@ class DedupeStore:
         return ebm_id in self._withdrawn
 
     def prune(self, now: datetime) -> None:
-        self._seen = {k: t for k, t in self._seen.items() if t >= now}
+        self._seen = {k: v for k, v in self._seen.items() if v[0] >= now}
         self._withdrawn = {k: t for k, t in self._withdrawn.items() if t >= now}
 
     def __len__(self) -> int:
@@ -440,6 +451,7 @@ class _Item:
     rank: tuple[int, int, int]  # (severity, drill, arrival): smaller plays first
     playback: Playback = field(compare=False)
     expires: datetime = field(compare=False)
+    msg_type: str = field(default="Alert", compare=False)
     started: bool = field(default=False, compare=False)
     stop_reason: str | None = field(default=None, compare=False)
 
@@ -537,6 +549,10 @@ class Agent:
         body = receipt_bytes(terminal=self.config.terminal_id, ebm_id=ebm_id, event=event, reason=reason)
         self.client.publish_nowait(receipt_topic(self.config.terminal_id), body, qos=1)
 
+    def _complete(self, ebm_id: str, msg_type: str) -> None:
+        self.store.complete(ebm_id, msg_type)
+        self.store.save()
+
     async def _consume(self) -> None:
         while True:
             msg = await self._inbox.get()
@@ -566,7 +582,6 @@ class Agent:
             log.warning("rejected a message on %s: %s", msg.topic, rejected)
             self._receipt(peek_ebm_id(msg.payload, msg.topic), REJECTED, rejected.reason)
             return
-        self.store.save()
         ebm_id, msg_type = payload["ebm_id"], payload["msg_type"]
         self._receipt(ebm_id, RECEIVED)
         if msg_type in ("Cancel", "Update"):
@@ -576,9 +591,11 @@ class Agent:
                 until=alert_expires(payload),
             )
         if msg_type == "Cancel":
+            self._complete(ebm_id, msg_type)
             return
         if self.store.is_withdrawn(ebm_id):
             self._receipt(ebm_id, CANCELLED, "already withdrawn")
+            self._complete(ebm_id, msg_type)
             return
         task = asyncio.create_task(self._prepare(payload), name=f"agent:audio:{ebm_id}")
         self._preparing.add(task)
@@ -592,6 +609,7 @@ class Agent:
         for item in self._queue:
             if item.ebm_id in ebm_ids:
                 self._receipt(item.ebm_id, CANCELLED, reason)
+                self._complete(item.ebm_id, item.msg_type)
             else:
                 kept.append(item)
         if len(kept) != len(self._queue):
@@ -603,24 +621,27 @@ class Agent:
             self._current_task.cancel()  # the player sends `cancelled` once the sink has stopped
 
     async def _prepare(self, payload: dict[str, Any]) -> None:
-        ebm_id = payload["ebm_id"]
+        ebm_id, msg_type = payload["ebm_id"], payload["msg_type"]
         for attempt, pause in enumerate(AUDIO_RETRY_PAUSES):
             try:
                 audio = await self.audio.fetch(payload.get("audio"))
                 break
             except AudioError as exc:
                 log.warning("%s: %s (attempt %d)", ebm_id, exc, attempt + 1)
-                if pause is None or self.store.is_withdrawn(ebm_id):
+                if self.store.is_withdrawn(ebm_id):
+                    break
+                if pause is None:
+                    # Left incomplete on purpose: after a restart the alert is tried again.
                     self._receipt(ebm_id, FAILED, protocol.AUDIO_FAILED)
                     return
                 await asyncio.sleep(pause)
         if self.store.is_withdrawn(ebm_id):  # cancelled while the audio was downloading
             self._receipt(ebm_id, CANCELLED, "")
+            self._complete(ebm_id, msg_type)
             return
         playback = playback_of(payload, audio)
-        self._enqueue(
-            _Item((playback.severity, int(playback.drill), next(_sequence)), playback, alert_expires(payload))
-        )
+        rank = (playback.severity, int(playback.drill), next(_sequence))
+        self._enqueue(_Item(rank, playback, alert_expires(payload), msg_type=msg_type))
 
     def _enqueue(self, item: _Item) -> None:
         heapq.heappush(self._queue, item)
@@ -652,6 +673,7 @@ class Agent:
             item = heapq.heappop(self._queue)
             if datetime.now(UTC) > item.expires:
                 self._receipt(item.ebm_id, FAILED, protocol.EXPIRED)
+                self._complete(item.ebm_id, item.msg_type)
                 continue
             item.stop_reason = None
             self._current = item
@@ -666,14 +688,15 @@ class Agent:
             if task.cancelled():
                 if item.stop_reason == "preempted":
                     heapq.heappush(self._queue, item)  # plays again from the start afterwards
-                else:
-                    reason = item.stop_reason if item.stop_reason not in (None, CANCELLED) else ""
-                    self._receipt(item.ebm_id, CANCELLED, reason or "")
+                    continue
+                reason = item.stop_reason if item.stop_reason not in (None, CANCELLED) else ""
+                self._receipt(item.ebm_id, CANCELLED, reason or "")
             elif (exc := task.exception()) is not None:
                 log.error("%s: playback failed: %s", item.ebm_id, exc)
                 self._receipt(item.ebm_id, FAILED, PLAYER_ERROR if isinstance(exc, PlaybackError) else "error")
             else:
                 self._receipt(item.ebm_id, FINISHED)
+            self._complete(item.ebm_id, item.msg_type)
 
 
 async def agent_run(config: AgentConfig) -> None:

@@ -214,19 +214,38 @@ async def test_a_duplicate_delivery_is_ignored_without_a_second_play_or_receipt(
         assert len(platform.receipts) == 3
 
 
-def test_the_dedupe_store_survives_a_restart_and_forgets_after_expiry(tmp_path, platform_key, alert_payload):
+def test_the_dedupe_store_keeps_what_was_dealt_with_across_a_restart_and_forgets_after_expiry(
+    tmp_path, platform_key, alert_payload
+):
     path = tmp_path / "seen.json"
+    trust = platform_key.trust()
     store = DedupeStore(path)
-    payload = alert_payload(9)
-    data = platform_key.seal(payload)
-    alert_accept(data, trust=platform_key.trust(), village_code=VILLAGE, store=store)
+    done, interrupted = (platform_key.seal(alert_payload(n)) for n in (9, 90))
+    alert_accept(done, trust=trust, village_code=VILLAGE, store=store)
+    alert_accept(interrupted, trust=trust, village_code=VILLAGE, store=store)
+    store.complete(alert_payload(9)["ebm_id"], "Alert")
     store.save()
     again = DedupeStore(path)
     with pytest.raises(protocol.Rejected) as duplicate:
-        alert_accept(data, trust=platform_key.trust(), village_code=VILLAGE, store=again)
+        alert_accept(done, trust=trust, village_code=VILLAGE, store=again)
     assert duplicate.value.reason == "duplicate"
+    alert_accept(interrupted, trust=trust, village_code=VILLAGE, store=again)  # not finished: again
     again.prune(datetime.now(UTC) + timedelta(days=3))
     assert len(again) == 0
+
+
+async def test_an_alert_interrupted_by_a_restart_plays_again_from_the_start(
+    mosquitto, tmp_path, platform_key, alert_payload, Platform
+):
+    long = alert_payload(91, seconds=30)
+    config = config_for(mosquitto, tmp_path, platform_key.trust())
+    async with Platform(mosquitto) as platform:
+        await platform.publish(platform_key.seal(long), retain=True)
+        async with running(config) as agent:
+            await platform.wait_for(lambda: agent.playing == long["ebm_id"])
+        async with running(config) as agent:  # power came back; the retained alert arrives again
+            await platform.wait_for(lambda: agent.playing == long["ebm_id"])
+        assert platform.events(long["ebm_id"]) == [("received", ""), ("started", "")] * 2
 
 
 # --------------------------------------------------------------------------------------------
