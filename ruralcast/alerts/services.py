@@ -324,7 +324,7 @@ def alert_dispatch(*, actor: User, alert: Alert) -> Alert:
 def alert_mark_dispatched(*, ebm_id: str) -> None:
     """Called by the dispatcher once every region topic acknowledged the publication."""
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("references").get(ebm_id=ebm_id)
+        alert = Alert.objects.select_for_update(of=("self",)).select_related("references").get(ebm_id=ebm_id)
         if alert.state != State.APPROVED:
             return
         alert.state, alert.dispatched_at = State.DISPATCHED, timezone.now()

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 def _bearer(user: User) -> dict[str, str]:
     _token, secret = api_token_create(user=user, name="test")
-    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def _body(rongjiang: Region, guzhou: Region, **overrides: object) -> dict[str, object]:
@@ -59,32 +59,43 @@ def test_the_api_runs_the_two_person_workflow(
     client: Client, county_station_operator: User, county_alert_approver: User, rongjiang: Region, guzhou: Region
 ) -> None:
     operator, approver = _bearer(county_station_operator), _bearer(county_alert_approver)
-    created = client.post("/api/v1/alerts/", _body(rongjiang, guzhou), content_type="application/json", **operator)
+    created = client.post(
+        "/api/v1/alerts/", _body(rongjiang, guzhou), content_type="application/json", headers=operator
+    )
     assert created.status_code == 201, created.content
     ebm_id = created.json()["ebm_id"]
     _give_audio(Alert.objects.get(ebm_id=ebm_id))
-    assert client.post(f"/api/v1/alerts/{ebm_id}/submit", **operator).json()["state"] == State.SUBMITTED
+    assert client.post(f"/api/v1/alerts/{ebm_id}/submit", headers=operator).json()["state"] == State.SUBMITTED
 
     own = client.post(
-        f"/api/v1/alerts/{ebm_id}/approve", {"confirm_status": "Exercise"}, content_type="application/json", **operator
+        f"/api/v1/alerts/{ebm_id}/approve",
+        {"confirm_status": "Exercise"},
+        content_type="application/json",
+        headers=operator,
     )
     assert own.status_code == 403
     assert own.json()["error"]["code"] == "forbidden"
 
     wrong = client.post(
-        f"/api/v1/alerts/{ebm_id}/approve", {"confirm_status": "Actual"}, content_type="application/json", **approver
+        f"/api/v1/alerts/{ebm_id}/approve",
+        {"confirm_status": "Actual"},
+        content_type="application/json",
+        headers=approver,
     )
     assert wrong.status_code == 400
     assert "confirm_status" in wrong.json()["error"]["fields"]
 
     approved = client.post(
-        f"/api/v1/alerts/{ebm_id}/approve", {"confirm_status": "Exercise"}, content_type="application/json", **approver
+        f"/api/v1/alerts/{ebm_id}/approve",
+        {"confirm_status": "Exercise"},
+        content_type="application/json",
+        headers=approver,
     )
     assert approved.status_code == 200
     assert approved.json()["state"] == State.APPROVED
     assert OutboxMessage.objects.filter(key=ebm_id).count() == 1
 
-    status = client.get(f"/api/v1/alerts/{ebm_id}/status", **approver).json()
+    status = client.get(f"/api/v1/alerts/{ebm_id}/status", headers=approver).json()
     assert status["totals"]["targeted"] == 0
 
 
@@ -92,7 +103,9 @@ def test_api_input_errors_name_the_fields_and_write_nothing(
     client: Client, county_station_operator: User, rongjiang: Region, guzhou: Region
 ) -> None:
     body = _body(rongjiang, guzhou, severity=9, targets=["12345"], event_code="XXXXX")
-    answer = client.post("/api/v1/alerts/", body, content_type="application/json", **_bearer(county_station_operator))
+    answer = client.post(
+        "/api/v1/alerts/", body, content_type="application/json", headers=_bearer(county_station_operator)
+    )
     assert answer.status_code == 400
     assert answer.json()["error"]["fields"]
     assert not Alert.objects.exists()
@@ -102,7 +115,7 @@ def test_a_viewer_sees_alerts_but_cannot_draft_them(
     client: Client, township_viewer: User, county_station_operator: User, rongjiang: Region, guzhou: Region
 ) -> None:
     answer = client.post(
-        "/api/v1/alerts/", _body(rongjiang, guzhou), content_type="application/json", **_bearer(township_viewer)
+        "/api/v1/alerts/", _body(rongjiang, guzhou), content_type="application/json", headers=_bearer(township_viewer)
     )
     assert answer.status_code == 403
     assert not Alert.objects.exists()
