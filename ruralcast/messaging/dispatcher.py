@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.db import DatabaseError, InterfaceError, connection, connections
+from django.db import InterfaceError, OperationalError, connection, connections
 
 from ruralcast.messaging.client import MqttLink, Publication, PublishError, platform_client_id
 from ruralcast.messaging.models import OutboxMessage
@@ -127,8 +127,8 @@ def dispatch_pending_once(
                 log.warning("dispatch of %s waits for the broker: %s", message, error)
                 report.broker_down, report.more = True, False
                 break
-            except (DatabaseError, InterfaceError):
-                raise
+            except (OperationalError, InterfaceError):
+                raise  # the database is away: not this row's fault (the run loop reconnects)
             except Exception as error:
                 log.exception("dispatch of %s failed", message)
                 outbox_attempt_failed(message=message, error=f"{type(error).__name__}: {error}", broker=False)
@@ -234,7 +234,7 @@ class Dispatcher:
                 self._work.clear()
                 try:
                     report = dispatch_pending_once(publisher=self.link, sign=self.sign, timeout=self.timeout)
-                except (DatabaseError, InterfaceError) as error:
+                except (OperationalError, InterfaceError) as error:
                     log.warning("dispatcher: database error (%s); reconnecting", error)
                     connection.close()
                     self.stopping.wait(self.poll)
