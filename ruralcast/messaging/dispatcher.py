@@ -8,6 +8,8 @@ Waking up (docs/architecture.md, *Messaging*):
 - in this process, `transaction.on_commit` of `outbox_enqueue` calls the registered wake hook;
 - from other processes, on PostgreSQL, a LISTEN on `ruralcast_outbox` (the NOTIFY is issued inside
   the enqueueing transaction, so PostgreSQL delivers it only on commit);
+- from other processes, on any database, a datagram on a Linux abstract Unix socket sent when the
+  enqueueing transaction commits (`wake_dispatcher_process`): SQLite's fast path;
 - on SQLite, which has no notifications, a poll of due rows every 0.2 s (one indexed query);
 - on every database, the same poll is the crash-recovery path: pending rows left by a dispatcher
   that died, and rows whose back-off has expired. On PostgreSQL it runs every 2 s.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +39,7 @@ from ruralcast.messaging.services import (
     outbox_mark_published,
     outbox_prepare,
     outbox_wake_register,
+    wake_address,
 )
 
 log = logging.getLogger(__name__)
@@ -178,6 +182,41 @@ class PostgresListener(threading.Thread):
         self.stopping.set()
 
 
+class WakeListener(threading.Thread):
+    """Receives the datagrams `outbox_enqueue` sends on commit from other processes (any database).
+
+    Only one dispatcher per deployment can bind the address; a second one logs it and relies on
+    its poll.
+    """
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        super().__init__(name="outbox-wake", daemon=True)
+        self.wake = wake
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.bound = False
+        try:
+            self.socket.bind(wake_address())
+            self.bound = True
+        except OSError as error:
+            log.warning("dispatcher wake socket unavailable (%s); relying on the poll", error)
+        self.socket.settimeout(1.0)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while self.bound and not self.stopping.is_set():
+            try:
+                self.socket.recv(64)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            self.wake()
+        self.socket.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
 class Dispatcher:
     """The long-running dispatcher (`manage.py dispatcher`): one MQTT link, woken by commits."""
 
@@ -217,6 +256,8 @@ class Dispatcher:
         listener = PostgresListener(self.wake) if self.postgres else None
         if listener is not None:
             listener.start()
+        nudges = WakeListener(self.wake)
+        nudges.start()
         self.link.start()
         log.info("dispatcher running (poll every %.1f s%s)", self.poll, ", LISTEN" if listener else "")
         try:
@@ -245,6 +286,7 @@ class Dispatcher:
                 self.wait_for_work(self.poll)
         finally:
             unregister()
+            nudges.stop()
             if listener is not None:
                 listener.stop()
             self.link.stop()

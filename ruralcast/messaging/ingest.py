@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
 BATCH_SECONDS = 0.2
+# A pause this long in the stream of uplinks ends the batch early (low latency when not busy).
+IDLE_GAP_SECONDS = 0.02
 WRITE_RETRIES = 3
 INGEST_CLIENT_ID = "rc-platform-ingest"
 QUEUE_MAX = 50_000
@@ -176,7 +178,11 @@ class IngestWorker:
 
     def next_batch(self) -> list[Received]:
         """Block up to `batch_seconds` for the first message, then take what arrives within
-        `batch_seconds` of it, up to `batch_max`."""
+        `batch_seconds` of it, up to `batch_max`, but stop at the first lull of `IDLE_GAP_SECONDS`.
+
+        Under load messages stream in without lulls and batches fill up; a lone burst (one alert's
+        receipts from a few terminals) is written at once instead of waiting out the window.
+        """
         try:
             first = self.queue.get(timeout=self.batch_seconds)
         except queue.Empty:
@@ -188,7 +194,7 @@ class IngestWorker:
             if remaining <= 0:
                 break
             try:
-                batch.append(self.queue.get(timeout=remaining))
+                batch.append(self.queue.get(timeout=min(remaining, IDLE_GAP_SECONDS)))
             except queue.Empty:
                 break
         return batch

@@ -160,3 +160,26 @@ def test_broker_failures_never_fail_a_row_and_leave_it_due_at_once() -> None:
     assert message.state == OutboxState.PENDING
     assert message.attempts == MAX_ATTEMPTS + 2
     assert message.next_attempt_at <= message.next_attempt_at.now(message.next_attempt_at.tzinfo)
+
+
+def test_a_commit_nudges_a_dispatcher_in_another_process_through_its_wake_socket(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """SQLite has no NOTIFY: the enqueueing process sends a datagram the dispatcher listens for."""
+    import threading
+
+    from django.db import transaction
+
+    from ruralcast.messaging.dispatcher import WakeListener
+
+    woken = threading.Event()
+    listener = WakeListener(woken.set)
+    assert listener.bound
+    listener.start()
+    try:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            outbox_enqueue(kind="test.wake", key="k1")
+        assert woken.wait(2.0)
+    finally:
+        listener.stop()
+        listener.join(3)
