@@ -12,7 +12,11 @@ class SigningConfig(AppConfig):
     verbose_name = _("Signing keys")
 
     def ready(self) -> None:
+        from ruralcast.messaging.handlers import register_outbox_handler
+        from ruralcast.signing.trust import TRUST_OUTBOX_KIND, build_trust_update
+
         checks.register(signing_alg_check)
+        register_outbox_handler(TRUST_OUTBOX_KIND, build_trust_update)  # type: ignore[arg-type]
 
 
 def signing_alg_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -33,6 +33,7 @@ from ruralcast.signing.errors import KeyStoreError
 from ruralcast.signing.keystore import KeyStore, keystore_get
 from ruralcast.signing.models import SigningKey
 from ruralcast.signing.selectors import signing_key_active, signing_key_get
+from ruralcast.signing.trust import trust_publish_enqueue
 
 _SERIAL_ATTEMPTS = 100
 
@@ -113,7 +114,10 @@ def signing_key_generate(*, actor: Any, alg: str | None = None) -> SigningKey:
         with transaction.atomic():
             has_active = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE).exists()
             status = SigningKey.Status.PENDING if has_active else SigningKey.Status.ACTIVE
-            return _key_create(actor=actor, alg=alg, status=status, store=store)
+            key = _key_create(actor=actor, alg=alg, status=status, store=store)
+            if has_active:  # terminals provisioned with the first key already trust it
+                trust_publish_enqueue()
+            return key
     except IntegrityError as error:
         raise _active_conflict() from error
 
@@ -150,7 +154,9 @@ def signing_key_rotate(*, actor: Any, alg: str | None = None) -> SigningKey:
     store = keystore_get()
     try:
         with transaction.atomic():
-            return _rotate(actor=actor, alg=alg, store=store)
+            successor = _rotate(actor=actor, alg=alg, store=store)
+            trust_publish_enqueue()
+            return successor
     except IntegrityError as error:
         raise _active_conflict() from error
 
@@ -188,6 +194,7 @@ def signing_key_revoke(*, actor: Any, serial: str, reason: str, rotate: bool = F
             key.status, key.revoked_at, key.revoke_reason = SigningKey.Status.REVOKED, timezone.now(), reason
             key.save(update_fields=["status", "revoked_at", "revoke_reason"])
             audit_record(actor=actor, verb="signing_key.revoke", obj=key, before=before, after=_summary(key))
+            trust_publish_enqueue()
             transaction.on_commit(lambda: store.destroy(serial=serial))
     except IntegrityError as error:
         raise _active_conflict() from error

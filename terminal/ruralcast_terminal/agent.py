@@ -49,6 +49,9 @@ from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_fr
 
 log = logging.getLogger(__name__)
 
+# Where the agent keeps the newest signed trust-list update it accepted (in its cache dir).
+TRUST_FILE = "trust.json"
+
 # Receipt events (docs/protocols.md §5).
 RECEIVED, REJECTED, STARTED = "received", "rejected", "started"
 FINISHED, FAILED, CANCELLED = "finished", "failed", "cancelled"
@@ -495,6 +498,7 @@ class Agent:
         self._tasks: list[asyncio.Task[None]] = []
         self._preparing: set[asyncio.Task[None]] = set()
         self.receipts: list[tuple[str, str, str]] = []  # (ebm_id, event, reason) sent, for status and tests
+        self.trust, self.trust_version = self._trust_load()
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -568,9 +572,12 @@ class Agent:
         if not msg.payload:
             return  # the platform cleared a retained alert
         try:
-            payload = alert_accept(
-                msg.payload,
-                trust=self.config.trust,
+            envelope, opened = protocol.open_envelope(msg.payload, self.trust)
+            if protocol.is_trust_update(opened):
+                self._trust_update(opened, signer=envelope.serial)
+                return
+            payload = alert_admit(
+                opened,
                 village_code=self.config.village_code,
                 store=self.store,
                 freshness=self.config.freshness,
@@ -600,6 +607,38 @@ class Agent:
         task = asyncio.create_task(self._prepare(payload), name=f"agent:audio:{ebm_id}")
         self._preparing.add(task)
         task.add_done_callback(self._preparing.discard)
+
+    # -- trust list --------------------------------------------------------------------------
+
+    def _trust_load(self) -> tuple[TrustList, int]:
+        """The newest trust list: an update kept in the cache, or the provisioning file's."""
+        path = self.config.cache_dir / TRUST_FILE
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            return TrustList.from_list(saved["keys"]), int(saved["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return self.config.trust, 0
+
+    def _trust_update(self, payload: dict[str, Any], *, signer: str) -> None:
+        """A signed trust-list update (protocols.md §6): adopt it if newer and vouched for."""
+        try:
+            result = protocol.trust_update_apply(
+                payload, current=self.trust, current_version=self.trust_version, signer=signer
+            )
+        except Rejected as rejected:
+            log.warning("ignored a malformed trust-list update: %s", rejected)
+            return
+        if result is None:
+            log.info("trust-list update ignored (not newer, or its signer is not trusted in it)")
+            return
+        self.trust, self.trust_version = result
+        path = self.config.cache_dir / TRUST_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(
+            json.dumps({"version": self.trust_version, "keys": self.trust.to_list()}), encoding="utf-8"
+        )
+        temporary.replace(path)
+        log.info("trust list updated to version %s (%s keys)", self.trust_version, len(self.trust))
 
     def _withdraw(self, ebm_ids: set[str], *, reason: str, until: datetime) -> None:
         for ebm_id in ebm_ids:

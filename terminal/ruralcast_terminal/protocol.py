@@ -472,3 +472,37 @@ def open_envelope(
     else:
         cache.verify(envelope, trust)
     return envelope, payload_parse(envelope)
+
+
+# ---------------------------------------------------------------------------- trust-list updates
+
+TRUST_KIND = "trust"
+
+
+def is_trust_update(payload: dict[str, Any]) -> bool:
+    """A signed trust-list update (docs/protocols.md §6), not an alert."""
+    return payload.get("kind") == TRUST_KIND
+
+
+def trust_update_apply(
+    payload: dict[str, Any], *, current: TrustList, current_version: int, signer: str
+) -> tuple[TrustList, int] | None:
+    """The new trust list of a verified update, or None when it must be ignored.
+
+    Ignored: an update not newer than what the terminal holds (a replay or a stale retained copy),
+    or one whose own list does not keep the signing key trusted (a key cannot vouch for a list that
+    revokes it). Raises Rejected("malformed") for a payload that is not a well-formed update.
+    """
+    version = payload.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
+        raise Rejected(MALFORMED, "trust update without a positive integer version")
+    try:
+        updated = TrustList.from_list(payload.get("keys"))
+    except ValueError as error:
+        raise Rejected(MALFORMED, f"trust update: {error}") from None
+    if version <= current_version:
+        return None
+    own = updated.get(signer)
+    if own is None or own.revoked or current.get(signer) is None:
+        return None
+    return updated, version

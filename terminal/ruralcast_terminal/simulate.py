@@ -361,8 +361,11 @@ class Fleet:
         stats = self.stats
         stats.messages += 1
         try:
+            opened = self._open(msg.payload)
+            if protocol.is_trust_update(opened):
+                return  # virtual terminals keep the trust list they were started with
             payload = alert_admit(
-                self._open(msg.payload),
+                opened,
                 village_code=vt.spec.village_code,
                 store=vt.store,
                 freshness=self.freshness,

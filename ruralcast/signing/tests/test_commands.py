@@ -48,7 +48,7 @@ def test_the_export_is_the_json_form_terminals_read() -> None:
     assert entry["alg"] == "SM2-SM3" and entry["revoked"] is False
 
 
-def test_command_errors_are_messages_not_tracebacks() -> None:
+def test_command_errors_are_messages_not_tracebacks(english: None) -> None:
     serial = run("signing_key_generate").split()[0]
     with pytest.raises(CommandError, match="rotate"):
         run("signing_key_revoke", serial, "--reason", "compromised")

@@ -111,7 +111,7 @@ def test_a_missing_key_file_is_a_clear_error(keys_dir: Path) -> None:
         payload_sign(payload=alert())
 
 
-def test_a_key_file_that_does_not_match_the_public_key_never_signs(keys_dir: Path) -> None:
+def test_a_key_file_that_does_not_match_the_public_key_never_signs(keys_dir: Path, english: None) -> None:
     key = signing_key_generate(actor=None, alg=ALG_ED25519)
     path = keys_dir / f"{key.serial}.key"
     path.unlink()
@@ -216,7 +216,7 @@ def test_a_revoked_key_is_refused_by_terminals_using_the_exported_trust_list(
     assert not (keys_dir / f"{old.serial}.key").exists()  # the private half is destroyed
 
 
-def test_the_active_key_cannot_be_revoked_without_rotating() -> None:
+def test_the_active_key_cannot_be_revoked_without_rotating(english: None) -> None:
     key = signing_key_generate(actor=None, alg=ALG_SM2)
     with pytest.raises(Conflict, match="rotate"):
         signing_key_revoke(actor=None, serial=key.serial, reason="compromised")
@@ -307,3 +307,26 @@ def test_a_refused_operation_leaves_no_key_and_no_audit_event(county_bureau_admi
 def test_timestamps_are_aware_utc_instants() -> None:
     key = signing_key_generate(actor=None, alg=ALG_ED25519)
     assert isinstance(key.created_at, datetime) and timezone.is_aware(key.created_at)
+
+
+def test_key_changes_queue_a_signed_trust_list_update_for_terminals() -> None:
+    """Generate (a successor), rotate and revoke each publish the whole list to every terminal."""
+    from ruralcast.messaging.handlers import outbox_handler
+    from ruralcast.messaging.models import OutboxMessage
+    from ruralcast.signing.selectors import trust_list_build
+    from ruralcast.signing.trust import TRUST_OUTBOX_KIND, TRUST_TOPIC
+
+    first = signing_key_generate(actor=None, alg=ALG_ED25519)
+    assert not OutboxMessage.objects.filter(kind=TRUST_OUTBOX_KIND).exists()  # provisioning covers the first key
+    signing_key_generate(actor=None, alg=ALG_ED25519)
+    signing_key_rotate(actor=None, alg=ALG_ED25519)
+    signing_key_revoke(actor=None, serial=first.serial, reason="leaked")
+    rows = list(OutboxMessage.objects.filter(kind=TRUST_OUTBOX_KIND).order_by("created_at"))
+    assert len(rows) == 3
+    handler = outbox_handler(TRUST_OUTBOX_KIND)
+    assert handler is not None
+    (message,) = handler.build(rows[-1].key)
+    assert message.topic == TRUST_TOPIC and message.retain
+    assert message.payload is not None and message.payload["kind"] == "trust"
+    assert message.payload["keys"] == trust_list_build().to_list()
+    assert any(k["serial"] == first.serial and k["revoked"] for k in message.payload["keys"])
