@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RURALCAST_HOST ?= 127.0.0.1
 RURALCAST_PORT ?= 8000
-export RURALCAST_HOST RURALCAST_PORT
+# Not 1883: Debian's mosquitto package starts a system broker there where systemd runs.
+RURALCAST_MQTT_PORT ?= 18830
+export RURALCAST_HOST RURALCAST_PORT RURALCAST_MQTT_PORT
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint format drift test-sqlite test-postgres bench schema messages lock demo-passwords postgres clean help
@@ -29,7 +31,7 @@ test:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy ruralcast config bench
+	.venv/bin/mypy ruralcast config bench terminal/ruralcast_terminal
 
 format:
 	.venv/bin/ruff check --fix .
@@ -40,13 +42,18 @@ drift:
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --check docs/openapi.json
 
+# Browser tests run in their own pytest run: Playwright's sync API keeps an event loop running in
+# its worker, which the asyncio tests of the terminal agent cannot share. They drive a server set up
+# like `make run` on its own SQLite file, so they run once, not per database.
 test-sqlite:
 	@echo "== test suite on SQLite =="
-	.venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+	.venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser"
+	@echo "== browser tests (headless Chromium) =="
+	.venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m browser
 
 test-postgres:
 	@echo "== test suite on PostgreSQL =="
-	DATABASE_URL=$$(scripts/postgres.sh start) .venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+	DATABASE_URL=$$(scripts/postgres.sh start) .venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser"
 
 postgres:
 	@scripts/postgres.sh start

@@ -170,7 +170,7 @@ DEMO_PROVINCE = env("RURALCAST_DEMO_PROVINCE", default="52")
 # the environment names it.
 RURALCAST_MQTT = {
     "HOST": env("RURALCAST_MQTT_HOST", default="127.0.0.1"),
-    "PORT": env.int("RURALCAST_MQTT_PORT", default=1883),
+    "PORT": env.int("RURALCAST_MQTT_PORT", default=18830),  # not 1883: a system mosquitto may hold it
     # The address the platform's broker (`broker_run`) listens on; 0.0.0.0 for terminals on the network.
     "LISTEN": env("RURALCAST_MQTT_LISTEN", default="127.0.0.1"),
     "USERNAME": env("RURALCAST_MQTT_USERNAME", default="ruralcast-platform"),
