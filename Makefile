@@ -5,7 +5,9 @@ RURALCAST_HOST ?= 127.0.0.1
 RURALCAST_PORT ?= 8000
 # Not 1883: Debian's mosquitto package starts a system broker there where systemd runs.
 RURALCAST_MQTT_PORT ?= 18830
-export RURALCAST_HOST RURALCAST_PORT RURALCAST_MQTT_PORT
+export RURALCAST_HOST RURALCAST_PORT
+# Only the running platform is told where its broker is (the test suite starts its own brokers).
+run: export RURALCAST_MQTT_PORT := $(RURALCAST_MQTT_PORT)
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint format drift test-sqlite test-postgres bench schema messages lock demo-passwords postgres clean help

@@ -11,3 +11,8 @@ STORAGES = {
 }
 ALLOWED_HOSTS = ["*"]
 WHITENOISE_USE_FINDERS = True
+# Tests start their own brokers and say so in their settings; an ambient RURALCAST_MQTT_* in the
+# environment must not make every health check depend on a broker.
+from config.django.base import RURALCAST_MQTT  # noqa: E402
+
+RURALCAST_MQTT = {**RURALCAST_MQTT, "CONFIGURED": False}

@@ -652,7 +652,7 @@ def test_an_approved_message_is_packaged_with_a_signature_over_the_exact_packet_
         assert hashlib.sha256(package.extractfile(names[2]).read()).hexdigest() == with_audio.audio_sha256  # type: ignore[union-attr]
 
 
-def test_a_draft_is_never_packaged_and_signed(alert: Alert) -> None:
+def test_a_draft_is_never_packaged_and_signed(alert: Alert, english: None) -> None:
     signing_key_generate(actor=None, alg="Ed25519")
     with pytest.raises(Exception, match="approved"):
         ebd_package(alert)
