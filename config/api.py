@@ -17,6 +17,7 @@ from ruralcast.accounts.api import router as accounts_router
 from ruralcast.alerts.api import router as alerts_router
 from ruralcast.audit.api import router as audit_router
 from ruralcast.core.api_auth import API_AUTH
+from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
 from ruralcast.regions.api import designations_router
 from ruralcast.regions.api import router as regions_router
@@ -32,6 +33,7 @@ api = NinjaAPI(
         'the console\'s session. Errors share one body: `{"error": {"code", "message", "fields"}}`.'
     ),
     auth=API_AUTH,
+    parser=StrictParser(),
     urls_namespace="api",
     docs_url="/docs",
 )
@@ -71,6 +73,8 @@ def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if isinstance(error.__cause__, ApplicationError):  # our parser refused the body (see core.api_parser)
+        return _application_error(request, error.__cause__)
     return _error(request, error.status_code, "http_error", str(error))
 
 

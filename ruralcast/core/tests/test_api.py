@@ -208,3 +208,14 @@ def test_metrics_are_prometheus_text(client: Client) -> None:
     text = response.content.decode()
     assert "# HELP" in text and "# TYPE" in text
     assert "django_http_requests_total" in text
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_input_is_a_clear_400_not_a_database_error(client, platform_admin) -> None:
+    """PostgreSQL cannot store U+0000; every way in refuses it before the database sees it."""
+    client.force_login(platform_admin)
+    body = client.post("/api/v1/tokens", {"name": "a\x00b"}, content_type="application/json")
+    assert body.status_code == 400 and body.json()["error"]["fields"]
+    assert client.get("/api/v1/audit/events", {"actor": "x\x00"}).status_code == 400
+    assert client.get("/api/v1/alerts/12%0034").status_code == 400
+    assert client.get("/regions/52%00/").status_code == 400

@@ -6,7 +6,9 @@ administrator (the widest scope, so every code path past the permission check is
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -16,6 +18,18 @@ from ruralcast.accounts.services import api_token_create, role_grant, user_creat
 from ruralcast.regions.selectors import region_root
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction_open():
+    """Schemathesis calls the WSGI app directly, whose request signals would close the database
+    connection after each request (and with it the test's transaction on PostgreSQL); Django's own
+    test client disconnects them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
