@@ -186,8 +186,8 @@ def main() -> None:
     from ruralcast.accounts.roles import Role
     from ruralcast.accounts.services import role_grant, user_create
     from ruralcast.alerts.models import Receipt
-    from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit
-    from ruralcast.messaging.models import OutboxMessage
+    from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit, alerts_expire_due
+    from ruralcast.messaging.models import OutboxMessage, OutboxState
     from ruralcast.regions.codes import Level
     from ruralcast.regions.models import Region
     from ruralcast.regions.services import regions_import
@@ -294,6 +294,11 @@ def main() -> None:
             outbox = OutboxMessage.objects.get(key=alert.ebm_id)
             message_bytes = max(len(item.get("payload_b64", "")) * 3 // 4 for item in outbox.messages)
             summary = json.loads(report.read_text()) if report.exists() else {}
+            # Expire the alert so its retained message is cleared before the next, larger fleet connects
+            # (otherwise the new terminals would receive this alert on connecting).
+            alerts_expire_due(now=alert.expires + timedelta(seconds=1))
+            cleared = OutboxMessage.objects.filter(kind="alert.clear", key=alert.ebm_id, state=OutboxState.PUBLISHED)
+            _wait(lambda q=cleared: q.exists(), 60, "retained alert cleared")
             bare = bare_fanout(chosen, port=mqtt_port, processes=processes, size=message_bytes, repeat=args.repeat)
             bare_median = statistics.median(bare)
             p99 = _percentile(latencies, 0.99)
