@@ -37,5 +37,22 @@ def canonical_event(
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# The event fields the hash covers (the keyword arguments of canonical_event), in one place for the
+# writer (services.audit_record) and the verifier (selectors.audit_chain_verify).
+HASHED_FIELDS = (
+    "seq",
+    "created_at",
+    "actor_id",
+    "actor_label",
+    "verb",
+    "object_type",
+    "object_id",
+    "object_label",
+    "region_code",
+    "before",
+    "after",
+)
+
+
 def chain_hash(prev_hash: str, canonical: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.audit.chain import canonical_event, chain_hash
+from ruralcast.audit.chain import HASHED_FIELDS, canonical_event, chain_hash
 from ruralcast.audit.models import GENESIS_HASH, AuditEvent
 
 
@@ -71,20 +71,7 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
         if event.prev_hash != expected_prev:
             report.problems.append(f"#{event.seq}: previous-hash link broken")
         recomputed = chain_hash(
-            event.prev_hash,
-            canonical_event(
-                seq=event.seq,
-                created_at=event.created_at,
-                actor_id=event.actor_id,
-                actor_label=event.actor_label,
-                verb=event.verb,
-                object_type=event.object_type,
-                object_id=event.object_id,
-                object_label=event.object_label,
-                region_code=event.region_code,
-                before=event.before,
-                after=event.after,
-            ),
+            event.prev_hash, canonical_event(**{name: getattr(event, name) for name in HASHED_FIELDS})
         )
         if recomputed != event.hash:
             report.problems.append(f"#{event.seq}: content does not match its hash (altered)")

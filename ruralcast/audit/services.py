@@ -50,36 +50,20 @@ def audit_record(
         AuditHead.objects.filter(id=1).update(seq=F("seq") + 1)
         head = AuditHead.objects.get(id=1)
         created_at = timezone.now().astimezone(UTC)
-        digest = chain_hash(
-            head.hash,
-            canonical_event(
-                seq=head.seq,
-                created_at=created_at,
-                actor_id=actor_id,
-                actor_label=actor_label,
-                verb=verb,
-                object_type=object_type,
-                object_id=object_id,
-                object_label=object_label,
-                region_code=region_code,
-                before=before,
-                after=after,
-            ),
-        )
-        event = AuditEvent.objects.create(
-            seq=head.seq,
-            created_at=created_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            verb=verb,
-            object_type=object_type,
-            object_id=object_id,
-            object_label=object_label,
-            region_code=region_code,
-            before=before,
-            after=after,
-            prev_hash=head.hash,
-            hash=digest,
-        )
+        fields: dict[str, Any] = {
+            "seq": head.seq,
+            "created_at": created_at,
+            "actor_id": actor_id,
+            "actor_label": actor_label,
+            "verb": verb,
+            "object_type": object_type,
+            "object_id": object_id,
+            "object_label": object_label,
+            "region_code": region_code,
+            "before": before,
+            "after": after,
+        }
+        digest = chain_hash(head.hash, canonical_event(**fields))
+        event = AuditEvent.objects.create(**fields, prev_hash=head.hash, hash=digest)
         AuditHead.objects.filter(id=1).update(hash=digest)
     return event
