@@ -172,7 +172,7 @@ def test_the_live_status_partial_counts_receipts_per_region(
     assert 'data-count="targeted">2<' in page
     assert 'data-count="played">1<' in page
     assert 'data-count="silent">1<' in page
-    assert 'id="alert-state"' in page and 'hx-swap-oob' in page  # the state line follows the receipts
+    assert 'id="alert-state"' in page and "hx-swap-oob" in page  # the state line follows the receipts
 
 
 def test_alert_audio_is_served_with_ranges_and_long_caching(
