@@ -62,21 +62,22 @@ def _store_receipts(items: list[Any]) -> None:
     receipts = []
     for item in items:
         body = item.payload
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("ebm_id"), str)
-            or not isinstance(body.get("event"), str)
-        ):
+        if not isinstance(body, dict) or not isinstance(body.get("ebm_id"), str):
             continue
-        receipts.append(
-            ReceiptIn(
-                terminal_code=item.terminal,
-                ebm_id=body["ebm_id"],
-                event=body["event"],
-                reason=str(body.get("reason") or ""),
-                device_at=_parse_time(body.get("at")),
+        # One receipt (`event`) or several that happened together (`events`), docs/protocols.md §5.
+        events = body["events"] if isinstance(body.get("events"), list) else [body]
+        for event in events:
+            if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+                continue
+            receipts.append(
+                ReceiptIn(
+                    terminal_code=item.terminal,
+                    ebm_id=body["ebm_id"],
+                    event=event["event"],
+                    reason=str(event.get("reason") or ""),
+                    device_at=_parse_time(event.get("at")),
+                )
             )
-        )
     receipts_store(receipts)
 
 

@@ -49,6 +49,8 @@ from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_fr
 
 log = logging.getLogger(__name__)
 
+# Receipts queued within this time go out as one message (received + started, typically).
+RECEIPT_COALESCE_SECONDS = 0.02
 # Where the agent keeps the newest signed trust-list update it accepted (in its cache dir).
 TRUST_FILE = "trust.json"
 
@@ -102,6 +104,22 @@ def receipt_bytes(*, terminal: str, ebm_id: str, event: str, reason: str = "", a
         f'{{"terminal":{_json_str(terminal)},"ebm_id":{_json_str(ebm_id)},"event":{_json_str(event)},'
         f'"reason":{_json_str(reason)},"at":{_json_str(at or local_now_iso())}}}'
     ).encode()
+
+
+def receipts_bytes(*, terminal: str, ebm_id: str, events: list[tuple[str, str, str]]) -> bytes:
+    """Several receipts of one message in one MQTT message (§5): `events` is [(event, reason, at)].
+
+    A terminal sends what happened within a few milliseconds together (received and started, when
+    the audio came inline), which halves the uplink messages of a broadcast.
+    """
+    if len(events) == 1:
+        event, reason, at = events[0]
+        return receipt_bytes(terminal=terminal, ebm_id=ebm_id, event=event, reason=reason, at=at)
+    items = ",".join(
+        f'{{"event":{_json_str(event)},"reason":{_json_str(reason)},"at":{_json_str(at)}}}'
+        for event, reason, at in events
+    )
+    return f'{{"terminal":{_json_str(terminal)},"ebm_id":{_json_str(ebm_id)},"events":[{items}]}}'.encode()
 
 
 def peek_ebm_id(data: bytes, topic: str) -> str:
@@ -499,6 +517,8 @@ class Agent:
         self._preparing: set[asyncio.Task[None]] = set()
         self.receipts: list[tuple[str, str, str]] = []  # (ebm_id, event, reason) sent, for status and tests
         self.trust, self.trust_version = self._trust_load()
+        self._unsent: dict[str, list[tuple[str, str, str]]] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -521,6 +541,9 @@ class Agent:
         for task in [*self._tasks, *self._preparing, *([playing] if playing else [])]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self._flush_receipts()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + flush_timeout
         while self.client.pending and self.client.is_connected and loop.time() < deadline:
@@ -548,10 +571,19 @@ class Agent:
         self._inbox.put_nowait(msg)
 
     def _receipt(self, ebm_id: str, event: str, reason: str = "") -> None:
+        """Queue a receipt; what is queued within RECEIPT_COALESCE_SECONDS goes out as one message."""
         self.receipts.append((ebm_id, event, reason))
         log.info("%s receipt %s %s %s", self.config.terminal_id, ebm_id, event, reason)
-        body = receipt_bytes(terminal=self.config.terminal_id, ebm_id=ebm_id, event=event, reason=reason)
-        self.client.publish_nowait(receipt_topic(self.config.terminal_id), body, qos=1)
+        self._unsent.setdefault(ebm_id, []).append((event, reason, local_now_iso()))
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(RECEIPT_COALESCE_SECONDS, self._flush_receipts)
+
+    def _flush_receipts(self) -> None:
+        self._flush_handle = None
+        unsent, self._unsent = self._unsent, {}
+        for ebm_id, events in unsent.items():
+            body = receipts_bytes(terminal=self.config.terminal_id, ebm_id=ebm_id, events=events)
+            self.client.publish_nowait(receipt_topic(self.config.terminal_id), body, qos=1)
 
     def _complete(self, ebm_id: str, msg_type: str) -> None:
         self.store.complete(ebm_id, msg_type)

@@ -60,9 +60,11 @@ from ruralcast_terminal.agent import (
     DedupeStore,
     alert_admit,
     alert_expires,
+    local_now_iso,
     peek_ebm_id,
     receipt_bytes,
     receipt_topic,
+    receipts_bytes,
     subscriptions,
 )
 from ruralcast_terminal.mqtt import Client, Message
@@ -318,6 +320,13 @@ class Fleet:
         vt.client.publish_nowait(receipt_topic(vt.spec.terminal_id), body, qos=1)
         self.stats.receipts_sent += 1
 
+    def _send_together(self, vt: _Virtual, ebm_id: str, events: list[tuple[str, str]]) -> None:
+        """Receipts that happen at once go out in one message, as the agent's coalescing does."""
+        at = local_now_iso()
+        body = receipts_bytes(terminal=vt.spec.terminal_id, ebm_id=ebm_id, events=[(e, r, at) for e, r in events])
+        vt.client.publish_nowait(receipt_topic(vt.spec.terminal_id), body, qos=1)
+        self.stats.receipts_sent += len(events)
+
     def _audio_ok(self, audio: Any) -> bool:
         if audio is None:
             return True
@@ -386,18 +395,19 @@ class Fleet:
         arrival = stats.arrivals.setdefault(ebm_id, [now, now, 0])
         arrival[1] = now
         arrival[2] += 1
-        self._send(vt, ebm_id, RECEIVED)
         if msg_type == "Cancel":
+            self._send(vt, ebm_id, RECEIVED)
             for ref in payload["references"]:
                 vt.store.withdraw(ref, alert_expires(payload))
         elif vt.store.is_withdrawn(ebm_id):
-            self._send(vt, ebm_id, CANCELLED, "already withdrawn")
+            self._send_together(vt, ebm_id, [(RECEIVED, ""), (CANCELLED, "already withdrawn")])
         elif not self._audio_ok(payload.get("audio")):
             stats.audio_failed += 1
-            self._send(vt, ebm_id, "failed", protocol.AUDIO_FAILED)
+            self._send_together(vt, ebm_id, [(RECEIVED, ""), ("failed", protocol.AUDIO_FAILED)])
         else:
-            # A NullSink plays instantly: started and finished go out together.
-            self._send(vt, ebm_id, STARTED)
+            # Received and started coalesce as on a real agent (inline audio); a NullSink plays
+            # instantly, but `finished` goes out on its own, as a device's would after playback.
+            self._send_together(vt, ebm_id, [(RECEIVED, ""), (STARTED, "")])
             self._send(vt, ebm_id, FINISHED)
         stats.handle_seconds += time.perf_counter() - started
 

@@ -209,6 +209,14 @@ def alert_payload(
     }
 
 
+def receipts_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """One dict per receipt, whether the message carries one (`event`) or several (`events`)."""
+    if "events" in message:
+        base = {k: v for k, v in message.items() if k != "events"}
+        return [{**base, **event} for event in message["events"]]
+    return [message]
+
+
 class Platform:
     """Publishes alerts on region topics and collects every receipt (`rc/v1/up/+/receipt`)."""
 
@@ -222,7 +230,7 @@ class Platform:
             broker.host,
             broker.port,
             subscriptions=[("rc/v1/up/+/receipt", 1)],
-            on_message=lambda m: self.receipts.append(json.loads(m.payload)),
+            on_message=lambda m: self.receipts.extend(receipts_of(json.loads(m.payload))),
         )
 
     async def __aenter__(self) -> Platform:
