@@ -9,6 +9,7 @@ from ninja.pagination import paginate
 from ruralcast.accounts import selectors, services
 from ruralcast.accounts.models import ApiToken, RoleGrant, User
 from ruralcast.accounts.roles import ROLE_ACTIONS, Role
+from ruralcast.core.api_types import UtcDatetime
 from ruralcast.regions.selectors import region_get
 
 router = Router(tags=["accounts"])
@@ -138,7 +139,7 @@ class TokenCreatedOut(TokenOut):
 
 class TokenIn(Schema):
     name: str = Field(..., max_length=100)
-    expires_at: datetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 @router.get("/tokens", response=list[TokenOut], summary="My API tokens")

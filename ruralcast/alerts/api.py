@@ -14,6 +14,7 @@ from ruralcast.alerts.formats.cap import alert_to_cap, cap_import
 from ruralcast.alerts.formats.common import MAX_IMPORT_BYTES
 from ruralcast.alerts.formats.ebm import alert_to_ebm, ebm_import
 from ruralcast.alerts.models import Alert, Receipt
+from ruralcast.core.api_types import UtcDatetime
 from ruralcast.core.errors import ValidationError
 from ruralcast.regions.selectors import region_get
 
@@ -67,8 +68,8 @@ class AlertIn(Schema):
     urgency: str = "Immediate"
     certainty: str = "Observed"
     scope: str = "Public"
-    onset: datetime
-    expires: datetime
+    onset: UtcDatetime
+    expires: UtcDatetime
     targets: list[str] = Field(..., min_length=1, max_length=200)
     title: str = Field(..., max_length=200)
     text: str = Field(..., max_length=1500)

@@ -9,6 +9,7 @@ from ninja.pagination import paginate
 from ruralcast.accounts.access import access_require
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_chain_verify, audit_event_list
+from ruralcast.core.api_types import UtcDatetime
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
 from ruralcast.regions.selectors import region_root
 
@@ -34,8 +35,8 @@ class AuditQuery(Schema):
     actor: str = Field("", max_length=150)
     region: str = Field("", max_length=12, pattern=r"^[0-9]*$")
     text: str = Field("", max_length=100)
-    since: datetime | None = None
-    until: datetime | None = None
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
 
 
 @router.get("/events", response=list[AuditEventOut], summary="Audit events in my regions, newest first")

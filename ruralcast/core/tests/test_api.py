@@ -219,3 +219,22 @@ def test_a_nul_character_in_input_is_a_clear_400_not_a_database_error(client, pl
     assert client.get("/api/v1/audit/events", {"actor": "x\x00"}).status_code == 400
     assert client.get("/api/v1/alerts/12%0034").status_code == 400
     assert client.get("/regions/52%00/").status_code == 400
+
+
+@pytest.mark.django_db
+def test_times_with_offsets_postgresql_cannot_store_are_read_as_utc(client, platform_admin) -> None:
+    """Python accepts offsets up to ±23:59, PostgreSQL only ±15:59: the API converts to UTC first."""
+    client.force_login(platform_admin)
+    events = client.get(
+        "/api/v1/audit/events", {"until": "2030-01-07T08:22:28+23:01", "since": "0001-01-01T00:00:00-00:30"}
+    )
+    assert events.status_code == 200
+    token = client.post(
+        "/api/v1/tokens",
+        {"name": "far east", "expires_at": "2031-01-01T00:00:00+23:00"},
+        content_type="application/json",
+    )
+    assert token.status_code == 201
+    assert token.json()["expires_at"].endswith(("Z", "+00:00", "+08:00"))
+    edge = client.get("/api/v1/audit/events", {"since": "0001-01-01T00:00:00+01:00"})
+    assert edge.status_code == 400  # before year 1 in UTC: a clear error, not a server error
