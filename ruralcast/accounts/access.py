@@ -68,6 +68,15 @@ def access_require(*, user: User, action: str, region: Region) -> None:
         )
 
 
+def access_require_somewhere(*, user: User, action: str) -> None:
+    """For pages that list what a user may act on: PermissionDenied unless a grant allows `action`
+    somewhere (the listing itself is then filtered to those regions by the selectors)."""
+    if not action_prefixes(user=user, action=action):
+        raise PermissionDenied(
+            _("Your roles do not allow “%(action)s” in any region.") % {"action": _action_label(action)}
+        )
+
+
 def access_require_all(*, user: User, action: str, regions: Iterable[Region]) -> None:
     for region in regions:
         access_require(user=user, action=action, region=region)

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -13,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ruralcast.accounts import selectors, services
-from ruralcast.accounts.access import access_require, action_prefixes
+from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.forms import GrantForm, LoginForm, PasswordChangeForm, TokenForm, UserCreateForm
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError
-from ruralcast.regions.selectors import region_root
+from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
 
 
@@ -41,24 +40,9 @@ def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, 
     return render(request, "accounts/login.html", context, status=429)
 
 
-def _apply_error(form: forms.Form, error: ApplicationError) -> None:
-    """Put a service's error onto the form fields it names, keeping what the user typed."""
-    if error.fields:
-        for field, field_messages in error.fields.items():
-            for message in field_messages:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        form.add_error(None, error.message)
-
-
-def _require_somewhere(request: HttpRequest, action: str) -> None:
-    if not action_prefixes(user=request.user, action=action):  # type: ignore[arg-type]
-        access_require(user=request.user, action=action, region=region_root())  # type: ignore[arg-type]
-
-
 @login_required
 def users(request: HttpRequest) -> HttpResponse:
-    _require_somewhere(request, Action.USER_VIEW)
+    access_require_somewhere(user=request.user, action=Action.USER_VIEW)  # type: ignore[arg-type]
     query = request.GET.get("q", "").strip()[:100]
     listing = selectors.user_list(viewer=request.user, query=query)  # type: ignore[arg-type]
     can_manage = bool(action_prefixes(user=request.user, action=Action.USER_MANAGE))  # type: ignore[arg-type]
@@ -69,13 +53,13 @@ def users(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def user_create(request: HttpRequest) -> HttpResponse:
-    _require_somewhere(request, Action.USER_MANAGE)
+    access_require_somewhere(user=request.user, action=Action.USER_MANAGE)  # type: ignore[arg-type]
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_create(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         except ApplicationError as error:
-            _apply_error(form, error)
+            form_apply_error(form, error)
         else:
             messages.success(request, _("User %(name)s created.") % {"name": user.username})
             return redirect("accounts:user", username=user.username)
@@ -95,7 +79,7 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
                 region=grant_form.cleaned_data["region"],
             )
         except ApplicationError as error:
-            _apply_error(grant_form, error)
+            form_apply_error(grant_form, error)
         else:
             messages.success(request, _("Role granted."))
             return redirect("accounts:user", username=person.username)
@@ -136,7 +120,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         try:
             _token, created_secret = services.api_token_create(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         except ApplicationError as error:
-            _apply_error(form, error)
+            form_apply_error(form, error)
         else:
             form = TokenForm()
     context = {"form": form, "tokens": selectors.api_token_list(user=request.user), "created_secret": created_secret}  # type: ignore[arg-type]
@@ -164,7 +148,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["new_password"],
             )
         except ApplicationError as error:
-            _apply_error(form, error)
+            form_apply_error(form, error)
         else:
             update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
             messages.success(request, _("Password changed."))

@@ -11,12 +11,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require, action_prefixes
+from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_event_list
 from ruralcast.core.exports import safe_row
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
-from ruralcast.regions.selectors import region_root
 from ruralcast.web.paging import paginate
 
 
@@ -56,14 +55,9 @@ def _filters_from(request: HttpRequest) -> tuple[AuditFilter, list[str]]:
     )
 
 
-def _require_audit_view(request: HttpRequest) -> None:
-    if not action_prefixes(user=request.user, action=Action.AUDIT_VIEW):  # type: ignore[arg-type]
-        access_require(user=request.user, action=Action.AUDIT_VIEW, region=region_root())  # type: ignore[arg-type]
-
-
 @login_required
 def events(request: HttpRequest) -> HttpResponse:
-    _require_audit_view(request)
+    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)  # type: ignore[arg-type]
     filters, problems = _filters_from(request)
     listing = audit_event_list(user=request.user, filters=filters)  # type: ignore[arg-type]
     context = {"problems": problems, "values": request.GET, **paginate(request, listing)}
@@ -78,7 +72,7 @@ class _Echo:
 @login_required
 def export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered events as CSV (UTF-8 with BOM so spreadsheets read Chinese), streamed."""
-    _require_audit_view(request)
+    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)  # type: ignore[arg-type]
     filters, _problems = _filters_from(request)
     listing = audit_event_list(user=request.user, filters=filters)  # type: ignore[arg-type]
     writer = csv.writer(_Echo())

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require, action_prefixes
+from ruralcast.accounts.access import access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError
 from ruralcast.core.exports import safe_row
@@ -18,6 +18,7 @@ from ruralcast.regions.codes import Level
 from ruralcast.regions.forms import DesignationImportForm
 from ruralcast.regions.models import Region
 from ruralcast.regions.services import designation_import
+from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
 
 _SESSION_KEY = "designation_import_csv"
@@ -92,8 +93,7 @@ def designation_export(request: HttpRequest, key: str) -> HttpResponse:
 @login_required
 def designation_import_view(request: HttpRequest) -> HttpResponse:
     """Two steps: check the file (dry run, stored in the session), then confirm to save."""
-    if not action_prefixes(user=request.user, action=Action.DESIGNATION_MANAGE):  # type: ignore[arg-type]
-        access_require(user=request.user, action=Action.DESIGNATION_MANAGE, region=selectors.region_root())  # type: ignore[arg-type]
+    access_require_somewhere(user=request.user, action=Action.DESIGNATION_MANAGE)  # type: ignore[arg-type]
     form = DesignationImportForm(request.POST or None, request.FILES or None)
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and request.POST.get("action") == "confirm":
@@ -137,11 +137,7 @@ def designation_import_view(request: HttpRequest) -> HttpResponse:
                         dry_run=True,
                     )
                 except ApplicationError as error:
-                    for field, messages in error.fields.items():
-                        for message in messages:
-                            form.add_error(field if field in form.fields else None, message)
-                    if not error.fields:
-                        form.add_error(None, error.message)
+                    form_apply_error(form, error)
                 else:
                     token = secrets.token_urlsafe(16)
                     request.session[_SESSION_KEY] = {"token": token, "csv": csv_text}
