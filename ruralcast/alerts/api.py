@@ -53,7 +53,7 @@ class AlertOut(Schema):
 
     @staticmethod
     def resolve_targets(alert: Alert) -> list[str]:
-        return sorted(alert.targets.values_list("code", flat=True))
+        return sorted(region.code for region in alert.targets.all())  # prefetched by alert_list
 
     @staticmethod
     def resolve_references(alert: Alert) -> str | None:

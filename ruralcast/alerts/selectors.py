@@ -21,7 +21,11 @@ def alert_list(*, user: User, query: str = "", state: str = "") -> QuerySet[Aler
     scope = action_scope_q(user=user, action=Action.ALERT_VIEW, field="issuer_region_id")
     if scope is None:
         return Alert.objects.none()
-    alerts = Alert.objects.filter(scope).select_related("issuer_region", "created_by", "references")
+    alerts = (
+        Alert.objects.filter(scope)
+        .select_related("issuer_region", "created_by", "references")
+        .prefetch_related("targets")  # the API lists each message's target codes
+    )
     if query:
         alerts = alerts.filter(Q(title__icontains=query) | Q(ebm_id__startswith=query))
     if state:

@@ -4,7 +4,6 @@ import csv
 import io
 import re
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -13,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ruralcast.accounts.access import access_check, action_prefixes
+from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import selectors, services
 from ruralcast.alerts.events import event_types
@@ -25,16 +24,8 @@ from ruralcast.alerts.models import Alert, MsgType, State, Status
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.exports import safe_row
 from ruralcast.regions.selectors import region_get
+from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
-
-
-def _apply_error(form: forms.Form, error: ApplicationError) -> None:
-    if error.fields:
-        for name, field_messages in error.fields.items():
-            for message in field_messages:
-                form.add_error(name if name in form.fields else None, message)
-    else:
-        form.add_error(None, error.message)
 
 
 @login_required
@@ -62,8 +53,7 @@ def _initial_issuer(request: HttpRequest) -> str:
 
 @login_required
 def alert_create(request: HttpRequest) -> HttpResponse:
-    if not action_prefixes(user=request.user, action=Action.ALERT_DRAFT):  # type: ignore[arg-type]
-        raise NotFound(_("You hold no role that drafts alerts."))
+    access_require_somewhere(user=request.user, action=Action.ALERT_DRAFT)  # type: ignore[arg-type]
     form = AlertForm(request.POST or None, request.FILES or None, initial={"issuer_region": _initial_issuer(request)})
     if request.method == "POST" and form.is_valid():
         try:
@@ -74,7 +64,7 @@ def alert_create(request: HttpRequest) -> HttpResponse:
                 audio_upload=form.cleaned_data.get("audio_file"),
             )
         except ApplicationError as error:
-            _apply_error(form, error)
+            form_apply_error(form, error)
         else:
             messages.success(request, _("Draft saved. Check it, then submit it for approval."))
             return redirect("alerts:detail", ebm_id=alert.ebm_id)
@@ -86,8 +76,7 @@ def alert_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def alert_import(request: HttpRequest) -> HttpResponse:
     """Draft a message from a CAP 1.2 or EBM file; errors name the line and keep the choices."""
-    if not action_prefixes(user=request.user, action=Action.ALERT_DRAFT):  # type: ignore[arg-type]
-        raise NotFound(_("You hold no role that drafts alerts."))
+    access_require_somewhere(user=request.user, action=Action.ALERT_DRAFT)  # type: ignore[arg-type]
     form = ImportForm(request.POST or None, request.FILES or None, initial={"issuer_region": _initial_issuer(request)})
     if request.method == "POST" and form.is_valid():
         importer = cap_import if form.cleaned_data["format"] == "cap" else ebm_import
@@ -140,7 +129,7 @@ def alert_edit(request: HttpRequest, ebm_id: str) -> HttpResponse:
                 audio_upload=form.cleaned_data.get("audio_file"),
             )  # type: ignore[arg-type]
         except ApplicationError as error:
-            _apply_error(form, error)
+            form_apply_error(form, error)
         else:
             messages.success(request, _("Draft updated."))
             return redirect("alerts:detail", ebm_id=alert.ebm_id)

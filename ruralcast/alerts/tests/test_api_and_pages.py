@@ -231,3 +231,21 @@ def test_the_console_form_keeps_the_input_and_names_the_problem(
     page = answer.content.decode()
     assert "保留我的标题" in page and guzhou.name in page
     assert not Alert.objects.exists()
+
+
+def test_listing_messages_costs_the_same_few_queries_however_many_there_are(
+    client: Client,
+    county_station_operator: User,
+    rongjiang: Region,
+    guzhou: Region,
+    fields_for: Callable[..., AlertFields],
+    django_assert_max_num_queries: Callable[..., object],
+) -> None:
+    for _ in range(12):
+        alert_create(actor=county_station_operator, issuer_region=rongjiang, fields=fields_for([guzhou]))
+    headers = _bearer(county_station_operator)
+    client.get("/api/v1/alerts/", headers=headers)  # warm caches (sessions, content types)
+    with django_assert_max_num_queries(8):  # type: ignore[operator]
+        answer = client.get("/api/v1/alerts/", headers=headers)
+    assert len(answer.json()["items"]) == 12
+    assert all(item["targets"] == [guzhou.code] for item in answer.json()["items"])
