@@ -756,4 +756,6 @@ def test_console_import_of_a_good_file_opens_the_new_draft(
 
 def test_console_import_page_is_refused_to_someone_who_cannot_draft(en_client: Client, township_viewer: User) -> None:
     en_client.force_login(township_viewer)
-    assert en_client.get("/alerts/import/").status_code == 403  # like every console module: a known user without the right role
+    assert (
+        en_client.get("/alerts/import/").status_code == 403
+    )  # like every console module: a known user without the right role
