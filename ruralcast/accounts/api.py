@@ -43,7 +43,10 @@ class RoleOut(Schema):
 
 @router.get("/me", response=MeOut, summary="The authenticated user and their grants")
 def me(request: HttpRequest) -> dict[str, object]:
-    user: User = request.user  # type: ignore[assignment]
+    return _with_grants(request.user)  # type: ignore[arg-type]
+
+
+def _with_grants(user: User) -> dict[str, object]:
     return {**UserOut.from_orm(user).dict(by_alias=True), "grants": list(selectors.role_grant_list(user=user))}
 
 
@@ -85,8 +88,7 @@ def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
 
 @router.get("/users/{username}", response=MeOut, summary="One user with grants")
 def user_detail(request: HttpRequest, username: str) -> dict[str, object]:
-    user = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
-    return {**UserOut.from_orm(user).dict(by_alias=True), "grants": list(selectors.role_grant_list(user=user))}
+    return _with_grants(selectors.access_user(viewer=request.user, username=username))  # type: ignore[arg-type]
 
 
 class ActiveIn(Schema):

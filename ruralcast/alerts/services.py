@@ -137,7 +137,7 @@ def _require_draft_rights(actor: User, issuer_region: Region, targets: list[Regi
 def _set_targets(alert: Alert, targets: list[Region]) -> None:
     AlertTarget.objects.filter(alert=alert).delete()
     # A region inside another target adds nothing: keep the outermost ones.
-    kept = [r for r in targets if not any(o is not r and o.code != r.code and o.contains(r) for o in targets)]
+    kept = [r for r in targets if not any(o.code != r.code and o.contains(r) for o in targets)]
     AlertTarget.objects.bulk_create([AlertTarget(alert=alert, region=r) for r in {r.code: r for r in kept}.values()])
 
 
