@@ -8,7 +8,9 @@ credentials, spread over the villages of Guizhou).
 1. platform path: a drill targeting the province is drafted and submitted (speech synthesised
    before the clock starts); t0 is taken just before `alert_approve()`; the dispatcher signs (SM2-SM3
    by default) and publishes ONE message on the province topic; every simulated terminal verifies
-   it (one verification per process, see `verify_us`), "plays" it (null sink) and sends receipts;
+   it (one verification per process, see `verify_us`), "plays" it (null sink) and sends receipts:
+   received + started together, then finished after the audio's length × repeat as a loudspeaker
+   would (`--playback real`, the default) or at once (`--playback instant`);
    the ingest worker stores them in batches. Latency of a terminal = stored_at of its `started`
    receipt − t0; also `ingest_done_s` = when the last of the 3·N receipts was stored.
 2. baseline, same run: the same N connections (same credentials, same ACL, lean client) subscribed to
@@ -170,6 +172,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--repeat", type=int, default=3, help="bare fan-out repetitions (median)")
+    parser.add_argument(
+        "--playback",
+        choices=["real", "instant"],
+        default="real",
+        help="virtual loudspeakers send `finished` after the audio's length (real) or at once (instant)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="rc-bench-alerts-"))
@@ -256,6 +264,7 @@ def main() -> None:
                     "300",
                     "--report",
                     str(report),
+                    *(["--real-playback"] if args.playback == "real" else []),
                 ],
                 logs / f"simulator-{count}.log",
             )
@@ -335,6 +344,7 @@ def main() -> None:
             "alg": key.alg,
             "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
             "terminal_registration_s": round(registration_s, 2),
+            "playback": args.playback,
             "goal": "p99 <= 1 s at 10,000 and <= 2x bare fan-out",
             "runs": runs,
         },

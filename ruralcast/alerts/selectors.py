@@ -1,5 +1,7 @@
 """Reads of emergency messages: scoped lists, the live status of a broadcast, proof rows."""
 
+import base64
+import json
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
@@ -203,3 +205,18 @@ def alert_chain(*, alert: Alert) -> list[Alert]:
 
 def pending_cancel(*, alert: Alert) -> Alert | None:
     return Alert.objects.filter(references=alert.original, msg_type=MsgType.CANCEL).order_by("-created_at").first()
+
+
+def signing_serial(*, alert: Alert) -> str:
+    """The serial of the key that signed the dispatched alert ("" before dispatch), from its envelope."""
+    from ruralcast.alerts.services import OUTBOX_DISPATCH
+    from ruralcast.messaging.models import OutboxMessage
+
+    outbox = OutboxMessage.objects.filter(kind=OUTBOX_DISPATCH, key=alert.ebm_id).first()
+    for item in outbox.messages if outbox is not None else []:
+        try:
+            envelope = json.loads(base64.b64decode(item.get("payload_b64") or ""))
+            return str(envelope["sig"]["serial"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return ""

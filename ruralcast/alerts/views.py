@@ -224,7 +224,7 @@ def _proof_table(alert: Alert) -> list[list[str]]:
 
 @login_required
 def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
-    """Proof of broadcast: one row per targeted terminal, as CSV or xlsx."""
+    """Proof of broadcast: one row per targeted terminal, as CSV, xlsx or PDF (with the message and totals)."""
     alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
     rows = _proof_table(alert)
     filename = f"proof-{alert.ebm_id}"
@@ -254,6 +254,18 @@ def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
             output.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+        return response
+    if fmt == "pdf":
+        from ruralcast.alerts.proof_pdf import proof_pdf
+
+        document = proof_pdf(
+            alert=alert,
+            status=selectors.broadcast_status(alert=alert),
+            rows=selectors.proof_rows(alert=alert),
+            signing_serial=selectors.signing_serial(alert=alert),
+        )
+        response = HttpResponse(document, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
         return response
     raise NotFound(_("Unknown export format."))
 

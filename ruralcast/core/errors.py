@@ -49,6 +49,13 @@ class Conflict(ApplicationError):
     code = "conflict"
 
 
+class ServiceUnavailable(ApplicationError):
+    """A tool or resource of this machine is missing or failing: an operator must act, not the user."""
+
+    status_code = 503
+    code = "unavailable"
+
+
 def error_body(error: ApplicationError) -> dict[str, Any]:
     """The consistent JSON error body of the API: {"error": {"code", "message", "fields"}}."""
     return {"error": {"code": error.code, "message": error.message, "fields": error.fields}}

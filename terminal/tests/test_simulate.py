@@ -106,6 +106,38 @@ async def test_a_fleet_verifies_once_and_answers_like_agents(
     assert stats["arrivals"][alert_payload(1)["ebm_id"]][2] == 60
 
 
+@pytest.mark.anyio
+async def test_with_real_playback_finished_follows_the_audio_length_and_a_cancel_stops_it(
+    mosquitto, platform_key, alert_payload, Platform
+):
+    plan = plan_terminals(count=20, region=COUNTY)
+    fleet = Fleet(plan, host=mosquitto.host, port=mosquitto.port, trust=platform_key.trust(), real_playback=True)
+    fleet.start()
+    async with Platform(mosquitto) as platform:
+        await platform.wait_for(lambda: fleet.connected == 20)
+        short = alert_payload(1, seconds=0.3, repeat=2)  # sounds for 0.6 s
+        await platform.publish(platform_key.seal(short))
+        await platform.wait_for(lambda: len(platform.receipts) == 40)  # received + started
+        started_at = asyncio.get_running_loop().time()
+        assert fleet.playing == 20
+        await platform.wait_for(lambda: len(platform.receipts) == 60, timeout=5)
+        assert asyncio.get_running_loop().time() - started_at >= 0.4
+        assert fleet.playing == 0
+
+        long = alert_payload(2, seconds=60)
+        await platform.publish(platform_key.seal(long))
+        await platform.wait_for(lambda: len(platform.receipts) == 100)
+        cancel = alert_payload(3, msg_type="Cancel", references=[long["ebm_id"]], audio=None)
+        await platform.publish(platform_key.seal(cancel))
+        await platform.wait_for(lambda: len(platform.receipts) == 140)
+    await fleet.stop()
+    events = [(r["ebm_id"], r["event"]) for r in platform.receipts]
+    assert events.count((short["ebm_id"], "finished")) == 20
+    assert events.count((long["ebm_id"], "cancelled")) == 20  # stopped by the cancel, never finished
+    assert (long["ebm_id"], "finished") not in events
+    assert events.count((cancel["ebm_id"], "received")) == 20
+
+
 # --------------------------------------------------------------------------------------------
 # The command, several processes.
 

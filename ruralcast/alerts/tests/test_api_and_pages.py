@@ -160,6 +160,38 @@ def test_proof_of_broadcast_lists_every_targeted_terminal_in_csv_and_xlsx(
     assert sheet.max_row == 2 + len(rows)
 
 
+def test_proof_of_broadcast_pdf_has_a_searchable_chinese_text_layer_with_every_terminal(
+    client: Client,
+    county_station_operator: User,
+    rongjiang: Region,
+    guzhou: Region,
+    fields_for: Callable[..., AlertFields],
+) -> None:
+    from pypdf import PdfReader
+
+    alert = _dispatched_with_receipts(county_station_operator, rongjiang, guzhou, fields_for)
+    client.force_login(county_station_operator)
+    answer = client.get(f"/alerts/{alert.ebm_id}/proof.pdf")
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
+    assert "播发证明" in text  # the heading, in Chinese: the font is embedded with a real text layer
+    assert alert.title in text and alert.ebm_id in text
+    for row in csv.DictReader(io.StringIO(client.get(f"/alerts/{alert.ebm_id}/proof.csv").content.decode("utf-8-sig"))):
+        assert row["terminal"] in text
+
+
+def test_proof_of_broadcast_in_an_unknown_format_is_a_404(
+    client: Client,
+    county_station_operator: User,
+    rongjiang: Region,
+    guzhou: Region,
+    fields_for: Callable[..., AlertFields],
+) -> None:
+    alert = _dispatched_with_receipts(county_station_operator, rongjiang, guzhou, fields_for)
+    client.force_login(county_station_operator)
+    assert client.get(f"/alerts/{alert.ebm_id}/proof.docx").status_code == 404
+
+
 def test_the_live_status_partial_counts_receipts_per_region(
     client: Client,
     county_station_operator: User,
