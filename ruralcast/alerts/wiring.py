@@ -8,12 +8,15 @@ from ruralcast.alerts.models import Alert, MsgType
 
 def _build_dispatch(key: str) -> list[Any]:
     """One signed message per target region topic (the broker fans out), retained."""
-    from ruralcast.alerts.payload import REGION_TOPIC, alert_payload, alert_topics
+    from ruralcast.alerts.payload import REGION_TOPIC, alert_attachment, alert_payload, alert_topics
     from ruralcast.messaging.handlers import Outgoing
 
     alert = Alert.objects.select_related("references").get(ebm_id=key)
     payload = alert_payload(alert)
-    messages = [Outgoing(topic=topic, payload=payload, retain=True) for topic in alert_topics(alert)]
+    attachment = alert_attachment(alert)
+    messages = [
+        Outgoing(topic=topic, payload=payload, retain=True, attachment=attachment) for topic in alert_topics(alert)
+    ]
     if alert.msg_type == MsgType.UPDATE and alert.references is not None:
         # Regions the update no longer targets must not keep the superseded retained alert.
         kept = set(alert.targets.values_list("code", flat=True))

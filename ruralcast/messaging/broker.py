@@ -47,7 +47,7 @@ PLATFORM_PASSWORD_FILE = "platform.password"  # noqa: S105 — a file name
 
 # The largest MQTT packet the broker accepts (mosquitto `max_packet_size`); the dispatcher refuses to
 # prepare a bigger message rather than have the broker drop its connection. An alert with 15 s of
-# inline audio is ~60 KB; long audio goes by URL (docs/protocols.md §4).
+# attached audio is ~65 KB; long audio goes by URL (docs/protocols.md §3, §4).
 MAX_PACKET_BYTES = 4 * 1024 * 1024
 # Messages kept per client with a persistent session while it is away (the ingest worker's session
 # keeps receipts that arrive while it restarts). mosquitto's default of 1,000 is too few for a county.

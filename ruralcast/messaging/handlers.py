@@ -23,18 +23,23 @@ class Outgoing:
 
     `payload` is signed by the dispatcher (the envelope of docs/protocols.md §3). `payload=None`
     clears the retained message on `topic`: an empty retained message, unsigned, as MQTT defines it.
+    `attachment` (raw bytes, e.g. an alert's audio) travels after the envelope in the same message,
+    unsigned: the payload must name its SHA-256 so terminals can check it.
     """
 
     topic: str
     payload: dict[str, Any] | None
     retain: bool = True
     qos: int = 1
+    attachment: bytes | None = None
 
     def __post_init__(self) -> None:
         if not is_downlink(self.topic):
             raise ValueError(f"the platform publishes only on concrete rc/v1/down/ topics, not {self.topic!r}")
         if self.qos not in (0, 1):
             raise ValueError("QoS 0 or 1")
+        if self.attachment is not None and self.payload is None:
+            raise ValueError("an attachment travels with a signed payload, not with a clearing message")
 
 
 OutboxBuild = Callable[[str], list[Outgoing]]

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from ruralcast_terminal.protocol import message_join
 
 from ruralcast.messaging.broker import MAX_PACKET_BYTES, broker_sync
 from ruralcast.messaging.handlers import (
@@ -175,6 +176,7 @@ def outbox_prepare(*, message: OutboxMessage, sign: Signer) -> list[dict[str, An
             if not data:
                 data = sign(item.payload)
                 signed.append((item.payload, data))
+            data = message_join(data, item.attachment)
         if len(data) + len(item.topic.encode()) + 16 > MAX_PACKET_BYTES:
             raise OutboxBuildError(f"message for {item.topic} is {len(data)} bytes, over the broker's limit")
         prepared.append(

@@ -129,7 +129,8 @@ def peek_ebm_id(data: bytes, topic: str) -> str:
     else the last level of a region topic (`…/<region>/<ebm-id>`), else "".
     """
     with contextlib.suppress(Exception):
-        value = json.loads(base64.b64decode(json.loads(data)["payload"]))["ebm_id"]
+        envelope = protocol.message_split(data)[0]
+        value = json.loads(base64.b64decode(json.loads(envelope)["payload"]))["ebm_id"]
         if isinstance(value, str) and len(value) <= 64:
             return value
     last = topic.rsplit("/", 1)[-1]
@@ -313,6 +314,10 @@ class AudioError(Exception):
     pass
 
 
+class AttachmentError(AudioError):
+    """The message's own attachment is missing or wrong: trying again cannot help."""
+
+
 EXTENSIONS = {
     "audio/mpeg": ".mp3",
     "audio/wav": ".wav",
@@ -340,8 +345,11 @@ class AudioCache:
             handle.write(raw)
         os.replace(tmp, target)
 
-    async def fetch(self, audio: Any) -> Path | None:
-        """The verified local file of a payload's `audio` (None when the alert carries none)."""
+    async def fetch(self, audio: Any, attachment: bytes | None = None) -> Path | None:
+        """The verified local file of a payload's `audio` (None when the alert carries none).
+
+        The audio comes attached to the message (`attachment`, protocols.md §3), inline in the
+        payload, or from its URL; whichever it is, it must match the signed SHA-256."""
         if audio is None:
             return None
         if not isinstance(audio, dict):
@@ -353,7 +361,12 @@ class AudioCache:
         if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
             return target
         inline, url = audio.get("inline"), audio.get("url")
-        if isinstance(inline, str) and inline:
+        if audio.get("attached") is True:
+            try:
+                raw = protocol.attached_audio(audio, attachment) or b""
+            except ValueError as exc:
+                raise AttachmentError(str(exc)) from None
+        elif isinstance(inline, str) and inline:
             try:
                 raw = base64.b64decode(inline, validate=True)
             except (binascii.Error, ValueError) as exc:
@@ -636,7 +649,8 @@ class Agent:
             self._receipt(ebm_id, CANCELLED, "already withdrawn")
             self._complete(ebm_id, msg_type)
             return
-        task = asyncio.create_task(self._prepare(payload), name=f"agent:audio:{ebm_id}")
+        attachment = protocol.message_split(msg.payload)[1]
+        task = asyncio.create_task(self._prepare(payload, attachment), name=f"agent:audio:{ebm_id}")
         self._preparing.add(task)
         task.add_done_callback(self._preparing.discard)
 
@@ -691,17 +705,17 @@ class Agent:
             current.stop_reason = reason or CANCELLED
             self._current_task.cancel()  # the player sends `cancelled` once the sink has stopped
 
-    async def _prepare(self, payload: dict[str, Any]) -> None:
+    async def _prepare(self, payload: dict[str, Any], attachment: bytes | None = None) -> None:
         ebm_id, msg_type = payload["ebm_id"], payload["msg_type"]
         for attempt, pause in enumerate(AUDIO_RETRY_PAUSES):
             try:
-                audio = await self.audio.fetch(payload.get("audio"))
+                audio = await self.audio.fetch(payload.get("audio"), attachment)
                 break
             except AudioError as exc:
                 log.warning("%s: %s (attempt %d)", ebm_id, exc, attempt + 1)
                 if self.store.is_withdrawn(ebm_id):
                     break
-                if pause is None:
+                if pause is None or isinstance(exc, AttachmentError):
                     # Left incomplete on purpose: after a restart the alert is tried again.
                     self._receipt(ebm_id, FAILED, protocol.AUDIO_FAILED)
                     return

@@ -462,11 +462,52 @@ def seal(payload: dict[str, Any], *, alg: str, serial: str, private_key: bytes) 
     return seal_with(payload, alg=alg, serial=serial, sign=lambda data: crypto.sign(alg, private_key, data))
 
 
+# An MQTT message is the envelope, optionally followed by this byte and an attachment: the raw audio
+# an alert names in `audio.attached` (§3). Canonical JSON never contains a raw newline.
+ATTACHMENT_SEPARATOR = b"\n"
+
+
+def message_join(envelope: bytes, attachment: bytes | None = None) -> bytes:
+    """The MQTT payload: the envelope, then the attachment (if any) after one newline."""
+    if ATTACHMENT_SEPARATOR in envelope:
+        raise ValueError("an envelope never contains a raw newline")
+    return envelope if attachment is None else envelope + ATTACHMENT_SEPARATOR + attachment
+
+
+def message_split(data: bytes | bytearray | memoryview) -> tuple[bytes, bytes | None]:
+    """(envelope bytes, attachment or None) of an MQTT payload."""
+    head, separator, tail = bytes(data).partition(ATTACHMENT_SEPARATOR)
+    return head, (tail if separator else None)
+
+
+def attached_audio(audio: Any, attachment: bytes | None) -> bytes | None:
+    """The attachment, if the (verified) payload's `audio` says it is attached and it matches.
+
+    Returns None when the audio is not attached (inline or by URL). Raises ValueError when it is
+    attached but missing, of another length than `audio.bytes`, or not matching `audio.sha256`:
+    the attachment is outside the signature, and only its signed hash makes it trustworthy.
+    """
+    if not isinstance(audio, dict) or audio.get("attached") is not True:
+        return None
+    if attachment is None:
+        raise ValueError("the audio is attached but the message carries no attachment")
+    if audio.get("bytes") != len(attachment):
+        raise ValueError(f"the attachment is {len(attachment)} bytes, the payload says {audio.get('bytes')!r}")
+    if hashlib.sha256(attachment).hexdigest() != audio.get("sha256"):
+        raise ValueError("the attachment does not match audio.sha256")
+    return attachment
+
+
 def open_envelope(
     data: bytes, trust: TrustList, *, cache: VerifyCache | None = None
 ) -> tuple[Envelope, dict[str, Any]]:
-    """Rules 1–4 of §4: decode, verify (through `cache` when given), parse. Raises Rejected."""
-    envelope = envelope_decode(data)
+    """Rules 1–4 of §4: decode, verify (through `cache` when given), parse. Raises Rejected.
+
+    `data` is the whole MQTT payload; an attachment after the envelope is left for the caller
+    (`message_split`, `attached_audio`)."""
+    if len(data) > MAX_ENVELOPE_BYTES:
+        raise Rejected(MALFORMED, f"message larger than {MAX_ENVELOPE_BYTES} bytes")
+    envelope = envelope_decode(message_split(data)[0])
     if cache is None:
         envelope_verify(envelope, trust)
     else:

@@ -212,6 +212,16 @@ class _Virtual:
     playing: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """What rules 1–4 said about one distinct message: its payload, or why it was rejected."""
+
+    payload: dict[str, Any] | None
+    reason: str = ""
+    detail: str = ""
+    attachment_ok: bool = True
+
+
 @dataclass
 class FleetStats:
     terminals: int = 0
@@ -273,7 +283,7 @@ class Fleet:
         self.cache = TimedVerifyCache()
         self.stats = FleetStats(terminals=len(specs))
         self._audio: dict[str, bool] = {}
-        self._opened: dict[tuple[int, bytes], list[tuple[bytes, dict[str, Any] | tuple[str, str]]]] = {}
+        self._opened: dict[tuple[int, bytes], list[tuple[bytes, _Opened]]] = {}
         gate = asyncio.Semaphore(connect_concurrency)
         self.terminals: list[_Virtual] = []
         for spec in specs:
@@ -360,6 +370,8 @@ class Fleet:
             return True
         if not isinstance(audio, dict) or not isinstance(audio.get("sha256"), str):
             return False
+        if audio.get("attached") is True:
+            return True  # checked with its message, in `_open`
         sha = audio["sha256"]
         known = self._audio.get(sha)
         if known is None:
@@ -375,25 +387,34 @@ class Fleet:
             self._audio[sha] = known
         return known
 
-    def _open(self, data: bytes) -> dict[str, Any]:
-        """Rules 1–4 (`protocol.open_envelope` through the timed VerifyCache), once per distinct
-        message in this process; every virtual terminal then applies rules 5–7 itself."""
-        # Looked up by length and tail (where the envelope's signature sits), then confirmed by
-        # comparing all the bytes: cheaper than hashing 100 KB for a dict key on every delivery,
-        # and exact (a tampered copy never shares the verdict of the genuine one).
-        slot = self._opened.setdefault((len(data), data[-_TAIL_KEY_BYTES:]), [])
-        known = next((verdict for raw, verdict in slot if raw == data), None)
+    def _open(self, data: bytes) -> tuple[dict[str, Any], bool]:
+        """Rules 1–4 (`protocol.open_envelope` through the timed VerifyCache), and the check of an
+        attached audio, once per distinct message in this process; every virtual terminal then
+        applies rules 5–7 itself. Returns (payload, whether an attachment, if any, is sound)."""
+        # Looked up by length and last bytes, then confirmed by comparing all the bytes: cheaper
+        # than hashing 100 KB for a dict key on every delivery, and exact (a tampered copy never
+        # shares the verdict of the genuine one).
+        key = (len(data), data[-_TAIL_KEY_BYTES:])
+        known = next((verdict for raw, verdict in self._opened.get(key, ()) if raw == data), None)
         if known is None:
             try:
-                known = protocol.open_envelope(data, self.trust, cache=self.cache)[1]
+                payload = protocol.open_envelope(data, self.trust, cache=self.cache)[1]
             except Rejected as rejected:
-                known = (rejected.reason, rejected.detail)
+                known = _Opened(None, rejected.reason, rejected.detail)
+            else:
+                try:
+                    if protocol.attached_audio(payload.get("audio"), protocol.message_split(data)[1]) is not None:
+                        self.stats.audio_checked += 1
+                    known = _Opened(payload)
+                except ValueError:
+                    self.stats.audio_checked += 1
+                    known = _Opened(payload, attachment_ok=False)
             if len(self._opened) >= 256:
                 self._opened.clear()
-            self._opened.setdefault((len(data), data[-_TAIL_KEY_BYTES:]), []).append((data, known))
-        if isinstance(known, tuple):
-            raise Rejected(*known)
-        return known
+            self._opened.setdefault(key, []).append((data, known))
+        if known.payload is None:
+            raise Rejected(known.reason, known.detail)
+        return known.payload, known.attachment_ok
 
     def _on_message(self, vt: _Virtual, msg: Message) -> None:
         if not msg.payload:
@@ -402,7 +423,7 @@ class Fleet:
         stats = self.stats
         stats.messages += 1
         try:
-            opened = self._open(msg.payload)
+            opened, attachment_ok = self._open(msg.payload)
             if protocol.is_trust_update(opened):
                 return  # virtual terminals keep the trust list they were started with
             payload = alert_admit(
@@ -437,7 +458,7 @@ class Fleet:
                     self._send(vt, ref, CANCELLED)
         elif vt.store.is_withdrawn(ebm_id):
             self._send_together(vt, ebm_id, [(RECEIVED, ""), (CANCELLED, "already withdrawn")])
-        elif not self._audio_ok(payload.get("audio")):
+        elif not attachment_ok or not self._audio_ok(payload.get("audio")):
             stats.audio_failed += 1
             self._send_together(vt, ebm_id, [(RECEIVED, ""), ("failed", protocol.AUDIO_FAILED)])
         else:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruralcast_terminal import crypto
+from ruralcast_terminal import crypto, protocol
 from ruralcast_terminal.protocol import TrustedKey, TrustList, seal
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -166,6 +166,7 @@ def alert_payload(
     expires: datetime | None = None,
     audio: bytes | None = b"ID3 fake mp3 frames " * 8,
     inline: bool = True,
+    attached: bool = False,
     url: str | None = None,
     repeat: int = 1,
 ) -> dict[str, Any]:
@@ -201,7 +202,8 @@ def alert_payload(
             "bytes": len(audio),
             "seconds": seconds,
             "mime": "audio/mpeg",
-            "inline": base64.b64encode(audio).decode() if inline else None,
+            "inline": base64.b64encode(audio).decode() if inline and not attached else None,
+            **({"attached": True} if attached else {}),
         },
         "volume": 80,
         "repeat": repeat,
@@ -247,7 +249,8 @@ class Platform:
     ) -> None:
         """On `rc/v1/down/r/<area>/<ebm id>` like the dispatcher (`topic_id` defaults to the payload's)."""
         if topic_id is None:
-            topic_id = json.loads(base64.b64decode(json.loads(envelope)["payload"]))["ebm_id"]
+            head = protocol.message_split(envelope)[0]
+            topic_id = json.loads(base64.b64decode(json.loads(head)["payload"]))["ebm_id"]
         await self.publisher.publish(f"rc/v1/down/r/{area}/{topic_id}", envelope, qos=1, retain=retain)
 
     def events(self, ebm: str | None = None) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ and the neighbouring township 忠诚镇 522632101000.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
@@ -25,12 +26,15 @@ from ruralcast_terminal.protocol import (
     VerifyCache,
     alert_check,
     area_covers,
+    attached_audio,
     canonical_json,
     code_prefix,
     covering_codes,
     envelope_decode,
     envelope_encode,
     envelope_verify,
+    message_join,
+    message_split,
     open_envelope,
     seal,
 )
@@ -304,6 +308,44 @@ def test_an_envelope_over_one_mebibyte_is_malformed_before_parsing(signer: Signe
     big = signer.seal(alert(text="广" * (MAX_ENVELOPE_BYTES // 3)))
     assert len(big) > MAX_ENVELOPE_BYTES
     assert reason_of(open_envelope, big, trust) == "malformed"
+
+
+def test_an_attachment_after_the_envelope_is_kept_apart_from_the_signed_bytes(signer: Signer, trust: TrustList) -> None:
+    audio = bytes(range(256)) * 4  # raw bytes, newlines included
+    payload = alert(audio={"sha256": hashlib.sha256(audio).hexdigest(), "bytes": len(audio), "attached": True})
+    envelope = signer.seal(payload)
+    message = message_join(envelope, audio)
+    assert message_split(message) == (envelope, audio)
+    assert message_split(envelope) == (envelope, None)
+    opened = open_envelope(message, trust)[1]
+    assert opened == payload
+    assert attached_audio(opened["audio"], audio) == audio
+
+
+@pytest.mark.parametrize(
+    ("attachment", "problem"),
+    [(None, "no attachment"), (b"short", "bytes"), (b"X" * 1024, "sha256")],
+    ids=["missing", "wrong length", "swapped"],
+)
+def test_an_attached_audio_must_be_there_and_match_its_signed_length_and_hash(
+    attachment: bytes | None, problem: str
+) -> None:
+    audio = b"A" * 1024
+    meta = {"sha256": hashlib.sha256(audio).hexdigest(), "bytes": len(audio), "attached": True}
+    with pytest.raises(ValueError, match=problem):
+        attached_audio(meta, attachment)
+    assert attached_audio({**meta, "attached": False}, attachment) is None  # inline or by URL instead
+
+
+def test_an_envelope_never_contains_a_raw_newline(signer: Signer) -> None:
+    assert b"\n" not in signer.seal(alert(text="第一行\n第二行"))  # escaped inside the JSON string
+    with pytest.raises(ValueError):
+        message_join(b'{"v": 1,\n}', b"x")
+
+
+def test_a_message_with_its_attachment_over_one_mebibyte_is_malformed(signer: Signer, trust: TrustList) -> None:
+    message = message_join(signer.seal(alert()), b"\0" * MAX_ENVELOPE_BYTES)
+    assert reason_of(open_envelope, message, trust) == "malformed"
 
 
 def test_something_other_than_bytes_is_malformed() -> None:

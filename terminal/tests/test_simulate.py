@@ -138,6 +138,31 @@ async def test_with_real_playback_finished_follows_the_audio_length_and_a_cancel
     assert events.count((cancel["ebm_id"], "received")) == 20
 
 
+@pytest.mark.anyio
+async def test_virtual_terminals_check_attached_audio_with_its_message(
+    mosquitto, platform_key, alert_payload, Platform
+):
+    plan = plan_terminals(count=10, region=COUNTY)
+    fleet = Fleet(plan, host=mosquitto.host, port=mosquitto.port, trust=platform_key.trust())
+    fleet.start()
+    audio = b"attached audio " * 100
+    good, swapped = alert_payload(1, audio=audio, attached=True), alert_payload(2, audio=audio, attached=True)
+    async with Platform(mosquitto) as platform:
+        await platform.wait_for(lambda: fleet.connected == 10)
+        await platform.publish(protocol.message_join(platform_key.seal(good), audio))
+        await platform.publish(protocol.message_join(platform_key.seal(swapped), audio[::-1]))
+        await platform.wait_for(lambda: len(platform.receipts) == 50)
+    await fleet.stop()
+    events = {(r["ebm_id"], r["event"], r["reason"]) for r in platform.receipts}
+    assert events == {
+        (good["ebm_id"], "received", ""),
+        (good["ebm_id"], "started", ""),
+        (good["ebm_id"], "finished", ""),
+        (swapped["ebm_id"], "received", ""),
+        (swapped["ebm_id"], "failed", "audio_failed"),
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The command, several processes.
 

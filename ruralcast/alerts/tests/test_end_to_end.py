@@ -6,6 +6,7 @@ credentials, a real terminal agent and simulated terminals, receipts ingested in
     receipts over MQTT → ingest worker → Receipt rows → broadcast status and proof of broadcast.
 """
 
+import base64
 import json
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 from django.utils import timezone
+from ruralcast_terminal.protocol import message_split
 
 from ruralcast.accounts.models import User
 from ruralcast.alerts.models import Alert, Receipt, State, Status
@@ -25,6 +28,7 @@ from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, 
 from ruralcast.messaging.broker import broker_files_write
 from ruralcast.messaging.dispatcher import dispatch_pending_once
 from ruralcast.messaging.ingest import IngestWorker
+from ruralcast.messaging.models import OutboxMessage
 from ruralcast.messaging.tests.conftest import Broker, free_port
 from ruralcast.regions.models import Region
 from ruralcast.signing.selectors import trust_list_build
@@ -126,6 +130,14 @@ def test_a_drill_travels_from_approval_to_loudspeakers_and_back_as_receipts(
         assert report.published == 1
         alert.refresh_from_db()
         assert alert.state == State.DISPATCHED
+        # The spoken audio travels raw after the envelope, named by its signed hash (protocols.md §3).
+        sent = base64.b64decode(OutboxMessage.objects.get(key=alert.ebm_id).messages[0]["payload_b64"])
+        envelope, attachment = message_split(sent)
+        audio = json.loads(base64.b64decode(json.loads(envelope)["payload"]))["audio"]
+        assert (audio["attached"], audio["inline"]) == (True, None)
+        with default_storage.open(alert.audio_name, "rb") as stored:
+            assert attachment == stored.read()
+        assert len(envelope) < 4096  # the audio is not base64-encoded into the signed JSON
 
         in_target = [agent_terminal, *simulated]
         expected = 3 * len(in_target)  # received, started, finished
