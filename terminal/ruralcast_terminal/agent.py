@@ -11,9 +11,10 @@ It holds one MQTT connection (client id = its 23-digit terminal id), subscribes 
    ignored silently (retained alerts come back on every reconnect);
 3. an accepted one gets `received`; a Cancel or Update withdraws the alerts it references (stopping
    the one that is playing at once: `cancelled`), an Alert or Update has its audio fetched (inline,
-   or URL + SHA-256, cached by hash) and is queued by priority: severity 1 is the most urgent and
-   pre-empts anything less urgent that is playing (which plays again afterwards); among equals, a
-   real alert comes before a drill, then first come, first served;
+   attached, or URL + SHA-256, cached by hash) and is queued by `priority` (one arbitration for
+   all that plays): severity 1 is the most urgent and pre-empts anything less urgent that is
+   playing (which plays again afterwards); at equal severity a higher issuing level (province over
+   county) pre-empts; then a real alert comes before a drill, then first come, first served;
 4. `started`, then `finished` / `failed` / `cancelled` as the sink plays it. Drills (`status` other
    than Actual, or `drill: true`) reach the sink with `drill=True`.
 
@@ -42,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import protocol
+from ruralcast_terminal import priority, protocol
 from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
 from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_from_config
@@ -482,8 +483,9 @@ _sequence = itertools.count()
 
 @dataclass(order=True)
 class _Item:
-    rank: tuple[int, int, int]  # (severity, drill, arrival): smaller plays first
+    rank: tuple[int, ...]  # priority.Claim.rank: smaller plays first
     playback: Playback = field(compare=False)
+    claim: priority.Claim = field(compare=False)
     expires: datetime = field(compare=False)
     msg_type: str = field(default="Alert", compare=False)
     started: bool = field(default=False, compare=False)
@@ -494,7 +496,7 @@ class _Item:
         return self.playback.ebm_id
 
     def outranks(self, other: _Item) -> bool:
-        return self.rank[:2] < other.rank[:2]
+        return self.claim.preempts(other.claim)
 
 
 class Agent:
@@ -725,8 +727,10 @@ class Agent:
             self._complete(ebm_id, msg_type)
             return
         playback = playback_of(payload, audio)
-        rank = (playback.severity, int(playback.drill), next(_sequence))
-        self._enqueue(_Item(rank, playback, alert_expires(payload), msg_type=msg_type))
+        claim = priority.alert_claim(
+            severity=playback.severity, sender=payload.get("sender"), drill=playback.drill, seq=next(_sequence)
+        )
+        self._enqueue(_Item(claim.rank, playback, claim, alert_expires(payload), msg_type=msg_type))
 
     def _enqueue(self, item: _Item) -> None:
         heapq.heappush(self._queue, item)
@@ -772,8 +776,10 @@ class Agent:
                     task.cancel()
             if task.cancelled():
                 if item.stop_reason == "preempted":
-                    heapq.heappush(self._queue, item)  # plays again from the start afterwards
-                    continue
+                    outcome = priority.after_preemption(item.claim)
+                    if outcome is not priority.AfterPreemption.DROP:
+                        heapq.heappush(self._queue, item)  # alerts: again from the start afterwards
+                        continue
                 reason = item.stop_reason if item.stop_reason not in (None, CANCELLED) else ""
                 self._receipt(item.ebm_id, CANCELLED, reason or "")
             elif (exc := task.exception()) is not None:

@@ -243,8 +243,11 @@ async def test_an_alert_interrupted_by_a_restart_plays_again_from_the_start(
         await platform.publish(platform_key.seal(long), retain=True)
         async with running(config) as agent:
             await platform.wait_for(lambda: agent.playing == long["ebm_id"])
+            await platform.wait_for(lambda: len(platform.events(long["ebm_id"])) >= 2)
         async with running(config) as agent:  # power came back; the retained alert arrives again
             await platform.wait_for(lambda: agent.playing == long["ebm_id"])
+            # Receipts leave up to 20 ms after the decision (coalescing): wait for them, not the sink.
+            await platform.wait_for(lambda: len(platform.events(long["ebm_id"])) >= 4)
         assert platform.events(long["ebm_id"]) == [("received", ""), ("started", "")] * 2
 
 
@@ -294,6 +297,20 @@ async def test_a_more_severe_alert_preempts_and_the_other_plays_again_after(
         # One `started` per alert, even for the one that was interrupted and played again.
         assert platform.events(m) == [("received", ""), ("started", ""), ("finished", "")]
         assert platform.events(s) == [("received", ""), ("started", ""), ("finished", "")]
+
+
+async def test_at_equal_severity_a_provincial_alert_preempts_a_county_one(
+    mosquitto, tmp_path, platform_key, alert_payload, Platform
+):
+    county = alert_payload(18, severity=2, seconds=0.6)
+    province = {**alert_payload(19, severity=2, seconds=0.2), "sender": "45200000000000101010101"}
+    async with Platform(mosquitto) as platform, running(config_for(mosquitto, tmp_path, platform_key.trust())) as agent:
+        await platform.publish(platform_key.seal(county))
+        await platform.wait_for(lambda: agent.playing == county["ebm_id"])
+        await platform.publish(platform_key.seal(province))
+        await platform.wait_for(lambda: ("finished", "") in platform.events(county["ebm_id"]))
+        c, p = county["ebm_id"], province["ebm_id"]
+        assert played(agent) == [("start", c), ("stopped", c), ("start", p), ("end", p), ("start", c), ("end", c)]
 
 
 async def test_a_less_severe_alert_waits_for_the_playing_one(
