@@ -149,7 +149,9 @@ def circular_pdf(*, content: CircularContent) -> bytes:
 
     story.append(Paragraph(_escape(_("Headline figures")), heading))
     if content.figures:
-        story.append(table([[_("Figure"), _("Value")], *[[f.label, f.value] for f in content.figures]], [110 * mm, 60 * mm]))
+        story.append(
+            table([[_("Figure"), _("Value")], *[[f.label, f.value] for f in content.figures]], [110 * mm, 60 * mm])
+        )
     else:
         story.append(Paragraph(_escape(_("No figures reported for this period yet.")), body))
     for ranking in content.rankings:
@@ -162,7 +164,9 @@ def circular_pdf(*, content: CircularContent) -> bytes:
         for r in content.reporting
     ]
     story.append(
-        table([[_("Data set"), _("Complete"), _("Not reported"), _("Late")], *rows], [45 * mm, 20 * mm, 60 * mm, 45 * mm])
+        table(
+            [[_("Data set"), _("Complete"), _("Not reported"), _("Late")], *rows], [45 * mm, 20 * mm, 60 * mm, 45 * mm]
+        )
     )
     if circular.body.strip():
         story.append(Paragraph(_escape(_("Notes")), heading))

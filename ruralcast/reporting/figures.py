@@ -41,7 +41,7 @@ def terminals_installed(*, region_code: str, start: datetime.date, end: datetime
 def _alerts_reaching(region_code: str, start: datetime.date, end: datetime.date) -> list[Alert]:
     """Original messages sent in the range whose targets lie in the subtree or above it."""
     prefix = _prefix(region_code)
-    above = ancestor_codes(region_code, level_of_code(region_code)) + [region_code]
+    above = [*ancestor_codes(region_code, level_of_code(region_code)), region_code]
     reach = subtree_q(prefix, "target_rows__region_id") | Q(target_rows__region_id__in=above)
     return list(
         Alert.objects.filter(reach, msg_type=MsgType.ALERT, sent_at__gte=_moment(start), sent_at__lt=_moment(end))

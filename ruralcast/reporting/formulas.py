@@ -56,6 +56,7 @@ def formula_evaluate(formula: str, values: Mapping[str, float | None]) -> float 
 
 def _evaluate(node: ast.expr, values: Mapping[str, float | None]) -> float | None:
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # formula_parse admits no other constant
         return float(node.value)
     if isinstance(node, ast.Name):
         value = values.get(node.id)

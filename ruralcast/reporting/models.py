@@ -195,9 +195,7 @@ class ReportReceipt(models.Model):
     saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["data_set", "period", "region"], name="report_receipt_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["data_set", "period", "region"], name="report_receipt_unique")]
 
     def __str__(self) -> str:
         return f"{self.data_set_id} {self.period} {self.region_id}"

@@ -127,7 +127,9 @@ def completeness(*, data_set: DataSet, period: str, region: Region, list_limit: 
         )
     }
     tz = timezone.get_current_timezone()
-    children = list(Region.objects.filter(parent=region).order_by("code")) if region.level < data_set.entry_level else []
+    children = (
+        list(Region.objects.filter(parent=region).order_by("code")) if region.level < data_set.entry_level else []
+    )
     rows = {child.code: CompletenessRow(region=child, expected=0, reported=0, on_time=0) for child in children}
     total = CompletenessRow(region=region, expected=0, reported=0, on_time=0)
     missing: list[Region] = []
@@ -172,9 +174,7 @@ def approval_chain(*, data_set: DataSet, period: str, region: Region) -> tuple[A
         children = list(Region.objects.filter(parent=region).order_by("code"))
         steps = {
             a.region_id: a
-            for a in Approval.objects.filter(data_set=data_set, period=period, region__in=children).select_related(
-                "by"
-            )
+            for a in Approval.objects.filter(data_set=data_set, period=period, region__in=children).select_related("by")
         }
         rows = [ChainRow(region=child, approval=steps.get(child.code)) for child in children]
     return own, rows

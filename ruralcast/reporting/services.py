@@ -203,12 +203,11 @@ def values_prepare(
         except ValueError as error:
             errors.setdefault(code, []).append(str(error))
     if not errors:
-        merged: dict[str, float | None] = {
-            code: value
-            for code, value in DataValue.objects.filter(
-                element__in=elements, period=period, region=region
-            ).values_list("element__code", "value")
-        }
+        merged: dict[str, float | None] = dict(
+            DataValue.objects.filter(element__in=elements, period=period, region=region).values_list(
+                "element__code", "value"
+            )
+        )
         merged.update({code: number for code, (number, _text) in parsed.items()})
         errors = rules_check(data_set=data_set, values=merged)
     return parsed, errors
@@ -269,9 +268,7 @@ def _values_write(
     return result
 
 
-def values_save(
-    *, actor: User, data_set: DataSet, period: str, region: Region, raw: Mapping[str, Any]
-) -> EntryResult:
+def values_save(*, actor: User, data_set: DataSet, period: str, region: Region, raw: Mapping[str, Any]) -> EntryResult:
     """Save what someone typed for one region and period (empty clears a value).
 
     Refuses the whole save, with messages per element, when a value is not valid or a validation
@@ -356,8 +353,7 @@ def approval_accept(*, actor: User, data_set: DataSet, period: str, province: Re
         )
         if approval is None or approval.state != ApprovalState.APPROVED:
             raise Conflict(
-                _("%(region)s has not approved this report yet, or it is already accepted.")
-                % {"region": province.name}
+                _("%(region)s has not approved this report yet, or it is already accepted.") % {"region": province.name}
             )
         approval.state, approval.by, approval.at = ApprovalState.ACCEPTED, actor, timezone.now()
         approval.save(update_fields=["state", "by", "at"])
@@ -381,9 +377,7 @@ def approval_revoke(*, actor: User, data_set: DataSet, period: str, region: Regi
     if not reason:
         raise ValidationError(_("Say why the report is sent back."), fields={"reason": [_("Required.")]})
     with transaction.atomic():
-        approval = (
-            Approval.objects.select_for_update().filter(data_set=data_set, period=period, region=region).first()
-        )
+        approval = Approval.objects.select_for_update().filter(data_set=data_set, period=period, region=region).first()
         if approval is None:
             raise Conflict(_("%(region)s has nothing to send back for this period.") % {"region": region.name})
         if approval.state == ApprovalState.ACCEPTED:

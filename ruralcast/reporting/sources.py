@@ -51,6 +51,11 @@ def register_figure_source(
     return source
 
 
+def unregister_figure_source(code: str) -> None:
+    """Withdraw a figure (tests; a module switched off)."""
+    _SOURCES.pop(code, None)
+
+
 def figure_sources() -> dict[str, FigureSource]:
     _load_builtin()
     return dict(_SOURCES)

@@ -77,7 +77,7 @@ def entry_import(*, actor: User, data_set: DataSet, period: str, content: bytes)
         raise ValidationError(_("The file is larger than 10 MB."), fields={"file": [_("Too large.")]})
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not xlsx
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not xlsx
         raise ValidationError(
             _("This is not an xlsx file; download the template and fill it in."), fields={"file": [_("Not xlsx.")]}
         ) from None
@@ -114,7 +114,9 @@ def entry_import(*, actor: User, data_set: DataSet, period: str, content: bytes)
         region = regions.get(code)
         cell = f"A{row_number}"
         if region is None:
-            report.errors.append((cell, _("“%(code)s” is not a region that enters this data set.") % {"code": code[:20]}))
+            report.errors.append(
+                (cell, _("“%(code)s” is not a region that enters this data set.") % {"code": code[:20]})
+            )
             continue
         if code in seen:
             report.errors.append((cell, _("%(code)s appears twice.") % {"code": code}))
@@ -142,9 +144,7 @@ def entry_import(*, actor: User, data_set: DataSet, period: str, content: bytes)
         return report
     with transaction.atomic():
         for region, parsed in pending:
-            result = services._values_write(
-                actor=actor, data_set=data_set, period=period, region=region, parsed=parsed
-            )
+            result = services._values_write(actor=actor, data_set=data_set, period=period, region=region, parsed=parsed)
             report.saved += result.saved
             report.cleared += result.cleared
     return report

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
+from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationError
 from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
 from ruralcast.reporting import selectors, services, spreadsheets
@@ -83,9 +83,7 @@ def entry(request: HttpRequest, code: str) -> HttpResponse:
     context["periods"] = period_range(current_period(data_set.period_type), 12)[::-1]
     if region.level != data_set.entry_level:
         regions = selectors.entry_regions(user=_user(request), data_set=data_set, parent=region)
-        done = set(
-            data_set.receipts.filter(period=period, region__in=regions).values_list("region_id", flat=True)
-        )
+        done = set(data_set.receipts.filter(period=period, region__in=regions).values_list("region_id", flat=True))
         context.update({"done": done, **paginate(request, regions, per_page=100)})
         return render(request, "reporting/entry_regions.html", context)
     elements = services.entry_elements(data_set)
@@ -101,9 +99,7 @@ def entry(request: HttpRequest, code: str) -> HttpResponse:
             errors = error.fields
             messages.error(request, error.message)
         else:
-            messages.success(
-                request, _("Saved: %(saved)d changed, %(cleared)d cleared.") % result.__dict__
-            )
+            messages.success(request, _("Saved: %(saved)d changed, %(cleared)d cleared.") % result.__dict__)
             return redirect(f"{request.path}?region={region.code}&period={period}")
     current = selectors.entry_values(data_set=data_set, period=period, region=region)
     rows = []
@@ -189,7 +185,9 @@ def completeness(request: HttpRequest, code: str) -> HttpResponse:
     state = selectors.completeness(data_set=data_set, period=period, region=region)
     if request.GET.get("format") in ("xlsx", "csv"):
         header = [_("Code"), _("Region"), _("Expected"), _("Reported"), _("On time"), _("Complete %"), _("On time %")]
-        rows = [[r.region.code, r.region.name, r.expected, r.reported, r.on_time, r.rate, r.timely_rate] for r in state.rows]
+        rows = [
+            [r.region.code, r.region.name, r.expected, r.reported, r.on_time, r.rate, r.timely_rate] for r in state.rows
+        ]
         return _export(request, f"completeness-{data_set.code}-{period}", header, rows)
     return render(
         request,
@@ -282,10 +280,14 @@ def _periods(request: HttpRequest) -> list[str]:
 
 def _export(request: HttpRequest, name: str, header: list[Any], rows: list[list[Any]]) -> HttpResponse:
     if request.GET.get("format") == "csv":
-        response = HttpResponse(spreadsheets.export_csv(header=header, rows=rows), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            spreadsheets.export_csv(header=header, rows=rows), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
-    response = HttpResponse(spreadsheets.export_xlsx(header=header, rows=rows, title=name), content_type=spreadsheets.XLSX_TYPE)
+    response = HttpResponse(
+        spreadsheets.export_xlsx(header=header, rows=rows, title=name), content_type=spreadsheets.XLSX_TYPE
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     return response
 
@@ -348,10 +350,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         line = Line.PUBLIC_SERVICE
     line = line if line in Line.values else Line.PUBLIC_SERVICE
     periods = _periods(request)
-    items: list[DataElement | Indicator] = [
-        *DataElement.objects.filter(line=line).exclude(value_type="text"),
-        *Indicator.objects.filter(line=line),
-    ][:6]
+    elements: list[DataElement | Indicator] = list(DataElement.objects.filter(line=line).exclude(value_type="text"))
+    items = [*elements, *Indicator.objects.filter(line=line)][:6]
     trend = aggregate(items=items, periods=periods, region=region, by_period=True) if items else None
     latest = aggregate(items=items, periods=periods[-1:], region=region) if items else None
     charts: dict[str, Any] = {"periods": periods, "trend": [], "ranking": [], "completeness": []}
@@ -404,10 +404,18 @@ def circular_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {k: request.POST.get(k, "")[:20000] for k in ("region", "period", "title", "body")}
         try:
-            region = selectors.access_report_region(user=_user(request), code=values["region"][:12], action=Action.REPORT_APPROVE)
-            circular = services.circular_create(
-                actor=_user(request), region=region, period=values["period"][:7], title=values["title"], body=values["body"]
+            region = selectors.access_report_region(
+                user=_user(request), code=values["region"][:12], action=Action.REPORT_APPROVE
             )
+            circular = services.circular_create(
+                actor=_user(request),
+                region=region,
+                period=values["period"][:7],
+                title=values["title"],
+                body=values["body"],
+            )
+        except PermissionDenied:
+            raise
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
@@ -449,7 +457,9 @@ def post_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {k: request.POST.get(k, "")[:20000] for k in ("region", "line", "title", "body")}
         try:
-            region = selectors.access_report_region(user=_user(request), code=values["region"][:12], action=Action.REPORT_ENTER)
+            region = selectors.access_report_region(
+                user=_user(request), code=values["region"][:12], action=Action.REPORT_ENTER
+            )
             post = services.post_create(
                 actor=_user(request),
                 region=region,
@@ -458,6 +468,8 @@ def post_list(request: HttpRequest) -> HttpResponse:
                 body=values["body"],
                 files=request.FILES.getlist("files")[:10],
             )
+        except PermissionDenied:
+            raise
         except ApplicationError as error:
             messages.error(request, error.message)
         else:

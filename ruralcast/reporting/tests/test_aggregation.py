@@ -9,12 +9,12 @@ Values (villages: 大十字 and 梨子园 in 古州镇, one village of 忠诚镇
 
 import pytest
 
+from ruralcast.core.errors import ValidationError
+from ruralcast.regions.selectors import region_get
 from ruralcast.reporting.analytics import aggregate, ranking, totals_all_levels
 from ruralcast.reporting.formulas import formula_evaluate, formula_parse
 from ruralcast.reporting.models import Indicator
 from ruralcast.reporting.tests.conftest import put
-from ruralcast.core.errors import ValidationError
-from ruralcast.regions.selectors import region_get
 
 JAN, FEB = "2026-01", "2026-02"
 
@@ -22,11 +22,15 @@ JAN, FEB = "2026-01", "2026-02"
 @pytest.fixture
 def values(hand_elements, dashizi, liziyuan, zhongcheng_village, congjiang_village):  # type: ignore[no-untyped-def]
     s, a, last = hand_elements["sum"], hand_elements["average"], hand_elements["last"]
-    put(s, JAN, dashizi, 10), put(s, FEB, dashizi, 5), put(s, JAN, liziyuan, 20)
-    put(s, FEB, zhongcheng_village, 7), put(s, JAN, congjiang_village, 100)
-    put(a, JAN, dashizi, 2), put(a, FEB, dashizi, 4), put(a, JAN, liziyuan, 6), put(a, JAN, congjiang_village, 10)
-    put(last, JAN, dashizi, 3), put(last, FEB, dashizi, 5), put(last, JAN, liziyuan, 7)
-    put(last, FEB, congjiang_village, 11)
+    rows = [
+        (s, JAN, dashizi, 10), (s, FEB, dashizi, 5), (s, JAN, liziyuan, 20),
+        (s, FEB, zhongcheng_village, 7), (s, JAN, congjiang_village, 100),
+        (a, JAN, dashizi, 2), (a, FEB, dashizi, 4), (a, JAN, liziyuan, 6), (a, JAN, congjiang_village, 10),
+        (last, JAN, dashizi, 3), (last, FEB, dashizi, 5), (last, JAN, liziyuan, 7),
+        (last, FEB, congjiang_village, 11),
+    ]  # fmt: skip
+    for element, period, region, value in rows:
+        put(element, period, region, value)
     return hand_elements
 
 
