@@ -21,8 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import Substr
 
 from ruralcast.regions.codes import CODE_LENGTH, PREFIX_LENGTH, Level
 from ruralcast.regions.models import Region
@@ -43,51 +41,59 @@ def _code_range(prefix: str) -> tuple[str, str]:
 def _stored_partials(
     elements: Sequence[DataElement], periods: Sequence[str], prefix: str, length: int, by_period: bool
 ) -> Partials:
-    """Sums and counts of stored values per element, (period) and code prefix of `length`."""
+    """Sums and counts of stored values per element, (period) and code prefix of `length`.
+
+    Plain SQL (the same text on SQLite and PostgreSQL): on the hot path the ORM's per-row
+    converters cost more than the scan itself."""
     partials: Partials = {}
     plain = [e.pk for e in elements if e.aggregation != Aggregation.LAST or by_period or len(periods) == 1]
     last = [e.pk for e in elements if e.pk not in plain]
     low, high = _code_range(prefix)
+    table = connection.ops.quote_name(DataValue._meta.db_table)
+    group = f"substr(region_id, 1, {int(length)})"
+    period_marks = ", ".join(["%s"] * len(periods))
     if plain:
-        rows: QuerySet[DataValue, dict[str, object]] = (
-            DataValue.objects.filter(
-                element_id__in=plain, period__in=list(periods), region_id__gte=low, region_id__lte=high
-            )
-            .exclude(value=None)
-            .annotate(group=Substr("region_id", 1, length))
-            .values("element_id", "group", *(["period"] if by_period else []))
-            .annotate(total=Sum("value"), n=Count("value"))
-            .order_by()
-        )
-        for row in rows:
-            key = (int(row["element_id"]), str(row["period"]) if by_period else ALL_PERIODS, str(row["group"]))  # type: ignore[call-overload]
-            partials[key] = [float(row["total"]), int(row["n"])]  # type: ignore[arg-type,call-overload]
-    if last:
-        table = DataValue._meta.db_table
-        marks = ", ".join(["%s"] * len(last))
-        period_marks = ", ".join(["%s"] * len(periods))
+        period_column = "period" if by_period else "''"
+        marks = ", ".join(["%s"] * len(plain))
         sql = (
-            f"SELECT element_id, substr(region_id, 1, {int(length)}) AS grp, SUM(value), COUNT(value) FROM ("  # noqa: S608
-            f" SELECT element_id, region_id, value, ROW_NUMBER() OVER"
-            f" (PARTITION BY element_id, region_id ORDER BY period DESC) AS rn FROM {table}"
-            f" WHERE element_id IN ({marks}) AND period IN ({period_marks})"
+            f"SELECT element_id, {period_column}, {group}, SUM(value), COUNT(value) FROM {table}"  # noqa: S608
+            f" WHERE period IN ({period_marks}) AND element_id IN ({marks})"
             f" AND region_id >= %s AND region_id <= %s AND value IS NOT NULL"
-            f") latest WHERE rn = 1 GROUP BY element_id, substr(region_id, 1, {int(length)})"
+            f" GROUP BY element_id, {'period, ' if by_period else ''}{group}"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*last, *periods, low, high])
-            for element_id, group, total, n in cursor.fetchall():
-                partials[(int(element_id), ALL_PERIODS, str(group))] = [float(total), int(n)]
+            cursor.execute(sql, [*periods, *plain, low, high])
+            for element_id, period, code, total, n in cursor.fetchall():
+                partials[(element_id, period, code)] = [total, n]
+    if last:
+        marks = ", ".join(["%s"] * len(last))
+        sql = (
+            f"SELECT element_id, {group}, SUM(value), COUNT(value) FROM ("  # noqa: S608
+            f" SELECT element_id, region_id, value, ROW_NUMBER() OVER"
+            f" (PARTITION BY element_id, region_id ORDER BY period DESC) AS rn FROM {table}"
+            f" WHERE period IN ({period_marks}) AND element_id IN ({marks})"
+            f" AND region_id >= %s AND region_id <= %s AND value IS NOT NULL"
+            f") latest WHERE rn = 1 GROUP BY element_id, {group}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*periods, *last, low, high])
+            for element_id, code, total, n in cursor.fetchall():
+                partials[(element_id, ALL_PERIODS, code)] = [total, n]
     return partials
 
 
 def _rollup(partials: Partials, length: int) -> Partials:
-    rolled: Partials = defaultdict(lambda: [0.0, 0])
+    """The same partials grouped by a shorter code prefix (sums and counts add up)."""
+    rolled: Partials = {}
     for (element_id, period, group), (total, n) in partials.items():
-        cell = rolled[(element_id, period, group[:length])]
-        cell[0] += total
-        cell[1] += n
-    return dict(rolled)
+        key = (element_id, period, group[:length])
+        cell = rolled.get(key)
+        if cell is None:
+            rolled[key] = [total, n]
+        else:
+            cell[0] += total
+            cell[1] += n
+    return rolled
 
 
 def _finish(aggregation: str, partial: list[float] | None) -> float | None:
@@ -202,15 +208,15 @@ def totals_all_levels(
     """Every stored element's total for one period at every level from `region` down to `deepest`:
     one grouped scan at the deepest level, rolled up in memory. {level: {group code: {element: v}}}"""
     elements = [e for e in elements if not e.source and e.value_type != ValueType.TEXT]
-    partials = _stored_partials(elements, [period], region.prefix, PREFIX_LENGTH[deepest], False)
+    rolled = _stored_partials(elements, [period], region.prefix, PREFIX_LENGTH[deepest], False)
+    by_pk = {e.pk: (e.code, e.aggregation == Aggregation.AVERAGE) for e in elements}
     result: dict[int, dict[str, dict[str, float | None]]] = {}
-    for level in range(region.level, deepest + 1):
-        rolled = _rollup(partials, PREFIX_LENGTH[level])
+    for level in range(deepest, region.level - 1, -1):
+        rolled = _rollup(rolled, PREFIX_LENGTH[level])  # each level from the one below it
         level_values: dict[str, dict[str, float | None]] = defaultdict(dict)
-        by_pk = {e.pk: e for e in elements}
-        for (element_id, _period, group), partial in rolled.items():
-            element = by_pk[element_id]
-            level_values[group][element.code] = _finish(element.aggregation, partial)
+        for (element_id, _period, group), (total, n) in rolled.items():
+            code, average = by_pk[element_id]
+            level_values[group][code] = (total / n if average else total) if n else None
         result[level] = dict(level_values)
     return result
 
