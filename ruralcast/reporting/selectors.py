@@ -198,7 +198,7 @@ def access_circular(*, user: User, pk: int) -> Circular:
 
 
 def posts(*, user: User) -> QuerySet[Post]:
-    """Work dynamics of the user's regions and of the regions above them (news flows down)."""
+    """Work dynamics posted in the regions where the user may read reports."""
     prefixes = action_prefixes(user=user, action=Action.REPORT_VIEW)
     if not prefixes:
         return Post.objects.none()

@@ -37,7 +37,7 @@ from ruralcast.reporting.models import (
     ValidationRule,
     ValueType,
 )
-from ruralcast.reporting.periods import period_check
+from ruralcast.reporting.periods import period_check, period_type_of
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 MAX_NUMBER = 1e15
@@ -412,8 +412,6 @@ def approval_revoke(*, actor: User, data_set: DataSet, period: str, region: Regi
 
 def circular_create(*, actor: User, region: Region, period: str, title: str, body: str = "") -> Circular:
     access_require(user=actor, action=Action.REPORT_APPROVE, region=region)
-    from ruralcast.reporting.periods import period_type_of
-
     period_type_of(period)
     title = title.strip()
     if not title:

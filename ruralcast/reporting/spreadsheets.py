@@ -16,9 +16,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
-from ruralcast.accounts.access import access_check
 from ruralcast.accounts.models import User
-from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.core.exports import safe_row
 from ruralcast.regions.models import Region
@@ -123,8 +121,6 @@ def entry_import(*, actor: User, data_set: DataSet, period: str, content: bytes)
             continue
         seen.add(code)
         try:
-            if not access_check(user=actor, action=Action.REPORT_ENTER, region=region):
-                raise ApplicationError(_("You may not enter data for %(region)s.") % {"region": region.name})
             services.entry_check(actor=actor, data_set=data_set, period=period, region=region)
         except ApplicationError as error:
             report.errors.append((cell, error.message))

@@ -2,7 +2,6 @@
 pivot tables with drill-down and export, dashboards, circulars and work dynamics. Thin: request in,
 services and selectors, template out."""
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -382,7 +381,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "region": region,
             "line": line,
             "lines": Line.choices,
-            "charts_json": json.dumps(charts, ensure_ascii=False),
+            "charts": charts,
             "breadcrumbs": _breadcrumbs(region),
             "period": periods[-1],
             "count": len(periods),

@@ -106,3 +106,14 @@ def test_formulas_refuse_anything_but_arithmetic():
     for bad in ("__import__('os')", "a.b", "a ** 2", "[a]", "a if b else c", "'x'", "True"):
         with pytest.raises(ValidationError):
             formula_parse(bad)
+
+
+def test_query_count_does_not_grow_with_rows_or_periods(values, rongjiang, guizhou, django_assert_num_queries):  # type: ignore[no-untyped-def]
+    items = list(values.values())
+    # rows, elements, one grouped scan for sum and average, one windowed scan for last
+    with django_assert_num_queries(4):
+        aggregate(items=items, periods=[JAN, FEB], region=rongjiang)
+    with django_assert_num_queries(4):
+        aggregate(items=items, periods=[JAN, FEB, "2026-03", "2026-04"], region=guizhou, level=3)
+    with django_assert_num_queries(1):
+        totals_all_levels(elements=items, period=JAN, region=guizhou)
