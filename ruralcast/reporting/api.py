@@ -1,11 +1,13 @@
 """Reporting API: metadata, values in and out, live aggregates, completeness and the approval
 chain, scoped by region exactly like the console (same services and selectors)."""
 
+from datetime import datetime
 from typing import Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
@@ -13,7 +15,8 @@ from ruralcast.core.errors import ValidationError
 from ruralcast.regions.codes import Level
 from ruralcast.reporting import selectors, services
 from ruralcast.reporting.analytics import aggregate
-from ruralcast.reporting.models import Approval, DataSet
+from ruralcast.reporting.circulars import circular_content, circular_pdf
+from ruralcast.reporting.models import Approval, Circular, DataSet
 from ruralcast.reporting.periods import period_type_of
 
 router = Router(tags=["reporting"])
@@ -218,3 +221,43 @@ def approval_step(request: HttpRequest, code: str, payload: ApprovalIn) -> dict[
         )
     state = Approval.objects.filter(data_set=data_set, period=payload.period, region=region).first()
     return {"region": region.code, "period": payload.period, "state": state.state if state else None}
+
+
+class CircularOut(Schema):
+    id: int
+    region: str = Field(..., alias="region_id")
+    period: str
+    title: str
+    body: str
+    created_at: datetime
+
+
+class CircularIn(Schema):
+    region: str = Field(..., max_length=12)
+    period: str = Field(..., max_length=7)
+    title: str = Field(..., max_length=200)
+    body: str = Field("", max_length=20000)
+
+
+@router.get("/circulars", response=list[CircularOut], summary="Circulars of my regions, newest first")
+@paginate
+def circular_list(request: HttpRequest) -> object:
+    return selectors.circulars(user=_user(request))
+
+
+@router.post("/circulars", response={201: CircularOut}, summary="Write a circular (通报)")
+def circular_create(request: HttpRequest, payload: CircularIn) -> Status[Circular]:
+    region = selectors.access_report_region(user=_user(request), code=payload.region, action=Action.REPORT_APPROVE)
+    circular = services.circular_create(
+        actor=_user(request), region=region, period=payload.period, title=payload.title, body=payload.body
+    )
+    return Status(201, circular)
+
+
+_PDF = {"responses": {200: {"description": "PDF", "content": {"application/pdf": {"schema": {"type": "string"}}}}}}
+
+
+@router.get("/circulars/{circular_id}.pdf", summary="A circular as PDF", openapi_extra=_PDF)
+def circular_pdf_download(request: HttpRequest, circular_id: int) -> HttpResponse:
+    circular = selectors.access_circular(user=_user(request), pk=circular_id)
+    return HttpResponse(circular_pdf(content=circular_content(circular=circular)), content_type="application/pdf")

@@ -310,12 +310,20 @@ def pivot(request: HttpRequest) -> HttpResponse:
         header, rows = table_export_rows(table)
         return _export(request, f"pivot-{region.code}", header, rows)
     keys = table.period_keys
+    shown = list(table.rows)
+    ranked = request.GET.get("sort") == "rank"
+    if ranked:  # a ranking table: highest value of the first column first, empty cells last
+        item, key = items[0], keys[-1]
+        shown.sort(
+            key=lambda r: (table.value(r.code, item.code, key) is None, -(table.value(r.code, item.code, key) or 0))
+        )
     body = [
         {
+            "rank": position,
             "region": row,
             "cells": [value_text(item, table.value(row.code, item.code, p)) for item in items for p in keys],
         }
-        for row in table.rows
+        for position, row in enumerate(shown, 1)
     ]
     total = [value_text(item, table.value(region.code, item.code, p)) for item in items for p in keys]
     return render(
@@ -334,6 +342,7 @@ def pivot(request: HttpRequest) -> HttpResponse:
             "period": periods[-1],
             "count": len(periods),
             "by_period": by_period,
+            "ranked": ranked,
             "query": request.GET.urlencode(),
         },
     )
@@ -361,11 +370,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             )
         first = items[0]
         ranked = sorted(
-            ((r.name, latest.value(r.code, first.code)) for r in latest.rows),
+            ((r, latest.value(r.code, first.code)) for r in latest.rows),
             key=lambda pair: -(pair[1] or 0.0),
         )
-        charts["ranking"] = {"name": first.name, "labels": [n for n, _v in ranked], "data": [v for _n, v in ranked]}
-        charts["distribution"] = [{"name": n, "value": v} for n, v in ranked if v]
+        charts["ranking"] = {
+            "name": first.name,
+            "labels": [r.name for r, _v in ranked],
+            "codes": [r.code for r, _v in ranked],  # a click on a bar drills down to that region
+            "data": [v for _r, v in ranked],
+        }
+        charts["distribution"] = [{"name": r.name, "value": v} for r, v in ranked if v]
     for data_set in DataSet.objects.filter(line=line):
         if data_set.entry_level < region.level:
             continue

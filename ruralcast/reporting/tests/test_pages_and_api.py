@@ -211,3 +211,36 @@ def test_api_enters_reads_aggregates_and_approves(
         ).status_code
         == 403
     )
+
+
+def test_pivot_as_a_ranking_table(operator_client, broadcast_set, county_station_operator, dashizi, liziyuan, guzhou):  # type: ignore[no-untyped-def]
+    for village, planned in ((dashizi, 5), (liziyuan, 9)):
+        values_save(
+            actor=county_station_operator,
+            data_set=broadcast_set,
+            period=PERIOD,
+            region=village,
+            raw={"terminals_planned": str(planned)},
+        )
+    page = operator_client.get(
+        f"/reporting/pivot/?region={guzhou.code}&item=terminals_planned&period={PERIOD}&count=1&sort=rank"
+    ).content.decode()
+    first, second = page.index(liziyuan.name), page.index(dashizi.name)
+    assert first < second  # 9 before 5, whatever the codes say
+
+
+def test_api_circulars_are_written_by_approvers_and_read_as_pdf(
+    county_bureau_admin, county_station_operator, rongjiang, client
+):  # type: ignore[no-untyped-def]
+    body = {"region": rongjiang.code, "period": PERIOD, "title": "榕江县三月通报"}
+    refused = client.post(
+        "/api/v1/reporting/circulars", body, content_type="application/json", headers=_bearer(county_station_operator)
+    )
+    assert refused.status_code == 403
+    headers = _bearer(county_bureau_admin)
+    created = client.post("/api/v1/reporting/circulars", body, content_type="application/json", headers=headers)
+    assert created.status_code == 201
+    listed = client.get("/api/v1/reporting/circulars", headers=headers).json()
+    assert [c["title"] for c in listed["items"]] == ["榕江县三月通报"]
+    pdf = client.get(f"/api/v1/reporting/circulars/{created.json()['id']}.pdf", headers=headers)
+    assert "榕江县三月通报" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
