@@ -176,8 +176,9 @@ class DataValue(models.Model):
             models.UniqueConstraint(fields=["element", "period", "region"], name="datavalue_unique")
         ]
         indexes = [
-            # Covering on PostgreSQL (index-only scans for totals and pivots); plain on SQLite.
-            models.Index(fields=["period", "element", "region"], include=["value"], name="datavalue_period_cover"),
+            # Covering (value is its last column) so totals and pivots read the index only, on
+            # PostgreSQL and SQLite alike (INCLUDE would be PostgreSQL only).
+            models.Index(fields=["period", "element", "region", "value"], name="datavalue_period_cover"),
         ]
         verbose_name = _("data value")
         verbose_name_plural = _("data values")
