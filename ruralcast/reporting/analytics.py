@@ -212,7 +212,8 @@ def totals_all_levels(
     by_pk = {e.pk: (e.code, e.aggregation == Aggregation.AVERAGE) for e in elements}
     result: dict[int, dict[str, dict[str, float | None]]] = {}
     for level in range(deepest, region.level - 1, -1):
-        rolled = _rollup(rolled, PREFIX_LENGTH[level])  # each level from the one below it
+        if level != deepest:
+            rolled = _rollup(rolled, PREFIX_LENGTH[level])  # each level from the one below it
         level_values: dict[str, dict[str, float | None]] = defaultdict(dict)
         for (element_id, _period, group), (total, n) in rolled.items():
             code, average = by_pk[element_id]

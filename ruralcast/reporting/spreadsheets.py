@@ -21,9 +21,8 @@ from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.core.exports import safe_row
 from ruralcast.regions.models import Region
 from ruralcast.reporting import services
-from ruralcast.reporting.models import DataSet
+from ruralcast.reporting.models import DataSet, DataValue
 from ruralcast.reporting.periods import period_check
-from ruralcast.reporting.selectors import entry_values
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 30000
@@ -39,12 +38,15 @@ def entry_template(*, data_set: DataSet, period: str, regions: Sequence[Region])
     sheet.title = "data"
     sheet.append(["region_code", "region_name", *[e.code for e in elements]])
     sheet.append([_("Code"), _("Region"), *[f"{e.name} ({e.unit})" if e.unit else e.name for e in elements]])
+    entered: dict[tuple[str, int], Any] = {}
+    codes = [region.code for region in regions]
+    for start in range(0, len(codes), 500):  # one query per 500 regions, not one per region
+        for region_id, element_id, value, text in DataValue.objects.filter(
+            element__in=elements, period=period, region_id__in=codes[start : start + 500]
+        ).values_list("region_id", "element_id", "value", "text"):
+            entered[(region_id, element_id)] = text or value
     for region in regions:
-        current = entry_values(data_set=data_set, period=period, region=region)
-        row: list[Any] = [region.code, region.name]
-        for element in elements:
-            value = current.get(element.code)
-            row.append(None if value is None else (value.text or value.value))
+        row: list[Any] = [region.code, region.name, *[entered.get((region.code, e.pk)) for e in elements]]
         sheet.append(safe_row(row))
     info = book.create_sheet("about")
     info.append(["data_set", data_set.code])

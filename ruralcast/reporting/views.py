@@ -358,9 +358,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         line = Line.PUBLIC_SERVICE
     line = line if line in Line.values else Line.PUBLIC_SERVICE
     periods = _periods(request)
-    elements: list[DataElement | Indicator] = list(DataElement.objects.filter(line=line).exclude(value_type="text"))
-    items = [*elements, *Indicator.objects.filter(line=line)][:6]
-    trend = aggregate(items=items, periods=periods, region=region, by_period=True) if items else None
+    elements = list(DataElement.objects.filter(line=line).exclude(value_type="text"))
+    # Entered figures first, then indicators, then the automatic ones (each asked per region and period).
+    indicators: list[DataElement | Indicator] = list(Indicator.objects.filter(line=line))
+    items = [*[e for e in elements if not e.source], *indicators, *[e for e in elements if e.source]][:8]
+    # The trend needs the region's own row only; the ranking needs the sub-regions for one period.
+    trend = (
+        aggregate(items=items, periods=periods, region=region, level=region.level, by_period=True) if items else None
+    )
     latest = aggregate(items=items, periods=periods[-1:], region=region) if items else None
     charts: dict[str, Any] = {"periods": periods, "trend": [], "ranking": [], "completeness": []}
     if trend is not None and latest is not None:
