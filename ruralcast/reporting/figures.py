@@ -5,6 +5,7 @@ Other modules (fleet: online rate, work orders, availability) register their own
 """
 
 import datetime
+import importlib
 
 from django.db.models import Q
 from django.utils import timezone
@@ -93,3 +94,17 @@ register_figure_source("terminals.installed", _("Terminals installed"), "number"
 register_figure_source("alerts.issued", _("Emergency messages issued"), "number", "sum", alerts_issued)
 register_figure_source("alerts.received", _("Emergency message receipts"), "number", "sum", alerts_received)
 register_figure_source("alerts.coverage", _("Emergency message coverage"), "percent", "average", alerts_coverage)
+
+
+def _register_module_figures(module_name: str) -> None:
+    """Publish a module's `FIGURES` list [(code, label, value_type, aggregation, fn)] when that
+    module is installed (the fleet's `ruralcast.maintenance.figures`; absent on older checkouts)."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return
+    for code, label, value_type, aggregation, fn in getattr(module, "FIGURES", []):
+        register_figure_source(code, label, value_type, aggregation, fn)
+
+
+_register_module_figures("ruralcast.maintenance.figures")

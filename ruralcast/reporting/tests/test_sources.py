@@ -118,13 +118,13 @@ def test_another_module_can_publish_a_figure(metadata, guzhou):  # type: ignore[
         calls.append((region_code, start, end))
         return 5
 
-    register_figure_source("fleet.work_orders", "工单", "number", "sum", work_orders)
-    element = DataElement.objects.get(code="fleet_work_orders")
+    register_figure_source("fleet.orders_opened", "工单", "number", "sum", work_orders)
+    element = DataElement.objects.get(code="fleet_orders_opened")
     try:
         table = aggregate(items=[element], periods=["2026-01", "2026-02"], region=guzhou, level=guzhou.level)
     finally:
-        unregister_figure_source("fleet.work_orders")
-    assert table.value(guzhou.code, "fleet_work_orders") == 10
+        unregister_figure_source("fleet.orders_opened")
+    assert table.value(guzhou.code, "fleet_orders_opened") == 10
     assert (guzhou.code, datetime.date(2026, 2, 1), datetime.date(2026, 3, 1)) in calls
     with pytest.raises(ValueError):
         register_figure_source("x", "x", "text", "sum", work_orders)
