@@ -244,3 +244,43 @@ def test_api_circulars_are_written_by_approvers_and_read_as_pdf(
     assert [c["title"] for c in listed["items"]] == ["榕江县三月通报"]
     pdf = client.get(f"/api/v1/reporting/circulars/{created.json()['id']}.pdf", headers=headers)
     assert "榕江县三月通报" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+
+
+def test_approval_page_submits_and_the_city_sends_back(operator_client, consumption_set, rongjiang, make_user):  # type: ignore[no-untyped-def]
+    from ruralcast.accounts.roles import Role
+    from ruralcast.regions.selectors import region_get
+    from ruralcast.reporting.models import Approval
+
+    url = f"/reporting/approval/{consumption_set.code}/?region={rongjiang.code}&period={PERIOD}"
+    form = {"target": rongjiang.code, "region": rongjiang.code, "period": PERIOD}
+    assert operator_client.post(url, {**form, "step": "advance"}).status_code == 302
+    assert Approval.objects.get(region=rongjiang).state == "submitted"
+    assert (
+        "已上报" in operator_client.get(url).content.decode()
+        or "Submitted" in operator_client.get(url).content.decode()
+    )
+    city = Client()
+    city.force_login(make_user(role=Role.BUREAU_ADMIN, region=region_get(code="522600000000")))
+    city.post(url, {**form, "step": "revoke", "reason": ""})  # no reason: refused with a message
+    assert Approval.objects.filter(region=rongjiang).exists()
+    city.post(url, {**form, "step": "revoke", "reason": "数据待核实"})
+    assert not Approval.objects.filter(region=rongjiang).exists()
+
+
+def test_api_completeness_names_who_has_not_reported(county_station_operator, broadcast_set, dashizi, guzhou, client):  # type: ignore[no-untyped-def]
+    values_save(
+        actor=county_station_operator,
+        data_set=broadcast_set,
+        period=PERIOD,
+        region=dashizi,
+        raw={"terminals_planned": "2"},
+    )
+    data = client.get(
+        f"/api/v1/reporting/data-sets/{broadcast_set.code}/completeness",
+        {"region": guzhou.code, "period": PERIOD},
+        headers=_bearer(county_station_operator),
+    ).json()
+    assert data["reported"] == 1
+    assert data["expected"] == data["reported"] + len(data["missing"])
+    assert dashizi.code not in data["missing"]
+    assert data["deadline"] == "2026-04-07"
