@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -279,8 +279,11 @@ def values_save(*, actor: User, data_set: DataSet, period: str, region: Region, 
     )
     if errors:
         raise ValidationError(_("Nothing was saved: correct the values marked below."), fields=errors)
-    with transaction.atomic():
-        return _values_write(actor=actor, data_set=data_set, period=period, region=region, parsed=parsed)
+    try:
+        with transaction.atomic():
+            return _values_write(actor=actor, data_set=data_set, period=period, region=region, parsed=parsed)
+    except IntegrityError:  # someone saved the same value in the same moment
+        raise Conflict(_("Someone else saved these figures at the same moment; reload and try again.")) from None
 
 
 # ---------------------------------------------------------------------------- approval
@@ -329,9 +332,13 @@ def approval_advance(*, actor: User, data_set: DataSet, period: str, region: Reg
                     % {"names": "、".join(missing[:10]) + ("…" if len(missing) > 10 else "")},
                     code="incomplete",
                 )
-        approval = Approval.objects.create(
-            data_set=data_set, period=period, region=region, state=state, by=actor, at=timezone.now()
-        )
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent identical step loses cleanly
+                approval = Approval.objects.create(
+                    data_set=data_set, period=period, region=region, state=state, by=actor, at=timezone.now()
+                )
+        except IntegrityError:
+            raise Conflict(_("%(region)s has already done this step.") % {"region": region.name}) from None
         audit_record(
             actor=actor,
             verb=f"report.{state}",
