@@ -79,6 +79,57 @@ def metadata(request: HttpRequest) -> dict[str, object]:
     }
 
 
+class ElementIn(Schema):
+    code: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,59}$", description="Also the name used in formulas")
+    name: str = Field(..., max_length=120)
+    name_en: str = Field("", max_length=120)
+    line: int = Field(..., ge=1, le=8)
+    value_type: str = Field("number", max_length=10)
+    aggregation: str = Field(..., max_length=10)
+    unit: str = Field("", max_length=20)
+    source: str = Field("", max_length=60)
+    description: str = Field("", max_length=2000)
+
+
+class DataSetIn(Schema):
+    code: str = Field(..., pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")
+    name: str = Field(..., max_length=120)
+    line: int = Field(..., ge=1, le=8)
+    period_type: str = Field(..., max_length=10)
+    entry_level: int = Field(3, ge=3, le=5)
+    due_days: int = Field(10, ge=0, le=366)
+    elements: list[str] = Field(..., max_length=200)
+
+
+class RuleIn(Schema):
+    data_set: str = Field(..., max_length=60)
+    left: str = Field(..., max_length=300)
+    operator: str = Field(..., max_length=2)
+    right: str = Field(..., max_length=300)
+    message: str = Field(..., max_length=200)
+
+
+class IndicatorIn(Schema):
+    code: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,59}$")
+    name: str = Field(..., max_length=120)
+    name_en: str = Field("", max_length=120)
+    line: int = Field(..., ge=1, le=8)
+    formula: str = Field(..., max_length=300)
+    value_type: str = Field("percent", max_length=10)
+
+
+class MetadataIn(Schema):
+    elements: list[ElementIn] = Field([], max_length=500)
+    data_sets: list[DataSetIn] = Field([], max_length=200)
+    validation_rules: list[RuleIn] = Field([], max_length=500)
+    indicators: list[IndicatorIn] = Field([], max_length=500)
+
+
+@router.post("/metadata", response=dict[str, int], summary="Create or update metadata by code (national level)")
+def metadata_write(request: HttpRequest, payload: MetadataIn) -> dict[str, int]:
+    return services.metadata_load(data=payload.model_dump(), actor=_user(request))
+
+
 class ValuesIn(Schema):
     region: str = Field(..., max_length=12, description="12-digit code of a region at the data set's entry level")
     period: str = Field(..., max_length=7, description="2026-03, 2026Q1 or 2026")

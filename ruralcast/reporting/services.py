@@ -22,6 +22,7 @@ from ruralcast.regions.codes import NATIONAL_CODE, Level
 from ruralcast.regions.models import Region
 from ruralcast.reporting.formulas import formula_evaluate, formula_names, formula_parse
 from ruralcast.reporting.models import (
+    Aggregation,
     Approval,
     ApprovalState,
     Circular,
@@ -31,6 +32,8 @@ from ruralcast.reporting.models import (
     DataValue,
     Indicator,
     Line,
+    Operator,
+    PeriodType,
     Post,
     PostAttachment,
     ReportReceipt,
@@ -47,8 +50,14 @@ _COMPARE = {"<=": operator.le, "<": operator.lt, "==": operator.eq, ">=": operat
 # ---------------------------------------------------------------------------- metadata
 
 
-def metadata_load(*, data: Mapping[str, Any]) -> dict[str, int]:
-    """Create or update elements, data sets, rules and indicators by code (idempotent)."""
+def metadata_load(*, data: Mapping[str, Any], actor: User | None = None) -> dict[str, int]:
+    """Create or update elements, data sets, rules and indicators by code (idempotent).
+
+    `actor` None is the system (the loader command); a person needs `report.approve` at the
+    national level, since metadata is the same for every region. All or nothing."""
+    if actor is not None:
+        access_require(user=actor, action=Action.REPORT_APPROVE, region=Region.objects.get(code=NATIONAL_CODE))
+    _metadata_check(data)
     counts = {"elements": 0, "data_sets": 0, "validation_rules": 0, "indicators": 0}
     with transaction.atomic():
         for item in data.get("elements", []):
@@ -86,8 +95,41 @@ def metadata_load(*, data: Mapping[str, Any]) -> dict[str, int]:
                 code=item["code"], defaults={k: v for k, v in item.items() if k != "code"}
             )
             counts["indicators"] += 1
-        audit_record(actor=None, verb="report.metadata_load", object_type="reporting.metadata", after=counts)
+        audit_record(actor=actor, verb="report.metadata_load", object_type="reporting.metadata", after=counts)
     return counts
+
+
+_CHOICES: dict[str, set[Any]] = {
+    "value_type": set(ValueType.values),
+    "aggregation": set(Aggregation.values),
+    "period_type": set(PeriodType.values),
+    "line": set(Line.values),
+    "entry_level": {Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY},
+    "operator": set(Operator.values),
+}
+
+
+def _metadata_check(data: Mapping[str, Any]) -> None:
+    """Choices and references of a metadata document, checked before anything is written."""
+    errors: dict[str, list[str]] = {}
+    known = set(DataElement.objects.values_list("code", flat=True))
+    known |= {item.get("code") for item in data.get("elements", [])}
+    sets = set(DataSet.objects.values_list("code", flat=True)) | {d.get("code") for d in data.get("data_sets", [])}
+    for section in ("elements", "data_sets", "validation_rules", "indicators"):
+        for index, item in enumerate(data.get(section, [])):
+            where = f"{section}.{index}"
+            for key, allowed in _CHOICES.items():
+                if key in item and item[key] not in allowed:
+                    errors.setdefault(f"{where}.{key}", []).append(_("Not one of the allowed values."))
+            unknown = [c for c in item.get("elements", []) if c not in known] if section == "data_sets" else []
+            if section == "validation_rules" and item.get("data_set") not in sets:
+                errors.setdefault(f"{where}.data_set", []).append(_("Unknown data set."))
+            if unknown:
+                errors.setdefault(f"{where}.elements", []).append(
+                    _("Unknown element codes: %(codes)s") % {"codes": ", ".join(map(str, unknown))}
+                )
+    if errors:
+        raise ValidationError(_("The metadata was not loaded: see fields."), fields=errors)
 
 
 def _check_formula(formula: str, elements: Mapping[str, DataElement]) -> None:

@@ -281,3 +281,44 @@ def test_api_completeness_names_who_has_not_reported(county_station_operator, br
     assert data["expected"] == data["reported"] + len(data["missing"])
     assert dashizi.code not in data["missing"]
     assert data["deadline"] == "2026-04-07"
+
+
+def test_api_metadata_is_written_at_the_national_level_only(
+    metadata, national_bureau_admin, county_bureau_admin, client
+):  # type: ignore[no-untyped-def]
+    from ruralcast.reporting.models import DataElement, Indicator
+
+    document = {
+        "elements": [
+            {"code": "radio_hours", "name": "广播时长", "line": 1, "aggregation": "sum"},
+            {"code": "radio_days", "name": "广播天数", "line": 1, "aggregation": "sum"},
+        ],
+        "data_sets": [
+            {
+                "code": "radio-monthly",
+                "name": "广播月报",
+                "line": 1,
+                "period_type": "monthly",
+                "elements": ["radio_hours", "radio_days"],
+            }
+        ],
+        "indicators": [{"code": "hours_per_day", "name": "日均时长", "line": 1, "formula": "radio_hours / radio_days"}],
+    }
+    refused = client.post(
+        "/api/v1/reporting/metadata", document, content_type="application/json", headers=_bearer(county_bureau_admin)
+    )
+    assert refused.status_code == 403
+    headers = _bearer(national_bureau_admin)
+    bad = {**document, "indicators": [{"code": "x", "name": "x", "line": 1, "formula": "__import__('os')"}]}
+    assert (
+        client.post("/api/v1/reporting/metadata", bad, content_type="application/json", headers=headers).status_code
+        == 400
+    )
+    unknown = {**document, "data_sets": [{**document["data_sets"][0], "elements": ["nope"]}]}
+    answer = client.post("/api/v1/reporting/metadata", unknown, content_type="application/json", headers=headers)
+    assert answer.status_code == 400
+    assert "data_sets.0.elements" in answer.json()["error"]["fields"]
+    assert not DataElement.objects.filter(code="radio_hours").exists()  # nothing half-written
+    created = client.post("/api/v1/reporting/metadata", document, content_type="application/json", headers=headers)
+    assert created.json() == {"elements": 2, "data_sets": 1, "validation_rules": 0, "indicators": 1}
+    assert Indicator.objects.get(code="hours_per_day").formula == "radio_hours / radio_days"
