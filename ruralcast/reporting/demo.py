@@ -64,8 +64,10 @@ def _values(rng: random.Random, elements: list[Any], scale: float, growth: float
             value = round(6 * scale * growth, 2)
         elif code == "farmer_income":
             value = round(900 * scale * growth)
-        elif code in ("sales_volume", "sales_volume_prev"):
-            value = round(200000 * scale * (growth if code == "sales_volume" else 0.9))
+        elif code == "sales_volume":
+            value = round(200000 * scale * growth)
+        elif code == "sales_volume_prev":
+            value = round(200000 * scale * rng.uniform(0.7, 1.0))
         elif code == "villages_covered":
             value = round(150 * scale)
         else:
