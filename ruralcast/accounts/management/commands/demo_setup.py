@@ -47,6 +47,7 @@ class Command(BaseCommand):
                 )
             self.stdout.write(f"designation imported: {len(report.matched)} matched, {len(report.unmatched)} unmatched")
         self._signing_and_terminals()
+        self._reporting()
         if created:
             CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
             lines = [f"{username}\t{password}\t{role}" for username, password, role in created]
@@ -59,6 +60,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo users exist; their passwords are in {CREDENTIALS_FILE} (run `make demo-passwords` for new ones)."
             )
+
+    def _reporting(self) -> None:
+        """The starter reporting metadata and twelve months of demo figures."""
+        from ruralcast.reporting.demo import demo_values_create
+
+        call_command("reporting_metadata", stdout=self.stdout)
+        values = demo_values_create(
+            province=Region.objects.get(code=settings.DEMO_PROVINCE.ljust(12, "0")),
+            county=Region.objects.get(code=DEMO_COUNTY),
+        )
+        if values:
+            self.stdout.write(f"{values} demo reporting values")
 
     def _signing_and_terminals(self) -> None:
         """A signing key (first start) and one simulated terminal per village of the demo county."""
