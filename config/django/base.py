@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "ruralcast.terminals",
     "ruralcast.messaging",
     "ruralcast.alerts",
+    "ruralcast.broadcasting",
     "ruralcast.web",
     "ruralcast.ops",
 ]
