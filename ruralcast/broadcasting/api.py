@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 
 from ruralcast.broadcasting import selectors, services
 from ruralcast.broadcasting.documents import programme_audio_url
-from ruralcast.broadcasting.models import ProgrammeItem, Recurrence, Schedule, ScheduleSlot
+from ruralcast.broadcasting.models import ProgrammeItem, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import DayProgramme, Entry, local_today
 from ruralcast.regions.selectors import region_get
 
@@ -91,7 +91,7 @@ class ScheduleUpdateIn(Schema):
 class SlotIn(Schema):
     start_time: time
     item: int
-    recurrence: Literal["daily", "weekdays", "dates", "range"] = Recurrence.DAILY
+    recurrence: Literal["daily", "weekdays", "dates", "range"] = "daily"
     weekdays: list[int] = Field(default_factory=list, max_length=7)
     dates: list[date] = Field(default_factory=list, max_length=366)
     start_date: date | None = None
@@ -217,7 +217,9 @@ def schedule_list(request: HttpRequest) -> object:
     return selectors.schedule_list(user=request.user)  # type: ignore[arg-type]
 
 
-@router.post("/schedules", response={201: ScheduleOut}, summary="Create a schedule (owner: county, township or village)")
+@router.post(
+    "/schedules", response={201: ScheduleOut}, summary="Create a schedule (owner: county, township or village)"
+)
 def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Status[Schedule]:
     schedule = services.schedule_create(
         actor=request.user,  # type: ignore[arg-type]

@@ -47,8 +47,16 @@ def _probe_seconds(path: Path) -> float | None:
     """Duration in seconds if ffprobe finds an audio stream, else None."""
     try:
         result = subprocess.run(
-            [tool_path("ffprobe"), "-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json",
-             str(path)],
+            [
+                tool_path("ffprobe"),
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration:stream=codec_type",
+                "-of",
+                "json",
+                str(path),
+            ],
             capture_output=True,
             text=True,
             timeout=30,

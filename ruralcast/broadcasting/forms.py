@@ -56,7 +56,9 @@ class DatesField(forms.CharField):
             try:
                 days.append(date.fromisoformat(part))
             except ValueError as error:
-                raise forms.ValidationError(_("“%(value)s” is not a date like 2026-12-01.") % {"value": part}) from error
+                raise forms.ValidationError(
+                    _("“%(value)s” is not a date like 2026-12-01.") % {"value": part}
+                ) from error
         return days
 
 
@@ -72,7 +74,9 @@ class SlotForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("For “On chosen weekdays” (Monday to Friday when none is ticked) and to narrow a date range."),
     )
-    dates = DatesField(label=_("Dates"), required=False, help_text=_("For “On listed dates”: e.g. 2026-12-01, 2026-12-08."))
+    dates = DatesField(
+        label=_("Dates"), required=False, help_text=_("For “On listed dates”: e.g. 2026-12-01, 2026-12-08.")
+    )
     start_date = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

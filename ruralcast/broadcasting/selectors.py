@@ -10,8 +10,15 @@ from ruralcast.accounts.access import access_require, action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.broadcasting.models import ProgrammeItem, Schedule, ScheduleSlot, recurrence_occurs
-from ruralcast.broadcasting.programme import DayProgramme, Entry, days_from, effective_programme, local_today
-from ruralcast.broadcasting.programme import slot_entry, slots_touching
+from ruralcast.broadcasting.programme import (
+    DayProgramme,
+    Entry,
+    days_from,
+    effective_programme,
+    local_today,
+    slot_entry,
+    slots_touching,
+)
 from ruralcast.broadcasting.services import SlotFields
 from ruralcast.core.errors import NotFound
 from ruralcast.regions.models import Region

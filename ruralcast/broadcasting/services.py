@@ -99,11 +99,11 @@ def _item_save(
 
 
 def programme_item_create_from_text(
-    *, actor: User, owner_region: Region, title: str, text: str, tags: list[str] | str = ()
+    *, actor: User, owner_region: Region, title: str, text: str, tags: list[str] | str = ""
 ) -> ProgrammeItem:
     """A library item read aloud by the speech app (cached by text, so a repeat costs nothing)."""
     access_require(user=actor, action=Action.PROGRAMME_EDIT, region=owner_region)
-    title, tag_list = _clean_title(title), _clean_tags(list(tags) if not isinstance(tags, str) else tags)
+    title, tag_list = _clean_title(title), _clean_tags(tags)
     audio = audio_from_text(text=text)
     return _item_save(
         actor=actor, owner_region=owner_region, title=title, tags=tag_list, source=Source.SPEECH, text=text.strip(),
@@ -112,14 +112,14 @@ def programme_item_create_from_text(
 
 
 def programme_item_create_from_upload(
-    *, actor: User, owner_region: Region, title: str, upload: UploadedFile, tags: list[str] | str = ()
+    *, actor: User, owner_region: Region, title: str, upload: UploadedFile, tags: list[str] | str = ""
 ) -> ProgrammeItem:
     """A library item from an uploaded recording: probed, loudness-normalised, re-encoded.
 
     A file that is not audio raises ValidationError (400) and nothing is stored.
     """
     access_require(user=actor, action=Action.PROGRAMME_EDIT, region=owner_region)
-    title, tag_list = _clean_title(title), _clean_tags(list(tags) if not isinstance(tags, str) else tags)
+    title, tag_list = _clean_title(title), _clean_tags(tags)
     audio = audio_from_upload(upload)
     return _item_save(
         actor=actor, owner_region=owner_region, title=title, tags=tag_list, source=Source.UPLOAD, text="", audio=audio
@@ -382,4 +382,6 @@ def slot_delete(*, actor: User, slot: ScheduleSlot) -> None:
 def require_schedule_manage(*, actor: User, schedule: Schedule) -> None:
     """For pages that offer editing: PermissionDenied unless the actor manages this schedule."""
     if not access_check(user=actor, action=Action.SCHEDULE_MANAGE, region=schedule.owner_region):
-        raise PermissionDenied(_("You may not change the schedules of %(region)s.") % {"region": schedule.owner_region.name})
+        raise PermissionDenied(
+            _("You may not change the schedules of %(region)s.") % {"region": schedule.owner_region.name}
+        )

@@ -59,7 +59,11 @@ def make_schedule() -> Callable[..., Schedule]:
         for spec in slots:
             start, item = spec[0], spec[1]
             extra: dict[str, Any] = spec[2] if len(spec) > 2 else {}  # type: ignore[misc]
-            slot_create(actor=actor, schedule=schedule, fields=SlotFields(start_time=time.fromisoformat(start), item=item, **extra))
+            slot_create(
+                actor=actor,
+                schedule=schedule,
+                fields=SlotFields(start_time=time.fromisoformat(start), item=item, **extra),
+            )
         return schedule
 
     return make

@@ -1,6 +1,5 @@
 """The merged programme of a village: the higher tier wins, equal tiers go by start time."""
 
-from collections.abc import Callable
 from datetime import date, time
 
 import pytest

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 def test_village_broadcaster_schedules_their_own_village(village_broadcaster: User, dashizi: Region, make_item) -> None:
     schedule = schedule_create(actor=village_broadcaster, owner_region=dashizi, target_region=dashizi, name="村通知")
     slot_create(
-        actor=village_broadcaster, schedule=schedule, fields=SlotFields(start_time=time(18), item=make_item(dashizi, 60))
+        actor=village_broadcaster,
+        schedule=schedule,
+        fields=SlotFields(start_time=time(18), item=make_item(dashizi, 60)),
     )
     assert schedule.tier == 5 and schedule.slots.count() == 1
 
@@ -88,8 +90,12 @@ def test_lists_are_scoped_to_the_viewers_regions(
 
 def test_every_write_is_audited(county_station_operator: User, guzhou: Region, make_item) -> None:
     schedule = schedule_create(actor=county_station_operator, owner_region=guzhou, target_region=guzhou, name="镇")
-    slot = slot_create(actor=county_station_operator, schedule=schedule, fields=SlotFields(time(12), make_item(guzhou, 60)))
-    schedule_update(actor=county_station_operator, schedule=schedule, name="镇2", target_region=guzhou, volume=50, active=True)
+    slot = slot_create(
+        actor=county_station_operator, schedule=schedule, fields=SlotFields(time(12), make_item(guzhou, 60))
+    )
+    schedule_update(
+        actor=county_station_operator, schedule=schedule, name="镇2", target_region=guzhou, volume=50, active=True
+    )
     slot_delete(actor=county_station_operator, slot=slot)
 
     verbs = list(AuditEvent.objects.filter(region_code=guzhou.code).order_by("seq").values_list("verb", flat=True))
