@@ -29,6 +29,10 @@ class ItemOut(Schema):
     audio_url: str
 
     @staticmethod
+    def resolve_tags(item: ProgrammeItem) -> list[str]:
+        return item.tag_list
+
+    @staticmethod
     def resolve_audio_url(item: ProgrammeItem) -> str:
         return programme_audio_url(item.audio_sha256)
 

@@ -32,7 +32,8 @@ class ProgrammeItem(models.Model):
     owner_region = models.ForeignKey(
         "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("owner region")
     )
-    tags = models.JSONField(_("tags"), default=list, blank=True)
+    # Comma-separated (searchable with one LIKE on SQLite and PostgreSQL alike); see `tag_list`.
+    tags = models.CharField(_("tags"), max_length=330, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     text = models.TextField(_("text read aloud"), blank=True)
     audio_name = models.CharField(max_length=200)
@@ -49,6 +50,10 @@ class ProgrammeItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [tag for tag in self.tags.split(",") if tag]
 
 
 # Levels that may own a schedule in this version (三级: county, township, village).

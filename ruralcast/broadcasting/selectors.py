@@ -21,6 +21,7 @@ from ruralcast.broadcasting.programme import (
 )
 from ruralcast.broadcasting.services import SlotFields
 from ruralcast.core.errors import NotFound
+from ruralcast.regions.codes import subtree_q
 from ruralcast.regions.models import Region
 
 CHECK_DAYS = 7
@@ -45,10 +46,7 @@ def items_for_schedule(*, user: User, schedule: Schedule) -> QuerySet[ProgrammeI
     """Items a slot of `schedule` may use: the user sees them and their owner is above or below the schedule's."""
     owner = schedule.owner_region
     related = Q(owner_region_id__in=[*owner.ancestor_codes, owner.code])
-    if owner.prefix:
-        from ruralcast.regions.codes import subtree_q
-
-        related |= subtree_q(owner.prefix, "owner_region_id")
+    related |= subtree_q(owner.prefix, "owner_region_id")
     return item_list(user=user).filter(related).order_by("title", "id")
 
 

@@ -55,7 +55,7 @@ def _clean_tags(tags: list[str] | str) -> list[str]:
         tags = tags.replace("，", ",").split(",")
     cleaned: list[str] = []
     for tag in tags:
-        tag = str(tag).strip()[:30]
+        tag = str(tag).replace(",", " ").strip()[:30]
         if tag and tag not in cleaned:
             cleaned.append(tag)
     if len(cleaned) > MAX_TAGS:
@@ -79,7 +79,7 @@ def _item_save(
         item = ProgrammeItem.objects.create(
             title=title,
             owner_region=owner_region,
-            tags=tags,
+            tags=",".join(tags),
             source=source,
             text=text,
             audio_name=audio.name,

@@ -51,7 +51,7 @@ def test_text_becomes_a_spoken_item(county_station_operator: User, rongjiang: Re
         tags="新闻, 每日",
     )  # fmt: skip
 
-    assert item.source == Source.SPEECH and item.tags == ["新闻", "每日"]
+    assert item.source == Source.SPEECH and item.tag_list == ["新闻", "每日"]
     assert item.audio_name == f"programme/audio/{item.audio_sha256}.mp3" and default_storage.exists(item.audio_name)
     assert 1.0 < item.audio_seconds < 20
 

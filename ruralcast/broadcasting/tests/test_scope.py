@@ -101,3 +101,12 @@ def test_every_write_is_audited(county_station_operator: User, guzhou: Region, m
     verbs = list(AuditEvent.objects.filter(region_code=guzhou.code).order_by("seq").values_list("verb", flat=True))
     assert verbs[-4:] == ["schedule.create", "schedule.slot.create", "schedule.update", "schedule.slot.delete"]
     assert Schedule.objects.get(pk=schedule.pk).name == "镇2"
+
+
+def test_library_is_searched_by_title_or_tag(county_station_operator: User, rongjiang: Region, make_item) -> None:
+    news, advice = make_item(rongjiang, 60, "早间新闻"), make_item(rongjiang, 60, "小贴士")
+    advice.tags = "农技,冬季"
+    advice.save()
+
+    assert list(item_list(user=county_station_operator, query="农技")) == [advice]
+    assert list(item_list(user=county_station_operator, query="新闻")) == [news]
