@@ -4,6 +4,8 @@ import base64
 from datetime import date, time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from ruralcast_terminal.protocol import TrustList, open_envelope
 
 from ruralcast.accounts.models import User
@@ -18,6 +20,7 @@ from ruralcast.messaging.services import outbox_prepare
 from ruralcast.regions.models import Region
 from ruralcast.signing.selectors import trust_list_build
 from ruralcast.signing.services import signing_key_generate
+from ruralcast.terminals.services import terminal_register
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +149,26 @@ def test_dispatcher_signs_each_document_so_that_a_terminal_verifies_the_exact_ca
         envelope, payload = open_envelope(base64.b64decode(message["payload_b64"]), trust)
         assert message["topic"] == f"rc/v1/down/t/{payload['terminal']}" and message["retain"]
         assert envelope.payload == document_bytes(payload)
+
+
+def test_building_documents_costs_the_same_queries_for_more_terminals(
+    county_station_operator: User, rongjiang: Region, dashizi: Region, terminals, make_item, make_schedule
+) -> None:
+    schedule = make_schedule(
+        county_station_operator, rongjiang, [("07:00", make_item(rongjiang, 60)), ("19:00", make_item(rongjiang, 9))]
+    )
+    handler = outbox_handler(OUTBOX_PUBLISH)
+    assert handler is not None
+    first = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+    with CaptureQueriesContext(connection) as few:
+        assert len(handler.build(first.key)) == 3
+    for _ in range(5):
+        terminal_register(actor=None, village=dashizi)
+    schedule_update(
+        actor=county_station_operator, schedule=schedule, name=schedule.name, target_region=rongjiang, volume=50,
+        active=True,
+    )  # fmt: skip
+    second = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+    with CaptureQueriesContext(connection) as many:
+        assert len(handler.build(second.key)) == 8
+    assert len(many.captured_queries) == len(few.captured_queries) <= 4
