@@ -385,3 +385,39 @@ def require_schedule_manage(*, actor: User, schedule: Schedule) -> None:
         raise PermissionDenied(
             _("You may not change the schedules of %(region)s.") % {"region": schedule.owner_region.name}
         )
+
+
+REFRESH_VERB = "schedule.refresh"
+
+
+def schedules_refresh() -> ScheduleChange | None:
+    """Send every terminal under an active schedule its document again (once a day, after midnight).
+
+    Documents cover the next `DEFAULT_DAYS` days from the day they were built, so without a change
+    a terminal's horizon would run out; this moves it on. Idempotent per local day: a second call on
+    the same day queues nothing and returns None (as does a day with no scheduled terminal).
+    """
+    from ruralcast.broadcasting.programme import local_zone
+
+    today = local_today()
+    with transaction.atomic():
+        for change in ScheduleChange.objects.filter(verb=REFRESH_VERB).order_by("-id")[:1]:
+            if change.created_at.astimezone(local_zone()).date() == today:
+                return None
+        targets = {
+            schedule.target_region_id: schedule.target_region
+            for schedule in Schedule.objects.filter(active=True, slots__isnull=False).select_related("target_region")
+        }
+        if not targets:
+            return None
+        codes = list(
+            terminals_in_regions(regions=list(targets.values())).order_by("code").values_list("code", flat=True)
+        )
+        if not codes:
+            return None
+        change = ScheduleChange.objects.create(schedule=None, verb=REFRESH_VERB, terminals=codes)
+        from ruralcast.messaging.services import outbox_enqueue
+
+        outbox_enqueue(kind=OUTBOX_PUBLISH, key=str(change.pk))
+        audit_record(actor=None, verb=REFRESH_VERB, obj=change, after={"terminals": len(codes)})
+    return change

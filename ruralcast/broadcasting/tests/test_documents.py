@@ -1,6 +1,7 @@
 """The effective-schedule document of a terminal and its publication through the outbox."""
 
 import base64
+import io
 from datetime import date, time
 
 import pytest
@@ -172,3 +173,21 @@ def test_building_documents_costs_the_same_queries_for_more_terminals(
     with CaptureQueriesContext(connection) as many:
         assert len(handler.build(second.key)) == 8
     assert len(many.captured_queries) == len(few.captured_queries) <= 4
+
+
+def test_daily_refresh_sends_every_scheduled_terminal_once_a_day(
+    county_station_operator: User, guzhou: Region, dashizi: Region, terminals, make_item, make_schedule
+) -> None:
+    from django.core.management import call_command
+
+    from ruralcast.broadcasting.services import schedules_refresh
+
+    assert schedules_refresh() is None  # no schedule yet
+    make_schedule(county_station_operator, dashizi, [("18:00", make_item(dashizi, 60))])
+
+    call_command("schedules_refresh", stdout=io.StringIO())
+
+    refresh = ScheduleChange.objects.filter(verb="schedule.refresh").get()
+    assert sorted(refresh.terminals) == sorted(t.code for t in terminals["dashizi"])
+    assert OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH, key=str(refresh.pk)).exists()
+    assert schedules_refresh() is None  # once a day
