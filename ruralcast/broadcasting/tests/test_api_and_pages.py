@@ -143,3 +143,41 @@ def test_programme_audio_is_served_by_hash(county_station_operator: User, rongji
     response = Client().get(f"/broadcasting/audio/{item.audio_sha256}.mp3", headers={"Range": "bytes=0-9"})
     assert response.status_code == 206 and len(response.content) == 10
     assert Client().get(f"/broadcasting/audio/{'0' * 64}.mp3").status_code == 404
+
+
+def test_console_edits_a_schedule_and_a_slot(
+    county_station_operator: User, guzhou: Region, dashizi: Region, make_item, make_schedule
+) -> None:
+    item = make_item(guzhou, 60, "农技")
+    schedule = make_schedule(county_station_operator, guzhou, [("12:00", item)])
+    slot = schedule.slots.get()
+    client = Client()
+    client.force_login(county_station_operator)
+
+    assert client.get(f"/broadcasting/schedules/{schedule.pk}/edit/").status_code == 200
+    response = client.post(
+        f"/broadcasting/schedules/{schedule.pk}/edit/",
+        {"owner_region": "522633000000", "name": "改名", "target_region": dashizi.code, "volume": 40},
+    )
+    assert response.status_code == 302
+    schedule.refresh_from_db()
+    assert (schedule.name, schedule.target_region_id, schedule.volume, schedule.active) == (
+        "改名",
+        dashizi.code,
+        40,
+        False,
+    )
+    assert schedule.owner_region_id == guzhou.code  # the owner (the tier) cannot be changed
+
+    assert client.get(f"/broadcasting/slots/{slot.pk}/edit/").status_code == 200
+    bad = client.post(
+        f"/broadcasting/slots/{slot.pk}/edit/", {"start_time": "13:30", "item": item.pk, "recurrence": "dates"}
+    )
+    assert bad.status_code == 400 and "13:30" in bad.content.decode()  # what was typed stays
+    ok = client.post(
+        f"/broadcasting/slots/{slot.pk}/edit/",
+        {"start_time": "13:30", "item": item.pk, "recurrence": "dates", "dates": "2026-12-01, 2026-12-08"},
+    )
+    assert ok.status_code == 302
+    slot.refresh_from_db()
+    assert slot.start_time.hour == 13 and slot.dates == ["2026-12-01", "2026-12-08"]
