@@ -16,6 +16,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ruralcast.accounts.api import router as accounts_router
 from ruralcast.alerts.api import router as alerts_router
 from ruralcast.audit.api import router as audit_router
+from ruralcast.broadcasting.api import router as broadcasting_router
 from ruralcast.core.api_auth import API_AUTH
 from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
@@ -91,6 +92,7 @@ api.add_router("/", accounts_router)
 api.add_router("/audit", audit_router)
 api.add_router("/alerts", alerts_router)
 api.add_router("/reporting", reporting_router)
+api.add_router("/broadcasting", broadcasting_router)
 
 
 def openapi_schema() -> dict[str, Any]:

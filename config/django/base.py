@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "ruralcast.messaging",
     "ruralcast.alerts",
     "ruralcast.reporting",
+    "ruralcast.broadcasting",
     "ruralcast.web",
     "ruralcast.ops",
 ]

@@ -35,6 +35,8 @@ class Action(TextChoices):
     ALERT_APPROVE = "alert.approve", _("Approve emergency alerts")
     BROADCAST_LIVE = "broadcast.live", _("Speak live to loudspeakers")
     SCHEDULE_MANAGE = "schedule.manage", _("Manage broadcast schedules")
+    PROGRAMME_VIEW = "programme.view", _("View the programme library, schedules and what villages hear")
+    PROGRAMME_EDIT = "programme.edit", _("Add items to the programme library")
     CONTENT_EDIT = "content.edit", _("Edit content and media")
     TERMINAL_VIEW = "terminal.view", _("View terminals")
     TERMINAL_CONTROL = "terminal.control", _("Control terminals")
@@ -60,6 +62,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.TERMINAL_VIEW,
             Action.REPORT_VIEW,
             Action.REPORT_APPROVE,
+            Action.PROGRAMME_VIEW,
         }
     ),
     Role.STATION_OPERATOR: frozenset(
@@ -69,6 +72,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.ALERT_DRAFT,
             Action.BROADCAST_LIVE,
             Action.SCHEDULE_MANAGE,
+            Action.PROGRAMME_VIEW,
+            Action.PROGRAMME_EDIT,
             Action.CONTENT_EDIT,
             Action.TERMINAL_VIEW,
             Action.TERMINAL_CONTROL,
@@ -77,12 +82,16 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         }
     ),
     Role.ALERT_APPROVER: frozenset(_VIEW | {Action.ALERT_VIEW, Action.ALERT_APPROVE, Action.TERMINAL_VIEW}),
-    Role.VILLAGE_BROADCASTER: frozenset(_VIEW | {Action.BROADCAST_LIVE, Action.SCHEDULE_MANAGE}),
-    Role.CONTENT_EDITOR: frozenset(_VIEW | {Action.CONTENT_EDIT}),
+    Role.VILLAGE_BROADCASTER: frozenset(
+        _VIEW | {Action.BROADCAST_LIVE, Action.SCHEDULE_MANAGE, Action.PROGRAMME_VIEW, Action.PROGRAMME_EDIT}
+    ),
+    Role.CONTENT_EDITOR: frozenset(_VIEW | {Action.CONTENT_EDIT, Action.PROGRAMME_VIEW, Action.PROGRAMME_EDIT}),
     Role.MAINTAINER: frozenset(
         _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.TERMINAL_CONTROL, Action.TERMINAL_MAINTAIN}
     ),
-    Role.VIEWER: frozenset(_VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.REPORT_VIEW}),
+    Role.VIEWER: frozenset(
+        _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.REPORT_VIEW, Action.PROGRAMME_VIEW}
+    ),
 }
 
 # Roles that only a platform administrator may hand out.

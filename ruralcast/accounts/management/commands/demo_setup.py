@@ -84,3 +84,7 @@ class Command(BaseCommand):
             self.stdout.write(f"signing key {key.serial} ({key.alg}) generated")
         files = demo_terminals_register(county=Region.objects.get(code=DEMO_COUNTY))
         self.stdout.write(f"{files.count} demo terminals in {DEMO_COUNTY} (simulated by `manage.py demo_simulator`)")
+        from ruralcast.broadcasting.demo import demo_schedules_create
+
+        created = demo_schedules_create(county=Region.objects.get(code=DEMO_COUNTY))
+        self.stdout.write(f"{created} demo broadcasting schedules created in {DEMO_COUNTY}")

@@ -1,0 +1,311 @@
+"""Daily broadcasting API: the same rules as the console, through the same services."""
+
+from datetime import date, time
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
+from ninja.pagination import paginate
+
+from ruralcast.broadcasting import selectors, services
+from ruralcast.broadcasting.documents import programme_audio_url
+from ruralcast.broadcasting.models import ProgrammeItem, Schedule, ScheduleSlot
+from ruralcast.broadcasting.programme import DayProgramme, Entry, local_today
+from ruralcast.regions.selectors import region_get
+
+router = Router(tags=["broadcasting"])
+
+
+class ItemOut(Schema):
+    id: int
+    title: str
+    owner_region: str = Field(..., alias="owner_region_id")
+    tags: list[str]
+    source: str
+    text: str
+    audio_sha256: str
+    audio_bytes: int
+    audio_seconds: float
+    audio_url: str
+
+    @staticmethod
+    def resolve_tags(item: ProgrammeItem) -> list[str]:
+        return item.tag_list
+
+    @staticmethod
+    def resolve_audio_url(item: ProgrammeItem) -> str:
+        return programme_audio_url(item.audio_sha256)
+
+
+class SpeechItemIn(Schema):
+    owner_region: str = Field(..., max_length=12)
+    title: str = Field(..., max_length=200)
+    text: str = Field(..., max_length=2000)
+    tags: list[str] = Field(default_factory=list, max_length=10)
+
+
+class UploadItemIn(Schema):
+    owner_region: str = Field(..., max_length=12)
+    title: str = Field(..., max_length=200)
+    tags: str = Field("", max_length=300, description="comma-separated")
+
+
+class SlotOut(Schema):
+    id: int
+    schedule: int = Field(..., alias="schedule_id")
+    start_time: time
+    item: int = Field(..., alias="item_id")
+    recurrence: str
+    weekdays: list[int]
+    dates: list[str]
+    start_date: date | None
+    end_date: date | None
+
+
+class ScheduleOut(Schema):
+    id: int
+    name: str
+    owner_region: str = Field(..., alias="owner_region_id")
+    target_region: str = Field(..., alias="target_region_id")
+    tier: int
+    volume: int
+    active: bool
+    slots: list[SlotOut]
+
+    @staticmethod
+    def resolve_slots(schedule: Schedule) -> list[ScheduleSlot]:
+        return list(schedule.slots.all())
+
+
+class ScheduleIn(Schema):
+    owner_region: str = Field(..., max_length=12)
+    target_region: str = Field(..., max_length=12)
+    name: str = Field(..., max_length=200)
+    volume: int = Field(70, ge=0, le=100)
+    active: bool = True
+
+
+class ScheduleUpdateIn(Schema):
+    target_region: str = Field(..., max_length=12)
+    name: str = Field(..., max_length=200)
+    volume: int = Field(70, ge=0, le=100)
+    active: bool = True
+
+
+class SlotIn(Schema):
+    start_time: time
+    item: int
+    recurrence: Literal["daily", "weekdays", "dates", "range"] = "daily"
+    weekdays: list[int] = Field(default_factory=list, max_length=7)
+    dates: list[date] = Field(default_factory=list, max_length=366)
+    start_date: date | None = None
+    end_date: date | None = None
+
+    def fields(self, request: HttpRequest) -> services.SlotFields:
+        return services.SlotFields(
+            start_time=self.start_time,
+            item=selectors.access_item(user=request.user, item_id=self.item),  # type: ignore[arg-type]
+            recurrence=self.recurrence,
+            weekdays=self.weekdays,
+            dates=self.dates,
+            start_date=self.start_date,
+            end_date=self.end_date,
+        )
+
+
+class CheckIn(SlotIn):
+    slot: int | None = Field(None, description="the slot being edited (left out of the comparison)")
+
+
+class EntryOut(Schema):
+    start: str
+    end: str
+    slot: int
+    schedule: int
+    schedule_name: str
+    region: str
+    tier: int
+    item: int
+    title: str
+    volume: int
+    audio_sha256: str
+
+
+class DroppedOut(Schema):
+    entry: EntryOut
+    by: EntryOut
+    reason: str
+
+
+class ProgrammeOut(Schema):
+    village: str
+    day: date
+    entries: list[EntryOut]
+    dropped: list[DroppedOut]
+
+
+class ConflictOut(Schema):
+    day: date
+    other: EntryOut
+    relation: str
+    yours_plays: bool
+
+
+def _entry(entry: Entry) -> dict[str, object]:
+    return {
+        "start": entry.start.isoformat(timespec="seconds"),
+        "end": entry.end.isoformat(timespec="milliseconds"),
+        "slot": entry.slot_id,
+        "schedule": entry.schedule_id,
+        "schedule_name": entry.schedule_name,
+        "region": entry.owner_code,
+        "tier": entry.tier,
+        "item": entry.item_id,
+        "title": entry.item_title,
+        "volume": entry.volume,
+        "audio_sha256": entry.audio_sha256,
+    }
+
+
+def _programme(programme: DayProgramme) -> dict[str, object]:
+    return {
+        "village": programme.village.code,
+        "day": programme.day,
+        "entries": [_entry(e) for e in programme.entries],
+        "dropped": [{"entry": _entry(d.entry), "by": _entry(d.by), "reason": d.reason} for d in programme.dropped],
+    }
+
+
+class ItemQuery(Schema):
+    q: str = Field("", max_length=50)
+
+
+@router.get("/items", response=list[ItemOut], summary="Library items in my regions, newest first")
+@paginate
+def item_list(request: HttpRequest, params: Query[ItemQuery]) -> object:
+    return selectors.item_list(user=request.user, query=params.q)  # type: ignore[arg-type]
+
+
+@router.post("/items/speech", response={201: ItemOut}, summary="Add an item read aloud from text")
+def item_speech(request: HttpRequest, payload: SpeechItemIn) -> Status[ProgrammeItem]:
+    item = services.programme_item_create_from_text(
+        actor=request.user,  # type: ignore[arg-type]
+        owner_region=region_get(code=payload.owner_region),
+        title=payload.title,
+        text=payload.text,
+        tags=payload.tags,
+    )
+    return Status(201, item)
+
+
+@router.post("/items/upload", response={201: ItemOut}, summary="Add an uploaded recording (refused if not audio)")
+def item_upload(request: HttpRequest, file: File[UploadedFile], payload: Form[UploadItemIn]) -> Status[ProgrammeItem]:
+    item = services.programme_item_create_from_upload(
+        actor=request.user,  # type: ignore[arg-type]
+        owner_region=region_get(code=payload.owner_region),
+        title=payload.title,
+        upload=file,
+        tags=payload.tags,
+    )
+    return Status(201, item)
+
+
+@router.get("/items/{item_id}", response=ItemOut)
+def item_get(request: HttpRequest, item_id: int) -> ProgrammeItem:
+    return selectors.access_item(user=request.user, item_id=item_id)  # type: ignore[arg-type]
+
+
+@router.get("/schedules", response=list[ScheduleOut], summary="Schedules owned in my regions")
+@paginate
+def schedule_list(request: HttpRequest) -> object:
+    return selectors.schedule_list(user=request.user)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/schedules", response={201: ScheduleOut}, summary="Create a schedule (owner: county, township or village)"
+)
+def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Status[Schedule]:
+    schedule = services.schedule_create(
+        actor=request.user,  # type: ignore[arg-type]
+        owner_region=region_get(code=payload.owner_region),
+        target_region=region_get(code=payload.target_region),
+        name=payload.name,
+        volume=payload.volume,
+        active=payload.active,
+    )
+    return Status(201, schedule)
+
+
+@router.get("/schedules/{schedule_id}", response=ScheduleOut)
+def schedule_get(request: HttpRequest, schedule_id: int) -> Schedule:
+    return selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+
+
+@router.put("/schedules/{schedule_id}", response=ScheduleOut, summary="Change a schedule (not its owner)")
+def schedule_update(request: HttpRequest, schedule_id: int, payload: ScheduleUpdateIn) -> Schedule:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    return services.schedule_update(
+        actor=request.user,  # type: ignore[arg-type]
+        schedule=schedule,
+        name=payload.name,
+        target_region=region_get(code=payload.target_region),
+        volume=payload.volume,
+        active=payload.active,
+    )
+
+
+@router.delete("/schedules/{schedule_id}", response={204: None})
+def schedule_delete(request: HttpRequest, schedule_id: int) -> Status[None]:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    services.schedule_delete(actor=request.user, schedule=schedule)  # type: ignore[arg-type]
+    return Status(204, None)
+
+
+@router.post("/schedules/{schedule_id}/check", response=list[ConflictOut], summary="Conflicts of a slot, before saving")
+def slot_check(request: HttpRequest, schedule_id: int, payload: CheckIn) -> list[dict[str, object]]:
+    """The slots above, below and beside this schedule's target that the proposed slot would overlap
+    in the next 7 days, and whether it or the other would play (nothing is saved)."""
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    if payload.slot is not None:
+        selectors.access_slot(user=request.user, slot_id=payload.slot)  # type: ignore[arg-type]
+    fields = services.slot_fields_validate(actor=request.user, schedule=schedule, fields=payload.fields(request))  # type: ignore[arg-type]
+    conflicts = selectors.slot_conflicts(schedule=schedule, fields=fields, exclude_slot_id=payload.slot)
+    return [
+        {"day": c.day, "other": _entry(c.other), "relation": c.relation, "yours_plays": c.yours_plays}
+        for c in conflicts
+    ]
+
+
+@router.post("/schedules/{schedule_id}/slots", response={201: SlotOut})
+def slot_create(request: HttpRequest, schedule_id: int, payload: SlotIn) -> Status[ScheduleSlot]:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    slot = services.slot_create(actor=request.user, schedule=schedule, fields=payload.fields(request))  # type: ignore[arg-type]
+    return Status(201, slot)
+
+
+@router.put("/slots/{slot_id}", response=SlotOut)
+def slot_update(request: HttpRequest, slot_id: int, payload: SlotIn) -> ScheduleSlot:
+    slot = selectors.access_slot(user=request.user, slot_id=slot_id)  # type: ignore[arg-type]
+    return services.slot_update(actor=request.user, slot=slot, fields=payload.fields(request))  # type: ignore[arg-type]
+
+
+@router.delete("/slots/{slot_id}", response={204: None})
+def slot_delete(request: HttpRequest, slot_id: int) -> Status[None]:
+    slot = selectors.access_slot(user=request.user, slot_id=slot_id)  # type: ignore[arg-type]
+    services.slot_delete(actor=request.user, slot=slot)  # type: ignore[arg-type]
+    return Status(204, None)
+
+
+class EffectiveQuery(Schema):
+    village: str = Field(..., max_length=12)
+    day: date | None = None
+
+
+@router.get("/effective", response=ProgrammeOut, summary="What a village hears on a day (the merged programme)")
+def effective(request: HttpRequest, params: Query[EffectiveQuery]) -> dict[str, object]:
+    programme = selectors.village_programme(
+        user=request.user,  # type: ignore[arg-type]
+        village=region_get(code=params.village),
+        day=params.day or local_today(),
+    )
+    return _programme(programme)

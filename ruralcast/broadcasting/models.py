@@ -1,0 +1,168 @@
+"""Daily broadcasting (定时广播): the programme library and the schedules that play it.
+
+- `ProgrammeItem`: one audio item of a region's library (spoken from text by the speech app, or an
+  uploaded recording checked and loudness-normalised), stored once under its SHA-256.
+- `Schedule`: a calendar owned by a county, township or village (the owner's level is its *tier*,
+  0 national … 5 village as in the terminal's `priority.tier_of`), aimed at a subtree inside the
+  owner's own, with a volume and an active flag.
+- `ScheduleSlot`: one item at a time of day with a recurrence (daily, weekdays, listed dates, a
+  date range with an optional weekday set).
+- `ScheduleChange`: one row per schedule write; its id is the version of the effective-schedule
+  documents that write sends to terminals (strictly increasing).
+
+What a village actually hears is computed, never stored: see `broadcasting.programme`.
+"""
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ruralcast.regions.codes import Level
+
+
+class Source(models.TextChoices):
+    SPEECH = "speech", _("Text to speech")
+    UPLOAD = "upload", _("Uploaded recording")
+
+
+class ProgrammeItem(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    owner_region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("owner region")
+    )
+    # Comma-separated (searchable with one LIKE on SQLite and PostgreSQL alike); see `tag_list`.
+    tags = models.CharField(_("tags"), max_length=330, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    text = models.TextField(_("text read aloud"), blank=True)
+    audio_name = models.CharField(max_length=200)
+    audio_sha256 = models.CharField(_("audio SHA-256"), max_length=64, db_index=True)
+    audio_bytes = models.PositiveIntegerField(_("audio bytes"))
+    audio_seconds = models.FloatField(_("duration (s)"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("programme item")
+        verbose_name_plural = _("programme items")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [tag for tag in self.tags.split(",") if tag]
+
+
+# Levels that may own a schedule in this version (三级: county, township, village).
+SCHEDULE_LEVELS = (Level.COUNTY, Level.TOWNSHIP, Level.VILLAGE)
+
+
+class Schedule(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    owner_region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("owner region")
+    )
+    target_region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("target region")
+    )
+    volume = models.PositiveSmallIntegerField(_("volume"), default=70)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["owner_region_id", "name", "id"]
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tier(self) -> int:
+        """0 national … 5 village: the owner's level (smaller wins, as on the terminal)."""
+        return int(self.owner_region.level)
+
+
+class Recurrence(models.TextChoices):
+    DAILY = "daily", _("Every day")
+    WEEKDAYS = "weekdays", _("On chosen weekdays")
+    DATES = "dates", _("On listed dates")
+    RANGE = "range", _("Within a date range")
+
+
+MONDAY_TO_FRIDAY = [0, 1, 2, 3, 4]
+
+
+class ScheduleSlot(models.Model):
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="slots")
+    start_time = models.TimeField(_("start time"))
+    item = models.ForeignKey(ProgrammeItem, on_delete=models.PROTECT, related_name="slots", verbose_name=_("item"))
+    recurrence = models.CharField(_("recurrence"), max_length=10, choices=Recurrence.choices, default=Recurrence.DAILY)
+    # Python weekday numbers (0 Monday … 6 Sunday): the set for WEEKDAYS (Monday–Friday when
+    # empty) and an optional filter for RANGE (every day of the range when empty).
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True)
+    dates = models.JSONField(_("dates"), default=list, blank=True)  # ISO dates, for DATES
+    start_date = models.DateField(_("from"), null=True, blank=True)  # RANGE
+    end_date = models.DateField(_("until"), null=True, blank=True)  # RANGE, inclusive
+
+    class Meta:
+        ordering = ["start_time", "id"]
+        verbose_name = _("schedule slot")
+        verbose_name_plural = _("schedule slots")
+
+    def __str__(self) -> str:
+        return f"{self.start_time:%H:%M} {self.item_id}"
+
+    def occurs_on(self, day: date) -> bool:
+        return recurrence_occurs(
+            recurrence=self.recurrence,
+            weekdays=self.weekdays,
+            dates=self.dates,
+            start_date=self.start_date,
+            end_date=self.end_date,
+            day=day,
+        )
+
+
+def recurrence_occurs(
+    *,
+    recurrence: str,
+    weekdays: list[int],
+    dates: list[str],
+    start_date: date | None,
+    end_date: date | None,
+    day: date,
+) -> bool:
+    """Whether a slot with this recurrence plays on `day`."""
+    if recurrence == Recurrence.DAILY:
+        return True
+    if recurrence == Recurrence.WEEKDAYS:
+        return day.weekday() in (weekdays or MONDAY_TO_FRIDAY)
+    if recurrence == Recurrence.DATES:
+        return day.isoformat() in dates
+    if recurrence == Recurrence.RANGE:
+        if start_date is None or end_date is None or not start_date <= day <= end_date:
+            return False
+        return not weekdays or day.weekday() in weekdays
+    return False
+
+
+class ScheduleChange(models.Model):
+    """One schedule write; its id versions the documents sent because of it."""
+
+    schedule = models.ForeignKey(Schedule, null=True, on_delete=models.SET_NULL, related_name="+")
+    verb = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Terminal codes whose effective programme this change altered (the documents it sends).
+    terminals = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.verb}#{self.pk}"

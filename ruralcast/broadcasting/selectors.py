@@ -1,0 +1,155 @@
+"""Reads of daily broadcasting, scoped by the viewer's grants, and the conflict check of a slot."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from ruralcast.accounts.access import access_require, action_scope_q
+from ruralcast.accounts.models import User
+from ruralcast.accounts.roles import Action
+from ruralcast.broadcasting.models import ProgrammeItem, Schedule, ScheduleSlot, recurrence_occurs
+from ruralcast.broadcasting.programme import (
+    DayProgramme,
+    Entry,
+    days_from,
+    effective_programme,
+    local_today,
+    slot_entry,
+    slots_touching,
+)
+from ruralcast.broadcasting.services import SlotFields
+from ruralcast.core.errors import NotFound
+from ruralcast.regions.codes import subtree_q
+from ruralcast.regions.models import Region
+
+CHECK_DAYS = 7
+# The id a slot not yet saved takes in the precedence order: after every saved one of its tier and time.
+UNSAVED_SLOT_ID = 2**31
+
+
+def item_list(*, user: User, query: str = "", owner: str = "") -> QuerySet[ProgrammeItem]:
+    """Library items owned in the regions where the user holds `programme.view`."""
+    scope = action_scope_q(user=user, action=Action.PROGRAMME_VIEW, field="owner_region_id")
+    if scope is None:
+        return ProgrammeItem.objects.none()
+    items = ProgrammeItem.objects.filter(scope).select_related("owner_region", "created_by")
+    if query:
+        items = items.filter(Q(title__icontains=query) | Q(tags__icontains=query))
+    if owner:
+        items = items.filter(owner_region_id=owner)
+    return items
+
+
+def items_for_schedule(*, user: User, schedule: Schedule) -> QuerySet[ProgrammeItem]:
+    """Items a slot of `schedule` may use: the user sees them and their owner is above or below the schedule's."""
+    owner = schedule.owner_region
+    related = Q(owner_region_id__in=[*owner.ancestor_codes, owner.code])
+    related |= subtree_q(owner.prefix, "owner_region_id")
+    return item_list(user=user).filter(related).order_by("title", "id")
+
+
+def access_item(*, user: User, item_id: int) -> ProgrammeItem:
+    item = item_list(user=user).filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(_("No programme item %(id)s in your regions.") % {"id": item_id})
+    return item
+
+
+def schedule_list(*, user: User) -> QuerySet[Schedule]:
+    """Schedules owned in the regions where the user holds `programme.view`."""
+    scope = action_scope_q(user=user, action=Action.PROGRAMME_VIEW, field="owner_region_id")
+    if scope is None:
+        return Schedule.objects.none()
+    return (
+        Schedule.objects.filter(scope)
+        .select_related("owner_region", "target_region")
+        .prefetch_related("slots__item")
+        .order_by("owner_region_id", "name", "id")
+    )
+
+
+def access_schedule(*, user: User, schedule_id: int) -> Schedule:
+    schedule = schedule_list(user=user).filter(pk=schedule_id).first()
+    if schedule is None:
+        raise NotFound(_("No schedule %(id)s in your regions.") % {"id": schedule_id})
+    return schedule
+
+
+def access_slot(*, user: User, slot_id: int) -> ScheduleSlot:
+    slot = ScheduleSlot.objects.select_related("schedule", "schedule__owner_region", "item").filter(pk=slot_id).first()
+    if slot is None:
+        raise NotFound(_("No schedule slot %(id)s.") % {"id": slot_id})
+    access_schedule(user=user, schedule_id=slot.schedule_id)
+    return slot
+
+
+def village_programme(*, user: User, village: Region, day: date) -> DayProgramme:
+    """What `village` hears on `day`, for someone who may view programmes there."""
+    access_require(user=user, action=Action.PROGRAMME_VIEW, region=village)
+    return effective_programme(village=village, day=day)
+
+
+# ---------------------------------------------------------------------------- the conflict check
+
+
+@dataclass(frozen=True)
+class SlotConflict:
+    day: date
+    other: Entry
+    relation: str  # "above" (a higher tier), "below" (a lower tier) or "same" (equal tier)
+    yours_plays: bool  # by the precedence rule, where both target areas meet
+
+
+def slot_conflicts(
+    *, schedule: Schedule, fields: SlotFields, exclude_slot_id: int | None = None, start: date | None = None,
+    days: int = CHECK_DAYS,
+) -> list[SlotConflict]:  # fmt: skip
+    """Slots of active schedules above, below or beside `schedule`'s target that a slot with
+    `fields` would overlap on each of the next `days` days, and which of the two would play.
+
+    Pairwise: each conflict says who wins between the two slots (higher tier, else earlier start);
+    what finally plays in one village is the effective programme (a third, higher slot may drop both).
+    """
+    start = start or local_today()
+    owner, item = schedule.owner_region, fields.item
+    others = [slot for slot in slots_touching([schedule.target_region]) if slot.pk != exclude_slot_id]
+    found: list[SlotConflict] = []
+    for day in days_from(start, days):
+        if not recurrence_occurs(
+            recurrence=fields.recurrence,
+            weekdays=fields.weekdays,
+            dates=[d.isoformat() for d in fields.dates],
+            start_date=fields.start_date,
+            end_date=fields.end_date,
+            day=day,
+        ):
+            continue
+        mine = Entry(
+            slot_id=exclude_slot_id or UNSAVED_SLOT_ID,
+            schedule_id=schedule.pk or 0,
+            schedule_name=schedule.name,
+            owner_code=owner.code,
+            owner_name=owner.name,
+            target_code=schedule.target_region_id,
+            tier=int(owner.level),
+            day=day,
+            start_time=fields.start_time,
+            seconds=item.audio_seconds,
+            item_id=item.pk,
+            item_title=item.title,
+            audio_name=item.audio_name,
+            audio_sha256=item.audio_sha256,
+            audio_bytes=item.audio_bytes,
+            volume=schedule.volume,
+        )
+        for slot in others:
+            if not slot.occurs_on(day):
+                continue
+            other = slot_entry(slot, day)
+            if not other.overlaps(mine):
+                continue
+            relation = "above" if other.tier < mine.tier else "below" if other.tier > mine.tier else "same"
+            found.append(SlotConflict(day=day, other=other, relation=relation, yours_plays=mine.order < other.order))
+    return found

@@ -1,0 +1,193 @@
+"""The effective-schedule document of a terminal and its publication through the outbox."""
+
+import base64
+import io
+from datetime import date, time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from ruralcast_terminal.protocol import TrustList, open_envelope
+
+from ruralcast.accounts.models import User
+from ruralcast.broadcasting.documents import document_bytes, schedule_document
+from ruralcast.broadcasting.models import ScheduleChange
+from ruralcast.broadcasting.programme import local_today
+from ruralcast.broadcasting.services import OUTBOX_PUBLISH, SlotFields, schedule_update, slot_create, slot_delete
+from ruralcast.messaging.dispatcher import payload_sign
+from ruralcast.messaging.handlers import outbox_handler
+from ruralcast.messaging.models import OutboxMessage
+from ruralcast.messaging.services import outbox_prepare
+from ruralcast.regions.models import Region
+from ruralcast.signing.selectors import trust_list_build
+from ruralcast.signing.services import signing_key_generate
+from ruralcast.terminals.services import terminal_register
+
+pytestmark = pytest.mark.django_db
+
+START = date(2026, 12, 2)
+
+
+def _outbox_terminals() -> list[list[str]]:
+    """Per queued schedule row, the terminals it sends a document to."""
+    rows = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).order_by("id")
+    return [sorted(ScheduleChange.objects.get(pk=int(row.key)).terminals) for row in rows]
+
+
+def test_document_lists_the_merged_programme_with_audio_and_tier(
+    county_station_operator: User, rongjiang: Region, guzhou: Region, terminals, make_item, make_schedule
+) -> None:
+    news = make_item(rongjiang, 600.2, "县新闻")
+    make_schedule(county_station_operator, rongjiang, [("07:00", news)], volume=80)
+    make_schedule(
+        county_station_operator,
+        guzhou,
+        [("07:05", make_item(guzhou, 60, "dropped")), ("12:00", make_item(guzhou, 60, "农技"))],
+    )
+    terminal = terminals["dashizi"][0]
+
+    document = schedule_document(terminal=terminal, start=START, version=7, days=2)
+
+    assert document["kind"] == "schedule" and document["version"] == 7 and document["days"] == 2
+    assert document["terminal"] == terminal.code and document["village"] == terminal.village_id
+    assert [(e["start"], e["title"], e["tier"]) for e in document["entries"]] == [
+        ("2026-12-02T07:00:00+08:00", "县新闻", 3),
+        ("2026-12-02T12:00:00+08:00", "农技", 4),
+        ("2026-12-03T07:00:00+08:00", "县新闻", 3),
+        ("2026-12-03T12:00:00+08:00", "农技", 4),
+    ]
+    first = document["entries"][0]
+    assert first["volume"] == 80 and first["ms"] == 600_200 and first["region"] == rongjiang.code
+    assert first["audio"]["sha256"] == news.audio_sha256 and first["audio"]["bytes"] == news.audio_bytes
+    assert first["audio"]["seconds"] == 601
+    assert first["audio"]["url"].endswith(f"/broadcasting/audio/{news.audio_sha256}.mp3")
+
+
+def test_document_is_deterministic(
+    county_station_operator: User, rongjiang: Region, terminals, make_item, make_schedule
+) -> None:
+    make_schedule(
+        county_station_operator, rongjiang, [("07:00", make_item(rongjiang, 600)), ("19:30", make_item(rongjiang, 90))]
+    )
+    terminal = terminals["liziyuan"][0]
+
+    first = document_bytes(schedule_document(terminal=terminal, start=START, version=3))
+    second = document_bytes(schedule_document(terminal=terminal, start=START, version=3))
+
+    assert first == second
+    assert b" " not in first.replace("县".encode(), b"")[:20]  # canonical: no white space between tokens
+
+
+def test_change_queues_documents_for_exactly_the_terminals_whose_programme_changed(
+    county_station_operator: User,
+    village_broadcaster: User,
+    rongjiang: Region,
+    dashizi: Region,
+    terminals,
+    make_item,
+    make_schedule,
+) -> None:
+    dashizi_codes = sorted(t.code for t in terminals["dashizi"])
+    all_codes = sorted([*dashizi_codes, terminals["liziyuan"][0].code])
+    county = make_schedule(county_station_operator, rongjiang, [("07:00", make_item(rongjiang, 600))])
+    assert _outbox_terminals() == [all_codes]  # the county slot reaches all three
+
+    village = make_schedule(village_broadcaster, dashizi, [("18:00", make_item(dashizi, 60))])
+    assert _outbox_terminals()[-1] == dashizi_codes  # the village slot: only 大十字's two
+
+    # A village slot lying under the county news is dropped: nobody's programme changes, nothing is sent.
+    slot_create(actor=village_broadcaster, schedule=village, fields=SlotFields(time(7, 2), make_item(dashizi, 30, "b")))
+    assert len(_outbox_terminals()) == 2
+
+    # Pausing the county schedule changes every terminal's programme.
+    schedule_update(
+        actor=county_station_operator,
+        schedule=county,
+        name=county.name,
+        target_region=rongjiang,
+        volume=70,
+        active=False,
+    )
+    assert _outbox_terminals()[-1] == all_codes
+
+
+def test_outbox_handler_builds_one_signed_payload_per_terminal_on_its_own_topic(
+    county_station_operator: User, guzhou: Region, terminals, make_item, make_schedule
+) -> None:
+    schedule = make_schedule(county_station_operator, guzhou, [("12:00", make_item(guzhou, 60))])
+    row = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+
+    messages = outbox_handler(OUTBOX_PUBLISH).build(row.key)  # type: ignore[union-attr]
+
+    codes = sorted(t.code for group in terminals.values() for t in group)
+    assert sorted(m.topic for m in messages) == [f"rc/v1/down/t/{code}" for code in codes]
+    for message in messages:
+        assert message.payload is not None
+        assert message.retain and message.payload["kind"] == "schedule"
+        assert message.payload["version"] == int(row.key)
+        assert message.payload["from"] == local_today().isoformat()
+        assert [e["schedule"] for e in message.payload["entries"]] == [schedule.pk] * 3
+
+    slot_delete(actor=county_station_operator, slot=schedule.slots.get())
+    later = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+    assert int(later.key) > int(row.key)
+    emptied = outbox_handler(OUTBOX_PUBLISH).build(later.key)  # type: ignore[union-attr]
+    assert all(m.payload is not None and m.payload["entries"] == [] for m in emptied)
+
+
+def test_dispatcher_signs_each_document_so_that_a_terminal_verifies_the_exact_canonical_bytes(
+    county_station_operator: User, guzhou: Region, terminals, make_item, make_schedule
+) -> None:
+    signing_key_generate(actor=None)
+    make_schedule(county_station_operator, guzhou, [("12:00", make_item(guzhou, 60))])
+    row = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+    trust = TrustList.from_json(trust_list_build().to_json())
+
+    prepared = outbox_prepare(message=row, sign=payload_sign)
+
+    assert len(prepared) == 3
+    for message in prepared:
+        envelope, payload = open_envelope(base64.b64decode(message["payload_b64"]), trust)
+        assert message["topic"] == f"rc/v1/down/t/{payload['terminal']}" and message["retain"]
+        assert envelope.payload == document_bytes(payload)
+
+
+def test_building_documents_costs_the_same_queries_for_more_terminals(
+    county_station_operator: User, rongjiang: Region, dashizi: Region, terminals, make_item, make_schedule
+) -> None:
+    schedule = make_schedule(
+        county_station_operator, rongjiang, [("07:00", make_item(rongjiang, 60)), ("19:00", make_item(rongjiang, 9))]
+    )
+    handler = outbox_handler(OUTBOX_PUBLISH)
+    assert handler is not None
+    first = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+    with CaptureQueriesContext(connection) as few:
+        assert len(handler.build(first.key)) == 3
+    for _ in range(5):
+        terminal_register(actor=None, village=dashizi)
+    schedule_update(
+        actor=county_station_operator, schedule=schedule, name=schedule.name, target_region=rongjiang, volume=50,
+        active=True,
+    )  # fmt: skip
+    second = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+    with CaptureQueriesContext(connection) as many:
+        assert len(handler.build(second.key)) == 8
+    assert len(many.captured_queries) == len(few.captured_queries) <= 4
+
+
+def test_daily_refresh_sends_every_scheduled_terminal_once_a_day(
+    county_station_operator: User, guzhou: Region, dashizi: Region, terminals, make_item, make_schedule
+) -> None:
+    from django.core.management import call_command
+
+    from ruralcast.broadcasting.services import schedules_refresh
+
+    assert schedules_refresh() is None  # no schedule yet
+    make_schedule(county_station_operator, dashizi, [("18:00", make_item(dashizi, 60))])
+
+    call_command("schedules_refresh", stdout=io.StringIO())
+
+    refresh = ScheduleChange.objects.filter(verb="schedule.refresh").get()
+    assert sorted(refresh.terminals) == sorted(t.code for t in terminals["dashizi"])
+    assert OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH, key=str(refresh.pk)).exists()
+    assert schedules_refresh() is None  # once a day

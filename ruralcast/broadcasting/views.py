@@ -1,0 +1,331 @@
+"""Console pages for daily broadcasting. Thin: forms in, services and selectors, templates out."""
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
+from ruralcast.accounts.roles import Action
+from ruralcast.broadcasting import selectors, services
+from ruralcast.broadcasting.audio import audio_storage_name
+from ruralcast.broadcasting.forms import EffectiveForm, ScheduleForm, SlotForm, SpeechItemForm, UploadItemForm
+from ruralcast.broadcasting.models import Schedule, ScheduleSlot
+from ruralcast.broadcasting.programme import local_today
+from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.web.forms import form_apply_error
+from ruralcast.web.paging import paginate
+
+
+def _home_in(request: HttpRequest, action: str) -> str:
+    prefixes = action_prefixes(user=request.user, action=action)  # type: ignore[arg-type]
+    home = getattr(request.user, "home_region", None)
+    if home is not None and any(home.code.startswith(p) for p in prefixes):
+        return str(home.code)
+    return ""
+
+
+def _can_manage(request: HttpRequest, schedule: Schedule) -> bool:
+    return access_check(user=request.user, action=Action.SCHEDULE_MANAGE, region=schedule.owner_region)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- schedules
+
+
+@login_required
+def schedule_list(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
+    listing = selectors.schedule_list(user=request.user)  # type: ignore[arg-type]
+    context = {
+        "can_create": bool(action_prefixes(user=request.user, action=Action.SCHEDULE_MANAGE)),  # type: ignore[arg-type]
+        **paginate(request, listing),
+    }
+    return render(request, "broadcasting/schedules.html", context)
+
+
+@login_required
+def schedule_create(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.SCHEDULE_MANAGE)  # type: ignore[arg-type]
+    home = _home_in(request, Action.SCHEDULE_MANAGE)
+    form = ScheduleForm(request.POST or None, initial={"owner_region": home, "target_region": home})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            schedule = services.schedule_create(
+                actor=request.user,  # type: ignore[arg-type]
+                owner_region=data["owner_region"],
+                target_region=data["target_region"],
+                name=data["name"],
+                volume=data["volume"],
+                active=data["active"],
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Schedule created. Add its slots."))
+            return redirect("broadcasting:schedule", schedule_id=schedule.pk)
+    return render(request, "broadcasting/schedule_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def schedule_edit(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    services.require_schedule_manage(actor=request.user, schedule=schedule)  # type: ignore[arg-type]
+    initial = {
+        "owner_region": schedule.owner_region_id,
+        "name": schedule.name,
+        "target_region": schedule.target_region_id,
+        "volume": schedule.volume,
+        "active": schedule.active,
+    }
+    form = ScheduleForm(request.POST or None, initial=initial)
+    form.fields["owner_region"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.schedule_update(
+                actor=request.user,  # type: ignore[arg-type]
+                schedule=schedule,
+                name=data["name"],
+                target_region=data["target_region"],
+                volume=data["volume"],
+                active=data["active"],
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Schedule saved."))
+            return redirect("broadcasting:schedule", schedule_id=schedule.pk)
+    context = {"form": form, "schedule": schedule}
+    return render(request, "broadcasting/schedule_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def schedule_detail(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    slots = schedule.slots.select_related("item").order_by("start_time", "id")
+    context = {"schedule": schedule, "slots": slots, "can_manage": _can_manage(request, schedule)}
+    return render(request, "broadcasting/schedule_detail.html", context)
+
+
+@login_required
+@require_POST
+def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    services.schedule_delete(actor=request.user, schedule=schedule)  # type: ignore[arg-type]
+    messages.success(request, _("Schedule deleted."))
+    return redirect("broadcasting:schedules")
+
+
+# ---------------------------------------------------------------------------- slots
+
+
+def _slot_form(request: HttpRequest, schedule: Schedule, slot: ScheduleSlot | None) -> SlotForm:
+    items = selectors.items_for_schedule(user=request.user, schedule=schedule)  # type: ignore[arg-type]
+    initial = {}
+    if slot is not None:
+        initial = {
+            "start_time": slot.start_time,
+            "item": slot.item_id,
+            "recurrence": slot.recurrence,
+            "weekdays": slot.weekdays,
+            "dates": ", ".join(slot.dates),
+            "start_date": slot.start_date,
+            "end_date": slot.end_date,
+        }
+    return SlotForm(request.POST or None, items=items, initial=initial)
+
+
+def _slot_page(request: HttpRequest, schedule: Schedule, slot: ScheduleSlot | None) -> HttpResponse:
+    services.require_schedule_manage(actor=request.user, schedule=schedule)  # type: ignore[arg-type]
+    form = _slot_form(request, schedule, slot)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if slot is None:
+                services.slot_create(actor=request.user, schedule=schedule, fields=form.slot_fields())  # type: ignore[arg-type]
+            else:
+                services.slot_update(actor=request.user, slot=slot, fields=form.slot_fields())  # type: ignore[arg-type]
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Slot saved; the terminals whose programme changed receive it now."))
+            return redirect("broadcasting:schedule", schedule_id=schedule.pk)
+    context = {"form": form, "schedule": schedule, "slot": slot}
+    return render(request, "broadcasting/slot_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def slot_create(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    return _slot_page(request, schedule, None)
+
+
+@login_required
+def slot_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
+    slot = selectors.access_slot(user=request.user, slot_id=slot_id)  # type: ignore[arg-type]
+    return _slot_page(request, slot.schedule, slot)
+
+
+@login_required
+@require_POST
+def slot_delete(request: HttpRequest, slot_id: int) -> HttpResponse:
+    slot = selectors.access_slot(user=request.user, slot_id=slot_id)  # type: ignore[arg-type]
+    schedule_id = slot.schedule_id
+    services.slot_delete(actor=request.user, slot=slot)  # type: ignore[arg-type]
+    messages.success(request, _("Slot deleted."))
+    return redirect("broadcasting:schedule", schedule_id=schedule_id)
+
+
+@login_required
+@require_POST
+def slot_check(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    """The conflicts of the slot being typed (htmx partial), before anything is saved."""
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    slot_id = request.POST.get("slot_id", "")
+    slot = selectors.access_slot(user=request.user, slot_id=int(slot_id)) if slot_id.isdigit() else None  # type: ignore[arg-type]
+    form = _slot_form(request, schedule, slot)
+    context: dict[str, object] = {"schedule": schedule, "checked": False}
+    if form.is_valid():
+        try:
+            fields = services.slot_fields_validate(actor=request.user, schedule=schedule, fields=form.slot_fields())  # type: ignore[arg-type]
+        except ApplicationError as error:
+            context["error"] = error.message
+        else:
+            context["conflicts"] = selectors.slot_conflicts(
+                schedule=schedule, fields=fields, exclude_slot_id=slot.pk if slot else None
+            )
+            context["checked"] = True
+            context["days"] = selectors.CHECK_DAYS
+    else:
+        context["error"] = _("Fill in the start time and the item to see conflicts.")
+    return render(request, "broadcasting/conflicts_partial.html", context)
+
+
+# ---------------------------------------------------------------------------- library
+
+
+@login_required
+def library(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
+    query = request.GET.get("q", "").strip()[:50]
+    listing = selectors.item_list(user=request.user, query=query)  # type: ignore[arg-type]
+    context = {
+        "query": query,
+        "can_add": bool(action_prefixes(user=request.user, action=Action.PROGRAMME_EDIT)),  # type: ignore[arg-type]
+        **paginate(request, listing),
+    }
+    return render(request, "broadcasting/library.html", context)
+
+
+@login_required
+def item_speech(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)  # type: ignore[arg-type]
+    form = SpeechItemForm(request.POST or None, initial={"owner_region": _home_in(request, Action.PROGRAMME_EDIT)})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.programme_item_create_from_text(
+                actor=request.user,  # type: ignore[arg-type]
+                owner_region=data["owner_region"],
+                title=data["title"],
+                text=data["text"],
+                tags=data["tags"],
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Item added to the library."))
+            return redirect("broadcasting:library")
+    context = {"form": form, "heading": _("New item from text")}
+    return render(request, "broadcasting/item_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def item_upload(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)  # type: ignore[arg-type]
+    form = UploadItemForm(
+        request.POST or None, request.FILES or None, initial={"owner_region": _home_in(request, Action.PROGRAMME_EDIT)}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.programme_item_create_from_upload(
+                actor=request.user,  # type: ignore[arg-type]
+                owner_region=data["owner_region"],
+                title=data["title"],
+                upload=data["audio_file"],
+                tags=data["tags"],
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Item added to the library."))
+            return redirect("broadcasting:library")
+    context = {"form": form, "heading": _("Upload a recording"), "multipart": True}
+    return render(request, "broadcasting/item_form.html", context, status=400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------------------- what a village hears
+
+
+@login_required
+def effective(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
+    data = request.GET if "village" in request.GET else None
+    form = EffectiveForm(data, initial={"day": local_today()})
+    programme = None
+    if data is not None and form.is_valid():
+        try:
+            programme = selectors.village_programme(
+                user=request.user,  # type: ignore[arg-type]
+                village=form.cleaned_data["village"],
+                day=form.cleaned_data["day"],
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+    context = {"form": form, "programme": programme}
+    return render(request, "broadcasting/effective.html", context, status=400 if form.errors else 200)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:
+    """Programme audio by content hash: public (terminals fetch it), immutable, with range requests."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise NotFound(_("No such audio."))
+    name = audio_storage_name(sha256)
+    if not default_storage.exists(name):
+        raise NotFound(_("No such audio."))
+    size = default_storage.size(name)
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{sha256}"'}
+    if request.headers.get("If-None-Match") == f'"{sha256}"':
+        return HttpResponse(status=304, headers=headers)
+    match = _RANGE.match(request.headers.get("Range", ""))
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        else:
+            start, end = max(size - int(match.group(2)), 0), size - 1
+        if start >= size or start > end:
+            return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        with default_storage.open(name, "rb") as handle:
+            handle.seek(start)
+            chunk = handle.read(end - start + 1)
+        return HttpResponse(
+            chunk,
+            status=206,
+            content_type="audio/mpeg",
+            headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(len(chunk))},
+        )
+    response = FileResponse(default_storage.open(name, "rb"), content_type="audio/mpeg")
+    for key, value in headers.items():
+        response[key] = value
+    response["Content-Length"] = str(size)
+    return response
