@@ -19,6 +19,7 @@ from ruralcast.audit.api import router as audit_router
 from ruralcast.core.api_auth import API_AUTH
 from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
+from ruralcast.media.api import router as media_router
 from ruralcast.regions.api import designations_router
 from ruralcast.regions.api import router as regions_router
 
@@ -89,6 +90,7 @@ api.add_router("/designations", designations_router)
 api.add_router("/", accounts_router)
 api.add_router("/audit", audit_router)
 api.add_router("/alerts", alerts_router)
+api.add_router("/media", media_router)
 
 
 def openapi_schema() -> dict[str, Any]:
