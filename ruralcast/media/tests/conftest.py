@@ -2,12 +2,18 @@
 root and upload folder per test, a small ladder, and a helper that uploads through the API in chunks.
 """
 
+import asyncio
+import socket
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from django.test import Client
 
 from ruralcast.accounts.models import User
@@ -106,3 +112,60 @@ def api_upload() -> Callable[..., Any]:
 def run_jobs(django_capture_on_commit_callbacks: Any) -> Callable[[], Iterator[None]]:
     """`with run_jobs():` runs the jobs queued inside it (tasks run at once in the test settings)."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@dataclass
+class Server:
+    url: str
+    lock: threading.Lock  # hold it around the test's own queries while the server is busy
+
+
+@pytest.fixture
+def asgi_server(transactional_db: None) -> Iterator[Server]:
+    """The real ASGI application under uvicorn in a thread of this process (it shares the test
+    database), for clients that speak HTTP themselves: ffmpeg pushing a live.
+
+    Requests are served one at a time, and the test takes the same lock for its own queries: the
+    in-memory SQLite test database refuses concurrent connections ("table is locked") where
+    PostgreSQL and the SQLite file of a deployment would not."""
+    from config.asgi import application
+
+    lock = threading.Lock()
+
+    async def serialised(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Read the whole request first, as nginx does in front of a deployment: ffmpeg may hang up
+        # right after sending a segment, and the body must not be lost while the lock is taken.
+        messages: list[dict[str, Any]] = []
+        while scope["type"] == "http":
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+
+        async def replay() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await asyncio.Event().wait()  # no disconnect: let the view finish its work
+            return {"type": "http.disconnect"}
+
+        await asyncio.get_running_loop().run_in_executor(None, lock.acquire)
+        try:
+            await application(scope, replay, send)
+        finally:
+            lock.release()
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(serialised, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield Server(url=f"http://127.0.0.1:{port}", lock=lock)
+    server.should_exit = True
+    thread.join(timeout=10)
