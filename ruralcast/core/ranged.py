@@ -23,8 +23,12 @@ def ranged_file_response(
     etag: str | None = None,
     storage: Storage | None = None,
     accel_prefix: str = "",
+    read_whole_below: int = 0,
 ) -> HttpResponseBase:
-    """200, 206, 304 or 416 for the stored file `name` (which must exist)."""
+    """200, 206, 304 or 416 for the stored file `name` (which must exist).
+
+    Files smaller than `read_whole_below` bytes are answered in one body instead of streamed:
+    under ASGI a streamed file costs a thread hop per block (HLS segments are small)."""
     storage = storage or default_storage
     size = storage.size(name)
     if etag is None:
@@ -55,7 +59,13 @@ def ranged_file_response(
             content_type=content_type,
             headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(len(chunk))},
         )
+    if size < read_whole_below:
+        with storage.open(name, "rb") as handle:
+            return HttpResponse(
+                handle.read(), content_type=content_type, headers={**headers, "Content-Length": str(size)}
+            )
     whole = FileResponse(storage.open(name, "rb"), content_type=content_type)
+    whole.block_size = 1024 * 1024
     for key, value in headers.items():
         whole[key] = value
     whole["Content-Length"] = str(size)

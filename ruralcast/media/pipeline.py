@@ -90,7 +90,7 @@ def _local_original(asset: Asset, work: Path) -> Path:
 
 def _transcode(job: Job, asset: Asset) -> None:
     config = transcode.media_settings()
-    with tempfile.TemporaryDirectory(prefix="rc-media-") as folder:
+    with tempfile.TemporaryDirectory(prefix="rc-media-", dir=work_root()) as folder:
         work = Path(folder)
         out = work / "out"
         out.mkdir()
@@ -104,18 +104,18 @@ def _transcode(job: Job, asset: Asset) -> None:
             rungs = transcode.ladder_for(asset.height)
             fps = _frame_rate(asset)
             command = transcode.ladder_command(
-                source=source, out=out, rungs=rungs, has_audio=bool(asset.audio_codec), fps_hint=fps
+                source=source,
+                out=out,
+                rungs=rungs,
+                has_audio=bool(asset.audio_codec),
+                fps_hint=fps,
+                thumbnails=(asset.duration, int(config["THUMBNAILS"])),
             )
             job_progress(job=job, percent=0, step="transcode")
             transcode.run_with_progress(command, duration=asset.duration, report=report)
             renditions += _hls_renditions(asset, out, rungs)
             job_progress(job=job, percent=90, step="images")
             transcode.run(transcode.poster_command(source=source, out=out, at=min(1.0, asset.duration / 2)))
-            transcode.run(
-                transcode.thumbnails_command(
-                    source=source, out=out, duration=asset.duration, count=int(config["THUMBNAILS"])
-                )
-            )
         elif asset.kind == Kind.AUDIO:
             job_progress(job=job, percent=0, step="loudness")
             transcode.run_with_progress(
@@ -141,13 +141,13 @@ def _transcode(job: Job, asset: Asset) -> None:
         job_progress(job=job, percent=95, step="store")
         storage_delete_tree(f"{asset.folder}/hls")
         storage_delete_tree(f"{asset.folder}/thumbs")
+        sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in out.rglob("*") if p.is_file()}
         written = storage_put_tree(out, asset.folder)
         for path in written:
             if path.startswith("thumbs/"):
                 renditions.append(Rendition(asset=asset, kind=RenditionKind.THUMBNAIL, name=Path(path).stem, path=path))
             elif path == "poster.jpg":
                 renditions.append(Rendition(asset=asset, kind=RenditionKind.POSTER, name="poster", path=path))
-        sizes = {path: (out / path).stat().st_size for path in written}
         for rendition in renditions:
             rendition.size = sizes.get(rendition.path, 0)
         with transaction.atomic():
@@ -163,6 +163,17 @@ def _transcode(job: Job, asset: Asset) -> None:
                 region_code=asset.owner_region_id,
                 after={"renditions": sorted(r.path for r in renditions if r.kind != RenditionKind.THUMBNAIL)},
             )
+
+
+def work_root() -> str | None:
+    """Scratch space beside the stored files when they are on local disk (results are then moved
+    into place by a rename, not copied); the system's temp folder otherwise."""
+    try:
+        root = Path(default_storage.path(".work"))
+    except NotImplementedError:
+        return None
+    root.mkdir(parents=True, exist_ok=True)
+    return str(root)
 
 
 def _frame_rate(asset: Asset) -> float:
@@ -182,7 +193,7 @@ def _hls_renditions(asset: Asset, out: Path, rungs: list[transcode.Rung]) -> lis
     hls = out / "hls"
     hls.mkdir()
     for entry in list(out.iterdir()):
-        if entry.name != "hls":
+        if entry.name not in ("hls", "thumbs"):
             shutil.move(str(entry), str(hls / entry.name))
     rows = [Rendition(asset=asset, kind=RenditionKind.HLS_MASTER, name="master", path="hls/master.m3u8")]
     master = (hls / "master.m3u8").read_text()

@@ -71,14 +71,24 @@ def storage_put(name: str, content: IO[bytes]) -> str:
 
 
 def storage_put_tree(folder: Path, prefix: str) -> list[str]:
-    """Copy every file under `folder` to storage under `prefix`; returns the relative paths."""
+    """Move every file under `folder` to storage under `prefix` (a rename on the same local disk,
+    a copy otherwise); returns the relative paths."""
     written = []
+    local = isinstance(default_storage, FileSystemStorage)
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             relative = path.relative_to(folder).as_posix()
+            written.append(relative)
+            if local:
+                target = Path(default_storage.path(f"{prefix}/{relative}"))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.replace(path, target)
+                    continue
+                except OSError:  # another file system: copy below
+                    pass
             with path.open("rb") as handle:
                 storage_put(f"{prefix}/{relative}", handle)
-            written.append(relative)
     return written
 
 

@@ -52,16 +52,33 @@ def ladder_for(source_height: int, ladder: list[dict[str, Any]] | None = None) -
     return kept
 
 
-def ladder_command(*, source: Path, out: Path, rungs: list[Rung], has_audio: bool, fps_hint: float = 25.0) -> list[str]:
+def ladder_command(
+    *,
+    source: Path,
+    out: Path,
+    rungs: list[Rung],
+    has_audio: bool,
+    fps_hint: float = 25.0,
+    thumbnails: tuple[float, int] | None = None,
+) -> list[str]:
+    """One decode, every rung; with thumbnails=(duration, count) the same pass also writes
+    thumbs/01.jpg… (one every duration/count seconds, 90 px high)."""
     config = media_settings()
     segment = int(config["SEGMENT_SECONDS"])
     audio_kbps = int(config["AUDIO_KBPS"])
     count = len(rungs)
-    splits = "".join(f"[v{i}]" for i in range(count))
-    graph = [f"[0:v]split={count}{splits}"]
+    branches = count + (1 if thumbnails else 0)
+    splits = "".join(f"[v{i}]" for i in range(branches))
+    graph = [f"[0:v]split={branches}{splits}"]
     for i, rung in enumerate(rungs):
         graph.append(f"[v{i}]scale=-2:{rung.height},format=yuv420p[o{i}]")
+    if thumbnails:
+        every = max(thumbnails[0] / max(thumbnails[1], 1), 0.04)
+        graph.append(f"[v{count}]fps=1/{every:.3f},scale=-2:90[thumbs]")
     command = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(source), "-filter_complex", ";".join(graph)]
+    if thumbnails:
+        (out / "thumbs").mkdir(parents=True, exist_ok=True)
+        command += ["-map", "[thumbs]", "-frames:v", str(thumbnails[1]), "-q:v", "5", str(out / "thumbs" / "%02d.jpg")]
     stream_map = []
     for i, rung in enumerate(rungs):
         command += ["-map", f"[o{i}]"]
@@ -129,16 +146,6 @@ def poster_command(*, source: Path, out: Path, at: float) -> list[str]:
     return [
         "ffmpeg", "-v", "error", "-nostdin", "-y", "-ss", f"{at:.3f}", "-i", str(source),
         "-frames:v", "1", "-vf", "scale=-2:'min(720,ih)'", "-q:v", "3", str(out / "poster.jpg"),
-    ]  # fmt: skip
-
-
-def thumbnails_command(*, source: Path, out: Path, duration: float, count: int) -> list[str]:
-    (out / "thumbs").mkdir(parents=True, exist_ok=True)
-    every = max(duration / max(count, 1), 0.04)
-    return [
-        "ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(source),
-        "-vf", f"fps=1/{every:.3f},scale=-2:90", "-frames:v", str(count), "-q:v", "5",
-        str(out / "thumbs" / "%02d.jpg"),
     ]  # fmt: skip
 
 

@@ -189,6 +189,7 @@ def _serve(
         content_type=content_type,
         cache_control=cache,
         accel_prefix=settings.RURALCAST_MEDIA["ACCEL_REDIRECT_PREFIX"],
+        read_whole_below=8 * 1024 * 1024,
     )
     if public:
         response["Access-Control-Allow-Origin"] = "*"
