@@ -267,6 +267,7 @@ def main() -> None:
         figures["live"] = _live(base, event, args.live_seconds)
         folder = workdir / "media" / "live" / event.uid
         segments = sorted(p.name for p in folder.glob("*.ts"))
+        assert segments, f"the live left no segments in {folder}: {figures['live']}"
         paths = [f"/media/l/{event.uid}/index.m3u8", *(f"/media/l/{event.uid}/{name}" for name in segments)]
         platform = asyncio.run(_load(port, paths, args.concurrency, args.load_seconds))
         (workdir / "bare_app.py").write_text(BARE_APP)
