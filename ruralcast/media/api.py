@@ -9,11 +9,12 @@ metadata and answers `upload_url`; the client then `PUT`s the bytes in order wit
 
 import re
 from datetime import date, datetime
+from typing import Annotated
 
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from ruralcast.core.api_types import UtcDatetime
@@ -210,6 +211,9 @@ def upload_chunk(request: HttpRequest, uid: str) -> Upload:
     )
 
 
+JobId = Annotated[int, Path(..., ge=1, le=2**62, description="job number")]
+
+
 class JobOut(Schema):
     id: int
     kind: str
@@ -240,12 +244,12 @@ def job_list(request: HttpRequest) -> object:
 
 
 @router.get("/jobs/{job_id}", response=JobOut, summary="One job: state and progress")
-def job_detail(request: HttpRequest, job_id: int) -> Job:
+def job_detail(request: HttpRequest, job_id: JobId) -> Job:
     return selectors.access_job(user=request.user, job_id=job_id)  # type: ignore[arg-type]
 
 
 @router.post("/jobs/{job_id}/retry", response=JobOut, summary="Retry a failed job")
-def job_retry(request: HttpRequest, job_id: int) -> Job:
+def job_retry(request: HttpRequest, job_id: JobId) -> Job:
     job = selectors.access_job(user=request.user, job_id=job_id)  # type: ignore[arg-type]
     return services.job_retry(actor=request.user, job=job)  # type: ignore[arg-type]
 

@@ -43,6 +43,8 @@ def _member_q(user: User, field: str) -> Q:
     if codes:
         query |= Q(**{f"{field}__in": sorted(codes)})
     for scope in user_scopes(user):
+        if not scope.prefix:  # a national grant covers every region (an empty Q would match nothing here)
+            return Q(**{f"{field}__isnull": False})
         query |= subtree_q(scope.prefix, field)
     return query
 
@@ -137,12 +139,15 @@ def access_job(*, user: User, job_id: int) -> Job:
 
 
 def live_list(*, user: User | None) -> QuerySet[LiveEvent]:
-    visible = watch_q(user)
+    """Lives the user may watch (region-restricted ones: people of one of its audience regions)
+    or manage."""
+    visible = watch_q(user, field="audience")
     if user is not None and user.is_authenticated:
         manage = action_scope_q(user=user, action=Action.CONTENT_EDIT, field="owner_region_id")
         if manage is not None:
             visible |= manage
-    return LiveEvent.objects.filter(visible).select_related("owner_region", "replay").order_by("-starts_at")
+    ids = LiveEvent.objects.filter(visible).values("pk")
+    return LiveEvent.objects.filter(pk__in=ids).select_related("owner_region", "replay").order_by("-starts_at")
 
 
 def access_live(*, user: User | None, uid: str) -> LiveEvent:

@@ -113,3 +113,28 @@ def test_a_transcode_runs_on_the_real_database_worker(settings, county_station_o
     asset.refresh_from_db()
     assert job.state == JobState.SUCCEEDED and job.progress == 100
     assert asset.state == AssetState.READY
+
+
+def test_a_region_restricted_live_is_for_its_audience_regions(
+    county_station_operator, rongjiang, guzhou, make_user, zhongcheng
+):
+    from ruralcast.accounts.roles import Role
+    from ruralcast.media.selectors import live_list
+
+    now = timezone.now()
+    event = live_create(
+        actor=county_station_operator,
+        owner_region=rongjiang,
+        fields=LiveFields(
+            title="Township class",
+            starts_at=now,
+            ends_at=now + timedelta(hours=1),
+            access=Access.REGION,
+            audience=[guzhou],
+        ),
+    )
+    inside = make_user(role=Role.VIEWER, region=guzhou, username="guzhou-watcher")
+    beside = make_user(role=Role.VIEWER, region=zhongcheng, username="zhongcheng-watcher")
+    assert list(live_list(user=inside)) == [event]
+    assert list(live_list(user=beside)) == []
+    assert list(live_list(user=county_station_operator)) == [event], "its managers see it"
