@@ -117,13 +117,14 @@ def _live(base: str, event: Any, seconds: int) -> dict[str, Any]:
          "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25",
          "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
          "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_playlist_type", "event",
-         "-method", "PUT", ingest],
+         "-method", "PUT", "-http_persistent", "1", ingest],
     )  # fmt: skip
     glass_zero = time.time() + 0.05  # ffmpeg reads its first frame right after it starts (-re: real time)
     first_seen: dict[str, float] = {}
     starts: dict[str, float] = {}
     target = 1.0
-    while push.poll() is None or len(first_seen) < len(starts) or not starts:
+    deadline = time.monotonic() + seconds + 30
+    while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(playlist_url, timeout=5) as answer:
                 text = answer.read().decode()
@@ -141,6 +142,7 @@ def _live(base: str, event: Any, seconds: int) -> dict[str, Any]:
             break
         time.sleep(0.1)
     push.wait(timeout=30)
+    assert starts, "the live playlist never listed a segment"
     delays = [first_seen[name] - (glass_zero + starts[name]) for name in starts]
     available = sorted(delays)
     hold_back = 2 * target

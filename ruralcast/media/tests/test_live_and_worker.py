@@ -47,7 +47,7 @@ def test_a_live_pushed_by_ffmpeg_is_watchable_and_becomes_a_replay(asgi_server, 
             "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
             "-t", "5", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "64k", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
-            "-hls_playlist_type", "event", "-method", "PUT", ingest,
+            "-hls_playlist_type", "event", "-method", "PUT", "-http_persistent", "1", ingest,
         ],
         stderr=subprocess.PIPE,
     )  # fmt: skip
