@@ -220,7 +220,9 @@ class JobOut(Schema):
     state: str
     progress: float = Field(..., description="percent done, 0–100")
     step: str
-    error: str
+    error_code: str
+    error_message: str = Field(..., description="the failure in plain words (in the caller's language)")
+    error: str = Field(..., description="the tool's own words, for whoever investigates")
     attempts: int
     asset: str | None = None
     live: str | None = None

@@ -148,6 +148,9 @@ class Job(models.Model):
     state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
     progress = models.FloatField(default=0)  # percent, 0–100
     step = models.CharField(max_length=40, blank=True)
+    # A code (translated on display, see `error_message`) and the tool's own words for whoever
+    # investigates: stored text stays in no particular language.
+    error_code = models.CharField(max_length=40, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     task_id = models.CharField(max_length=64, blank=True)
@@ -164,6 +167,22 @@ class Job(models.Model):
     @property
     def percent(self) -> int:
         return int(self.progress)
+
+    @property
+    def error_message(self) -> str:
+        """The failure in plain words, in the reader's language."""
+        return str(JOB_ERRORS.get(self.error_code, JOB_ERRORS["failed"])) if self.state == JobState.FAILED else ""
+
+
+JOB_ERRORS = {
+    "transcode_failed": _(
+        "The file could not be converted for playback. Check that it plays on a computer, then retry."
+    ),
+    "replay_failed": _(
+        "The replay of this live could not be made. Retry; if it fails again, the recording is damaged."
+    ),
+    "failed": _("The job failed. Retry; if it fails again, tell your administrator."),
+}
 
 
 class UploadState(models.TextChoices):

@@ -49,7 +49,12 @@ def job_run(job_id: int) -> None:
     if job.state in (JobState.RUNNING, JobState.SUCCEEDED):
         return
     Job.objects.filter(pk=job.pk).update(
-        state=JobState.RUNNING, started_at=timezone.now(), attempts=job.attempts + 1, progress=0, error=""
+        state=JobState.RUNNING,
+        started_at=timezone.now(),
+        attempts=job.attempts + 1,
+        progress=0,
+        error="",
+        error_code="",
     )
     try:
         if job.kind == JobKind.TRANSCODE:
@@ -62,20 +67,15 @@ def job_run(job_id: int) -> None:
         detail = error.detail if isinstance(error, transcode.FfmpegFailed) else str(error)
         with transaction.atomic():
             Job.objects.filter(pk=job.pk).update(
-                state=JobState.FAILED, finished_at=timezone.now(), error=_failure_text(job, detail)
+                state=JobState.FAILED,
+                finished_at=timezone.now(),
+                error_code="transcode_failed" if job.kind == JobKind.TRANSCODE else "replay_failed",
+                error=f"ffmpeg: {detail.strip()[:1500]}",
             )
             if job.asset_id:
                 Asset.objects.filter(pk=job.asset_id).update(state=AssetState.FAILED)
         return
     Job.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED, progress=100, finished_at=timezone.now(), step="")
-
-
-def _failure_text(job: Job, detail: str) -> str:
-    if job.kind == JobKind.TRANSCODE:
-        lead = _("The file could not be converted for playback. Check that it plays on a computer, then retry.")
-    else:
-        lead = _("The replay of this live could not be made. Retry; if it fails again, the recording is damaged.")
-    return f"{lead}\n\nffmpeg: {detail.strip()[:1500]}"
 
 
 def _local_original(asset: Asset, work: Path) -> Path:

@@ -357,7 +357,9 @@ def job_retry(*, actor: User, job: Job) -> Job:
     if job.state != JobState.FAILED:
         raise Conflict(_("Only a failed job can be retried."))
     with transaction.atomic():
-        Job.objects.filter(pk=job.pk).update(state=JobState.QUEUED, progress=0, error="", step="", task_id="")
+        Job.objects.filter(pk=job.pk).update(
+            state=JobState.QUEUED, progress=0, error="", error_code="", step="", task_id=""
+        )
         if job.asset:
             Asset.objects.filter(pk=job.asset.pk).update(state="processing")
         audit_record(actor=actor, verb="media.job_retry", obj=job, region_code=region.code)

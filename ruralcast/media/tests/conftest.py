@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from django.conf import settings as django_settings
 from django.test import Client
 
 from ruralcast.accounts.models import User
@@ -71,6 +72,7 @@ def media_settings(settings: Any, tmp_path: Path) -> dict[str, Any]:
 @pytest.fixture
 def operator_client(county_station_operator: User) -> Client:
     client = Client()
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"  # messages asserted in the source language
     client.force_login(county_station_operator)
     return client
 

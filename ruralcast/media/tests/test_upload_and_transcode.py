@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.utils import translation
 
 from ruralcast.media import transcode
 from ruralcast.media.models import Asset, AssetState, Job, JobState, Kind, RenditionKind, Upload
@@ -157,7 +158,9 @@ def test_a_failed_transcode_says_so_in_plain_words_and_a_retry_succeeds(
     job = Job.objects.get(asset=asset)
     asset.refresh_from_db()
     assert job.state == JobState.FAILED and asset.state == AssetState.FAILED
-    assert job.error.startswith("The file could not be converted for playback.")
+    assert job.error_code == "transcode_failed" and "ffmpeg" in job.error
+    with translation.override("en"):
+        assert job.error_message.startswith("The file could not be converted for playback.")
     page = operator_client.get(f"/media/jobs/{job.pk}/")
     assert b"Retry" in page.content or "重试".encode() in page.content
     Path(default_storage.path(asset.original_name)).write_bytes(original)
