@@ -201,6 +201,7 @@ RURALCAST_MEDIA = {
     "THUMBNAILS": 6,
     "MAX_UPLOAD_BYTES": env.int("RURALCAST_MEDIA_MAX_UPLOAD_BYTES", default=20 * 1024**3),
     "MAX_CHUNK_BYTES": 16 * 1024**2,
+    "LIVE_IDLE_SECONDS": 20,  # a live the studio stopped feeding ends (and its replay is made)
     "SIGNED_URL_SECONDS": env.int("RURALCAST_MEDIA_SIGNED_URL_SECONDS", default=6 * 3600),
     "UPLOAD_DIR": RUN_DIR / "uploads",
     # nginx: "X-Accel-Redirect" with an internal location over MEDIA_ROOT (docs/media.md).

@@ -330,7 +330,7 @@ def live_create(request: HttpRequest, payload: LiveIn) -> Status[LiveEvent]:
 
 @router.get("/lives/{uid}", response=LiveOut, summary="One live: status and viewer count")
 def live_detail(request: HttpRequest, uid: str) -> LiveEvent:
-    return selectors.access_live(user=request.user, uid=uid)  # type: ignore[arg-type]
+    return services.live_end_if_idle(event=selectors.access_live(user=request.user, uid=uid))  # type: ignore[arg-type]
 
 
 @router.post("/lives/{uid}/end", response=LiveOut, summary="End a live now (its replay follows)")

@@ -230,6 +230,10 @@ def _replay(job: Job, event: LiveEvent) -> None:
         for name in files:
             with default_storage.open(f"{event.folder}/{name}", "rb") as source, (work / name).open("wb") as target:
                 shutil.copyfileobj(source, target)
+        playlist = work / playlists[0]
+        text = playlist.read_text(errors="replace")
+        if "#EXT-X-ENDLIST" not in text:  # the studio's last playlist never arrived: close it here, or
+            playlist.write_text(text.rstrip("\n") + "\n#EXT-X-ENDLIST\n")  # ffmpeg would wait for more
         job_progress(job=job, percent=10, step="join")
         joined = work / "replay.mp4"
         transcode.run(

@@ -475,6 +475,24 @@ def live_end(*, actor: User | None, event: LiveEvent) -> LiveEvent:
     return event
 
 
+def live_end_if_idle(*, event: LiveEvent) -> LiveEvent:
+    """End a live whose studio has sent nothing for LIVE_IDLE_SECONDS (ffmpeg hangs up right after
+    its last playlist, which a busy server may never read; a studio may also just drop off), or
+    whose scheduled end is an hour past. Called when someone looks at the live."""
+    if event.status != LiveStatus.LIVE:
+        return event
+    idle = int(settings.RURALCAST_MEDIA.get("LIVE_IDLE_SECONDS", 20))
+    playlist = f"{event.folder}/index.m3u8"
+    try:
+        last = default_storage.get_modified_time(playlist)
+    except (FileNotFoundError, NotImplementedError):
+        last = event.went_live_at or timezone.now()
+    now = timezone.now()
+    if now - last > timedelta(seconds=idle) or now > event.ends_at + timedelta(hours=1):
+        return live_end(actor=None, event=event)
+    return event
+
+
 def live_viewer_seen(*, event: LiveEvent, key: str) -> None:
     """Count a viewer: the live playlist they just fetched (one upsert per fetch)."""
     now = timezone.now()

@@ -258,7 +258,7 @@ def ingest_url(request: HttpRequest, event: LiveEvent) -> str:
 
 
 def live_detail(request: HttpRequest, uid: str) -> HttpResponse:
-    event = selectors.access_live(user=_user(request), uid=uid)
+    event = services.live_end_if_idle(event=selectors.access_live(user=_user(request), uid=uid))
     can_manage = selectors.may_manage(user=_user(request), region_code=event.owner_region_id)
     key = playback_key(request, event.uid, event.access)
     context = {
@@ -274,7 +274,7 @@ def live_detail(request: HttpRequest, uid: str) -> HttpResponse:
 
 def live_status(request: HttpRequest, uid: str) -> HttpResponse:
     """htmx partial: status and viewer count, polled by the live page."""
-    event = selectors.access_live(user=_user(request), uid=uid)
+    event = services.live_end_if_idle(event=selectors.access_live(user=_user(request), uid=uid))
     return render(
         request, "media/_live_status.html", {"event": event, "viewers": selectors.live_viewer_count(event=event)}
     )

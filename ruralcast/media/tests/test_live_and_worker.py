@@ -138,3 +138,28 @@ def test_a_region_restricted_live_is_for_its_audience_regions(
     assert list(live_list(user=inside)) == [event]
     assert list(live_list(user=beside)) == []
     assert list(live_list(user=county_station_operator)) == [event], "its managers see it"
+
+
+def test_a_live_the_studio_stopped_feeding_ends_and_is_replayed(county_station_operator, rongjiang, settings, run_jobs):
+    import os
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from ruralcast.media.services import live_end_if_idle, live_ingest
+
+    now = timezone.now()
+    event = live_create(
+        actor=county_station_operator,
+        owner_region=rongjiang,
+        fields=LiveFields(title="Dropped", starts_at=now, ends_at=now + timedelta(hours=1)),
+    )
+    live_ingest(uid=event.uid, secret=event.ingest_secret, name="index.m3u8", stream=ContentFile(b"#EXTM3U\n"))
+    event.refresh_from_db()
+    assert live_end_if_idle(event=event).status == LiveStatus.LIVE
+    old = time.time() - 60
+    os.utime(default_storage.path(f"{event.folder}/index.m3u8"), (old, old))
+    with run_jobs():
+        assert live_end_if_idle(event=event).status == LiveStatus.ENDED
+    job = Job.objects.get(live_event=event)
+    assert job.state == JobState.FAILED and job.error_code == "replay_failed", "nothing playable was pushed"
