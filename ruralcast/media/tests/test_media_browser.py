@@ -5,6 +5,7 @@ Debian's Chromium plays H.264/AAC through MSE (checked with MediaSource.isTypeSu
 test plays the video ladder itself. Runs against the `demo_server` plus a real `db_worker`.
 """
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -101,6 +102,7 @@ def test_a_scheduled_live_is_pushed_by_ffmpeg_watched_and_replayed(page: Page, d
         page.reload()
         page.evaluate("document.querySelector('video').play()")
         page.wait_for_function("document.querySelector('video').currentTime > 1", timeout=15_000)
+        expect(page.locator("[data-viewers]")).to_have_text(re.compile(r"[:：]\s*1$"), timeout=10_000)  # this viewer
         page.screenshot(path=str(SCREENSHOTS / "media-live.png"), full_page=True)
         assert push.wait(timeout=40) == 0
     finally:
