@@ -164,10 +164,25 @@ def _upload_path(upload: Upload) -> Path:
     return folder / f"{upload.uid}.part"
 
 
+UPLOAD_KEEP = timedelta(hours=48)
+
+
+def uploads_expire(*, now: datetime | None = None) -> int:
+    """Forget uploads left unfinished for UPLOAD_KEEP (48 h) and delete their partial files; called
+    whenever an upload starts, so a deployment needs no extra process. Returns how many."""
+    cutoff = (now or timezone.now()) - UPLOAD_KEEP
+    stale = list(Upload.objects.filter(state=UploadState.RECEIVING, created_at__lt=cutoff)[:100])
+    for upload in stale:
+        _upload_path(upload).unlink(missing_ok=True)
+    Upload.objects.filter(pk__in=[upload.pk for upload in stale]).delete()
+    return len(stale)
+
+
 def upload_start(*, actor: User, owner_region: Region, filename: str, size: int, fields: AssetFields) -> Upload:
     """Open a resumable upload of `size` bytes; the chunks then go to `upload_append`."""
     access_require(user=actor, action=Action.CONTENT_EDIT, region=owner_region)
     _validate_fields(fields)
+    uploads_expire()
     limit = int(settings.RURALCAST_MEDIA["MAX_UPLOAD_BYTES"])
     if size <= 0 or size > limit:
         raise ValidationError(

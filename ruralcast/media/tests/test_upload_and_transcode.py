@@ -169,3 +169,27 @@ def test_a_failed_transcode_says_so_in_plain_words_and_a_retry_succeeds(
     job.refresh_from_db()
     asset.refresh_from_db()
     assert job.state == JobState.SUCCEEDED and job.attempts == 2 and asset.state == AssetState.READY
+
+
+def test_uploads_left_unfinished_for_two_days_are_forgotten(operator_client, media_samples):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ruralcast.media.services import uploads_expire
+
+    data = media_samples["video"].read_bytes()
+    started = operator_client.post(
+        "/api/v1/media/uploads",
+        {"owner_region": "522632000000", "filename": "x.mp4", "size": len(data), "title": "Abandoned"},
+        content_type="application/json",
+    ).json()
+    operator_client.put(
+        started["upload_url"], data[:1000], content_type="application/octet-stream",
+        headers={"Content-Range": f"bytes 0-999/{len(data)}"},
+    )  # fmt: skip
+    part = Path(settings.RURALCAST_MEDIA["UPLOAD_DIR"]) / f"{started['id']}.part"
+    assert part.stat().st_size == 1000
+    assert uploads_expire(now=timezone.now() + timedelta(hours=47)) == 0
+    assert uploads_expire(now=timezone.now() + timedelta(hours=49)) == 1
+    assert not part.exists() and not Upload.objects.exists()
