@@ -163,3 +163,10 @@ def test_a_live_the_studio_stopped_feeding_ends_and_is_replayed(county_station_o
         assert live_end_if_idle(event=event).status == LiveStatus.ENDED
     job = Job.objects.get(live_event=event)
     assert job.state == JobState.FAILED and job.error_code == "replay_failed", "nothing playable was pushed"
+
+
+def test_the_ingest_secret_is_kept_out_of_the_request_log():
+    from ruralcast.ops.middleware import loggable_path
+
+    assert loggable_path("/media/ingest/abc123/s3cr3t-Token/index1.ts") == "/media/ingest/abc123/***/index1.ts"
+    assert loggable_path("/media/l/abc123/index1.ts") == "/media/l/abc123/index1.ts"
