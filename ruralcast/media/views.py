@@ -75,6 +75,10 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         assets = Asset.objects.none()
     template = "media/tv.html" if request.GET.get("view") == "tv" else "media/catalogue.html"
     context = {"form": form, "can_edit": _can_edit(request), **paginate(request, assets, per_page=48)}
+    for asset in context["page_obj"].object_list:  # posters with this viewer's (signed) key
+        if asset.poster_name:
+            key = playback_key(request, asset.uid, asset.access)
+            asset.poster_url = links.file_url(key, asset.poster_name)
     return render(request, template, context)
 
 

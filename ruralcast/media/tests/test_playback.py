@@ -1,5 +1,6 @@
 """Playback: range requests and caching headers on media files; who may watch; signed links expire."""
 
+import re
 from typing import Any
 
 import pytest
@@ -107,7 +108,11 @@ def test_catalogue_filters_by_tag_kind_and_region_and_hides_other_regions(
     assert outsider.get("/api/v1/media/assets").json()["count"] == 0
     page = client.get("/media/", {"view": "tv"})
     assert page.status_code == 200 and b"data-tv-item" in page.content and b"Rice planting" in page.content
-    assert client.get("/media/", {"q": "Rice"}).context["page_obj"].paginator.count == 1
+    listing = client.get("/media/", {"q": "Rice"})
+    assert listing.context["page_obj"].paginator.count == 1
+    poster = re.search(rb'<img src="([^"]+poster.jpg)"', listing.content)
+    assert poster and f"/media/f/{farming.uid}.".encode() in poster.group(1), "a signed poster link"
+    assert client.get(poster.group(1).decode()).status_code == 200
 
 
 def test_collections_keep_their_order(ready_asset, operator_client):
