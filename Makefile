@@ -65,6 +65,7 @@ bench:
 	$(PY) bench/regions_import.py
 	$(PY) bench/alerts.py
 	$(PY) bench/reporting.py
+	$(PY) bench/media.py
 
 schema:
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --write docs/openapi.json

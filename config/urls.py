@@ -13,6 +13,7 @@ urlpatterns = [
     path("alerts/", include("ruralcast.alerts.urls")),
     path("reporting/", include("ruralcast.reporting.urls")),
     path("broadcasting/", include("ruralcast.broadcasting.urls")),
+    path("media/", include("ruralcast.media.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", ops_views.healthz, name="healthz"),

@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "ruralcast.alerts",
     "ruralcast.reporting",
     "ruralcast.broadcasting",
+    "django_tasks",
+    "django_tasks_db",
+    "ruralcast.media",
     "ruralcast.web",
     "ruralcast.ops",
 ]
@@ -182,3 +185,27 @@ RURALCAST_MQTT = {
 }
 
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))
+
+# Background work (docs/architecture.md "Background work"): django-tasks with its database backend;
+# `manage.py db_worker` runs the tasks (Procfile: worker). django-tasks-rq is the Redis route.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Media (docs/media.md): the transcode ladder (never upscaled), upload limits, signed-link lifetime.
+RURALCAST_MEDIA = {
+    "LADDER": [
+        {"name": "360p", "height": 360, "video_kbps": 800},
+        {"name": "540p", "height": 540, "video_kbps": 1400},
+        {"name": "720p", "height": 720, "video_kbps": 2800},
+    ],
+    "AUDIO_KBPS": 96,
+    "X264_PRESET": env("RURALCAST_MEDIA_X264_PRESET", default="veryfast"),
+    "SEGMENT_SECONDS": 4,
+    "THUMBNAILS": 6,
+    "MAX_UPLOAD_BYTES": env.int("RURALCAST_MEDIA_MAX_UPLOAD_BYTES", default=20 * 1024**3),
+    "MAX_CHUNK_BYTES": 16 * 1024**2,
+    "LIVE_IDLE_SECONDS": 20,  # a live the studio stopped feeding ends (and its replay is made)
+    "SIGNED_URL_SECONDS": env.int("RURALCAST_MEDIA_SIGNED_URL_SECONDS", default=6 * 3600),
+    "UPLOAD_DIR": RUN_DIR / "uploads",
+    # nginx: "X-Accel-Redirect" with an internal location over MEDIA_ROOT (docs/media.md).
+    "ACCEL_REDIRECT_PREFIX": env("RURALCAST_MEDIA_ACCEL_PREFIX", default=""),
+}

@@ -15,3 +15,6 @@ WHITENOISE_USE_FINDERS = True
 from config.django.base import RURALCAST_MQTT  # noqa: E402
 
 RURALCAST_MQTT = {**RURALCAST_MQTT, "CONFIGURED": False}
+
+# Tasks run at once in the test process (a test runs the real db_worker on the database backend).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -1,5 +1,6 @@
 """One structured log line per request: method, path, status, duration, user."""
 
+import re
 import time
 from collections.abc import Callable
 
@@ -9,6 +10,12 @@ from django.http import HttpRequest, HttpResponse
 log = structlog.get_logger("ruralcast.request")
 
 _QUIET_PREFIXES = ("/static/", "/metrics", "/healthz")
+# Secrets that travel in a path (the studio's live ingest URL) never reach the logs.
+_SECRET_IN_PATH = re.compile(r"^(/media/ingest/[^/]+/)[^/]+/")
+
+
+def loggable_path(path: str) -> str:
+    return _SECRET_IN_PATH.sub(r"\1***/", path)
 
 
 class RequestLogMiddleware:
@@ -23,7 +30,7 @@ class RequestLogMiddleware:
             log.info(
                 "request",
                 method=request.method,
-                path=request.path,
+                path=loggable_path(request.path),
                 status=response.status_code,
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 user=user.get_username() if user is not None and user.is_authenticated else None,

@@ -27,6 +27,8 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("alerts:list", _("Emergency broadcasting"), Action.ALERT_VIEW),
     NavEntry("reporting:index", _("Reporting"), Action.REPORT_VIEW),
     NavEntry("broadcasting:schedules", _("Daily broadcasting"), Action.PROGRAMME_VIEW),
+    NavEntry("media:catalogue", _("Media")),
+    NavEntry("media:live_list", _("Live")),
     NavEntry("regions:browse", _("Regions"), Action.REGION_VIEW),
     NavEntry("regions:designations", _("Designations"), Action.REGION_VIEW),
     NavEntry("accounts:users", _("Users & roles"), Action.USER_VIEW),

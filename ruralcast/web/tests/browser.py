@@ -66,7 +66,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
                 server.kill()
                 raise
             time.sleep(0.2)
-    yield {"url": url, "credentials": credentials}
+    yield {"url": url, "credentials": credentials, "env": env}
     server.terminate()
     server.wait(timeout=10)
 

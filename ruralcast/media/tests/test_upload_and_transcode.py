@@ -1,0 +1,195 @@
+"""Uploads are probed by content, stored and transcoded to an HLS ladder with progress."""
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.utils import translation
+
+from ruralcast.media import transcode
+from ruralcast.media.models import Asset, AssetState, Job, JobState, Kind, RenditionKind, Upload
+
+
+def test_a_renamed_text_file_is_refused_and_nothing_is_kept(operator_client, api_upload, media_samples):
+    answer = api_upload(operator_client, media_samples["text"], title="Not a video")
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "unsupported_media"
+    assert "not a video" in error["message"]
+    assert not Asset.objects.exists() and not Upload.objects.exists()
+    assert list(Path(settings.RURALCAST_MEDIA["UPLOAD_DIR"]).iterdir()) == []
+    assert not Path(settings.MEDIA_ROOT).exists() or not any(Path(settings.MEDIA_ROOT).rglob("*.*"))
+
+
+def test_a_chunk_at_the_wrong_offset_is_answered_with_the_offset_to_resume_from(operator_client, media_samples):
+    data = media_samples["video"].read_bytes()
+    started = operator_client.post(
+        "/api/v1/media/uploads",
+        {"owner_region": "522632000000", "filename": "x.mp4", "size": len(data), "title": "Resume"},
+        content_type="application/json",
+    ).json()
+    url = started["upload_url"]
+    first = operator_client.put(
+        url, data[:1000], content_type="application/octet-stream", headers={"Content-Range": f"bytes 0-999/{len(data)}"}
+    )
+    assert first.json()["offset"] == 1000
+    skipped = operator_client.put(
+        url,
+        data[5000:6000],
+        content_type="application/octet-stream",
+        headers={"Content-Range": f"bytes 5000-5999/{len(data)}"},
+    )
+    assert skipped.status_code == 409
+    assert skipped.json()["error"]["fields"]["offset"] == ["1000"]
+    assert operator_client.get(url).json()["offset"] == 1000
+
+
+def test_a_neighbouring_county_operator_cannot_upload_into_our_county(make_user, congjiang, media_samples, api_upload):
+    from django.test import Client
+
+    from ruralcast.accounts.roles import Role
+
+    client = Client()
+    client.force_login(make_user(role=Role.STATION_OPERATOR, region=congjiang, username="congjiang-op"))
+    answer = client.post(
+        "/api/v1/media/uploads",
+        {"owner_region": "522632000000", "filename": "a.mp4", "size": 10, "title": "x"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 403
+
+
+def _ffprobe(path: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def test_a_ten_second_video_becomes_an_hls_ladder_that_ffprobe_reads(
+    operator_client, api_upload, media_samples, run_jobs
+):
+    with run_jobs():
+        answer = api_upload(
+            operator_client, media_samples["video"], title="Rice planting lesson", tags=["farming", "rice"]
+        )
+    assert answer.status_code == 200, answer.json()
+    uid = answer.json()["asset"]["uid"]
+    asset = Asset.objects.get(uid=uid)
+    assert asset.kind == Kind.VIDEO and asset.state == AssetState.READY
+    assert asset.width == 256 and asset.height == 144 and 9.5 < asset.duration < 10.5
+    job = Job.objects.get(asset=asset)
+    assert job.state == JobState.SUCCEEDED and job.progress == 100 and job.error == ""
+    names = {r.name: r for r in asset.renditions.all()}
+    assert {"master", "90p", "144p", "audio", "poster"} <= set(names)
+    assert "720p" not in names, "never upscale"
+    assert names["audio"].kind == RenditionKind.HLS_AUDIO
+    assert len([r for r in names.values() if r.kind == RenditionKind.THUMBNAIL]) == 3
+    master = Path(default_storage.path(f"media/{uid}/hls/master.m3u8"))
+    assert master.read_text().count("#EXT-X-STREAM-INF") == 3
+    for rung, height in (("90p", 90), ("144p", 144)):
+        info = _ffprobe(master.parent / rung / "index.m3u8")
+        video = next(s for s in info["streams"] if s["codec_type"] == "video")
+        assert video["codec_name"] == "h264" and video["height"] == height
+        assert any(s["codec_name"] == "aac" for s in info["streams"])
+        assert 9 < float(info["format"]["duration"]) < 11
+    audio_only = _ffprobe(master.parent / "audio" / "index.m3u8")
+    assert [s["codec_type"] for s in audio_only["streams"]] == ["audio"]
+    assert asset.sha256 == __import__("hashlib").sha256(media_samples["video"].read_bytes()).hexdigest()
+
+
+def test_ffmpeg_progress_is_reported_up_to_the_end(tmp_path, media_samples):
+    seen: list[float] = []
+    rungs = transcode.ladder_for(144)
+    command = transcode.ladder_command(source=media_samples["video"], out=tmp_path, rungs=rungs, has_audio=True)
+    transcode.run_with_progress(command, duration=10.0, report=seen.append, every=0)
+    assert seen == sorted(seen) and seen[-1] >= 99
+
+
+def test_audio_is_loudness_normalised_into_mp3_aac_and_hls(operator_client, api_upload, media_samples, run_jobs):
+    with run_jobs():
+        answer = api_upload(operator_client, media_samples["audio"], title="Folk song")
+    asset = Asset.objects.get(uid=answer.json()["asset"]["uid"])
+    assert asset.kind == Kind.AUDIO and asset.state == AssetState.READY
+    kinds = set(asset.renditions.values_list("kind", flat=True))
+    assert {RenditionKind.MP3, RenditionKind.AAC, RenditionKind.HLS_MASTER, RenditionKind.HLS_AUDIO} <= kinds
+    mp3 = _ffprobe(Path(default_storage.path(f"media/{asset.uid}/audio.mp3")))
+    assert mp3["streams"][0]["codec_name"] == "mp3"
+    loud = subprocess.run(
+        ["ffmpeg", "-nostdin", "-i", default_storage.path(f"media/{asset.uid}/audio.m4a"),
+         "-af", "loudnorm=print_format=json", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    measured = json.loads(loud.stderr[loud.stderr.rindex("{") :])
+    assert abs(float(measured["input_i"]) + 16) < 2.5
+
+
+@pytest.mark.parametrize(("sample", "kind"), [("image", Kind.IMAGE), ("pdf", Kind.DOCUMENT)])
+def test_pictures_and_documents_are_recognised_by_content(
+    operator_client, api_upload, media_samples, run_jobs, sample, kind
+):
+    with run_jobs():
+        answer = api_upload(operator_client, media_samples[sample], title="Leaflet")
+    asset = Asset.objects.get(uid=answer.json()["asset"]["uid"])
+    assert asset.kind == kind and asset.state == AssetState.READY
+
+
+def test_a_failed_transcode_says_so_in_plain_words_and_a_retry_succeeds(
+    operator_client, media_samples, run_jobs, county_station_operator, rongjiang
+):
+    from ruralcast.media.services import AssetFields, asset_create_from_file, job_retry
+
+    original = media_samples["video"].read_bytes()
+    with run_jobs():
+        asset = asset_create_from_file(
+            actor=county_station_operator,
+            owner_region=rongjiang,
+            path=media_samples["video"],
+            filename="lesson.mp4",
+            fields=AssetFields(title="Damaged on disk"),
+        )
+        # the stored original is damaged before the worker reads it
+        Path(default_storage.path(asset.original_name)).write_bytes(original[: len(original) // 3][:2000])
+    job = Job.objects.get(asset=asset)
+    asset.refresh_from_db()
+    assert job.state == JobState.FAILED and asset.state == AssetState.FAILED
+    assert job.error_code == "transcode_failed" and "ffmpeg" in job.error
+    with translation.override("en"):
+        assert job.error_message.startswith("The file could not be converted for playback.")
+    page = operator_client.get(f"/media/jobs/{job.pk}/")
+    assert b"Retry" in page.content or "重试".encode() in page.content
+    Path(default_storage.path(asset.original_name)).write_bytes(original)
+    with run_jobs():
+        job_retry(actor=county_station_operator, job=job)
+    job.refresh_from_db()
+    asset.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.attempts == 2 and asset.state == AssetState.READY
+
+
+def test_uploads_left_unfinished_for_two_days_are_forgotten(operator_client, media_samples):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ruralcast.media.services import uploads_expire
+
+    data = media_samples["video"].read_bytes()
+    started = operator_client.post(
+        "/api/v1/media/uploads",
+        {"owner_region": "522632000000", "filename": "x.mp4", "size": len(data), "title": "Abandoned"},
+        content_type="application/json",
+    ).json()
+    operator_client.put(
+        started["upload_url"], data[:1000], content_type="application/octet-stream",
+        headers={"Content-Range": f"bytes 0-999/{len(data)}"},
+    )  # fmt: skip
+    part = Path(settings.RURALCAST_MEDIA["UPLOAD_DIR"]) / f"{started['id']}.part"
+    assert part.stat().st_size == 1000
+    assert uploads_expire(now=timezone.now() + timedelta(hours=47)) == 0
+    assert uploads_expire(now=timezone.now() + timedelta(hours=49)) == 1
+    assert not part.exists() and not Upload.objects.exists()
