@@ -21,6 +21,7 @@ from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
 from ruralcast.regions.api import designations_router
 from ruralcast.regions.api import router as regions_router
+from ruralcast.terminals.api import router as terminals_router
 
 log = structlog.get_logger("ruralcast.api")
 
@@ -89,6 +90,7 @@ api.add_router("/designations", designations_router)
 api.add_router("/", accounts_router)
 api.add_router("/audit", audit_router)
 api.add_router("/alerts", alerts_router)
+api.add_router("/terminals", terminals_router)
 
 
 def openapi_schema() -> dict[str, Any]:

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from ruralcast.terminals import views
+
+app_name = "terminals"
+urlpatterns = [
+    path("", views.terminal_list, name="list"),
+    path("export.<str:fmt>", views.terminal_export, name="export"),
+    path("import/", views.terminal_import, name="import"),
+    path("new/", views.terminal_create, name="create"),
+    path("<str:code>/", views.terminal_detail, name="detail"),
+    path("<str:code>/edit/", views.terminal_edit, name="edit"),
+    path("<str:code>/revoke/", views.terminal_revoke, name="revoke"),
+]

@@ -1,0 +1,182 @@
+"""Console pages of the terminal fleet. Thin: forms in, services and selectors, templates out."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
+from ruralcast.accounts.models import User
+from ruralcast.accounts.roles import Action
+from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.regions.selectors import region_get
+from ruralcast.terminals import importer, selectors, services
+from ruralcast.terminals.forms import ImportForm, TerminalForm
+from ruralcast.terminals.models import Terminal, TerminalKind, Transport
+from ruralcast.web.forms import form_apply_error
+from ruralcast.web.paging import paginate
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    get = request.GET
+    region = None
+    if get.get("region"):
+        try:
+            region = region_get(code=get["region"])
+        except ApplicationError:
+            region = None
+    status = get.get("status", "")
+    return {
+        "query": get.get("q", "").strip()[:50],
+        "region": region,
+        "kind": get.get("kind", "") if get.get("kind", "") in TerminalKind.values else "",
+        "transport": get.get("transport", "") if get.get("transport", "") in Transport.values else "",
+        "status": status if status in selectors.STATUS_FILTERS else "",
+    }
+
+
+@login_required
+def terminal_list(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=_user(request), action=Action.TERMINAL_VIEW)
+    filters = _filters(request)
+    listing = selectors.terminal_list(user=_user(request), **filters)
+    context = {
+        **filters,
+        "kinds": TerminalKind.choices,
+        "transports": Transport.choices,
+        "statuses": selectors.STATUS_FILTERS,
+        "can_manage": bool(action_prefixes(user=_user(request), action=Action.TERMINAL_CONTROL)),
+        "export_query": request.GET.urlencode(),
+        **paginate(request, listing),
+    }
+    return render(request, "terminals/list.html", context)
+
+
+@login_required
+def terminal_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    access_require_somewhere(user=_user(request), action=Action.TERMINAL_VIEW)
+    listing = selectors.terminal_list(user=_user(request), **_filters(request))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        response = HttpResponse(importer.export_csv(listing), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            importer.export_xlsx(listing),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        raise NotFound(_("Unknown export format."))
+    response["Content-Disposition"] = f'attachment; filename="terminals-{stamp}.{fmt}"'
+    return response
+
+
+@login_required
+def terminal_import(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=_user(request), action=Action.TERMINAL_CONTROL)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = importer.terminals_import(
+                actor=_user(request),
+                filename=upload.name or "",
+                data=upload.read(),
+                valid_only=form.cleaned_data["valid_only"],
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+        else:
+            if report.written:
+                messages.success(
+                    request,
+                    _("%(c)d terminals registered, %(u)d updated. Issue each new terminal its provisioning file.")
+                    % {"c": len(report.created), "u": len(report.updated)},
+                )
+    status = 400 if form.errors or (report is not None and report.invalid and not report.written) else 200
+    return render(request, "terminals/import.html", {"form": form, "report": report}, status=status)
+
+
+@login_required
+def terminal_create(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=_user(request), action=Action.TERMINAL_CONTROL)
+    form = TerminalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration = services.terminal_register(
+                actor=_user(request),
+                village=form.cleaned_data["village"],
+                code=form.cleaned_data.get("code") or "",
+                details=form.details(),
+                issue_credentials=False,
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Terminal registered. Download its provisioning file for the installer."))
+            return redirect("terminals:detail", code=registration.terminal.code)
+    return render(request, "terminals/form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _initial(terminal: Terminal) -> dict[str, Any]:
+    return {
+        "village": terminal.village_id,
+        "code": terminal.code,
+        "name": terminal.name,
+        "kind": terminal.kind,
+        "transport": terminal.transport,
+        "model": terminal.model,
+        "firmware": terminal.firmware,
+        "installed_on": terminal.installed_on,
+        "latitude": terminal.latitude,
+        "longitude": terminal.longitude,
+        "owner_station": terminal.owner_station,
+        "maintainer": terminal.maintainer.username if terminal.maintainer else "",
+    }
+
+
+@login_required
+def terminal_edit(request: HttpRequest, code: str) -> HttpResponse:
+    terminal = selectors.terminal_get(user=_user(request), code=code, action=Action.TERMINAL_CONTROL)
+    form = TerminalForm(request.POST or None, initial=_initial(terminal), editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.terminal_update(actor=_user(request), terminal=terminal, details=form.details())
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("terminals:detail", code=terminal.code)
+    return render(
+        request, "terminals/form.html", {"form": form, "terminal": terminal}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def terminal_detail(request: HttpRequest, code: str) -> HttpResponse:
+    terminal = selectors.terminal_get(user=_user(request), code=code)
+    context = {
+        "terminal": terminal,
+        "state": getattr(terminal, "state", None) if not terminal.is_revoked else None,
+        "can_manage": access_check(user=_user(request), action=Action.TERMINAL_CONTROL, region=terminal.village),
+    }
+    return render(request, "terminals/detail.html", context)
+
+
+@login_required
+@require_POST
+def terminal_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    terminal = selectors.terminal_get(user=_user(request), code=code, action=Action.TERMINAL_CONTROL)
+    services.terminal_revoke(actor=_user(request), terminal=terminal)
+    messages.success(request, _("Terminal revoked: the broker no longer lets it connect."))
+    return redirect("terminals:detail", code=terminal.code)
