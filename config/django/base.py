@@ -177,6 +177,9 @@ RURALCAST_MQTT = {
     "USERNAME": env("RURALCAST_MQTT_USERNAME", default="ruralcast-platform"),
     "PASSWORD": env("RURALCAST_MQTT_PASSWORD", default=""),
     "CONFIGURED": "RURALCAST_MQTT_HOST" in os.environ or "RURALCAST_MQTT_PORT" in os.environ,
+    # The broker address written into terminals' provisioning files (HOST:PORT as devices reach it);
+    # empty: HOST:PORT above (right for the one-machine demo only).
+    "PUBLIC_ADDRESS": env("RURALCAST_MQTT_PUBLIC_ADDRESS", default=""),
 }
 
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))

@@ -240,3 +240,16 @@ def terminal_edit(request: HttpRequest, code: str, payload: TerminalDetailsIn) -
 def terminal_revoke(request: HttpRequest, code: str) -> Terminal:
     terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
     return services.terminal_revoke(actor=request.user, terminal=terminal)
+
+
+@router.post(
+    "/{code}/provision",
+    response=dict[str, object],
+    summary="Issue new credentials: the provisioning file (the password appears here only)",
+)
+def terminal_provision(request: HttpRequest, code: str) -> dict[str, object]:
+    from ruralcast.terminals.provisioning import provisioning_document
+
+    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+    registration = services.terminal_credentials_issue(actor=request.user, terminal=terminal)
+    return provisioning_document(registration=registration)

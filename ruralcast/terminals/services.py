@@ -273,10 +273,11 @@ def terminal_update(*, actor: Any, terminal: Terminal, details: TerminalDetails)
     return terminal
 
 
-def terminal_credentials_issue(*, actor: Any, terminal: Terminal) -> Registration:
+def terminal_credentials_issue(*, actor: Any, terminal: Terminal, sync: bool = True) -> Registration:
     """Issue new broker credentials (the provisioning file carries the password, shown once).
 
-    The previous password stops working when the broker reloads, right after the commit.
+    The previous password stops working when the broker reloads, right after the commit
+    (`sync=False`: the caller syncs once for many, see `terminals_provision`).
     """
     from ruralcast.messaging.services import broker_credentials_sync
 
@@ -290,8 +291,25 @@ def terminal_credentials_issue(*, actor: Any, terminal: Terminal) -> Registratio
         terminal.provisioned_at = timezone.now()
         terminal.save(update_fields=["broker_password_hash", "provisioned_at", "updated_at"])
         audit_record(actor=actor, verb="terminal.provision", obj=terminal, region_code=terminal.village_id)
-        broker_credentials_sync()
+        if sync:
+            broker_credentials_sync()
     return Registration(terminal=terminal, password=password)
+
+
+# At most this many provisioning files in one request (a county's installation batch).
+PROVISION_BATCH_MAX = 5000
+
+
+def terminals_provision(*, actor: Any, terminals: list[Terminal]) -> list[Registration]:
+    """Issue credentials to many terminals in one transaction and one broker reload."""
+    from ruralcast.messaging.services import broker_credentials_sync
+
+    if len(terminals) > PROVISION_BATCH_MAX:
+        raise ValidationError(_("At most %(n)d terminals at a time; narrow the filter.") % {"n": PROVISION_BATCH_MAX})
+    with transaction.atomic():
+        issued = [terminal_credentials_issue(actor=actor, terminal=t, sync=False) for t in terminals]
+        broker_credentials_sync()
+    return issued
 
 
 def terminal_revoke(*, actor: Any, terminal: Terminal) -> Terminal:

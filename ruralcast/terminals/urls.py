@@ -8,7 +8,10 @@ urlpatterns = [
     path("export.<str:fmt>", views.terminal_export, name="export"),
     path("import/", views.terminal_import, name="import"),
     path("new/", views.terminal_create, name="create"),
+    path("provision.zip", views.terminals_provision_zip, name="provision_zip"),
     path("<str:code>/", views.terminal_detail, name="detail"),
     path("<str:code>/edit/", views.terminal_edit, name="edit"),
     path("<str:code>/revoke/", views.terminal_revoke, name="revoke"),
+    path("<str:code>/provision/", views.terminal_provision, name="provision"),
+    path("<str:code>/label/", views.terminal_label, name="label"),
 ]

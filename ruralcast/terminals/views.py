@@ -1,5 +1,6 @@
 """Console pages of the terminal fleet. Thin: forms in, services and selectors, templates out."""
 
+import base64
 from typing import Any
 
 from django.contrib import messages
@@ -15,7 +16,7 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.regions.selectors import region_get
-from ruralcast.terminals import importer, selectors, services
+from ruralcast.terminals import importer, provisioning, selectors, services
 from ruralcast.terminals.forms import ImportForm, TerminalForm
 from ruralcast.terminals.models import Terminal, TerminalKind, Transport
 from ruralcast.web.forms import form_apply_error
@@ -26,8 +27,8 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _filters(request: HttpRequest) -> dict[str, Any]:
-    get = request.GET
+def _filters(request: HttpRequest, *, source: Any = None) -> dict[str, Any]:
+    get = source if source is not None else request.GET
     region = None
     if get.get("region"):
         try:
@@ -180,3 +181,63 @@ def terminal_revoke(request: HttpRequest, code: str) -> HttpResponse:
     services.terminal_revoke(actor=_user(request), terminal=terminal)
     messages.success(request, _("Terminal revoked: the broker no longer lets it connect."))
     return redirect("terminals:detail", code=terminal.code)
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def terminal_provision(request: HttpRequest, code: str) -> HttpResponse:
+    """New credentials and the provisioning file (JSON download and QR code), shown once."""
+    terminal = selectors.terminal_get(user=_user(request), code=code, action=Action.TERMINAL_CONTROL)
+    try:
+        registration = services.terminal_credentials_issue(actor=_user(request), terminal=terminal)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("terminals:detail", code=terminal.code)
+    document = provisioning.provisioning_document(registration=registration)
+    raw = provisioning.provisioning_json(document)
+    context = {
+        "terminal": terminal,
+        "document": document,
+        "download": "data:application/json;base64," + base64.b64encode(raw).decode("ascii"),
+        "qr": provisioning.qr_svg(provisioning.provisioning_qr_text(document), scale=3),
+    }
+    return _no_store(render(request, "terminals/provisioned.html", context))
+
+
+@login_required
+@require_POST
+def terminals_provision_zip(request: HttpRequest) -> HttpResponse:
+    """Provisioning files of every terminal the list's filters select (typically: not provisioned)."""
+    access_require_somewhere(user=_user(request), action=Action.TERMINAL_CONTROL)
+    filters = _filters(request, source=request.POST)  # the list's filters travel in the form
+    listing = selectors.terminal_list(user=_user(request), action=Action.TERMINAL_CONTROL, **filters)
+    try:
+        issued = services.terminals_provision(
+            actor=_user(request), terminals=list(listing[: services.PROVISION_BATCH_MAX + 1])
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("terminals:list")
+    from ruralcast.signing.selectors import trust_list_build
+
+    trust = trust_list_build().to_list()
+    data = provisioning.provisioning_zip(
+        provisioning.provisioning_document(registration=r, trust=trust) for r in issued
+    )
+    response = HttpResponse(data, content_type="application/zip")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="provisioning-{stamp}.zip"'
+    return _no_store(response)
+
+
+@login_required
+def terminal_label(request: HttpRequest, code: str) -> HttpResponse:
+    """The printable asset label stuck on the device: no secret, a QR code of its identity."""
+    terminal = selectors.terminal_get(user=_user(request), code=code)
+    qr = provisioning.qr_svg(provisioning.asset_label_text(terminal), scale=4)
+    return render(request, "terminals/label.html", {"terminal": terminal, "qr": qr})

@@ -15,6 +15,12 @@ from ruralcast.terminals.services import terminal_register
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
+@pytest.fixture
+def client(en_client: Client) -> Client:
+    """Pages in English (the source language), as chosen with the language switch."""
+    return en_client
+
+
 def _bearer(user: User) -> dict[str, str]:
     _token, secret = api_token_create(user=user, name="test")
     return {"Authorization": f"Bearer {secret}"}
