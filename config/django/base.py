@@ -182,4 +182,10 @@ RURALCAST_MQTT = {
     "PUBLIC_ADDRESS": env("RURALCAST_MQTT_PUBLIC_ADDRESS", default=""),
 }
 
+# The terminal fleet (docs/fleet.md): a terminal online without a status report for this long is
+# marked offline by `manage.py fleet_watch` (reports come every 60 s; the broker's last will is faster).
+RURALCAST_FLEET = {
+    "SILENT_AFTER_SECONDS": env.int("RURALCAST_FLEET_SILENT_AFTER_SECONDS", default=300),
+}
+
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))

@@ -1,15 +1,19 @@
 """Reads of the terminal registry, scoped by the reader's `terminal.view` grants."""
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import action_scope_q
+from ruralcast.accounts.access import access_require, action_prefixes, action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import NotFound
-from ruralcast.regions.codes import subtree_q
+from ruralcast.core.errors import NotFound, PermissionDenied
+from ruralcast.regions.codes import NATIONAL_CODE, PREFIX_LENGTH, Level, pad, subtree_q
 from ruralcast.regions.models import Region
-from ruralcast.terminals.models import Terminal
+from ruralcast.regions.selectors import region_get
+from ruralcast.terminals.models import Terminal, TerminalState
 
 
 def terminals_active() -> QuerySet[Terminal]:
@@ -87,3 +91,163 @@ def terminal_get(*, user: User, code: str, action: str = Action.TERMINAL_VIEW) -
     if terminal is None:
         raise NotFound(_("No terminal %(code)s in your regions.") % {"code": code})
     return terminal
+
+
+# ---------------------------------------------------------------------------- the fleet, live
+
+
+@dataclass
+class RegionRate:
+    """Terminals of one region's subtree: how many, how many online, how many with a fault."""
+
+    code: str
+    name: str
+    total: int = 0
+    online: int = 0
+    faults: int = 0
+    never: int = 0  # never reported since registration
+
+    @property
+    def offline(self) -> int:
+        return self.total - self.online
+
+    @property
+    def rate(self) -> float | None:
+        """Online share in percent (None without terminals)."""
+        return round(100 * self.online / self.total, 1) if self.total else None
+
+
+def _child_length(region: Region) -> int:
+    return PREFIX_LENGTH[min(region.level + 1, Level.VILLAGE)]
+
+
+def online_rates(*, region: Region) -> tuple[RegionRate, list[RegionRate]]:
+    """The region's online rate and each child region's (one grouped query over the state table).
+
+    Reads `TerminalState` alone (one row per active terminal, index on village code and online):
+    a range scan of the subtree grouped by the children's code prefix.
+    """
+    length = _child_length(region)
+    rows = (
+        TerminalState.objects.filter(subtree_q(region.prefix, "village_code"))
+        .annotate(key=Substr("village_code", 1, length))
+        .values("key")
+        .annotate(
+            total=Count("pk"),
+            online=Count("pk", filter=Q(online=True)),
+            faults=Count("pk", filter=~Q(faults="")),
+            never=Count("pk", filter=Q(last_seen_at__isnull=True)),
+        )
+        .order_by("key")
+    )
+    children = [
+        RegionRate(
+            code=pad(row["key"]),
+            name="",
+            total=row["total"],
+            online=row["online"],
+            faults=row["faults"],
+            never=row["never"],
+        )
+        for row in rows
+    ]
+    names = dict(Region.objects.filter(code__in=[c.code for c in children]).values_list("code", "name"))
+    for child in children:
+        child.name = names.get(child.code, child.code)
+    total = RegionRate(
+        code=region.code,
+        name=region.name,
+        total=sum(c.total for c in children),
+        online=sum(c.online for c in children),
+        faults=sum(c.faults for c in children),
+        never=sum(c.never for c in children),
+    )
+    if region.level == Level.VILLAGE:
+        children = []
+    return total, children
+
+
+def fleet_region(*, user: User, code: str = "") -> Region:
+    """The region a fleet page shows: `code` if the user may view terminals there, else the
+    user's widest `terminal.view` region."""
+    if code:
+        region = region_get(code=code)
+        access_require(user=user, action=Action.TERMINAL_VIEW, region=region)
+        return region
+    prefixes = action_prefixes(user=user, action=Action.TERMINAL_VIEW)
+    if not prefixes:
+        raise PermissionDenied(_("Your roles do not allow viewing terminals in any region."))
+    return region_get(code=pad(prefixes[0]) if prefixes[0] else NATIONAL_CODE)
+
+
+@dataclass
+class MapPoint:
+    code: str
+    name: str
+    latitude: float
+    longitude: float
+    status: str  # online | offline | fault | never
+
+
+@dataclass
+class MapBox:
+    code: str
+    name: str
+    south: float
+    north: float
+    west: float
+    east: float
+
+
+@dataclass
+class FleetMap:
+    points: list[MapPoint]
+    boxes: list[MapBox]
+    without_position: int
+    truncated: bool
+
+
+MAP_POINTS_MAX = 20_000
+
+
+def fleet_map(*, region: Region, limit: int = MAP_POINTS_MAX) -> FleetMap:
+    """Positions and states of the region's terminals, and the bounding box of each child region."""
+    terminals = terminals_active().filter(subtree_q(region.prefix, "village_id"))
+    placed = terminals.filter(latitude__isnull=False, longitude__isnull=False)
+    rows = list(
+        placed.values_list(
+            "code", "name", "latitude", "longitude", "state__online", "state__faults", "state__last_seen_at"
+        ).order_by("code")[: limit + 1]
+    )
+    points = []
+    for code, name, latitude, longitude, online, faults, seen in rows[:limit]:
+        assert latitude is not None and longitude is not None
+        status = "fault" if faults else "online" if online else "never" if seen is None else "offline"
+        points.append(MapPoint(code, name, float(latitude), float(longitude), status))
+    boxes = []
+    if region.level < Level.VILLAGE:
+        grouped = (
+            placed.annotate(key=Substr("village_id", 1, _child_length(region)))
+            .values("key")
+            .annotate(south=Min("latitude"), north=Max("latitude"), west=Min("longitude"), east=Max("longitude"))
+            .order_by("key")
+        )
+        found = list(grouped)
+        names = dict(Region.objects.filter(code__in=[pad(g["key"]) for g in found]).values_list("code", "name"))
+        boxes = [
+            MapBox(
+                pad(g["key"]),
+                names.get(pad(g["key"]), pad(g["key"])),
+                float(g["south"]),
+                float(g["north"]),
+                float(g["west"]),
+                float(g["east"]),
+            )
+            for g in found
+        ]
+    return FleetMap(
+        points=points,
+        boxes=boxes,
+        without_position=terminals.count() - placed.count(),
+        truncated=len(rows) > limit,
+    )

@@ -4,7 +4,10 @@ from ruralcast.terminals import views
 
 app_name = "terminals"
 urlpatterns = [
-    path("", views.terminal_list, name="list"),
+    path("", views.fleet, name="fleet"),
+    path("fleet/rates/", views.fleet_rates, name="fleet_rates"),
+    path("fleet/map/", views.fleet_map, name="fleet_map"),
+    path("all/", views.terminal_list, name="list"),
     path("export.<str:fmt>", views.terminal_export, name="export"),
     path("import/", views.terminal_import, name="import"),
     path("new/", views.terminal_create, name="create"),

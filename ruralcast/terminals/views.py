@@ -15,8 +15,9 @@ from ruralcast.accounts.access import access_check, access_require_somewhere, ac
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
-from ruralcast.regions.selectors import region_get
-from ruralcast.terminals import importer, provisioning, selectors, services
+from ruralcast.regions.models import Region
+from ruralcast.regions.selectors import region_ancestors, region_get
+from ruralcast.terminals import importer, maps, provisioning, selectors, services
 from ruralcast.terminals.forms import ImportForm, TerminalForm
 from ruralcast.terminals.models import Terminal, TerminalKind, Transport
 from ruralcast.web.forms import form_apply_error
@@ -241,3 +242,32 @@ def terminal_label(request: HttpRequest, code: str) -> HttpResponse:
     terminal = selectors.terminal_get(user=_user(request), code=code)
     qr = provisioning.qr_svg(provisioning.asset_label_text(terminal), scale=4)
     return render(request, "terminals/label.html", {"terminal": terminal, "qr": qr})
+
+
+@login_required
+def fleet(request: HttpRequest) -> HttpResponse:
+    """The fleet at a glance: online rate of the region and of each child region, and the map."""
+    region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
+    context = {"region": region, "ancestors": region_ancestors(region=region), **_rates_context(region)}
+    return render(request, "terminals/fleet.html", context)
+
+
+def _rates_context(region: Region) -> dict[str, Any]:
+    total, children = selectors.online_rates(region=region)
+    return {"region": region, "total": total, "children": children, "now": timezone.now()}
+
+
+@login_required
+def fleet_rates(request: HttpRequest) -> HttpResponse:
+    """htmx partial: the rates table, refreshed every few seconds."""
+    region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
+    return render(request, "terminals/_rates.html", _rates_context(region))
+
+
+@login_required
+def fleet_map(request: HttpRequest) -> HttpResponse:
+    """htmx partial: the offline map of the region's terminals."""
+    region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
+    data = selectors.fleet_map(region=region)
+    svg = maps.fleet_svg(data, title=_("Terminals of %(region)s") % {"region": region.name})
+    return render(request, "terminals/_map.html", {"region": region, "map": data, "svg": svg})

@@ -46,6 +46,7 @@ from ruralcast_terminal import protocol
 from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
 from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_from_config
+from ruralcast_terminal.status import StatusProbe, status_bytes
 
 log = logging.getLogger(__name__)
 
@@ -401,6 +402,10 @@ class AgentConfig:
     keepalive: int = 60
     reconnect_base: float = 1.0
     reconnect_cap: float = 60.0
+    status_interval: float = 60.0  # seconds between status reports (§7); 0: only on connect
+    probe: list[str] | None = None  # a vendor command printing a JSON object of readings
+    firmware: str = ""
+    volume: int = 80
 
     def __post_init__(self) -> None:
         protocol.covering_codes(self.village_code)  # raises ValueError for a bad code
@@ -411,7 +416,8 @@ class AgentConfig:
     def from_dict(cls, data: dict[str, Any], *, base: Path | None = None) -> AgentConfig:
         """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
         username, password, trust (the list itself) or trust_path, cache_dir, sink,
-        freshness_seconds, keepalive, reconnect_base, reconnect_cap. Relative paths are read
+        freshness_seconds, keepalive, reconnect_base, reconnect_cap, status_interval, probe (argv),
+        firmware, volume. Relative paths are read
         from `base` (the provisioning file's directory)."""
         base = base or Path.cwd()
 
@@ -448,6 +454,10 @@ class AgentConfig:
             keepalive=int(data.get("keepalive", 60)),
             reconnect_base=float(data.get("reconnect_base", 1.0)),
             reconnect_cap=float(data.get("reconnect_cap", 60.0)),
+            status_interval=float(data.get("status_interval", 60.0)),
+            probe=[str(part) for part in data["probe"]] if isinstance(data.get("probe"), list) else None,
+            firmware=str(data.get("firmware", "")),
+            volume=int(data.get("volume", 80)),
         )
 
     @classmethod
@@ -519,6 +529,11 @@ class Agent:
         self.trust, self.trust_version = self._trust_load()
         self._unsent: dict[str, list[tuple[str, str, str]]] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
+        self.probe = StatusProbe(storage=config.cache_dir, command=config.probe)
+        self.volume = config.volume
+        self.last_playback: dict[str, str] | None = None
+        self.playback_failures = 0  # consecutive
+        self.status_seq = 0
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -529,6 +544,8 @@ class Agent:
             asyncio.create_task(self._consume(), name="agent:consume"),
             asyncio.create_task(self._player(), name="agent:player"),
         ]
+        if self.config.status_interval > 0:
+            self._tasks.append(asyncio.create_task(self._status_loop(), name="agent:status"))
         self.client.start()
 
     async def stop(self, *, flush_timeout: float = 2.0) -> None:
@@ -564,8 +581,39 @@ class Agent:
 
     def _on_connect(self, session_present: bool) -> None:
         log.info("%s connected (session present: %s)", self.config.terminal_id, session_present)
-        body = json.dumps({"online": True, "at": local_now_iso()}).encode()
-        self.client.publish_nowait(status_topic(self.config.terminal_id), body, qos=1, retain=True)
+        # Retained, so it replaces the last will: the platform reads "online" even after a restart.
+        self.client.publish_nowait(status_topic(self.config.terminal_id), self.status_report(), qos=1, retain=True)
+
+    def status_report(self) -> bytes:
+        """One status report (§7): the probe's readings and what the agent knows itself."""
+        self.status_seq += 1
+        report: dict[str, Any] = {
+            "terminal": self.config.terminal_id,
+            "online": True,
+            "at": local_now_iso(),
+            "seq": self.status_seq,
+            "interval": self.config.status_interval,
+            "volume": self.volume,
+            "playback_failures": self.playback_failures,
+        }
+        if self.config.firmware:
+            report["firmware"] = self.config.firmware
+        report.update(self.probe.read())
+        if self.last_playback is not None:
+            report["last_playback"] = self.last_playback
+        return status_bytes(report)
+
+    async def _status_loop(self) -> None:
+        """A report every `status_interval` seconds while connected (QoS 1, not retained)."""
+        while True:
+            await asyncio.sleep(self.config.status_interval)
+            if self.client.is_connected:
+                body = await asyncio.to_thread(self.status_report) if self.config.probe else self.status_report()
+                self.client.publish_nowait(status_topic(self.config.terminal_id), body, qos=1)
+
+    def _played(self, ebm_id: str, result: str) -> None:
+        self.last_playback = {"ebm_id": ebm_id, "at": local_now_iso(), "result": result}
+        self.playback_failures = self.playback_failures + 1 if result == FAILED else 0
 
     def _on_message(self, msg: Message) -> None:
         self._inbox.put_nowait(msg)
@@ -765,8 +813,10 @@ class Agent:
             elif (exc := task.exception()) is not None:
                 log.error("%s: playback failed: %s", item.ebm_id, exc)
                 self._receipt(item.ebm_id, FAILED, PLAYER_ERROR if isinstance(exc, PlaybackError) else "error")
+                self._played(item.ebm_id, FAILED)
             else:
                 self._receipt(item.ebm_id, FINISHED)
+                self._played(item.ebm_id, FINISHED)
             self._complete(item.ebm_id, item.msg_type)
 
 

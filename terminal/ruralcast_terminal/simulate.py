@@ -65,9 +65,10 @@ from ruralcast_terminal.agent import (
     receipt_bytes,
     receipt_topic,
     receipts_bytes,
+    status_topic,
     subscriptions,
 )
-from ruralcast_terminal.mqtt import Client, Message
+from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.protocol import Envelope, Rejected, TrustList, VerifyCache
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ class _Virtual:
     spec: TerminalSpec
     client: Client
     store: DedupeStore = field(default_factory=DedupeStore)
+    status_seq: int = 0
     handled: int = 0  # messages that got a decision (duplicates and cleared retains excluded)
 
 
@@ -220,6 +222,7 @@ class FleetStats:
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     receipts_sent: int = 0
+    status_sent: int = 0
     verify_count: int = 0
     verify_seconds: float = 0.0
     handle_seconds: float = 0.0
@@ -237,6 +240,7 @@ class FleetStats:
             "duplicates": self.duplicates,
             "rejected": dict(self.rejected),
             "receipts_sent": self.receipts_sent,
+            "status_sent": self.status_sent,
             "verify_count": self.verify_count,
             "verify_seconds": self.verify_seconds,
             "handle_seconds": self.handle_seconds,
@@ -261,8 +265,11 @@ class Fleet:
         connect_concurrency: int = 200,
         reconnect_base: float = 1.0,
         reconnect_cap: float = 30.0,
+        fault_rate: float = 0.0,
     ) -> None:
         self.trust = trust
+        self.fault_rate = fault_rate
+        self.status_sent = 0
         self.freshness = freshness
         self.cache = TimedVerifyCache()
         self.stats = FleetStats(terminals=len(specs))
@@ -279,6 +286,7 @@ class Fleet:
                 password=spec.password,
                 clean_session=True,
                 keepalive=keepalive,
+                will=Will(status_topic(spec.terminal_id), b'{"online":false}', qos=1, retain=True),
                 subscriptions=subscriptions(spec.terminal_id, spec.village_code),
                 reconnect_base=reconnect_base,
                 reconnect_cap=reconnect_cap,
@@ -290,7 +298,46 @@ class Fleet:
 
     def start(self) -> None:
         for vt in self.terminals:
+            vt.client.on_connect = functools.partial(self._on_connect, vt)
             vt.client.start()
+
+    # -- status reports (§7), as the agent sends them -------------------------------------------
+
+    def status_report(self, vt: _Virtual) -> bytes:
+        """A plausible report: readings vary a little; `fault_rate` of the fleet has a speaker fault."""
+        tid = vt.spec.terminal_id
+        seed = _fraction(tid)
+        speaker = "fault" if seed < self.fault_rate else "ok"
+        vt.status_seq += 1
+        return (
+            f'{{"terminal":"{tid}","online":true,"at":"{local_now_iso()}","seq":{vt.status_seq},'
+            f'"volume":80,"amplifier":"ok","speaker":"{speaker}","line_level_db":{-12 - 6 * seed:.1f},'
+            f'"temperature_c":{28 + 15 * seed + (vt.status_seq % 7) / 10:.1f},"signal_dbm":{-60 - int(40 * seed)},'
+            f'"storage_free_mb":{900 + int(100 * seed)},"firmware":"1.0.0","uptime_s":{vt.status_seq * 60},'
+            f'"playback_failures":0}}'
+        ).encode()
+
+    def _on_connect(self, vt: _Virtual, session_present: bool) -> None:
+        # Retained, so it replaces the last will, as the agent does.
+        vt.client.publish_nowait(status_topic(vt.spec.terminal_id), self.status_report(vt), qos=1, retain=True)
+        self.status_sent += 1
+
+    async def report_status(self, interval: float) -> None:
+        """Every terminal reports once per `interval`, spread evenly (QoS 1, not retained)."""
+        loop = asyncio.get_running_loop()
+        count = len(self.terminals)
+        if not count or interval <= 0:
+            return
+        start = loop.time() + 1.0  # after the first connections
+        for i in itertools.count():
+            due = start + (i // count) * interval + (i % count) * interval / count
+            delay = due - loop.time()
+            if delay > 0.005:
+                await asyncio.sleep(delay)
+            vt = self.terminals[i % count]
+            if vt.client.is_connected:
+                vt.client.publish_nowait(status_topic(vt.spec.terminal_id), self.status_report(vt), qos=1)
+                self.status_sent += 1
 
     @property
     def connected(self) -> int:
@@ -307,6 +354,7 @@ class Fleet:
         await asyncio.gather(*(vt.client.disconnect() for vt in self.terminals), return_exceptions=True)
 
     def snapshot(self) -> dict[str, Any]:
+        self.stats.status_sent = self.status_sent
         self.stats.connected = self.connected
         self.stats.connects = sum(vt.client.connects for vt in self.terminals)
         self.stats.verify_count = self.cache.misses
@@ -412,6 +460,11 @@ class Fleet:
         stats.handle_seconds += time.perf_counter() - started
 
 
+def _fraction(text: str, *, salt: str = "") -> float:
+    """A stable number in [0, 1) per terminal (which ones are faulty or absent, run after run)."""
+    return int.from_bytes(hashlib.sha256((salt + text).encode()).digest()[:4], "big") / 2**32
+
+
 def raise_fd_limit(wanted: int | None = None) -> int:
     """Raise RLIMIT_NOFILE's soft limit toward the hard limit (to `wanted` if given); returns it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -440,6 +493,8 @@ class RunOptions:
     settle: float = 5.0  # at the end, wait up to this long for receipts to be acknowledged
     keepalive: int = 60
     connect_concurrency: int = 200
+    status_interval: float = 0.0  # seconds between status reports per terminal; 0: none
+    fault_rate: float = 0.0  # fraction of terminals reporting a speaker fault
 
 
 async def _run_share(
@@ -455,8 +510,10 @@ async def _run_share(
         freshness=timedelta(seconds=options.freshness_seconds),
         keepalive=options.keepalive,
         connect_concurrency=options.connect_concurrency,
+        fault_rate=options.fault_rate,
     )
     fleet.start()
+    reporter = asyncio.create_task(fleet.report_status(options.status_interval))
     loop = asyncio.get_running_loop()
     reported_connected = -1
     last_progress = 0.0
@@ -474,6 +531,7 @@ async def _run_share(
     deadline = loop.time() + options.settle
     while fleet.pending_receipts and loop.time() < deadline:
         await asyncio.sleep(0.05)
+    reporter.cancel()
     snapshot = fleet.snapshot()
     snapshot["receipts_unacknowledged"] = fleet.pending_receipts
     await fleet.stop()
@@ -522,6 +580,7 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
         "rejected": total.get("rejected", {}),
         "receipts_sent": total.get("receipts_sent", 0),
         "receipts_unacknowledged": total.get("receipts_unacknowledged", 0),
+        "status_sent": total.get("status_sent", 0),
         "verify_count": verify_count,
         "verify_us": round(total.get("verify_seconds", 0.0) / verify_count * 1e6, 1) if verify_count else None,
         "verify_note": "rules 1-4 (decode, signature, parse) once per distinct message per process; rules 5-7 per terminal",
@@ -660,6 +719,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--connect-timeout", type=float, default=120.0)
     parser.add_argument("--report", type=Path, help="also write the final JSON summary here")
+    parser.add_argument(
+        "--status-interval", type=float, default=0.0, help="seconds between each terminal's status reports (0: none)"
+    )
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="fraction of terminals with a speaker fault")
+    parser.add_argument(
+        "--absent", type=float, default=0.0, help="fraction of terminals that never connect (an outage to look at)"
+    )
 
 
 def simulate_main(args: argparse.Namespace) -> int:
@@ -676,6 +742,8 @@ def simulate_main(args: argparse.Namespace) -> int:
         username_prefix=args.username_prefix,
         password=args.password or os.environ.get("RURALCAST_SIM_PASSWORD"),
     )
+    if args.absent > 0:
+        specs = [spec for spec in specs if _fraction(spec.terminal_id, salt="absent") >= args.absent]
     if args.trust is None:
         print("warning: no --trust; every alert will be rejected unknown_key", file=sys.stderr)
     options = RunOptions(
@@ -686,6 +754,8 @@ def simulate_main(args: argparse.Namespace) -> int:
         duration=args.duration,
         expect_alerts=args.expect_alerts,
         connect_timeout=args.connect_timeout,
+        status_interval=args.status_interval,
+        fault_rate=args.fault_rate,
     )
     processes = args.processes or default_processes(len(specs))
     summary = run_fleet(specs, options, processes=max(1, min(processes, len(specs))))

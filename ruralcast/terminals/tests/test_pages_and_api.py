@@ -31,7 +31,7 @@ def test_the_console_lists_registers_and_shows_terminals(
 ) -> None:
     terminal_register(actor=None, village=dashizi)
     client.force_login(county_station_operator)
-    page = client.get("/terminals/", {"status": "offline", "q": "6522632"})
+    page = client.get("/terminals/all/", {"status": "offline", "q": "6522632"})
     assert page.status_code == 200
     assert "65226321000010314010401" in page.content.decode()
     response = client.post(

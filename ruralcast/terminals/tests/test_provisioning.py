@@ -3,6 +3,9 @@ with one command; the broker's ACL confines each device to its own topics; revoc
 
 import io
 import json
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -142,3 +145,42 @@ def test_the_api_returns_the_provisioning_document(
     assert response.status_code == 200 and response.json()["username"] == code
     client.force_login(township_viewer)
     assert client.post(f"/api/v1/terminals/{code}/provision").status_code == 404
+
+
+def test_a_provisioned_agent_reports_online_and_its_last_will_marks_it_offline_when_it_dies(
+    broker: Broker, county_station_operator: User, dashizi: Region, tmp_path: Path
+) -> None:
+    """The real agent process, the real broker, the real ingest worker: killed without a word,
+    the terminal is marked offline by the will the broker publishes for it."""
+    from ruralcast.messaging.ingest import IngestWorker
+    from ruralcast.terminals.models import EventKind, TerminalEvent, TerminalState
+
+    document = _provision(county_station_operator, dashizi)
+    broker.sync()
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({**document, "keepalive": 5}))
+    worker = IngestWorker(client_id="test-ingest-status", batch_seconds=0.05)
+    worker.link.start(wait=5.0)
+    code = document["terminal_id"]
+    agent = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ruralcast-terminal"), "agent", "--config", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def state() -> TerminalState:
+            return TerminalState.objects.get(terminal_id=code)
+
+        worker.run(until=lambda: state().online, deadline=time.monotonic() + 15)
+        assert state().online and state().volume == 80 and state().storage_free_mb is not None
+        agent.kill()  # no DISCONNECT: the broker publishes the will
+        agent.wait(5)
+        again = IngestWorker(client_id="test-ingest-status", batch_seconds=0.05)
+        again.run(until=lambda: not state().online, deadline=time.monotonic() + 15)
+        assert not state().online
+        last = TerminalEvent.objects.filter(terminal_code=code).latest("id")
+        assert (last.kind, last.detail) == (EventKind.OFFLINE, "will")
+    finally:
+        if agent.poll() is None:
+            agent.kill()
