@@ -13,11 +13,12 @@ from ninja.pagination import paginate
 
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import ValidationError
+from ruralcast.core.errors import NotFound, ValidationError
 from ruralcast.core.pagination import BoundedLimitOffsetPagination
 from ruralcast.regions.selectors import region_get
 from ruralcast.terminals import importer, selectors, services
-from ruralcast.terminals.models import Terminal, TerminalKind, Transport
+from ruralcast.terminals.commands import command_counts, command_send, regions_for_command
+from ruralcast.terminals.models import Command, Terminal, TerminalKind, Transport
 
 router = Router(tags=["terminals"])
 
@@ -223,6 +224,108 @@ def terminal_export(request: HttpRequest, params: Query[TerminalQuery]) -> HttpR
     response = HttpResponse(importer.export_csv(listing), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="terminals.csv"'
     return response
+
+
+# ---------------------------------------------------------------------------- remote commands
+
+
+class CommandIn(Schema):
+    kind: str = Field(..., max_length=20, description="power, volume, reboot, time_sync, config or firmware")
+    params: dict[str, object] = Field(
+        default_factory=dict,
+        description="volume: {volume}; power: {on}; config: {status_interval, volume}; firmware: from POST /terminals/firmware",
+    )
+    regions: list[str] = Field(
+        default_factory=list, max_length=50, description="Region codes: every terminal below them"
+    )
+    terminals: list[str] = Field(default_factory=list, max_length=500, description="Or terminal codes")
+    timeout_s: int = Field(120, ge=10, le=86_400, description="Seconds the terminals have to answer")
+
+
+class CommandOut(Schema):
+    id: str = Field(..., alias="key")
+    kind: str
+    params: dict[str, object]
+    regions: list[str]
+    terminals: list[str]
+    created_at: datetime
+    expires_at: datetime
+    targeted: int
+    waiting: int
+    done: int
+    failed: int
+    rejected: int
+    timeout: int
+
+
+def _command_out(command: Command) -> dict[str, object]:
+    counts = command_counts(command)
+    params = {k: v for k, v in command.params.items() if k != "manifest"}
+    return {
+        "key": command.key,
+        "kind": command.kind,
+        "params": params,
+        "regions": command.regions,
+        "terminals": command.terminals,
+        "created_at": command.created_at,
+        "expires_at": command.expires_at,
+        "targeted": counts.targeted,
+        "waiting": counts.waiting,
+        "done": counts.done,
+        "failed": counts.failed,
+        "rejected": counts.rejected,
+        "timeout": counts.timeout,
+    }
+
+
+@router.post(
+    "/commands", response={201: CommandOut}, summary="Send a command to terminals or to every terminal below regions"
+)
+def command_create(request: HttpRequest, payload: CommandIn) -> Status[dict[str, object]]:
+    terminals = [
+        selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+        for code in payload.terminals
+    ]
+    command = command_send(
+        actor=request.user,
+        kind=payload.kind,
+        params=payload.params,
+        regions=regions_for_command(payload.regions),
+        terminals=terminals,
+        timeout_s=payload.timeout_s,
+    )
+    return Status(201, _command_out(command))
+
+
+@router.get("/commands/{key}", response=CommandOut, summary="A command and its answers so far")
+def command_detail(request: HttpRequest, key: str) -> dict[str, object]:
+    command = selectors.command_list(user=request.user).filter(key=key).first()  # type: ignore[arg-type]
+    if command is None:
+        raise NotFound(_("No such command."))
+    return _command_out(command)
+
+
+class FirmwareIn(Schema):
+    version: str = Field(..., max_length=50)
+
+
+@router.post(
+    "/firmware",
+    response={201: dict[str, object]},
+    summary="Upload a firmware file; returns the params of a firmware command",
+)
+def firmware_upload(
+    request: HttpRequest, file: File[UploadedFile], payload: Form[FirmwareIn]
+) -> Status[dict[str, object]]:
+    from ruralcast.terminals.firmware import MAX_BYTES, firmware_store
+
+    if (file.size or 0) > MAX_BYTES:
+        raise ValidationError(_("A firmware file is 1 byte to 64 MB."), fields={"file": [_("Wrong size.")]})
+    return Status(201, firmware_store(actor=request.user, data=file.read(), version=payload.version))
+
+
+# ---------------------------------------------------------------------------- one terminal
+# (registered last: `/{code}` would otherwise swallow `/firmware`, `/commands`)
 
 
 @router.get("/{code}", response=TerminalOut, summary="One terminal")

@@ -13,3 +13,7 @@ class TerminalsConfig(AppConfig):
         from ruralcast.terminals.status import status_batch_write
 
         register_uplink_handler(STATUS, status_batch_write)
+
+        from ruralcast.terminals import commands
+
+        commands.connect()

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ruralcast.accounts.models import User
 from ruralcast.regions.forms import RegionField
-from ruralcast.terminals.models import TerminalKind, Transport
+from ruralcast.terminals.models import CommandKind, TerminalKind, Transport
 from ruralcast.terminals.services import TerminalDetails
 
 
@@ -79,3 +79,28 @@ class ImportForm(forms.Form):
         help_text=_("Otherwise nothing is imported while any row is wrong."),
     )
     dry_run = forms.BooleanField(label=_("Only check the file"), required=False)
+
+
+class CommandForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Command"), choices=CommandKind.choices)
+    volume = forms.IntegerField(label=_("Volume (0–100)"), min_value=0, max_value=100, required=False)
+    power_on = forms.ChoiceField(
+        label=_("Power"), choices=[("on", _("On")), ("off", _("Off"))], required=False, initial="on"
+    )
+    status_interval = forms.IntegerField(
+        label=_("Status interval (seconds)"), min_value=10, max_value=3600, required=False
+    )
+    firmware_file = forms.FileField(label=_("Firmware file"), required=False)
+    firmware_version = forms.CharField(label=_("Firmware version"), max_length=50, required=False)
+    timeout_s = forms.IntegerField(label=_("Answer within (seconds)"), min_value=10, max_value=86_400, initial=120)
+
+    def params(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        kind = data["kind"]
+        if kind == CommandKind.VOLUME:
+            return {"volume": data.get("volume")}
+        if kind == CommandKind.POWER:
+            return {"on": data.get("power_on") != "off"}
+        if kind == CommandKind.CONFIG:
+            return {k: data[k] for k in ("status_interval", "volume") if data.get(k) is not None}
+        return {}

@@ -171,3 +171,69 @@ class TerminalEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.terminal_code} {self.kind} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class CommandKind(models.TextChoices):
+    POWER = "power", _("Power on/off")
+    VOLUME = "volume", _("Volume")
+    REBOOT = "reboot", _("Reboot")
+    TIME_SYNC = "time_sync", _("Time sync")
+    CONFIG = "config", _("Configuration push")
+    FIRMWARE = "firmware", _("Firmware update")
+
+
+class Command(models.Model):
+    """One remote command to one terminal or to every terminal below some regions.
+
+    Travels once per target (a region topic, or the terminal's own topic), signed like an alert;
+    each terminal acknowledges it on `rc/v1/up/<id>/ack` (protocols.md §8). Targets that have not
+    answered by `expires_at` time out.
+    """
+
+    key = models.CharField(_("id"), max_length=32, unique=True)
+    kind = models.CharField(_("command"), max_length=20, choices=CommandKind.choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    regions = models.JSONField(default=list, blank=True)  # region codes (bulk), or
+    terminals = models.JSONField(default=list, blank=True)  # terminal codes (one by one)
+    region_code = models.CharField(max_length=12)  # the most specific region covering every target
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("sent by")
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("answer by"))
+    targeted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("command")
+        verbose_name_plural = _("commands")
+        indexes = [models.Index(fields=["region_code", "created_at"], name="terminals_command_region")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+class AckState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    REJECTED = "rejected", _("Refused")
+    TIMEOUT = "timeout", _("No answer in time")
+
+
+class CommandTarget(models.Model):
+    command = models.ForeignKey(Command, on_delete=models.CASCADE, related_name="targets")
+    terminal_code = models.CharField(max_length=23)
+    state = models.CharField(max_length=10, choices=AckState.choices, default=AckState.PENDING)
+    detail = models.CharField(max_length=200, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["terminal_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["command", "terminal_code"], name="terminals_command_target_unique")
+        ]
+        indexes = [models.Index(fields=["command", "state"], name="terminals_command_target_state")]
+
+    def __str__(self) -> str:
+        return f"{self.command_id}:{self.terminal_code} {self.state}"

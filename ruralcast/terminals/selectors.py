@@ -13,7 +13,7 @@ from ruralcast.core.errors import NotFound, PermissionDenied
 from ruralcast.regions.codes import NATIONAL_CODE, PREFIX_LENGTH, Level, pad, subtree_q
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
-from ruralcast.terminals.models import Terminal, TerminalState
+from ruralcast.terminals.models import Command, Terminal, TerminalState
 
 
 def terminals_active() -> QuerySet[Terminal]:
@@ -251,3 +251,11 @@ def fleet_map(*, region: Region, limit: int = MAP_POINTS_MAX) -> FleetMap:
         without_position=terminals.count() - placed.count(),
         truncated=len(rows) > limit,
     )
+
+
+def command_list(*, user: User) -> QuerySet[Command]:
+    """Commands sent in the regions where the user may view terminals, newest first."""
+    scope = action_scope_q(user=user, action=Action.TERMINAL_VIEW, field="region_code")
+    if scope is None:
+        return Command.objects.none()
+    return Command.objects.filter(scope).select_related("created_by").order_by("-created_at")

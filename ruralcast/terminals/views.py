@@ -1,25 +1,26 @@
 """Console pages of the terminal fleet. Thin: forms in, services and selectors, templates out."""
 
 import base64
+import re
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
+from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
-from ruralcast.terminals import importer, maps, provisioning, selectors, services
-from ruralcast.terminals.forms import ImportForm, TerminalForm
-from ruralcast.terminals.models import Terminal, TerminalKind, Transport
+from ruralcast.terminals import commands, firmware, importer, maps, provisioning, selectors, services
+from ruralcast.terminals.forms import CommandForm, ImportForm, TerminalForm
+from ruralcast.terminals.models import AckState, Command, CommandKind, Terminal, TerminalKind, Transport
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
 
@@ -248,7 +249,12 @@ def terminal_label(request: HttpRequest, code: str) -> HttpResponse:
 def fleet(request: HttpRequest) -> HttpResponse:
     """The fleet at a glance: online rate of the region and of each child region, and the map."""
     region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
-    context = {"region": region, "ancestors": region_ancestors(region=region), **_rates_context(region)}
+    context = {
+        "region": region,
+        "ancestors": region_ancestors(region=region),
+        "can_control": access_check(user=_user(request), action=Action.TERMINAL_CONTROL, region=region),
+        **_rates_context(region),
+    }
     return render(request, "terminals/fleet.html", context)
 
 
@@ -271,3 +277,106 @@ def fleet_map(request: HttpRequest) -> HttpResponse:
     data = selectors.fleet_map(region=region)
     svg = maps.fleet_svg(data, title=_("Terminals of %(region)s") % {"region": region.name})
     return render(request, "terminals/_map.html", {"region": region, "map": data, "svg": svg})
+
+
+# ---------------------------------------------------------------------------- remote commands
+
+
+def _command_targets(request: HttpRequest) -> dict[str, Any]:
+    """The targets named in the query: ?terminal=CODE, or ?region=CODE (every terminal below)."""
+    if request.GET.get("terminal"):
+        terminal = selectors.terminal_get(
+            user=_user(request), code=request.GET["terminal"], action=Action.TERMINAL_CONTROL
+        )
+        return {"terminals": [terminal], "label": f"{terminal.name} ({terminal.code})"}
+    region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
+    access_require(user=_user(request), action=Action.TERMINAL_CONTROL, region=region)
+    return {"regions": [region], "label": _("every terminal of %(region)s") % {"region": region.name}}
+
+
+@login_required
+def command_create(request: HttpRequest) -> HttpResponse:
+    targets = _command_targets(request)
+    form = CommandForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            params = form.params()
+            if form.cleaned_data["kind"] == CommandKind.FIRMWARE:
+                upload = form.cleaned_data.get("firmware_file")
+                params = firmware.firmware_store(
+                    actor=_user(request),
+                    data=upload.read() if upload else b"",
+                    version=form.cleaned_data.get("firmware_version") or "",
+                )
+            command = commands.command_send(
+                actor=_user(request),
+                kind=form.cleaned_data["kind"],
+                params=params,
+                regions=targets.get("regions"),
+                terminals=targets.get("terminals"),
+                timeout_s=form.cleaned_data["timeout_s"],
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Command sent; the answers arrive below."))
+            return redirect("terminals:command", key=command.key)
+    return render(
+        request, "terminals/command_form.html", {"form": form, "targets": targets}, status=400 if form.errors else 200
+    )
+
+
+def _command_get(request: HttpRequest, key: str) -> Command:
+    command = Command.objects.select_related("created_by").filter(key=key).first()
+    if command is None:
+        raise NotFound(_("No such command."))
+    region = region_get(code=command.region_code)
+    access_require(user=_user(request), action=Action.TERMINAL_VIEW, region=region)
+    return command
+
+
+def _command_context(command: Command) -> dict[str, Any]:
+    now = timezone.now()
+    problems = command.targets.exclude(state__in=[AckState.DONE, AckState.PENDING]).order_by("terminal_code")[:200]
+    return {
+        "command": command,
+        "counts": commands.command_counts(command),
+        "remaining": max(0, int((command.expires_at - now).total_seconds())),
+        "problems": problems,
+        "now": now,
+    }
+
+
+@login_required
+def command_detail(request: HttpRequest, key: str) -> HttpResponse:
+    command = _command_get(request, key)
+    return render(request, "terminals/command.html", _command_context(command))
+
+
+@login_required
+def command_status(request: HttpRequest, key: str) -> HttpResponse:
+    """htmx partial: the answers so far and the time left."""
+    command = _command_get(request, key)
+    return render(request, "terminals/_command_status.html", _command_context(command))
+
+
+@login_required
+def command_list(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=_user(request), action=Action.TERMINAL_VIEW)
+    listing = selectors.command_list(user=_user(request))
+    return render(request, "terminals/commands.html", paginate(request, listing))
+
+
+@require_GET
+def firmware_file(request: HttpRequest, sha256: str) -> HttpResponseBase:
+    """A firmware file by content hash, for terminals (public like alert audio: it is signed)."""
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse
+
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not default_storage.exists(firmware.firmware_name(sha256)):
+        raise NotFound(_("No such firmware."))
+    response = FileResponse(
+        default_storage.open(firmware.firmware_name(sha256), "rb"), content_type="application/octet-stream"
+    )
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

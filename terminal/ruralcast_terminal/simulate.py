@@ -46,7 +46,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,15 @@ from ruralcast_terminal.agent import (
     receipts_bytes,
     status_topic,
     subscriptions,
+)
+from ruralcast_terminal.commands import (
+    DONE,
+    NotForMe,
+    Refused,
+    ack_bytes,
+    ack_topic,
+    command_check,
+    is_command,
 )
 from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.protocol import Envelope, Rejected, TrustList, VerifyCache
@@ -209,6 +218,7 @@ class _Virtual:
     client: Client
     store: DedupeStore = field(default_factory=DedupeStore)
     status_seq: int = 0
+    commands: set[str] = field(default_factory=set)
     handled: int = 0  # messages that got a decision (duplicates and cleared retains excluded)
 
 
@@ -223,6 +233,7 @@ class FleetStats:
     rejected: Counter[str] = field(default_factory=Counter)
     receipts_sent: int = 0
     status_sent: int = 0
+    acks_sent: int = 0
     verify_count: int = 0
     verify_seconds: float = 0.0
     handle_seconds: float = 0.0
@@ -241,6 +252,7 @@ class FleetStats:
             "rejected": dict(self.rejected),
             "receipts_sent": self.receipts_sent,
             "status_sent": self.status_sent,
+            "acks_sent": self.acks_sent,
             "verify_count": self.verify_count,
             "verify_seconds": self.verify_seconds,
             "handle_seconds": self.handle_seconds,
@@ -375,6 +387,30 @@ class Fleet:
         vt.client.publish_nowait(receipt_topic(vt.spec.terminal_id), body, qos=1)
         self.stats.receipts_sent += len(events)
 
+    def _command(self, vt: _Virtual, payload: dict[str, Any]) -> None:
+        """A virtual terminal carries a command out at once (nothing to play or install) and answers."""
+        try:
+            command_id, _command, _params = command_check(
+                payload, terminal_id=vt.spec.terminal_id, village_code=vt.spec.village_code, now=datetime.now(UTC)
+            )
+            result, detail = DONE, ""
+        except NotForMe:
+            return
+        except Refused as refused:
+            command_id, result, detail = (
+                str(payload.get("id", ""))[:32],
+                REJECTED,
+                str(refused),
+            )  # same word as receipts
+        if command_id in vt.commands or not command_id:
+            return
+        vt.commands.add(command_id)
+        body = ack_bytes(
+            terminal=vt.spec.terminal_id, command_id=command_id, result=result, detail=detail, at=local_now_iso()
+        )
+        vt.client.publish_nowait(ack_topic(vt.spec.terminal_id), body, qos=1)
+        self.stats.acks_sent += 1
+
     def _audio_ok(self, audio: Any) -> bool:
         if audio is None:
             return True
@@ -421,6 +457,9 @@ class Fleet:
             opened = self._open(msg.payload)
             if protocol.is_trust_update(opened):
                 return  # virtual terminals keep the trust list they were started with
+            if is_command(opened):
+                self._command(vt, opened)
+                return
             payload = alert_admit(
                 opened,
                 village_code=vt.spec.village_code,
@@ -581,6 +620,7 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
         "receipts_sent": total.get("receipts_sent", 0),
         "receipts_unacknowledged": total.get("receipts_unacknowledged", 0),
         "status_sent": total.get("status_sent", 0),
+        "acks_sent": total.get("acks_sent", 0),
         "verify_count": verify_count,
         "verify_us": round(total.get("verify_seconds", 0.0) / verify_count * 1e6, 1) if verify_count else None,
         "verify_note": "rules 1-4 (decode, signature, parse) once per distinct message per process; rules 5-7 per terminal",

@@ -1,6 +1,7 @@
 """`manage.py fleet_watch [--every 30]`: the fleet's periodic checks (one process per deployment).
 
-Marks offline the terminals that stopped reporting without a last will (`status.silent_mark_offline`).
+Marks offline the terminals that stopped reporting without a last will (`status.silent_mark_offline`)
+and times out command targets that did not answer by their deadline (`commands.commands_time_out`).
 With `--every 0` it runs the checks once and exits (cron).
 """
 
@@ -18,7 +19,9 @@ log = logging.getLogger(__name__)
 
 
 def fleet_checks() -> dict[str, int]:
-    return {"silent": len(silent_mark_offline())}
+    from ruralcast.terminals.commands import commands_time_out
+
+    return {"silent": len(silent_mark_offline()), "timed_out": commands_time_out()}
 
 
 class Command(BaseCommand):
