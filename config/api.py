@@ -19,6 +19,7 @@ from ruralcast.audit.api import router as audit_router
 from ruralcast.core.api_auth import API_AUTH
 from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
+from ruralcast.maintenance.api import router as maintenance_router
 from ruralcast.regions.api import designations_router
 from ruralcast.regions.api import router as regions_router
 from ruralcast.terminals.api import router as terminals_router
@@ -91,6 +92,7 @@ api.add_router("/", accounts_router)
 api.add_router("/audit", audit_router)
 api.add_router("/alerts", alerts_router)
 api.add_router("/terminals", terminals_router)
+api.add_router("/maintenance", maintenance_router)
 
 
 def openapi_schema() -> dict[str, Any]:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/", include("ruralcast.audit.urls")),
     path("alerts/", include("ruralcast.alerts.urls")),
     path("terminals/", include("ruralcast.terminals.urls")),
+    path("maintenance/", include("ruralcast.maintenance.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", ops_views.healthz, name="healthz"),

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "ruralcast.terminals",
     "ruralcast.messaging",
     "ruralcast.alerts",
+    "ruralcast.maintenance",
     "ruralcast.web",
     "ruralcast.ops",
 ]
@@ -186,6 +187,11 @@ RURALCAST_MQTT = {
 # marked offline by `manage.py fleet_watch` (reports come every 60 s; the broker's last will is faster).
 RURALCAST_FLEET = {
     "SILENT_AFTER_SECONDS": env.int("RURALCAST_FLEET_SILENT_AFTER_SECONDS", default=300),
+    # Work orders (docs/fleet.md §5): offline this long opens one; a terminal that sent no receipt
+    # this long after an alert reached its region opens one; hours to repair per fault (SLA).
+    "OFFLINE_MINUTES": env.int("RURALCAST_FLEET_OFFLINE_MINUTES", default=30),
+    "SILENT_ALERT_MINUTES": env.int("RURALCAST_FLEET_SILENT_ALERT_MINUTES", default=10),
+    "SLA_HOURS": {"offline": 24, "amplifier": 48, "speaker": 48, "playback": 24, "silent_alert": 8},
 }
 
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))

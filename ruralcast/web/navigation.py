@@ -26,6 +26,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("web:dashboard", _("Dashboard")),
     NavEntry("alerts:list", _("Emergency broadcasting"), Action.ALERT_VIEW),
     NavEntry("terminals:fleet", _("Terminal fleet"), Action.TERMINAL_VIEW),
+    NavEntry("maintenance:list", _("Work orders"), Action.TERMINAL_VIEW),
     NavEntry("regions:browse", _("Regions"), Action.REGION_VIEW),
     NavEntry("regions:designations", _("Designations"), Action.REGION_VIEW),
     NavEntry("accounts:users", _("Users & roles"), Action.USER_VIEW),

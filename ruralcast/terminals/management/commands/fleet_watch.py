@@ -1,7 +1,8 @@
 """`manage.py fleet_watch [--every 30]`: the fleet's periodic checks (one process per deployment).
 
 Marks offline the terminals that stopped reporting without a last will (`status.silent_mark_offline`)
-and times out command targets that did not answer by their deadline (`commands.commands_time_out`).
+times out command targets that did not answer by their deadline (`commands.commands_time_out`),
+and opens, resolves and escalates work orders (`maintenance.rules.work_orders_sync`).
 With `--every 0` it runs the checks once and exits (cron).
 """
 
@@ -19,9 +20,13 @@ log = logging.getLogger(__name__)
 
 
 def fleet_checks() -> dict[str, int]:
+    from ruralcast.maintenance.rules import work_orders_sync
     from ruralcast.terminals.commands import commands_time_out
 
-    return {"silent": len(silent_mark_offline()), "timed_out": commands_time_out()}
+    done = {"silent": len(silent_mark_offline()), "timed_out": commands_time_out()}
+    orders = work_orders_sync()
+    done.update(orders_opened=orders.opened, orders_resolved=orders.resolved, orders_escalated=orders.escalated)
+    return done
 
 
 class Command(BaseCommand):
