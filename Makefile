@@ -64,6 +64,7 @@ bench:
 	@scripts/bootstrap.sh test
 	$(PY) bench/regions_import.py
 	$(PY) bench/alerts.py
+	$(PY) bench/fleet.py
 
 schema:
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --write docs/openapi.json
