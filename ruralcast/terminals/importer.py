@@ -314,13 +314,19 @@ def terminals_import(
     report = rows_check(actor=actor, rows=rows)
     if dry_run or (report.invalid and not valid_only) or not report.valid:
         return report
-    from ruralcast.terminals.services import next_serial, terminal_code
+    from ruralcast.terminals.services import terminal_code
     from ruralcast.terminals.status import states_create
 
     villages = Region.objects.in_bulk({r.village_code for r in report.valid})
+    # Serials in use per village (one query), then handed out in file order.
+    used: dict[str, set[int]] = {}
+    for code, village_code in Terminal.objects.filter(village_id__in=list(villages)).values_list("code", "village_id"):
+        used.setdefault(village_code, set()).add(int(code[-2:]))
+    for result in report.valid:
+        if result.code:
+            used.setdefault(result.village_code, set()).add(int(result.code[-2:]))
     with transaction.atomic():
         new: list[Terminal] = []
-        claimed: set[str] = {r.code for r in report.valid if r.code}
         for result in report.valid:
             assert result.details is not None
             village = villages[result.village_code]
@@ -329,26 +335,28 @@ def terminals_import(
                 assert terminal is not None
                 if not result.details.name:
                     result.details.name = terminal.name
-                for name, value in _detail_fields(
-                    result.details, village=village, serial=int(terminal.code[-2:])
-                ).items():
+                fields = _detail_fields(result.details, village=village, serial=int(terminal.code[-2:]))
+                for name, value in fields.items():
                     setattr(terminal, name, value)
                 terminal.updated_at = timezone.now()
                 report.updated.append(terminal.code)
                 continue
             code = result.code
             if not code:
-                serial = next_serial(village, taken=claimed)
+                taken = used.setdefault(village.code, set())
+                serial = next((n for n in range(1, 100) if n not in taken), 0)
                 if not serial:
                     result.errors.append(_("village_code: this village already has 99 terminals."))
                     result.action = ""
                     continue
+                taken.add(serial)
                 code = terminal_code(village=village, serial=serial)
-                claimed.add(code)
                 result.code = code
             new.append(
                 Terminal(
-                    code=code, village=village, **_detail_fields(result.details, village=village, serial=int(code[-2:]))
+                    code=code,
+                    village=village,
+                    **_detail_fields(result.details, village=village, serial=int(code[-2:])),
                 )
             )
         if report.invalid and not valid_only:  # a village ran out of serials

@@ -155,10 +155,9 @@ def _require_village(village: Region) -> None:
         )
 
 
-def next_serial(village: Region, *, taken: set[str] = frozenset()) -> int:  # type: ignore[assignment]
-    """The smallest free serial in a village (0 when all 99 are used); `taken`: codes claimed meanwhile."""
+def next_serial(village: Region) -> int:
+    """The smallest free serial in a village (0 when all 99 are used)."""
     used = {int(code[-2:]) for code in Terminal.objects.filter(village=village).values_list("code", flat=True)}
-    used |= {int(code[-2:]) for code in taken if code[1:13] == village.code}
     return next((n for n in range(1, 100) if n not in used), 0)
 
 
