@@ -278,9 +278,13 @@ class Fleet:
         reconnect_base: float = 1.0,
         reconnect_cap: float = 30.0,
         fault_rate: float = 0.0,
+        reports_status: bool = False,
     ) -> None:
         self.trust = trust
         self.fault_rate = fault_rate
+        # Status reports (and the last will that ends them) only when asked for: the alert
+        # benchmark measures receipts alone.
+        self.reports_status = reports_status
         self.status_sent = 0
         self.freshness = freshness
         self.cache = TimedVerifyCache()
@@ -298,7 +302,9 @@ class Fleet:
                 password=spec.password,
                 clean_session=True,
                 keepalive=keepalive,
-                will=Will(status_topic(spec.terminal_id), b'{"online":false}', qos=1, retain=True),
+                will=Will(status_topic(spec.terminal_id), b'{"online":false}', qos=1, retain=True)
+                if reports_status
+                else None,
                 subscriptions=subscriptions(spec.terminal_id, spec.village_code),
                 reconnect_base=reconnect_base,
                 reconnect_cap=reconnect_cap,
@@ -310,7 +316,8 @@ class Fleet:
 
     def start(self) -> None:
         for vt in self.terminals:
-            vt.client.on_connect = functools.partial(self._on_connect, vt)
+            if self.reports_status:
+                vt.client.on_connect = functools.partial(self._on_connect, vt)
             vt.client.start()
 
     # -- status reports (§7), as the agent sends them -------------------------------------------
@@ -550,6 +557,7 @@ async def _run_share(
         keepalive=options.keepalive,
         connect_concurrency=options.connect_concurrency,
         fault_rate=options.fault_rate,
+        reports_status=options.status_interval > 0,
     )
     fleet.start()
     reporter = asyncio.create_task(fleet.report_status(options.status_interval))
