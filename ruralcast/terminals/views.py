@@ -251,7 +251,11 @@ def fleet(request: HttpRequest) -> HttpResponse:
     region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
     context = {
         "region": region,
-        "ancestors": region_ancestors(region=region),
+        "ancestors": [
+            a
+            for a in region_ancestors(region=region)
+            if access_check(user=_user(request), action=Action.TERMINAL_VIEW, region=a)
+        ],
         "can_control": access_check(user=_user(request), action=Action.TERMINAL_CONTROL, region=region),
         **_rates_context(region),
     }
