@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import access_check, access_require_somewhere
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import ApplicationError
+from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.maintenance import figures, selectors, services
 from ruralcast.maintenance.forms import NoteForm, ResolveForm
 from ruralcast.maintenance.models import FaultKind
@@ -124,3 +124,15 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "maintenance/statistics.html",
         {"region": region, "rows": rows, "start": start, "end": end, "days": days},
     )
+
+
+@login_required
+def note_photo(request: HttpRequest, pk: int, note_id: int) -> HttpResponseBase:
+    """A note's photo, to those who may see the work order (media files are not served publicly)."""
+    order = selectors.work_order_get(user=_user(request), pk=pk)
+    note = order.notes.filter(pk=note_id).exclude(photo="").first()
+    if note is None:
+        raise NotFound(_("No such photo."))
+    response = FileResponse(note.photo.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
