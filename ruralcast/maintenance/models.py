@@ -71,6 +71,12 @@ class WorkOrder(models.Model):
     def is_open(self) -> bool:
         return self.resolved_at is None
 
+    @property
+    def resolution_label(self) -> str:
+        """The resolution for display: the codes rules store, translated; what a person wrote, as is."""
+        labels = {"recovered": _("recovered"), "revoked": _("terminal revoked")}
+        return str(labels.get(self.resolution, self.resolution))
+
 
 class WorkOrderNote(models.Model):
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="notes")
