@@ -66,6 +66,7 @@ bench:
 	$(PY) bench/alerts.py
 	$(PY) bench/reporting.py
 	$(PY) bench/media.py
+	$(PY) bench/fleet.py
 
 schema:
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --write docs/openapi.json

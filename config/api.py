@@ -20,10 +20,12 @@ from ruralcast.broadcasting.api import router as broadcasting_router
 from ruralcast.core.api_auth import API_AUTH
 from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
+from ruralcast.maintenance.api import router as maintenance_router
 from ruralcast.media.api import router as media_router
 from ruralcast.regions.api import designations_router
 from ruralcast.regions.api import router as regions_router
 from ruralcast.reporting.api import router as reporting_router
+from ruralcast.terminals.api import router as terminals_router
 
 log = structlog.get_logger("ruralcast.api")
 
@@ -95,6 +97,8 @@ api.add_router("/alerts", alerts_router)
 api.add_router("/reporting", reporting_router)
 api.add_router("/broadcasting", broadcasting_router)
 api.add_router("/media", media_router)
+api.add_router("/terminals", terminals_router)
+api.add_router("/maintenance", maintenance_router)
 
 
 def openapi_schema() -> dict[str, Any]:

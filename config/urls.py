@@ -14,6 +14,8 @@ urlpatterns = [
     path("reporting/", include("ruralcast.reporting.urls")),
     path("broadcasting/", include("ruralcast.broadcasting.urls")),
     path("media/", include("ruralcast.media.urls")),
+    path("terminals/", include("ruralcast.terminals.urls")),
+    path("maintenance/", include("ruralcast.maintenance.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", ops_views.healthz, name="healthz"),

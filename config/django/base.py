@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ruralcast.media",
+    "ruralcast.maintenance",
     "ruralcast.web",
     "ruralcast.ops",
 ]
@@ -182,6 +183,20 @@ RURALCAST_MQTT = {
     "USERNAME": env("RURALCAST_MQTT_USERNAME", default="ruralcast-platform"),
     "PASSWORD": env("RURALCAST_MQTT_PASSWORD", default=""),
     "CONFIGURED": "RURALCAST_MQTT_HOST" in os.environ or "RURALCAST_MQTT_PORT" in os.environ,
+    # The broker address written into terminals' provisioning files (HOST:PORT as devices reach it);
+    # empty: HOST:PORT above (right for the one-machine demo only).
+    "PUBLIC_ADDRESS": env("RURALCAST_MQTT_PUBLIC_ADDRESS", default=""),
+}
+
+# The terminal fleet (docs/fleet.md): a terminal online without a status report for this long is
+# marked offline by `manage.py fleet_watch` (reports come every 60 s; the broker's last will is faster).
+RURALCAST_FLEET = {
+    "SILENT_AFTER_SECONDS": env.int("RURALCAST_FLEET_SILENT_AFTER_SECONDS", default=300),
+    # Work orders (docs/fleet.md §5): offline this long opens one; a terminal that sent no receipt
+    # this long after an alert reached its region opens one; hours to repair per fault (SLA).
+    "OFFLINE_MINUTES": env.int("RURALCAST_FLEET_OFFLINE_MINUTES", default=30),
+    "SILENT_ALERT_MINUTES": env.int("RURALCAST_FLEET_SILENT_ALERT_MINUTES", default=10),
+    "SLA_HOURS": {"offline": 24, "amplifier": 48, "speaker": 48, "playback": 24, "silent_alert": 8},
 }
 
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))

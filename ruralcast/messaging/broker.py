@@ -9,8 +9,9 @@ foreground:
   account and one line per terminal that is not revoked (`terminals.Terminal.broker_password_hash`;
   the platform never knows a terminal's password);
 - `acl`: the platform reads and writes `rc/v1/#`; every terminal (pattern ACLs, `%u` = its user
-  name = its resource code) reads `rc/v1/down/t/<itself>` and any `rc/v1/down/r/#` region topic
-  (alerts are public broadcasts), and writes only `rc/v1/up/<itself>/#`.
+  name = its resource code) reads `rc/v1/down/t/<itself>` and writes only `rc/v1/up/<itself>/#`;
+  a `user` block per terminal lets it read the region topics `rc/v1/down/r/<code>/+` of its
+  village and the village's ancestors only.
 
 `broker_sync()` rewrites `passwords` and `acl` and sends mosquitto SIGHUP. On that reload mosquitto
 2.0 re-checks every connected client against the new password file and disconnects those that no
@@ -32,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from ruralcast_terminal.protocol import covering_codes
 
 from ruralcast.messaging.topics import ROOT
 from ruralcast.terminals.credentials import mosquitto_password_hash
@@ -132,21 +134,38 @@ def config_render(*, directory: Path) -> str:
 
 
 def acl_render() -> str:
+    """The ACL: the platform reads and writes everything; a terminal reads its own downlink topic
+    and the region topics of its village's ancestors (and the village), and writes its own uplinks.
+
+    The own-topic rules are patterns (`%u`, one line for every terminal); the region rules need the
+    village, which mosquitto cannot derive from the user name, so each terminal gets a `user` block
+    (6 lines at most: national root, province, city, county, township, village).
+    """
     username, _password = platform_credentials()
-    return "\n".join(
-        [
-            "# Written by ruralcast from the database (messaging/broker.py); edits are lost.",
-            f"user {username}",
-            f"topic readwrite {ROOT}/#",
-            "",
-            "# Every terminal: its user name is its resource code. (mosquitto warns that the region",
-            "# line has no %u; it is meant for every terminal: alerts are public broadcasts.)",
-            f"pattern read {ROOT}/down/t/%u",
-            f"pattern read {ROOT}/down/r/#",
-            f"pattern write {ROOT}/up/%u/#",
-            "",
-        ]
-    )
+    lines = [
+        "# Written by ruralcast from the database (messaging/broker.py); edits are lost.",
+        f"user {username}",
+        f"topic readwrite {ROOT}/#",
+        "",
+        "# Every terminal: its user name is its resource code.",
+        f"pattern read {ROOT}/down/t/%u",
+        f"pattern write {ROOT}/up/%u/#",
+        "",
+        "# Each terminal reads the region topics covering its village, nothing else.",
+    ]
+    for code, village in (
+        terminals_active()
+        .exclude(broker_password_hash="")
+        .order_by("code")
+        .values_list("code", "village_id")
+        .iterator(chunk_size=5000)
+    ):
+        if code == username or not code.isdigit():
+            continue
+        lines.append(f"user {code}")
+        lines.extend(f"topic read {ROOT}/down/r/{area}/+" for area in covering_codes(village))
+    lines.append("")
+    return "\n".join(lines)
 
 
 def passwords_render() -> tuple[str, int]:

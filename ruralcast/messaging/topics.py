@@ -12,7 +12,8 @@ UP_PREFIX = f"{ROOT}/up/"
 
 RECEIPT = "receipt"
 STATUS = "status"
-UPLINK_KINDS = (RECEIPT, STATUS)
+ACK = "ack"  # answers to remote commands (the fleet issue, protocols.md §8)
+UPLINK_KINDS = (RECEIPT, STATUS, ACK)
 
 
 def region_topic(code: str, ebm_id: str) -> str:

@@ -6,7 +6,9 @@ service: each gets its own broker password), writes the simulator's files under 
 credential; `trust.json`, the public keys terminals trust) and syncs the broker's password file.
 """
 
+import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +17,28 @@ from django.db import transaction
 from ruralcast.regions.codes import Level, subtree_q
 from ruralcast.regions.models import Region
 from ruralcast.terminals.models import Terminal
-from ruralcast.terminals.services import terminal_register
+from ruralcast.terminals.services import TerminalDetails, terminal_register, terminal_update
+
+# The demo county's extent (榕江县, about 108.15–108.90°E, 25.60–26.30°N) for made-up positions.
+DEMO_BOX = (Decimal("25.62"), Decimal("26.28"), Decimal("108.18"), Decimal("108.86"))
+
+
+def _spread(text: str) -> tuple[Decimal, Decimal]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return Decimal(digest[0] * 256 + digest[1]) / 65536, Decimal(digest[2] * 256 + digest[3]) / 65536
+
+
+def demo_position(village_code: str, serial: int = 1) -> tuple[Decimal, Decimal]:
+    """A made-up but stable position: townships spread over the county's box, villages within
+    ~4 km of their township's point (the demo has no real coordinates; documented as such)."""
+    south, north, west, east = DEMO_BOX
+    a, b = _spread(village_code[:9])
+    c, d = _spread(f"{village_code}:{serial}")
+    latitude = (
+        south + (north - south) * (Decimal("0.08") + a * Decimal("0.84")) + (c - Decimal("0.5")) * Decimal("0.07")
+    )
+    longitude = west + (east - west) * (Decimal("0.08") + b * Decimal("0.84")) + (d - Decimal("0.5")) * Decimal("0.08")
+    return latitude.quantize(Decimal("0.000001")), longitude.quantize(Decimal("0.000001"))
 
 
 @dataclass(frozen=True)
@@ -53,9 +76,22 @@ def demo_terminals_register(*, county: Region, per_village: int = 1) -> Simulato
         for village in villages:
             if village.code in equipped:
                 continue
-            for _ in range(per_village):
-                registration = terminal_register(actor=None, village=village)
+            for serial in range(1, per_village + 1):
+                latitude, longitude = demo_position(village.code, serial)
+                details = TerminalDetails(
+                    model="RC-IPS30",
+                    firmware="1.0.0",
+                    latitude=latitude,
+                    longitude=longitude,
+                    owner_station="榕江县融媒体中心",
+                )
+                registration = terminal_register(actor=None, village=village, details=details)
                 lines.append(f"{registration.terminal.code}:{registration.password}")
+        # Demo terminals registered before positions existed get theirs once.
+        for terminal in Terminal.objects.filter(subtree_q(county.prefix, "village_id"), latitude__isnull=True):
+            details = TerminalDetails.of(terminal)
+            details.latitude, details.longitude = demo_position(terminal.village_id, int(terminal.code[-2:]))
+            terminal_update(actor=None, terminal=terminal, details=details)
     if lines:
         with files.passwords.open("a") as handle:
             handle.write("\n".join(lines) + "\n")

@@ -29,6 +29,8 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("broadcasting:schedules", _("Daily broadcasting"), Action.PROGRAMME_VIEW),
     NavEntry("media:catalogue", _("Media")),
     NavEntry("media:live_list", _("Live")),
+    NavEntry("terminals:fleet", _("Terminal fleet"), Action.TERMINAL_VIEW),
+    NavEntry("maintenance:list", _("Work orders"), Action.TERMINAL_VIEW),
     NavEntry("regions:browse", _("Regions"), Action.REGION_VIEW),
     NavEntry("regions:designations", _("Designations"), Action.REGION_VIEW),
     NavEntry("accounts:users", _("Users & roles"), Action.USER_VIEW),

@@ -43,10 +43,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import priority, protocol
+from ruralcast_terminal import commands, priority, protocol
 from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
 from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_from_config
+from ruralcast_terminal.status import StatusProbe, status_bytes
 
 log = logging.getLogger(__name__)
 
@@ -415,6 +416,12 @@ class AgentConfig:
     keepalive: int = 60
     reconnect_base: float = 1.0
     reconnect_cap: float = 60.0
+    status_interval: float = 60.0  # seconds between status reports (§7); 0: only on connect
+    reboot_command: list[str] | None = None  # what `reboot` runs (default: reconnect only)
+    firmware_command: list[str] | None = None  # installs a verified firmware file (its path is appended)
+    probe: list[str] | None = None  # a vendor command printing a JSON object of readings
+    firmware: str = ""
+    volume: int = 80
 
     def __post_init__(self) -> None:
         protocol.covering_codes(self.village_code)  # raises ValueError for a bad code
@@ -425,7 +432,8 @@ class AgentConfig:
     def from_dict(cls, data: dict[str, Any], *, base: Path | None = None) -> AgentConfig:
         """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
         username, password, trust (the list itself) or trust_path, cache_dir, sink,
-        freshness_seconds, keepalive, reconnect_base, reconnect_cap. Relative paths are read
+        freshness_seconds, keepalive, reconnect_base, reconnect_cap, status_interval, probe (argv),
+        firmware, volume. Relative paths are read
         from `base` (the provisioning file's directory)."""
         base = base or Path.cwd()
 
@@ -462,6 +470,16 @@ class AgentConfig:
             keepalive=int(data.get("keepalive", 60)),
             reconnect_base=float(data.get("reconnect_base", 1.0)),
             reconnect_cap=float(data.get("reconnect_cap", 60.0)),
+            status_interval=float(data.get("status_interval", 60.0)),
+            probe=[str(part) for part in data["probe"]] if isinstance(data.get("probe"), list) else None,
+            firmware=str(data.get("firmware", "")),
+            reboot_command=[str(p) for p in data["reboot_command"]]
+            if isinstance(data.get("reboot_command"), list)
+            else None,
+            firmware_command=[str(p) for p in data["firmware_command"]]
+            if isinstance(data.get("firmware_command"), list)
+            else None,
+            volume=int(data.get("volume", 80)),
         )
 
     @classmethod
@@ -534,6 +552,13 @@ class Agent:
         self.trust, self.trust_version = self._trust_load()
         self._unsent: dict[str, list[tuple[str, str, str]]] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
+        self.probe = StatusProbe(storage=config.cache_dir, command=config.probe)
+        self.volume = config.volume
+        self.last_playback: dict[str, str] | None = None
+        self.playback_failures = 0  # consecutive
+        self.status_seq = 0
+        self.powered = True
+        self._commands_seen: set[str] = set()
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -544,6 +569,8 @@ class Agent:
             asyncio.create_task(self._consume(), name="agent:consume"),
             asyncio.create_task(self._player(), name="agent:player"),
         ]
+        if self.config.status_interval > 0:
+            self._tasks.append(asyncio.create_task(self._status_loop(), name="agent:status"))
         self.client.start()
 
     async def stop(self, *, flush_timeout: float = 2.0) -> None:
@@ -579,8 +606,133 @@ class Agent:
 
     def _on_connect(self, session_present: bool) -> None:
         log.info("%s connected (session present: %s)", self.config.terminal_id, session_present)
-        body = json.dumps({"online": True, "at": local_now_iso()}).encode()
-        self.client.publish_nowait(status_topic(self.config.terminal_id), body, qos=1, retain=True)
+        # Retained, so it replaces the last will: the platform reads "online" even after a restart.
+        self.client.publish_nowait(status_topic(self.config.terminal_id), self.status_report(), qos=1, retain=True)
+
+    def status_report(self) -> bytes:
+        """One status report (§7): the probe's readings and what the agent knows itself."""
+        self.status_seq += 1
+        report: dict[str, Any] = {
+            "terminal": self.config.terminal_id,
+            "online": True,
+            "at": local_now_iso(),
+            "seq": self.status_seq,
+            "interval": self.config.status_interval,
+            "volume": self.volume,
+            "playback_failures": self.playback_failures,
+        }
+        if self.config.firmware:
+            report["firmware"] = self.config.firmware
+        if not self.powered:
+            report["power"] = "off"
+        report.update(self.probe.read())
+        if self.last_playback is not None:
+            report["last_playback"] = self.last_playback
+        return status_bytes(report)
+
+    async def _status_loop(self) -> None:
+        """A report every `status_interval` seconds while connected (QoS 1, not retained)."""
+        while True:
+            await asyncio.sleep(self.config.status_interval)
+            if self.client.is_connected:
+                body = await asyncio.to_thread(self.status_report) if self.config.probe else self.status_report()
+                self.client.publish_nowait(status_topic(self.config.terminal_id), body, qos=1)
+
+    # -- remote commands (§8) ------------------------------------------------------------------
+
+    def _ack(self, command_id: str, result: str, detail: str = "") -> None:
+        body = commands.ack_bytes(
+            terminal=self.config.terminal_id, command_id=command_id, result=result, detail=detail, at=local_now_iso()
+        )
+        self.client.publish_nowait(commands.ack_topic(self.config.terminal_id), body, qos=1)
+
+    def _command(self, payload: dict[str, Any]) -> None:
+        """Carry out a signed command meant for this terminal, once, and acknowledge it."""
+        try:
+            command_id, command, params = commands.command_check(
+                payload,
+                terminal_id=self.config.terminal_id,
+                village_code=self.config.village_code,
+                now=datetime.now(UTC),
+            )
+        except commands.NotForMe:
+            return
+        except commands.Refused as refused:
+            if isinstance(payload.get("id"), str) and payload["id"] not in self._commands_seen:
+                self._commands_seen.add(payload["id"])
+                self._ack(payload["id"], commands.REJECTED, str(refused))
+            return
+        if command_id in self._commands_seen:
+            return
+        self._commands_seen.add(command_id)
+        log.info("%s command %s %s %s", self.config.terminal_id, command_id, command, params)
+        try:
+            if command == "power":
+                self.powered = params.get("on") is True
+            elif command == "volume":
+                self.volume = _int_in(params.get("volume"), 0, 100, self.volume)
+            elif command == "config":
+                if isinstance(params.get("status_interval"), int):
+                    self.config.status_interval = float(min(max(params["status_interval"], 10), 3600))
+                if isinstance(params.get("volume"), int):
+                    self.volume = _int_in(params["volume"], 0, 100, self.volume)
+            elif command == "time_sync":
+                sent = datetime.fromisoformat(str(payload.get("sent")))
+                offset = (datetime.now(UTC) - sent).total_seconds() * 1000
+                self._ack(command_id, commands.DONE, f"offset_ms={offset:.0f}")
+                return
+            elif command == "reboot":
+                self._ack(command_id, commands.DONE)
+                asyncio.get_running_loop().call_later(0.5, self._reboot)
+                return
+            elif command == "firmware":
+                task = asyncio.create_task(self._firmware(command_id, params), name=f"agent:firmware:{command_id}")
+                self._preparing.add(task)
+                task.add_done_callback(self._preparing.discard)
+                return
+        except (TypeError, ValueError) as exc:
+            self._ack(command_id, commands.FAILED, str(exc))
+            return
+        self._ack(command_id, commands.DONE)
+
+    def _reboot(self) -> None:
+        if self.config.reboot_command:
+            import subprocess
+
+            subprocess.Popen(self.config.reboot_command)
+        else:
+            self.client.abort()  # a soft restart: the connection (and the session) come back
+
+    async def _firmware(self, command_id: str, params: dict[str, Any]) -> None:
+        """Download, check against the signed manifest, hand to the installer (`firmware_command`)."""
+        try:
+            envelope = base64.b64decode(str(params.get("manifest", "")), validate=True)
+            _, manifest = protocol.open_envelope(envelope, self.trust)
+            if manifest.get("kind") != "firmware" or manifest.get("sha256") != params.get("sha256"):
+                raise AudioError("the manifest does not describe this file")
+            url = str(params.get("url", ""))
+            raw = await asyncio.to_thread(self.audio._download, url)
+            if hashlib.sha256(raw).hexdigest() != manifest["sha256"]:
+                raise AudioError("the file does not match the manifest's SHA-256")
+            path = self.config.cache_dir / f"firmware-{manifest['sha256'][:16]}.bin"
+            path.write_bytes(raw)
+        except (Rejected, AudioError, binascii.Error, ValueError) as exc:
+            self._ack(command_id, commands.FAILED, str(exc))
+            return
+        if not self.config.firmware_command:
+            self._ack(command_id, commands.FAILED, "no firmware installer configured")
+            return
+        process = await asyncio.create_subprocess_exec(*self.config.firmware_command, str(path))
+        code = await process.wait()
+        if code == 0:
+            self.config.firmware = str(manifest.get("version", self.config.firmware))
+            self._ack(command_id, commands.DONE, f"installed {self.config.firmware}")
+        else:
+            self._ack(command_id, commands.FAILED, f"installer exited {code}")
+
+    def _played(self, ebm_id: str, result: str) -> None:
+        self.last_playback = {"ebm_id": ebm_id, "at": local_now_iso(), "result": result}
+        self.playback_failures = self.playback_failures + 1 if result == FAILED else 0
 
     def _on_message(self, msg: Message) -> None:
         self._inbox.put_nowait(msg)
@@ -622,6 +774,16 @@ class Agent:
             envelope, opened = protocol.open_envelope(msg.payload, self.trust)
             if protocol.is_trust_update(opened):
                 self._trust_update(opened, signer=envelope.serial)
+                return
+            if commands.is_command(opened):
+                self._command(opened)
+                return
+            if protocol.is_schedule(opened):
+                # Verified, but playing the day's programme from it is not built yet: kept quiet
+                # (no `rejected` receipt: the document is fine, this agent just does not use it).
+                log.info(
+                    "schedule document version %s received (daily programme not played yet)", opened.get("version")
+                )
                 return
             payload = alert_admit(
                 opened,
@@ -785,8 +947,10 @@ class Agent:
             elif (exc := task.exception()) is not None:
                 log.error("%s: playback failed: %s", item.ebm_id, exc)
                 self._receipt(item.ebm_id, FAILED, PLAYER_ERROR if isinstance(exc, PlaybackError) else "error")
+                self._played(item.ebm_id, FAILED)
             else:
                 self._receipt(item.ebm_id, FINISHED)
+                self._played(item.ebm_id, FINISHED)
             self._complete(item.ebm_id, item.msg_type)
 
 

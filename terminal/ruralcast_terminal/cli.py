@@ -1,4 +1,4 @@
-"""The `ruralcast-terminal` command: `version`, `agent --config FILE`, `simulate …`."""
+"""The `ruralcast-terminal` command: `version`, `agent --config FILE`, `provision FILE`, `simulate …`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, required=True, help="provisioning file (JSON, or TOML if it ends in .toml)"
     )
     agent.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    provision = commands.add_parser(
+        "provision", help="install a provisioning file (or its QR text) and check it against the broker"
+    )
+    provision.add_argument("file", help="the provisioning JSON, a file with its RCP1: QR text, or - for stdin")
+    provision.add_argument("--dir", help="where to keep it (default /var/lib/ruralcast-terminal as root)")
+    provision.add_argument("--no-check", action="store_true", help="do not try the credentials on the broker")
+    provision.add_argument("--run", action="store_true", help="start the agent afterwards")
     simulate = commands.add_parser("simulate", help="run many virtual terminals against a broker")
     add_arguments(simulate)
     return parser
@@ -42,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ruralcast-terminal agent: cannot use {args.config}: {exc}", file=sys.stderr)
             return 2
         asyncio.run(agent_run(config))
+    elif args.command == "provision":
+        from ruralcast_terminal.provision import provision_main
+
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return provision_main(args)
     elif args.command == "simulate":
         from ruralcast_terminal.simulate import simulate_main
 

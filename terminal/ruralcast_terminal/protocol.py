@@ -520,6 +520,14 @@ def open_envelope(
 TRUST_KIND = "trust"
 
 
+SCHEDULE_KIND = "schedule"
+
+
+def is_schedule(payload: dict[str, Any]) -> bool:
+    """A signed effective-schedule document (docs/broadcasting.md), not an alert."""
+    return payload.get("kind") == SCHEDULE_KIND
+
+
 def is_trust_update(payload: dict[str, Any]) -> bool:
     """A signed trust-list update (docs/protocols.md §6), not an alert."""
     return payload.get("kind") == TRUST_KIND

@@ -46,7 +46,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +65,19 @@ from ruralcast_terminal.agent import (
     receipt_bytes,
     receipt_topic,
     receipts_bytes,
+    status_topic,
     subscriptions,
 )
-from ruralcast_terminal.mqtt import Client, Message
+from ruralcast_terminal.commands import (
+    DONE,
+    NotForMe,
+    Refused,
+    ack_bytes,
+    ack_topic,
+    command_check,
+    is_command,
+)
+from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.protocol import Envelope, Rejected, TrustList, VerifyCache
 
 log = logging.getLogger(__name__)
@@ -207,6 +217,8 @@ class _Virtual:
     spec: TerminalSpec
     client: Client
     store: DedupeStore = field(default_factory=DedupeStore)
+    status_seq: int = 0
+    commands: set[str] = field(default_factory=set)
     handled: int = 0  # messages that got a decision (duplicates and cleared retains excluded)
     # Alerts "playing" on this terminal (real-duration playback): ebm id -> the timer sending `finished`.
     playing: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
@@ -232,6 +244,8 @@ class FleetStats:
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     receipts_sent: int = 0
+    status_sent: int = 0
+    acks_sent: int = 0
     verify_count: int = 0
     verify_seconds: float = 0.0
     handle_seconds: float = 0.0
@@ -249,6 +263,8 @@ class FleetStats:
             "duplicates": self.duplicates,
             "rejected": dict(self.rejected),
             "receipts_sent": self.receipts_sent,
+            "status_sent": self.status_sent,
+            "acks_sent": self.acks_sent,
             "verify_count": self.verify_count,
             "verify_seconds": self.verify_seconds,
             "handle_seconds": self.handle_seconds,
@@ -274,11 +290,18 @@ class Fleet:
         reconnect_base: float = 1.0,
         reconnect_cap: float = 30.0,
         real_playback: bool = False,
+        fault_rate: float = 0.0,
+        reports_status: bool = False,
     ) -> None:
         self.trust = trust
         # False: `finished` follows `started` at once. True: it follows after the audio's length ×
         # repeat, as on a loudspeaker, and a Cancel arriving meanwhile stops it (`cancelled`).
         self.real_playback = real_playback
+        self.fault_rate = fault_rate
+        # Status reports (and the last will that ends them) only when asked for: the alert
+        # benchmark measures receipts alone.
+        self.reports_status = reports_status
+        self.status_sent = 0
         self.freshness = freshness
         self.cache = TimedVerifyCache()
         self.stats = FleetStats(terminals=len(specs))
@@ -295,6 +318,9 @@ class Fleet:
                 password=spec.password,
                 clean_session=True,
                 keepalive=keepalive,
+                will=Will(status_topic(spec.terminal_id), b'{"online":false}', qos=1, retain=True)
+                if reports_status
+                else None,
                 subscriptions=subscriptions(spec.terminal_id, spec.village_code),
                 reconnect_base=reconnect_base,
                 reconnect_cap=reconnect_cap,
@@ -306,7 +332,47 @@ class Fleet:
 
     def start(self) -> None:
         for vt in self.terminals:
+            if self.reports_status:
+                vt.client.on_connect = functools.partial(self._on_connect, vt)
             vt.client.start()
+
+    # -- status reports (§7), as the agent sends them -------------------------------------------
+
+    def status_report(self, vt: _Virtual) -> bytes:
+        """A plausible report: readings vary a little; `fault_rate` of the fleet has a speaker fault."""
+        tid = vt.spec.terminal_id
+        seed = _fraction(tid)
+        speaker = "fault" if seed < self.fault_rate else "ok"
+        vt.status_seq += 1
+        return (
+            f'{{"terminal":"{tid}","online":true,"at":"{local_now_iso()}","seq":{vt.status_seq},'
+            f'"volume":80,"amplifier":"ok","speaker":"{speaker}","line_level_db":{-12 - 6 * seed:.1f},'
+            f'"temperature_c":{28 + 15 * seed + (vt.status_seq % 7) / 10:.1f},"signal_dbm":{-60 - int(40 * seed)},'
+            f'"storage_free_mb":{900 + int(100 * seed)},"firmware":"1.0.0","uptime_s":{vt.status_seq * 60},'
+            f'"playback_failures":0}}'
+        ).encode()
+
+    def _on_connect(self, vt: _Virtual, session_present: bool) -> None:
+        # Retained, so it replaces the last will, as the agent does.
+        vt.client.publish_nowait(status_topic(vt.spec.terminal_id), self.status_report(vt), qos=1, retain=True)
+        self.status_sent += 1
+
+    async def report_status(self, interval: float) -> None:
+        """Every terminal reports once per `interval`, spread evenly (QoS 1, not retained)."""
+        loop = asyncio.get_running_loop()
+        count = len(self.terminals)
+        if not count or interval <= 0:
+            return
+        start = loop.time() + 1.0  # after the first connections
+        for i in itertools.count():
+            due = start + (i // count) * interval + (i % count) * interval / count
+            delay = due - loop.time()
+            if delay > 0.005:
+                await asyncio.sleep(delay)
+            vt = self.terminals[i % count]
+            if vt.client.is_connected:
+                vt.client.publish_nowait(status_topic(vt.spec.terminal_id), self.status_report(vt), qos=1)
+                self.status_sent += 1
 
     @property
     def connected(self) -> int:
@@ -331,6 +397,7 @@ class Fleet:
         await asyncio.gather(*(vt.client.disconnect() for vt in self.terminals), return_exceptions=True)
 
     def snapshot(self) -> dict[str, Any]:
+        self.stats.status_sent = self.status_sent
         self.stats.connected = self.connected
         self.stats.connects = sum(vt.client.connects for vt in self.terminals)
         self.stats.verify_count = self.cache.misses
@@ -364,6 +431,30 @@ class Fleet:
     def _finish(self, vt: _Virtual, ebm_id: str) -> None:
         if vt.playing.pop(ebm_id, None) is not None:
             self._send(vt, ebm_id, FINISHED)
+
+    def _command(self, vt: _Virtual, payload: dict[str, Any]) -> None:
+        """A virtual terminal carries a command out at once (nothing to play or install) and answers."""
+        try:
+            command_id, _command, _params = command_check(
+                payload, terminal_id=vt.spec.terminal_id, village_code=vt.spec.village_code, now=datetime.now(UTC)
+            )
+            result, detail = DONE, ""
+        except NotForMe:
+            return
+        except Refused as refused:
+            command_id, result, detail = (
+                str(payload.get("id", ""))[:32],
+                REJECTED,
+                str(refused),
+            )  # same word as receipts
+        if command_id in vt.commands or not command_id:
+            return
+        vt.commands.add(command_id)
+        body = ack_bytes(
+            terminal=vt.spec.terminal_id, command_id=command_id, result=result, detail=detail, at=local_now_iso()
+        )
+        vt.client.publish_nowait(ack_topic(vt.spec.terminal_id), body, qos=1)
+        self.stats.acks_sent += 1
 
     def _audio_ok(self, audio: Any) -> bool:
         if audio is None:
@@ -426,6 +517,11 @@ class Fleet:
             opened, attachment_ok = self._open(msg.payload)
             if protocol.is_trust_update(opened):
                 return  # virtual terminals keep the trust list they were started with
+            if is_command(opened):
+                self._command(vt, opened)
+                return
+            if protocol.is_schedule(opened):
+                return  # effective-schedule documents: not played by agents yet
             payload = alert_admit(
                 opened,
                 village_code=vt.spec.village_code,
@@ -476,6 +572,11 @@ class Fleet:
 _TAIL_KEY_BYTES = 128
 
 
+def _fraction(text: str, *, salt: str = "") -> float:
+    """A stable number in [0, 1) per terminal (which ones are faulty or absent, run after run)."""
+    return int.from_bytes(hashlib.sha256((salt + text).encode()).digest()[:4], "big") / 2**32
+
+
 def raise_fd_limit(wanted: int | None = None) -> int:
     """Raise RLIMIT_NOFILE's soft limit toward the hard limit (to `wanted` if given); returns it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -505,6 +606,8 @@ class RunOptions:
     keepalive: int = 60
     connect_concurrency: int = 200
     real_playback: bool = False
+    status_interval: float = 0.0  # seconds between status reports per terminal; 0: none
+    fault_rate: float = 0.0  # fraction of terminals reporting a speaker fault
 
 
 async def _run_share(
@@ -521,8 +624,11 @@ async def _run_share(
         keepalive=options.keepalive,
         connect_concurrency=options.connect_concurrency,
         real_playback=options.real_playback,
+        fault_rate=options.fault_rate,
+        reports_status=options.status_interval > 0,
     )
     fleet.start()
+    reporter = asyncio.create_task(fleet.report_status(options.status_interval))
     loop = asyncio.get_running_loop()
     reported_connected = -1
     last_progress = 0.0
@@ -540,6 +646,7 @@ async def _run_share(
     deadline = loop.time() + options.settle
     while fleet.pending_receipts and loop.time() < deadline:
         await asyncio.sleep(0.05)
+    reporter.cancel()
     snapshot = fleet.snapshot()
     snapshot["receipts_unacknowledged"] = fleet.pending_receipts
     await fleet.stop()
@@ -588,6 +695,8 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
         "rejected": total.get("rejected", {}),
         "receipts_sent": total.get("receipts_sent", 0),
         "receipts_unacknowledged": total.get("receipts_unacknowledged", 0),
+        "status_sent": total.get("status_sent", 0),
+        "acks_sent": total.get("acks_sent", 0),
         "verify_count": verify_count,
         "verify_us": round(total.get("verify_seconds", 0.0) / verify_count * 1e6, 1) if verify_count else None,
         "verify_note": "rules 1-4 (decode, signature, parse) once per distinct message per process; rules 5-7 per terminal",
@@ -731,6 +840,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="send `finished` after the audio's length x repeat, as a loudspeaker would (default: at once)",
     )
     parser.add_argument("--report", type=Path, help="also write the final JSON summary here")
+    parser.add_argument(
+        "--status-interval", type=float, default=0.0, help="seconds between each terminal's status reports (0: none)"
+    )
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="fraction of terminals with a speaker fault")
+    parser.add_argument(
+        "--absent", type=float, default=0.0, help="fraction of terminals that never connect (an outage to look at)"
+    )
 
 
 def simulate_main(args: argparse.Namespace) -> int:
@@ -747,6 +863,8 @@ def simulate_main(args: argparse.Namespace) -> int:
         username_prefix=args.username_prefix,
         password=args.password or os.environ.get("RURALCAST_SIM_PASSWORD"),
     )
+    if args.absent > 0:
+        specs = [spec for spec in specs if _fraction(spec.terminal_id, salt="absent") >= args.absent]
     if args.trust is None:
         print("warning: no --trust; every alert will be rejected unknown_key", file=sys.stderr)
     options = RunOptions(
@@ -758,6 +876,8 @@ def simulate_main(args: argparse.Namespace) -> int:
         expect_alerts=args.expect_alerts,
         connect_timeout=args.connect_timeout,
         real_playback=args.real_playback,
+        status_interval=args.status_interval,
+        fault_rate=args.fault_rate,
     )
     processes = args.processes or default_processes(len(specs))
     summary = run_fleet(specs, options, processes=max(1, min(processes, len(specs))))

@@ -404,6 +404,18 @@ async def test_long_audio_is_fetched_by_url_and_checked_against_its_hash(
         assert platform.events(swapped["ebm_id"]) == [("received", ""), ("failed", "audio_failed")]
 
 
+async def test_a_schedule_document_is_verified_and_set_aside_without_a_receipt(
+    mosquitto, tmp_path, platform_key, alert_payload, Platform
+):
+    schedule = {"kind": "schedule", "version": 7, "terminal": "x", "entries": []}
+    alert = alert_payload(26)
+    async with Platform(mosquitto) as platform, running(config_for(mosquitto, tmp_path, platform_key.trust())):
+        await platform.publish(platform_key.seal(schedule), topic_id="schedule")
+        await platform.publish(platform_key.seal(alert))
+        await platform.wait_for(lambda: ("finished", "") in platform.events(alert["ebm_id"]))
+        assert {r["ebm_id"] for r in platform.receipts} == {alert["ebm_id"]}  # no `rejected` for the document
+
+
 async def test_attached_audio_plays_and_a_swapped_attachment_fails_at_once(
     mosquitto, tmp_path, platform_key, alert_payload, Platform
 ):

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from ruralcast.terminals import views
+
+app_name = "terminals"
+urlpatterns = [
+    path("", views.fleet, name="fleet"),
+    path("fleet/rates/", views.fleet_rates, name="fleet_rates"),
+    path("fleet/map/", views.fleet_map, name="fleet_map"),
+    path("all/", views.terminal_list, name="list"),
+    path("commands/", views.command_list, name="commands"),
+    path("commands/new/", views.command_create, name="command_create"),
+    path("commands/<str:key>/", views.command_detail, name="command"),
+    path("commands/<str:key>/status/", views.command_status, name="command_status"),
+    path("firmware/<str:sha256>.bin", views.firmware_file, name="firmware"),
+    path("export.<str:fmt>", views.terminal_export, name="export"),
+    path("import/", views.terminal_import, name="import"),
+    path("new/", views.terminal_create, name="create"),
+    path("provision.zip", views.terminals_provision_zip, name="provision_zip"),
+    path("<str:code>/", views.terminal_detail, name="detail"),
+    path("<str:code>/edit/", views.terminal_edit, name="edit"),
+    path("<str:code>/revoke/", views.terminal_revoke, name="revoke"),
+    path("<str:code>/provision/", views.terminal_provision, name="provision"),
+    path("<str:code>/label/", views.terminal_label, name="label"),
+]
