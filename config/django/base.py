@@ -186,6 +186,11 @@ RURALCAST_MQTT = {
     # The broker address written into terminals' provisioning files (HOST:PORT as devices reach it);
     # empty: HOST:PORT above (right for the one-machine demo only).
     "PUBLIC_ADDRESS": env("RURALCAST_MQTT_PUBLIC_ADDRESS", default=""),
+    # Who reads region topics (messaging/broker.py `acl_render`): "covering" (default) confines each
+    # terminal to its village's region topics with a `user` block per terminal; "shared" lets every
+    # terminal read every region topic with one pattern line. mosquitto re-reads the whole file on
+    # each registration: fine for a county, a stall of minutes at 100,000 terminals (docs/fleet.md).
+    "REGION_ACL": env("RURALCAST_MQTT_REGION_ACL", default="covering"),
 }
 
 # The terminal fleet (docs/fleet.md): a terminal online without a status report for this long is

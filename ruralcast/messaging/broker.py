@@ -140,8 +140,31 @@ def acl_render() -> str:
     The own-topic rules are patterns (`%u`, one line for every terminal); the region rules need the
     village, which mosquitto cannot derive from the user name, so each terminal gets a `user` block
     (6 lines at most: national root, province, city, county, township, village).
+
+    With RURALCAST_MQTT["REGION_ACL"] = "shared" one pattern lets every terminal read every region
+    topic instead: the file stays a few lines whatever the fleet, so a reload is instant at province
+    scale. What a terminal then reads beyond its own area is what every loudspeaker there says out
+    loud anyway: signed alerts and commands that name their targets, which the terminal checks
+    (protocols.md §4, §8); it still writes only its own uplinks and reads only its own terminal topic.
     """
     username, _password = platform_credentials()
+    mode = settings.RURALCAST_MQTT.get("REGION_ACL", "covering")
+    if mode not in ("covering", "shared"):
+        raise BrokerError(f"RURALCAST_MQTT_REGION_ACL is 'covering' or 'shared', not {mode!r}")
+    if mode == "shared":
+        return "\n".join(
+            [
+                "# Written by ruralcast from the database (messaging/broker.py); edits are lost.",
+                f"user {username}",
+                f"topic readwrite {ROOT}/#",
+                "",
+                "# Every terminal: its user name is its resource code; region topics are shared (REGION_ACL).",
+                f"pattern read {ROOT}/down/t/%u",
+                f"pattern write {ROOT}/up/%u/#",
+                f"pattern read {ROOT}/down/r/#",
+                "",
+            ]
+        )
     lines = [
         "# Written by ruralcast from the database (messaging/broker.py); edits are lost.",
         f"user {username}",

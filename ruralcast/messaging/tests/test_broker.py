@@ -13,6 +13,7 @@ from ruralcast.messaging.broker import (
     CONFIG_FILE,
     PASSWORD_FILE,
     PLATFORM_PASSWORD_FILE,
+    BrokerError,
     broker_config_write,
     broker_dir,
     broker_sync,
@@ -161,6 +162,34 @@ def test_terminal_reads_its_own_downlink_and_region_topics_but_not_another_termi
     received = inbox.wait(2)
     assert sorted(m.topic for m in received) == sorted([alert, terminal_topic(me)])
     assert not wait_for(lambda: len(inbox.messages) > 2, 0.3)
+
+
+def test_with_shared_region_topics_the_acl_stays_small_and_terminals_still_keep_to_their_own_topics(
+    settings: Any, broker: Broker, terminal: Registration, other_terminal: Registration, listen: Any
+) -> None:
+    settings.RURALCAST_MQTT = {**settings.RURALCAST_MQTT, "REGION_ACL": "shared"}
+    broker.sync()
+    acl = (broker_dir() / ACL_FILE).read_text()
+    assert f"user {terminal.terminal.code}" not in acl  # no per-terminal block: a reload stays instant
+    assert "pattern read rc/v1/down/r/#" in acl
+    me, other = terminal.terminal.code, other_terminal.terminal.code
+    elsewhere = region_topic("522633000000", "4" * 35)  # another county: readable, like any broadcast
+    _link, inbox = listen(
+        [terminal_topic(other), "rc/v1/down/r/522633000000/+"], username=me, password=terminal.password, client_id=me
+    )
+    platform, uplinks = listen([uplink_topic(other, "receipt")])
+    platform.publish_all([Publication(terminal_topic(other), b"theirs"), Publication(elsewhere, b"alert")])
+    assert [m.topic for m in inbox.wait(1)] == [elsewhere]
+    assert not wait_for(lambda: len(inbox.messages) > 1, 0.3)
+    sender, _ = listen([], username=me, password=terminal.password, client_id=me + "-2")
+    sender.publish_all([Publication(uplink_topic(other, "receipt"), b"{}", qos=1)])
+    assert not wait_for(lambda: uplinks.messages, 0.3)
+
+
+def test_an_unknown_region_acl_mode_is_refused_with_its_name(settings: Any, mqtt_settings: dict[str, Any]) -> None:
+    settings.RURALCAST_MQTT = {**settings.RURALCAST_MQTT, "REGION_ACL": "open"}
+    with pytest.raises(BrokerError, match="'open'"):
+        broker_config_write()
 
 
 def test_health_check_connects_as_the_platform(broker: Broker) -> None:
