@@ -384,11 +384,11 @@ def collection_create(request: HttpRequest, payload: CollectionIn) -> Status[Col
 
 @router.get("/collections/{uid}", response=CollectionOut, summary="One collection, its assets in order")
 def collection_detail(request: HttpRequest, uid: str) -> Collection:
-    return selectors.access_collection(uid=uid)
+    return selectors.access_collection(uid=uid, user=request.user)  # type: ignore[arg-type]
 
 
 @router.put("/collections/{uid}/items", response=CollectionOut, summary="Set the collection's assets and order")
 def collection_items(request: HttpRequest, uid: str, payload: CollectionItemsIn) -> Collection:
-    collection = selectors.access_collection(uid=uid)
+    collection = selectors.access_collection(uid=uid, user=request.user)  # type: ignore[arg-type]
     assets = [selectors.access_asset(user=request.user, uid=u, manage=True) for u in payload.assets]  # type: ignore[arg-type]
     return services.collection_set_items(actor=request.user, collection=collection, assets=assets)  # type: ignore[arg-type]

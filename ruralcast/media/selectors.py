@@ -163,12 +163,23 @@ def live_viewer_count(*, event: LiveEvent) -> int:
     return LiveViewer.objects.filter(event=event, last_seen__gte=timezone.now() - VIEWER_WINDOW).count()
 
 
+def _collections_visible(user: User | None) -> QuerySet[Collection]:
+    """Collections a user may see: those holding an asset the user may watch, and those owned
+    where the user edits content (to fill a new, still empty one). Others are not even named."""
+    visible = Q(items__asset__in=asset_catalogue(user=user).values("pk"))
+    if user is not None and user.is_authenticated:
+        manage = action_scope_q(user=user, action=Action.CONTENT_EDIT, field="owner_region_id")
+        if manage is not None:
+            visible |= manage
+    return Collection.objects.filter(pk__in=Collection.objects.filter(visible).values("pk"))
+
+
 def collection_list(*, user: User | None) -> QuerySet[Collection]:
-    return Collection.objects.select_related("owner_region").annotate(size=Count("items")).order_by("title")
+    return _collections_visible(user).select_related("owner_region").annotate(size=Count("items")).order_by("title")
 
 
-def access_collection(*, uid: str) -> Collection:
-    collection = Collection.objects.select_related("owner_region").filter(uid=uid).first()
+def access_collection(*, uid: str, user: User | None) -> Collection:
+    collection = _collections_visible(user).select_related("owner_region").filter(uid=uid).first()
     if collection is None:
         raise NotFound(_("No such collection."))
     return collection

@@ -360,7 +360,7 @@ def collection_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def collection_detail(request: HttpRequest, uid: str) -> HttpResponse:
-    collection = selectors.access_collection(uid=uid)
+    collection = selectors.access_collection(uid=uid, user=_user(request))
     can_manage = selectors.may_manage(user=_user(request), region_code=collection.owner_region_id)
     if request.method == "POST":
         try:

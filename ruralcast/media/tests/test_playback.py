@@ -138,3 +138,40 @@ def test_collections_keep_their_order(ready_asset, operator_client):
     ]
     tv = operator_client.get(f"/media/collections/{uid}/", {"view": "tv"})
     assert tv.content.index(b"Two") < tv.content.index(b"Three") < tv.content.index(b"One")
+
+
+def test_collections_are_seen_only_by_those_who_may_watch_something_in_them_or_edit_there(
+    ready_asset, operator_client, make_user, congjiang
+):
+    empty = operator_client.post(
+        "/api/v1/media/collections",
+        {"title": "Draft course", "kind": "course", "owner_region": "522632000000"},
+        content_type="application/json",
+    ).json()["uid"]
+    restricted = ready_asset(access=Access.REGION, title="County only")
+    course = operator_client.post(
+        "/api/v1/media/collections",
+        {"title": "County course", "kind": "course", "owner_region": "522632000000"},
+        content_type="application/json",
+    ).json()["uid"]
+    operator_client.put(
+        f"/api/v1/media/collections/{course}/items", {"assets": [restricted.uid]}, content_type="application/json"
+    )
+    titles = {c["title"] for c in operator_client.get("/api/v1/media/collections").json()["items"]}
+    assert titles == {"Draft course", "County course"}  # the editor sees both, the empty one too
+
+    outsider = Client()
+    outsider.force_login(make_user(role=Role.VIEWER, region=congjiang, username="congjiang-viewer-2"))
+    assert outsider.get("/api/v1/media/collections").json()["count"] == 0
+    for uid in (empty, course):
+        assert outsider.get(f"/api/v1/media/collections/{uid}").status_code == 404
+        assert outsider.get(f"/media/collections/{uid}/").status_code == 404
+
+    public = ready_asset(title="For everyone")
+    operator_client.put(
+        f"/api/v1/media/collections/{course}/items",
+        {"assets": [restricted.uid, public.uid]},
+        content_type="application/json",
+    )
+    seen = outsider.get(f"/api/v1/media/collections/{course}").json()
+    assert seen["assets"] == [public.uid]  # the collection, with only what this viewer may watch
