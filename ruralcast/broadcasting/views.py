@@ -5,7 +5,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,6 +18,7 @@ from ruralcast.broadcasting.forms import EffectiveForm, ScheduleForm, SlotForm, 
 from ruralcast.broadcasting.models import Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today
 from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.core.ranged import ranged_file_response
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
 
@@ -292,9 +293,6 @@ def effective(request: HttpRequest) -> HttpResponse:
     return render(request, "broadcasting/effective.html", context, status=400 if form.errors else 200)
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
 def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:
     """Programme audio by content hash: public (terminals fetch it), immutable, with range requests."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
@@ -302,30 +300,10 @@ def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:
     name = audio_storage_name(sha256)
     if not default_storage.exists(name):
         raise NotFound(_("No such audio."))
-    size = default_storage.size(name)
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{sha256}"'}
-    if request.headers.get("If-None-Match") == f'"{sha256}"':
-        return HttpResponse(status=304, headers=headers)
-    match = _RANGE.match(request.headers.get("Range", ""))
-    if match and (match.group(1) or match.group(2)):
-        if match.group(1):
-            start = int(match.group(1))
-            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-        else:
-            start, end = max(size - int(match.group(2)), 0), size - 1
-        if start >= size or start > end:
-            return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-        with default_storage.open(name, "rb") as handle:
-            handle.seek(start)
-            chunk = handle.read(end - start + 1)
-        return HttpResponse(
-            chunk,
-            status=206,
-            content_type="audio/mpeg",
-            headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(len(chunk))},
-        )
-    response = FileResponse(default_storage.open(name, "rb"), content_type="audio/mpeg")
-    for key, value in headers.items():
-        response[key] = value
-    response["Content-Length"] = str(size)
-    return response
+    return ranged_file_response(
+        request,
+        name,
+        content_type="audio/mpeg",
+        cache_control="public, max-age=31536000, immutable",
+        etag=f'"{sha256}"',
+    )
