@@ -3,16 +3,14 @@
 The document a county hands to its superior or an inquiry after an alert: the message (EBM id,
 status, level, event, title and text, times), the two people who wrote and approved it, the signing
 key's serial, the totals (targeted, received, played, finished, rejected, silent), then one line per
-targeted terminal with its receipts. Chinese text is set in WenQuanYi Micro Hei (the Debian package
-fonts-wqy-microhei, which `make run` and `make test` install), embedded as a subset with a real text
-layer, so the PDF can be searched and its text extracted.
+targeted terminal with its receipts. Chinese text is set in `core.pdf_fonts.cjk_font()`, embedded
+with a real text layer, so the PDF can be searched and its text extracted.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import Path
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,20 +19,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ruralcast.alerts.models import Alert
 from ruralcast.alerts.selectors import BroadcastStatus, ProofRow
-from ruralcast.core.errors import ServiceUnavailable
-
-FONT_NAME = "WenQuanYiMicroHei"
-FONT_PATHS = (
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),
-)
-
+from ruralcast.core.pdf_fonts import cjk_font
 
 # The outcome codes of `ProofRow` (kept as codes in CSV and xlsx, for programs), in words.
 OUTCOME_LABELS = {
@@ -48,16 +37,6 @@ OUTCOME_LABELS = {
 }
 
 
-def _font() -> str:
-    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
-        return FONT_NAME
-    for path in FONT_PATHS:
-        if path.exists():
-            pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
-            return FONT_NAME
-    raise ServiceUnavailable(_("The Chinese font for PDF files is missing (install fonts-wqy-microhei)."))
-
-
 def _when(value: object) -> str:
     if value is None:
         return ""
@@ -66,7 +45,7 @@ def _when(value: object) -> str:
 
 def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow], signing_serial: str = "") -> bytes:
     """The proof of broadcast of `alert` as PDF bytes (A4 landscape, paginated table)."""
-    font = _font()
+    font = cjk_font()
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
     heading = ParagraphStyle("heading", fontName=font, fontSize=16, leading=20, spaceAfter=6)
     small = ParagraphStyle("small", fontName=font, fontSize=7.5, leading=9)

@@ -8,17 +8,16 @@ real, searchable text, not pictures of characters.
 
 import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.utils.translation import gettext as _
 
+from ruralcast.core.pdf_fonts import cjk_font
 from ruralcast.regions.models import Region
 from ruralcast.reporting.analytics import aggregate
 from ruralcast.reporting.models import Circular, DataElement, DataSet, Indicator, ValueType
 from ruralcast.reporting.periods import period_type_of
 from ruralcast.reporting.selectors import completeness
 
-CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 RANKED_ITEMS = 3
 LISTED_REPORTERS = 30
 
@@ -117,16 +116,13 @@ def circular_pdf(*, content: CircularContent) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
     from reportlab.platypus.flowables import Flowable
 
-    if "WQY" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("WQY", str(CJK_FONT), subfontIndex=0))
-    title = ParagraphStyle("title", fontName="WQY", fontSize=18, leading=26, alignment=1, wordWrap="CJK")
-    heading = ParagraphStyle("heading", fontName="WQY", fontSize=13, leading=20, spaceBefore=8, wordWrap="CJK")
-    body = ParagraphStyle("body", fontName="WQY", fontSize=10.5, leading=17, wordWrap="CJK")
+    font = cjk_font()
+    title = ParagraphStyle("title", fontName=font, fontSize=18, leading=26, alignment=1, wordWrap="CJK")
+    heading = ParagraphStyle("heading", fontName=font, fontSize=13, leading=20, spaceBefore=8, wordWrap="CJK")
+    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=17, wordWrap="CJK")
     circular = content.circular
     story: list[Flowable] = [
         Paragraph(_escape(circular.title), title),
