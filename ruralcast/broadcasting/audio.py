@@ -115,10 +115,7 @@ def audio_from_upload(upload: UploadedFile) -> StoredAudio:
         command = [
             tool_path("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", str(source), "-vn",
             "-af", f"loudnorm=I={encoding.loudness_lufs}:TP={encoding.true_peak_db}:LRA=11",
-            "-ac", "1", "-ar", str(encoding.sample_rate),
-            "-c:a", "libmp3lame", "-b:a", f"{encoding.bitrate_kbps}k",
-            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-            "-write_xing", "0", "-id3v2_version", "0", "-f", "mp3", str(target),
+            *encoding.mp3_output_args(), str(target),
         ]  # fmt: skip
         try:
             result = subprocess.run(command, capture_output=True, timeout=600, check=False)

@@ -51,6 +51,20 @@ class EncodingSettings:
             ]
         )
 
+    def mp3_output_args(self) -> list[str]:
+        """ffmpeg output options of the loudspeaker MP3: mono, this rate and bitrate, bit-exact.
+
+        Bare MPEG frames, no ID3 tag and no Xing frame: the simplest stream for embedded decoders,
+        and at CBR exactly the bitrate (the Xing frame adds ~0.2 kbit/s to a short alert). Duration
+        stays exact: at constant bitrate it follows from the size. Followed by the output path.
+        """
+        return [
+            "-ac", "1", "-ar", str(self.sample_rate),
+            "-c:a", "libmp3lame", "-b:a", f"{self.bitrate_kbps}k",
+            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
+            "-write_xing", "0", "-id3v2_version", "0", "-f", "mp3",
+        ]  # fmt: skip
+
     def cache_params(self) -> dict[str, Any]:
         return {"codec": "libmp3lame", "channels": 1, "frames": "cbr-bare", **asdict(self)}
 
@@ -87,29 +101,7 @@ def mp3_encode(wav: bytes, *, encoding: EncodingSettings = MP3_FOR_LOUDSPEAKERS)
             "pipe:0",
             "-af",
             encoding.audio_filter(),
-            "-ac",
-            "1",
-            "-ar",
-            str(encoding.sample_rate),
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            f"{encoding.bitrate_kbps}k",
-            "-map_metadata",
-            "-1",
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            # Bare MPEG frames, no ID3 tag and no Xing frame: the simplest stream for embedded
-            # decoders, and at CBR exactly 32 kbit/s (the Xing frame adds ~0.2 kbit/s to a short
-            # alert). Duration stays exact: at constant bitrate it follows from the size.
-            "-write_xing",
-            "0",
-            "-id3v2_version",
-            "0",
-            "-f",
-            "mp3",
+            *encoding.mp3_output_args(),
             str(target),
         ]
         tool_run(command, stdin=wav, tool="ffmpeg", timeout=_TIMEOUT_SECONDS)
