@@ -1,12 +1,11 @@
 """Reads of emergency messages: scoped lists, the live status of a broadcast, proof rows."""
 
 import base64
-import json
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
-from ruralcast_terminal.protocol import message_split
+from ruralcast_terminal.protocol import Rejected, envelope_decode, message_split
 
 from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
@@ -216,8 +215,7 @@ def signing_serial(*, alert: Alert) -> str:
     outbox = OutboxMessage.objects.filter(kind=OUTBOX_DISPATCH, key=alert.ebm_id).first()
     for item in outbox.messages if outbox is not None else []:
         try:
-            envelope = json.loads(message_split(base64.b64decode(item.get("payload_b64") or ""))[0])
-            return str(envelope["sig"]["serial"])
-        except (ValueError, KeyError, TypeError):
-            continue
+            return envelope_decode(message_split(base64.b64decode(item.get("payload_b64") or ""))[0]).serial
+        except (Rejected, ValueError):
+            continue  # an empty (clearing) message, or not an envelope
     return ""

@@ -23,7 +23,7 @@ from ruralcast_terminal.protocol import message_split
 
 from ruralcast.accounts.models import User
 from ruralcast.alerts.models import Alert, Receipt, State, Status
-from ruralcast.alerts.selectors import broadcast_status, proof_rows, silent_terminals
+from ruralcast.alerts.selectors import broadcast_status, proof_rows, signing_serial, silent_terminals
 from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit
 from ruralcast.messaging.broker import broker_files_write
 from ruralcast.messaging.dispatcher import dispatch_pending_once
@@ -89,7 +89,7 @@ def test_a_drill_travels_from_approval_to_loudspeakers_and_back_as_receipts(
     liziyuan: Region,
     congjiang: Region,
 ) -> None:
-    signing_key_generate(actor=None)
+    key = signing_key_generate(actor=None)
     agent_terminal = terminal_register(actor=None, village=dashizi)
     simulated = [terminal_register(actor=None, village=dashizi), terminal_register(actor=None, village=liziyuan)]
     outside = terminal_register(actor=None, village=Region.objects.filter(parent__parent=congjiang).order_by("code")[0])
@@ -138,6 +138,7 @@ def test_a_drill_travels_from_approval_to_loudspeakers_and_back_as_receipts(
         with default_storage.open(alert.audio_name, "rb") as stored:
             assert attachment == stored.read()
         assert len(envelope) < 4096  # the audio is not base64-encoded into the signed JSON
+        assert signing_serial(alert=alert) == key.serial  # named on the proof of broadcast
 
         in_target = [agent_terminal, *simulated]
         expected = 3 * len(in_target)  # received, started, finished
