@@ -58,7 +58,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 def _bare_worker(
     index: int, credentials: list[tuple[str, str]], port: int, topic_filter: str, events: Any, stop: Any
 ) -> None:
-    from ruralcast_terminal.mqtt import Client
+    from ruralcast_terminal.mqtt import Client, run_event_loop
 
     async def main() -> None:
         arrivals: list[float] = []
@@ -92,13 +92,14 @@ def _bare_worker(
             await asyncio.sleep(0.005)
         await asyncio.gather(*(client.disconnect() for client in clients))
 
-    asyncio.run(main())
+    run_event_loop(main())  # the same event loop as the simulator's workers
 
 
 def bare_fanout(
-    credentials: list[tuple[str, str]], *, port: int, processes: int, size: int, repeat: int
-) -> list[float]:
-    """Seconds from publish to the last of N subscribers receiving one `size`-byte QoS 1 message."""
+    credentials: list[tuple[str, str]], *, port: int, processes: int, size: int, repeat: int, broker_pid: int
+) -> tuple[list[float], dict[str, float]]:
+    """Seconds from publish to the last of N subscribers receiving one `size`-byte QoS 1 message, and
+    the CPU seconds the broker and the subscribers' processes used in the median round."""
     from ruralcast_terminal.mqtt import Client
 
     from ruralcast.messaging.broker import platform_credentials
@@ -118,6 +119,8 @@ def bare_fanout(
         assert events.get(timeout=300)[0] == "ready"
     user, password = platform_credentials()
     results = []
+    cpu_rounds = []
+    roles = {"broker": [broker_pid], "subscribers": [worker.pid for worker in workers if worker.pid]}
 
     async def publish_once(round_number: int) -> float:
         publisher = Client("bench-bare-publisher", "127.0.0.1", port, username=user, password=password)
@@ -130,13 +133,16 @@ def bare_fanout(
         return started
 
     for round_number in range(repeat):
+        before = _cpu_seconds(roles)
         started = asyncio.run(publish_once(round_number))
         lasts = [events.get(timeout=120)[2] for _ in workers]
+        cpu_rounds.append(_cpu_used(before, _cpu_seconds(roles)))
         results.append(round(max(lasts) - started, 4))
     stop.set()
     for worker in workers:
         worker.join(timeout=30)
-    return results
+    median_round = sorted(range(repeat), key=lambda i: results[i])[repeat // 2]
+    return results, cpu_rounds[median_round]
 
 
 def _django(workdir: Path, mqtt_port: int) -> None:
@@ -158,6 +164,36 @@ def _django(workdir: Path, mqtt_port: int) -> None:
 def _spawn(arguments: list[str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
     return subprocess.Popen(arguments, cwd=ROOT, env=os.environ.copy(), stdout=handle, stderr=subprocess.STDOUT)
+
+
+def _cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
+    """User + system CPU seconds used so far by each role's processes (and their children)."""
+    import psutil
+
+    used: dict[str, float] = {}
+    for role, role_pids in pids.items():
+        total = 0.0
+        for pid in role_pids:
+            try:
+                process = psutil.Process(pid)
+                for member in [process, *process.children(recursive=True)]:
+                    times = member.cpu_times()
+                    total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        used[role] = total
+    return used
+
+
+def _cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {role: round(after[role] - before.get(role, 0.0), 3) for role in after}
+
+
+def _spread(summary: dict[str, Any]) -> float | None:
+    """Seconds between the first and the last virtual terminal receiving the alert."""
+    fanout = summary.get("fanout") or {}
+    spreads = [float(item["spread_ms"]) for item in fanout.values() if isinstance(item, dict) and "spread_ms" in item]
+    return round(max(spreads) / 1000, 4) if spreads else None
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -281,6 +317,13 @@ def main() -> None:
             alert = alert_submit(
                 actor=operator, alert=alert_create(actor=operator, issuer_region=province, fields=fields)
             )
+            roles = {
+                "broker": [broker.pid],
+                "simulators": [simulator.pid],
+                "ingest": [ingest.pid],
+                "dispatcher": [dispatcher.pid],
+            }
+            cpu_before = _cpu_seconds(roles)
             t0 = timezone.now()
             alert_approve(approver=approver, alert=alert, confirm_status="Exercise")
             started_receipts = Receipt.objects.filter(alert=alert, event="started")
@@ -288,6 +331,7 @@ def main() -> None:
             expected = count
             try:
                 _wait(lambda q=started_receipts, n=expected: q.count() >= n, 120, "started receipts")
+                cpu_critical = _cpu_used(cpu_before, _cpu_seconds(roles))
                 _wait(lambda q=all_receipts, n=expected: q.count() >= 3 * n, 120, "all receipts")
             finally:
                 simulator.wait(timeout=120)
@@ -308,7 +352,14 @@ def main() -> None:
             alerts_expire_due(now=alert.expires + timedelta(seconds=1))
             cleared = OutboxMessage.objects.filter(kind="alert.clear", key=alert.ebm_id, state=OutboxState.PUBLISHED)
             _wait(lambda q=cleared: q.exists(), 60, "retained alert cleared")
-            bare = bare_fanout(chosen, port=mqtt_port, processes=processes, size=message_bytes, repeat=args.repeat)
+            bare, bare_cpu = bare_fanout(
+                chosen,
+                port=mqtt_port,
+                processes=processes,
+                size=message_bytes,
+                repeat=args.repeat,
+                broker_pid=broker.pid,
+            )
             bare_median = statistics.median(bare)
             p99 = _percentile(latencies, 0.99)
             runs.append(
@@ -324,6 +375,10 @@ def main() -> None:
                     "bare_fanout_s": round(bare_median, 4),
                     "bare_fanout_runs": bare,
                     "p99_vs_bare": round(p99 / bare_median, 2) if bare_median else None,
+                    "critical_cpu_s": cpu_critical,
+                    "critical_wall_s": round(max(latencies), 4),
+                    "bare_cpu_s": bare_cpu,
+                    "simulator_fanout_spread_s": _spread(summary),
                     "verifies": summary.get("verify_count"),
                     "verify_us": summary.get("verify_us"),
                 }

@@ -54,6 +54,11 @@ MAX_PACKET_BYTES = 4 * 1024 * 1024
 # Messages kept per client with a persistent session while it is away (the ingest worker's session
 # keeps receipts that arrive while it restarts). mosquitto's default of 1,000 is too few for a county.
 MAX_QUEUED_MESSAGES = 100_000
+# Unacknowledged QoS 1 messages the broker sends one client before waiting for PUBACKs (mosquitto's
+# default is 20). The ingest worker takes every terminal's receipts through one connection: at 20 in
+# flight, a burst of 10,000 receipts crawls at 20 per round trip to it. Terminals receive a message
+# or two at a time, so this changes nothing for them.
+MAX_INFLIGHT_MESSAGES = 1000
 # Seconds between saves of the in-memory state (retained messages, sessions) to disk; mosquitto also
 # saves on a clean shutdown. A crash of the broker loses at most this much.
 AUTOSAVE_SECONDS = 10
@@ -114,6 +119,7 @@ def config_render(*, directory: Path) -> str:
         f"listener {int(config['PORT'])} {config.get('LISTEN') or config['HOST']}",
         "max_connections -1",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
         f"max_packet_size {MAX_PACKET_BYTES}",
         "persistence true",
         f"persistence_location {_check_path(directory)}/",

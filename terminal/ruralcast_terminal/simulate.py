@@ -2,9 +2,9 @@
 
 Each virtual terminal has its own MQTT connection, client id, credentials and subscriptions (the
 same topics as the agent: every covering region and its own terminal topic), so the broker fans an
-alert out exactly as it would to a fleet of devices. Terminals share one event loop per process and
-the load is spread over `--processes` processes (spawned; one per ~3,000 terminals by default,
-at most one per CPU).
+alert out exactly as it would to a fleet of devices. Terminals share one event loop per process
+(uvloop's when installed: the `fast` extra) and the load is spread over `--processes` processes
+(spawned; one per ~3,000 terminals by default, at most one per CPU).
 
 A virtual terminal runs the agent's own acceptance code and sends the agent's receipts (received,
 then started and finished at once since it plays into a `NullSink`; rejected with a reason). One
@@ -77,7 +77,7 @@ from ruralcast_terminal.commands import (
     command_check,
     is_command,
 )
-from ruralcast_terminal.mqtt import Client, Message, Will
+from ruralcast_terminal.mqtt import Client, Message, Will, run_event_loop
 from ruralcast_terminal.protocol import Envelope, Rejected, TrustList, VerifyCache
 
 log = logging.getLogger(__name__)
@@ -657,7 +657,7 @@ def _worker(index: int, specs: list[TerminalSpec], options: RunOptions, events: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     raise_fd_limit(len(specs) + 256)
     try:
-        result = asyncio.run(_run_share(index, specs, options, events, stop))
+        result = run_event_loop(_run_share(index, specs, options, events, stop))
     except BaseException as exc:  # reported to the parent, which prints it
         events.put(("error", index, f"{type(exc).__name__}: {exc}"))
         raise

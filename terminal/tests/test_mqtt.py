@@ -177,6 +177,28 @@ async def test_qos1_publish_is_acknowledged_and_delivered_to_a_subscriber(mosqui
     await pub.disconnect()
 
 
+def test_run_event_loop_carries_the_client_on_uvloop(mosquitto) -> None:
+    """The simulator's processes run on uvloop when installed: its transports are not
+    asyncio.Transport subclasses, and the client must work with them all the same."""
+    pytest.importorskip("uvloop")
+    loop_types: list[str] = []
+
+    async def round_trip() -> Message:
+        loop_types.append(type(asyncio.get_running_loop()).__module__)
+        sub, inbox = await _collector(mosquitto, "uv-sub", [("rc/v1/up/+/receipt", 1)])
+        pub = Client("uv-pub", mosquitto.host, mosquitto.port)
+        await pub.connect()
+        await asyncio.wait_for(pub.publish("rc/v1/up/t1/receipt", b"{}", qos=1), 5)
+        message = await asyncio.wait_for(inbox.get(), 5)
+        await sub.disconnect()
+        await pub.disconnect()
+        return message
+
+    message = mqtt.run_event_loop(round_trip())
+    assert loop_types == ["uvloop"]
+    assert (message.topic, message.payload, message.qos) == ("rc/v1/up/t1/receipt", b"{}", 1)
+
+
 @pytest.mark.anyio
 async def test_a_late_subscriber_gets_the_retained_message_flagged_retained(mosquitto) -> None:
     pub = Client("pub", mosquitto.host, mosquitto.port)

@@ -1,5 +1,7 @@
 """The broker the platform configures: who may connect, who may read and write which topics."""
 
+import asyncio
+import contextlib
 import stat
 from pathlib import Path
 from typing import Any
@@ -208,3 +210,47 @@ def test_health_check_reports_a_refused_platform_password(broker: Broker, settin
     ok, detail = broker_check()
     assert not ok
     assert "not authorized" in detail or "bad user name" in detail
+
+
+def test_a_slow_acknowledging_subscriber_gets_more_than_twenty_messages_in_flight(
+    broker: Broker, terminal: Registration
+) -> None:
+    """The ingest worker takes every terminal's receipts through one connection: the broker must
+    not hold a burst back 20 messages per round trip (mosquitto's default) while it acknowledges."""
+    import socket
+
+    from ruralcast_terminal.mqtt import PUBLISH, PacketReader, connect_packet, subscribe_packet
+
+    from ruralcast.messaging.broker import MAX_INFLIGHT_MESSAGES
+
+    broker.sync()  # the terminal registered after the broker started
+    user, password = platform_credentials()
+    burst = 200
+    assert burst <= MAX_INFLIGHT_MESSAGES
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as raw:
+        raw.sendall(connect_packet("slow-ingest", username=user, password=password, clean_session=True, keepalive=60))
+        raw.sendall(subscribe_packet(1, [(uplink_topic(terminal.terminal.code, "receipt"), 1)]))
+        reader = PacketReader(1 << 20)
+        packets: list[tuple[int, int, bytes]] = []
+        while len(packets) < 2:  # CONNACK, SUBACK
+            packets.extend(reader.feed(raw.recv(65536)))
+
+        async def publish_burst() -> None:
+            from ruralcast_terminal.mqtt import Client
+
+            client = Client(
+                terminal.terminal.code, "127.0.0.1", broker.port, username=terminal.terminal.code,
+                password=terminal.password,
+            )  # fmt: skip
+            await client.connect()
+            for seq in range(burst):
+                await client.publish(uplink_topic(terminal.terminal.code, "receipt"), b'{"seq":%d}' % seq, qos=1)
+            await client.disconnect()
+
+        asyncio.run(publish_burst())
+        received = 0
+        raw.settimeout(2)
+        with contextlib.suppress(TimeoutError):
+            while received < burst:  # never acknowledging any of them
+                received += sum(1 for kind, _flags, _body in reader.feed(raw.recv(65536)) if kind == PUBLISH)
+    assert received == burst
