@@ -33,8 +33,8 @@ def test_operator_sees_conflicts_before_saving_and_what_a_village_hears(page: Pa
 
     monday = date.today() + timedelta(days=7 - date.today().weekday())
     page.goto(f"{url}/broadcasting/effective/?village=522632100001&day={monday.isoformat()}")
-    rows = page.locator("[data-effective] tbody tr")
-    expect(rows).to_have_count(3)
+    rows = page.locator("[data-effective] > tbody > tr")
+    expect(rows).to_have_count(4)  # news, the village notice, the township slot just saved, the evening playlist
     expect(rows.nth(0)).to_contain_text("榕江新闻早班车")
     expect(page.locator("[data-dropped]")).to_contain_text("冬季农技小贴士")
     page.screenshot(path=str(SCREENSHOTS / "broadcasting-effective.png"), full_page=True)
