@@ -37,7 +37,7 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
     playlist = {} if entry.playlist_id is None else {"playlist": entry.playlist_id, "position": entry.position}
     return {
         **playlist,
-        "start": entry.start.isoformat(timespec="seconds"),
+        "start": entry.start.isoformat(timespec="milliseconds" if entry.start.microsecond else "seconds"),
         "ms": milliseconds,
         "title": entry.item_title,
         "item": entry.item_id,

@@ -207,8 +207,8 @@ def test_document_expands_a_block_into_consecutive_entries(
     assert "playlist" not in single and "position" not in single  # an item's entry is unchanged
     assert [(e["start"], e["ms"], e["title"], e["item"], e["position"]) for e in pieces] == [
         ("2026-12-02T23:59:30+08:00", 10_001, "第一", first.pk, 0),
-        ("2026-12-02T23:59:40+08:00", 20_000, "第二", second.pk, 1),
-        ("2026-12-03T00:00:00+08:00", 10_001, "第一", first.pk, 2),  # the block runs past midnight
+        ("2026-12-02T23:59:40.001+08:00", 20_000, "第二", second.pk, 1),  # where the one before ends
+        ("2026-12-03T00:00:00.001+08:00", 10_001, "第一", first.pk, 2),  # the block runs past midnight
     ]
     for piece, item in zip(pieces, [first, second, first], strict=True):
         assert piece["playlist"] == playlist.pk and piece["slot"] == slot.pk and piece["schedule"] == schedule.pk
