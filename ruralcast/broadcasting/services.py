@@ -218,7 +218,7 @@ def playlist_items_set(*, actor: User, playlist: Playlist, items: list[Programme
     if sum(item.audio_seconds for item in items) > MAX_PLAYLIST_SECONDS:
         raise ValidationError(_("A playlist plays at most six hours."), fields={"items": [_("Too long.")]})
     with transaction.atomic():
-        Playlist.objects.select_for_update().filter(pk=playlist.pk).first()  # one writer at a time
+        _current_items(playlist)  # one writer at a time, and `before` as stored
         before = _playlist_state(playlist)
         users = _playlist_users(playlist)
         if not items and users:
@@ -248,35 +248,45 @@ def playlist_items_set(*, actor: User, playlist: Playlist, items: list[Programme
     return playlist
 
 
+def _current_items(playlist: Playlist) -> list[ProgrammeItem]:
+    """The playlist's items as stored now, the row locked (call inside a transaction)."""
+    Playlist.objects.select_for_update().filter(pk=playlist.pk).first()
+    getattr(playlist, "_prefetched_objects_cache", {}).pop("entries", None)
+    return [row.item for row in playlist.entries.select_related("item").order_by("position", "id")]
+
+
 def playlist_item_add(*, actor: User, playlist: Playlist, item: ProgrammeItem) -> Playlist:
     """Append `item` to the playlist."""
-    current = [row.item for row in playlist.ordered_items()]
-    return playlist_items_set(actor=actor, playlist=playlist, items=[*current, item])
+    with transaction.atomic():
+        current = _current_items(playlist)
+        return playlist_items_set(actor=actor, playlist=playlist, items=[*current, item])
 
 
-def _position_check(playlist: Playlist, position: int) -> list[ProgrammeItem]:
-    current = [row.item for row in playlist.ordered_items()]
+def _position_check(current: list[ProgrammeItem], position: int) -> None:
     if not 0 <= position < len(current):
         raise ValidationError(
             _("The playlist has no item at position %(n)s.") % {"n": position + 1},
             fields={"position": [_("No such position.")]},
         )
-    return current
 
 
 def playlist_item_remove(*, actor: User, playlist: Playlist, position: int) -> Playlist:
     """Remove the item at `position` (0 is the first)."""
-    current = _position_check(playlist, position)
-    del current[position]
-    return playlist_items_set(actor=actor, playlist=playlist, items=current)
+    with transaction.atomic():
+        current = _current_items(playlist)
+        _position_check(current, position)
+        del current[position]
+        return playlist_items_set(actor=actor, playlist=playlist, items=current)
 
 
 def playlist_item_move(*, actor: User, playlist: Playlist, position: int, offset: int) -> Playlist:
     """Move the item at `position` by `offset` places (-1 up, +1 down; kept within the list)."""
-    current = _position_check(playlist, position)
-    target = min(max(position + offset, 0), len(current) - 1)
-    current.insert(target, current.pop(position))
-    return playlist_items_set(actor=actor, playlist=playlist, items=current)
+    with transaction.atomic():
+        current = _current_items(playlist)
+        _position_check(current, position)
+        target = min(max(position + offset, 0), len(current) - 1)
+        current.insert(target, current.pop(position))
+        return playlist_items_set(actor=actor, playlist=playlist, items=current)
 
 
 def playlist_delete(*, actor: User, playlist: Playlist) -> None:

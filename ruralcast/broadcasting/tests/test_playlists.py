@@ -78,7 +78,8 @@ def test_playlist_keeps_its_items_in_order_and_sums_their_exact_lengths(
     assert verbs == ["playlist.create", "playlist.items", "playlist.items", "playlist.items", "playlist.items",
                      "playlist.items", "playlist.items", "playlist.update"]  # fmt: skip
     last_items = AuditEvent.objects.filter(verb="playlist.items").order_by("-seq").first()
-    assert last_items is not None and last_items.before["items"] == [a.pk, c.pk, b.pk, b.pk]
+    assert last_items is not None and last_items.before is not None
+    assert last_items.before["items"] == [a.pk, c.pk, b.pk, b.pk]
 
 
 def test_playlist_refuses_items_of_a_neighbour_and_bad_names_writing_nothing(
