@@ -270,3 +270,30 @@ def test_a_playlist_that_slots_play_cannot_be_deleted_or_emptied(
     playlist_delete(actor=county_station_operator, playlist=playlist)
     assert not Playlist.objects.exists()
     assert AuditEvent.objects.filter(verb="playlist.delete", object_id=str(pk)).exists()
+
+
+def test_building_documents_with_a_playlist_costs_the_same_queries_for_more_terminals(
+    county_station_operator: User, rongjiang: Region, dashizi: Region, terminals, make_item, make_schedule
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ruralcast.messaging.handlers import outbox_handler
+    from ruralcast.terminals.services import terminal_register
+
+    playlist = _playlist(county_station_operator, rongjiang, [make_item(rongjiang, 60, "a"), make_item(rongjiang, 9)])
+    schedule = make_schedule(county_station_operator, rongjiang, [("07:00", make_item(rongjiang, 30, "c"))])
+    slot_create(actor=county_station_operator, schedule=schedule, fields=SlotFields(time(19), playlist=playlist))
+    handler = outbox_handler(OUTBOX_PUBLISH)
+    assert handler is not None
+    first = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+    with CaptureQueriesContext(connection) as few:
+        assert len(handler.build(first.key)) == 3
+    for _ in range(5):
+        terminal_register(actor=None, village=dashizi)
+    playlist_item_move(actor=county_station_operator, playlist=playlist, position=1, offset=-1)
+    second = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
+    with CaptureQueriesContext(connection) as many:
+        built = handler.build(second.key)
+    assert len(built) == 8 and all(m.payload is not None and len(m.payload["entries"]) == 9 for m in built)
+    assert len(many.captured_queries) == len(few.captured_queries) <= 5
