@@ -3,14 +3,17 @@
 from datetime import date, time
 from typing import Literal
 
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from ruralcast.broadcasting import selectors, services
 from ruralcast.broadcasting.documents import programme_audio_url
-from ruralcast.broadcasting.models import ProgrammeItem, Schedule, ScheduleSlot
+from ruralcast.broadcasting.models import Playlist, ProgrammeItem, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import DayProgramme, Entry, local_today
+from ruralcast.core.errors import NotFound
 from ruralcast.regions.selectors import region_get
 
 router = Router(tags=["broadcasting"])
@@ -50,11 +53,54 @@ class UploadItemIn(Schema):
     tags: str = Field("", max_length=300, description="comma-separated")
 
 
+class PlaylistItemOut(Schema):
+    position: int
+    item: ItemOut
+
+
+class PlaylistOut(Schema):
+    id: int
+    name: str
+    owner_region: str = Field(..., alias="owner_region_id")
+    tags: list[str]
+    total_seconds: float
+    items: list[PlaylistItemOut]
+
+    @staticmethod
+    def resolve_tags(playlist: Playlist) -> list[str]:
+        return playlist.tag_list
+
+    @staticmethod
+    def resolve_items(playlist: Playlist) -> list[dict[str, object]]:
+        return [{"position": n, "item": row.item} for n, row in enumerate(playlist.ordered_items())]
+
+
+class PlaylistIn(Schema):
+    owner_region: str = Field(..., max_length=12)
+    name: str = Field(..., max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=10)
+    items: list[int] = Field(default_factory=list, max_length=100, description="item ids in play order")
+
+
+class PlaylistUpdateIn(Schema):
+    name: str = Field(..., max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=10)
+
+
+class PlaylistItemsIn(Schema):
+    items: list[int] = Field(..., max_length=100, description="item ids in play order (an id may repeat)")
+
+
+class PlaylistItemAddIn(Schema):
+    item: int
+
+
 class SlotOut(Schema):
     id: int
     schedule: int = Field(..., alias="schedule_id")
     start_time: time
-    item: int = Field(..., alias="item_id")
+    item: int | None = Field(..., alias="item_id")
+    playlist: int | None = Field(..., alias="playlist_id")
     recurrence: str
     weekdays: list[int]
     dates: list[str]
@@ -94,7 +140,8 @@ class ScheduleUpdateIn(Schema):
 
 class SlotIn(Schema):
     start_time: time
-    item: int
+    item: int | None = Field(None, description="a library item, or")
+    playlist: int | None = Field(None, description="a playlist (exactly one of item and playlist)")
     recurrence: Literal["daily", "weekdays", "dates", "range"] = "daily"
     weekdays: list[int] = Field(default_factory=list, max_length=7)
     dates: list[date] = Field(default_factory=list, max_length=366)
@@ -104,7 +151,12 @@ class SlotIn(Schema):
     def fields(self, request: HttpRequest) -> services.SlotFields:
         return services.SlotFields(
             start_time=self.start_time,
-            item=selectors.access_item(user=request.user, item_id=self.item),  # type: ignore[arg-type]
+            item=None if self.item is None else selectors.access_item(user=request.user, item_id=self.item),  # type: ignore[arg-type]
+            playlist=(
+                None
+                if self.playlist is None
+                else selectors.access_playlist(user=request.user, playlist_id=self.playlist)  # type: ignore[arg-type]
+            ),
             recurrence=self.recurrence,
             weekdays=self.weekdays,
             dates=self.dates,
@@ -117,6 +169,15 @@ class CheckIn(SlotIn):
     slot: int | None = Field(None, description="the slot being edited (left out of the comparison)")
 
 
+class PartOut(Schema):
+    position: int
+    item: int
+    title: str
+    start: str
+    ms: int
+    audio_sha256: str
+
+
 class EntryOut(Schema):
     start: str
     end: str
@@ -125,10 +186,12 @@ class EntryOut(Schema):
     schedule_name: str
     region: str
     tier: int
-    item: int
+    item: int | None = Field(..., description="null for a playlist block")
+    playlist: int | None = Field(..., description="the playlist a block plays (its items: `items`)")
     title: str
     volume: int
     audio_sha256: str
+    items: list[PartOut] = Field(default_factory=list, description="a playlist block's items, in play order")
 
 
 class DroppedOut(Schema):
@@ -161,9 +224,21 @@ def _entry(entry: Entry) -> dict[str, object]:
         "region": entry.owner_code,
         "tier": entry.tier,
         "item": entry.item_id,
+        "playlist": entry.playlist_id,
         "title": entry.item_title,
         "volume": entry.volume,
         "audio_sha256": entry.audio_sha256,
+        "items": [
+            {
+                "position": piece.position,
+                "item": piece.item_id,
+                "title": piece.item_title,
+                "start": piece.start.isoformat(timespec="milliseconds"),
+                "ms": piece.ms,
+                "audio_sha256": piece.audio_sha256,
+            }
+            for piece in (entry.pieces() if entry.parts else [])
+        ],
     }
 
 
@@ -213,6 +288,80 @@ def item_upload(request: HttpRequest, file: File[UploadedFile], payload: Form[Up
 @router.get("/items/{item_id}", response=ItemOut)
 def item_get(request: HttpRequest, item_id: int) -> ProgrammeItem:
     return selectors.access_item(user=request.user, item_id=item_id)  # type: ignore[arg-type]
+
+
+class PlaylistQuery(Schema):
+    q: str = Field("", max_length=50)
+
+
+def _items(request: HttpRequest, ids: list[int]) -> list[ProgrammeItem]:
+    found = {item.pk: item for item in selectors.item_list(user=request.user).filter(pk__in=ids)}  # type: ignore[arg-type]
+    missing = [item_id for item_id in ids if item_id not in found]
+    if missing:
+        raise NotFound(_("No programme item %(id)s in your regions.") % {"id": missing[0]})
+    return [found[item_id] for item_id in ids]
+
+
+def _fresh(request: HttpRequest, playlist: Playlist) -> Playlist:
+    return selectors.access_playlist(user=request.user, playlist_id=playlist.pk)  # type: ignore[arg-type]
+
+
+@router.get("/playlists", response=list[PlaylistOut], summary="Playlists in my regions (search by name or tag)")
+@paginate
+def playlist_list(request: HttpRequest, params: Query[PlaylistQuery]) -> object:
+    return selectors.playlist_list(user=request.user, query=params.q)  # type: ignore[arg-type]
+
+
+@router.post("/playlists", response={201: PlaylistOut}, summary="Create a playlist (optionally with its items)")
+def playlist_create(request: HttpRequest, payload: PlaylistIn) -> Status[Playlist]:
+    owner = region_get(code=payload.owner_region)
+    items = _items(request, payload.items)
+    with transaction.atomic():  # the playlist and its items, or nothing
+        playlist = services.playlist_create(
+            actor=request.user,  # type: ignore[arg-type]
+            owner_region=owner,
+            name=payload.name,
+            tags=payload.tags,
+        )
+        if items:
+            services.playlist_items_set(actor=request.user, playlist=playlist, items=items)  # type: ignore[arg-type]
+    return Status(201, _fresh(request, playlist))
+
+
+@router.get("/playlists/{playlist_id}", response=PlaylistOut)
+def playlist_get(request: HttpRequest, playlist_id: int) -> Playlist:
+    return selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+
+
+@router.put("/playlists/{playlist_id}", response=PlaylistOut, summary="Rename a playlist or change its tags")
+def playlist_update(request: HttpRequest, playlist_id: int, payload: PlaylistUpdateIn) -> Playlist:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    services.playlist_update(actor=request.user, playlist=playlist, name=payload.name, tags=payload.tags)  # type: ignore[arg-type]
+    return _fresh(request, playlist)
+
+
+@router.put("/playlists/{playlist_id}/items", response=PlaylistOut, summary="Set a playlist's items in play order")
+def playlist_items(request: HttpRequest, playlist_id: int, payload: PlaylistItemsIn) -> Playlist:
+    """Add, remove and reorder in one call: the list replaces the playlist's items. The terminals of the
+    villages whose programme changes receive their documents again."""
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    services.playlist_items_set(actor=request.user, playlist=playlist, items=_items(request, payload.items))  # type: ignore[arg-type]
+    return _fresh(request, playlist)
+
+
+@router.post("/playlists/{playlist_id}/items", response=PlaylistOut, summary="Append an item to a playlist")
+def playlist_item_add(request: HttpRequest, playlist_id: int, payload: PlaylistItemAddIn) -> Playlist:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    item = selectors.access_item(user=request.user, item_id=payload.item)  # type: ignore[arg-type]
+    services.playlist_item_add(actor=request.user, playlist=playlist, item=item)  # type: ignore[arg-type]
+    return _fresh(request, playlist)
+
+
+@router.delete("/playlists/{playlist_id}", response={204: None}, summary="Delete a playlist no slot plays")
+def playlist_delete(request: HttpRequest, playlist_id: int) -> Status[None]:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    services.playlist_delete(actor=request.user, playlist=playlist)  # type: ignore[arg-type]
+    return Status(204, None)
 
 
 @router.get("/schedules", response=list[ScheduleOut], summary="Schedules owned in my regions")

@@ -32,9 +32,12 @@ def programme_audio_url(sha256: str) -> str:
 
 
 def _entry_json(entry: Entry) -> dict[str, Any]:
+    """One audio to play (an item, or one item of a playlist block: `Entry.pieces`)."""
     milliseconds = math.ceil(entry.seconds * 1000)
+    playlist = {} if entry.playlist_id is None else {"playlist": entry.playlist_id, "position": entry.position}
     return {
-        "start": entry.start.isoformat(timespec="seconds"),
+        **playlist,
+        "start": entry.start.isoformat(timespec="milliseconds" if entry.start.microsecond else "seconds"),
         "ms": milliseconds,
         "title": entry.item_title,
         "item": entry.item_id,
@@ -71,7 +74,7 @@ def schedule_document(
     entries: list[dict[str, Any]] = []
     for day in days_from(start, days):
         programme = programme_for(village=village, day=day, slots=loaded)
-        entries.extend(_entry_json(entry) for entry in programme.entries)
+        entries.extend(_entry_json(piece) for entry in programme.entries for piece in entry.pieces())
     return {
         "kind": DOCUMENT_KIND,
         "format": FORMAT_VERSION,

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ruralcast.broadcasting.models import ProgrammeItem, Recurrence
+from ruralcast.broadcasting.models import Playlist, ProgrammeItem, Recurrence
 from ruralcast.broadcasting.services import SlotFields
 from ruralcast.regions.forms import RegionField
 
@@ -46,6 +46,17 @@ class ScheduleForm(forms.Form):
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 
+class PlaylistForm(forms.Form):
+    owner_region = RegionField(label=_("Owner (its library: its own region, above or below)"))
+    name = forms.CharField(label=_("Name"), max_length=200)
+    tags = forms.CharField(label=_("Tags"), max_length=300, required=False, help_text=_("Separated by commas."))
+
+
+class PlaylistEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    tags = forms.CharField(label=_("Tags"), max_length=300, required=False, help_text=_("Separated by commas."))
+
+
 class DatesField(forms.CharField):
     """ISO dates separated by commas or spaces."""
 
@@ -64,7 +75,15 @@ class DatesField(forms.CharField):
 
 class SlotForm(forms.Form):
     start_time = forms.TimeField(label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    item = forms.ModelChoiceField(label=_("Item"), queryset=ProgrammeItem.objects.none())
+    item = forms.ModelChoiceField(
+        label=_("Item"), queryset=ProgrammeItem.objects.none(), required=False, help_text=_("An item, or:")
+    )
+    playlist = forms.ModelChoiceField(
+        label=_("Playlist"),
+        queryset=Playlist.objects.none(),
+        required=False,
+        help_text=_("Its items play one after the other, as one block."),
+    )
     recurrence = forms.ChoiceField(label=_("Plays"), choices=Recurrence.choices, initial=Recurrence.DAILY)
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Weekdays"),
@@ -80,17 +99,23 @@ class SlotForm(forms.Form):
     start_date = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, items: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, items: Any = None, playlists: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if items is not None:
             self.fields["item"].queryset = items  # type: ignore[attr-defined]
             self.fields["item"].label_from_instance = lambda item: f"{item.title} ({round(item.audio_seconds)} s)"  # type: ignore[attr-defined]
+        if playlists is not None:
+            self.fields["playlist"].queryset = playlists  # type: ignore[attr-defined]
+            self.fields["playlist"].label_from_instance = (  # type: ignore[attr-defined]
+                lambda playlist: f"{playlist.name} ({round(playlist.total_seconds)} s)"
+            )
 
     def slot_fields(self) -> SlotFields:
         data = self.cleaned_data
         return SlotFields(
             start_time=data["start_time"],
-            item=data["item"],
+            item=data.get("item"),
+            playlist=data.get("playlist"),
             recurrence=data["recurrence"],
             weekdays=list(data.get("weekdays") or []),
             dates=list(data.get("dates") or []),

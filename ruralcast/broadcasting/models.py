@@ -5,14 +5,17 @@
 - `Schedule`: a calendar owned by a county, township or village (the owner's level is its *tier*,
   0 national … 5 village as in the terminal's `priority.tier_of`), aimed at a subtree inside the
   owner's own, with a volume and an active flag.
-- `ScheduleSlot`: one item at a time of day with a recurrence (daily, weekdays, listed dates, a
-  date range with an optional weekday set).
+- `Playlist`: an ordered list of library items owned by a region (`PlaylistItem` rows, each item of
+  the same region, one above or one below it, like a slot's item); it plays as one block.
+- `ScheduleSlot`: one item or one playlist at a time of day with a recurrence (daily, weekdays,
+  listed dates, a date range with an optional weekday set).
 - `ScheduleChange`: one row per schedule write; its id is the version of the effective-schedule
   documents that write sends to terminals (strictly increasing).
 
 What a village actually hears is computed, never stored: see `broadcasting.programme`.
 """
 
+import math
 from datetime import date
 
 from django.conf import settings
@@ -54,6 +57,58 @@ class ProgrammeItem(models.Model):
     @property
     def tag_list(self) -> list[str]:
         return [tag for tag in self.tags.split(",") if tag]
+
+
+class Playlist(models.Model):
+    """Library items played one after the other as one block (its length: the sum of theirs)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    owner_region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("owner region")
+    )
+    tags = models.CharField(_("tags"), max_length=330, blank=True)  # comma-separated, as ProgrammeItem.tags
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["owner_region_id", "name", "id"]
+        verbose_name = _("playlist")
+        verbose_name_plural = _("playlists")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [tag for tag in self.tags.split(",") if tag]
+
+    def ordered_items(self) -> list["PlaylistItem"]:
+        """The rows in play order (uses a prefetch of `entries` when there is one)."""
+        return sorted(self.entries.all(), key=lambda row: (row.position, row.pk))
+
+    @property
+    def total_seconds(self) -> float:
+        """The block's length: each item's exact length in whole milliseconds, as terminals play them."""
+        return sum(math.ceil(row.item.audio_seconds * 1000) for row in self.ordered_items()) / 1000
+
+
+class PlaylistItem(models.Model):
+    """One place in a playlist (the same item may take several places)."""
+
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="entries")
+    item = models.ForeignKey(
+        ProgrammeItem, on_delete=models.PROTECT, related_name="playlist_entries", verbose_name=_("item")
+    )
+    position = models.PositiveIntegerField(_("position"))
+
+    class Meta:
+        ordering = ["playlist_id", "position", "id"]
+        verbose_name = _("playlist item")
+        verbose_name_plural = _("playlist items")
+
+    def __str__(self) -> str:
+        return f"{self.playlist_id}#{self.position} {self.item_id}"
 
 
 # Levels that may own a schedule in this version (三级: county, township, village).
@@ -101,7 +156,13 @@ MONDAY_TO_FRIDAY = [0, 1, 2, 3, 4]
 class ScheduleSlot(models.Model):
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="slots")
     start_time = models.TimeField(_("start time"))
-    item = models.ForeignKey(ProgrammeItem, on_delete=models.PROTECT, related_name="slots", verbose_name=_("item"))
+    # Exactly one of the two (a check constraint): one library item, or one playlist played as a block.
+    item = models.ForeignKey(
+        ProgrammeItem, null=True, blank=True, on_delete=models.PROTECT, related_name="slots", verbose_name=_("item")
+    )
+    playlist = models.ForeignKey(
+        Playlist, null=True, blank=True, on_delete=models.PROTECT, related_name="slots", verbose_name=_("playlist")
+    )
     recurrence = models.CharField(_("recurrence"), max_length=10, choices=Recurrence.choices, default=Recurrence.DAILY)
     # Python weekday numbers (0 Monday … 6 Sunday): the set for WEEKDAYS (Monday–Friday when
     # empty) and an optional filter for RANGE (every day of the range when empty).
@@ -114,8 +175,17 @@ class ScheduleSlot(models.Model):
         ordering = ["start_time", "id"]
         verbose_name = _("schedule slot")
         verbose_name_plural = _("schedule slots")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(item__isnull=False, playlist__isnull=True)
+                | models.Q(item__isnull=True, playlist__isnull=False),
+                name="broadcasting_slot_item_xor_playlist",
+            )
+        ]
 
     def __str__(self) -> str:
+        if self.playlist_id is not None:
+            return f"{self.start_time:%H:%M} playlist {self.playlist_id}"
         return f"{self.start_time:%H:%M} {self.item_id}"
 
     def occurs_on(self, day: date) -> bool:

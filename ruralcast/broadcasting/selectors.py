@@ -3,16 +3,24 @@
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_require, action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.broadcasting.models import ProgrammeItem, Schedule, ScheduleSlot, recurrence_occurs
+from ruralcast.broadcasting.models import (
+    Playlist,
+    PlaylistItem,
+    ProgrammeItem,
+    Schedule,
+    ScheduleSlot,
+    recurrence_occurs,
+)
 from ruralcast.broadcasting.programme import (
     DayProgramme,
     Entry,
+    content_entry,
     days_from,
     effective_programme,
     local_today,
@@ -42,12 +50,55 @@ def item_list(*, user: User, query: str = "", owner: str = "") -> QuerySet[Progr
     return items
 
 
+def _related_q(owner: Region) -> Q:
+    """Owned by `owner`, a region above it or one below it."""
+    return Q(owner_region_id__in=[*owner.ancestor_codes, owner.code]) | subtree_q(owner.prefix, "owner_region_id")
+
+
 def items_for_schedule(*, user: User, schedule: Schedule) -> QuerySet[ProgrammeItem]:
     """Items a slot of `schedule` may use: the user sees them and their owner is above or below the schedule's."""
-    owner = schedule.owner_region
-    related = Q(owner_region_id__in=[*owner.ancestor_codes, owner.code])
-    related |= subtree_q(owner.prefix, "owner_region_id")
-    return item_list(user=user).filter(related).order_by("title", "id")
+    return item_list(user=user).filter(_related_q(schedule.owner_region)).order_by("title", "id")
+
+
+def items_for_playlist(*, user: User, playlist: Playlist, query: str = "") -> QuerySet[ProgrammeItem]:
+    """Items `playlist` may hold (the same rule as a slot's), searched by title or tag."""
+    return item_list(user=user, query=query).filter(_related_q(playlist.owner_region)).order_by("title", "id")
+
+
+def playlist_list(*, user: User, query: str = "", owner: str = "") -> QuerySet[Playlist]:
+    """Playlists owned in the regions where the user holds `programme.view`, with their items."""
+    scope = action_scope_q(user=user, action=Action.PROGRAMME_VIEW, field="owner_region_id")
+    if scope is None:
+        return Playlist.objects.none()
+    rows = PlaylistItem.objects.select_related("item").order_by("position", "id")
+    playlists = (
+        Playlist.objects.filter(scope)
+        .select_related("owner_region")
+        .prefetch_related(Prefetch("entries", queryset=rows))
+        .order_by("owner_region_id", "name", "id")
+    )
+    if query:
+        playlists = playlists.filter(Q(name__icontains=query) | Q(tags__icontains=query))
+    if owner:
+        playlists = playlists.filter(owner_region_id=owner)
+    return playlists
+
+
+def access_playlist(*, user: User, playlist_id: int) -> Playlist:
+    playlist = playlist_list(user=user).filter(pk=playlist_id).first()
+    if playlist is None:
+        raise NotFound(_("No playlist %(id)s in your regions.") % {"id": playlist_id})
+    return playlist
+
+
+def playlists_for_schedule(*, user: User, schedule: Schedule) -> QuerySet[Playlist]:
+    """Playlists a slot of `schedule` may play: the user sees them and their owner is above or below."""
+    return playlist_list(user=user).filter(_related_q(schedule.owner_region)).order_by("name", "id")
+
+
+def playlist_schedules(*, user: User, playlist: Playlist) -> QuerySet[Schedule]:
+    """The schedules (that the user sees) with a slot playing `playlist`."""
+    return schedule_list(user=user).filter(slots__playlist=playlist).distinct()
 
 
 def access_item(*, user: User, item_id: int) -> ProgrammeItem:
@@ -65,7 +116,7 @@ def schedule_list(*, user: User) -> QuerySet[Schedule]:
     return (
         Schedule.objects.filter(scope)
         .select_related("owner_region", "target_region")
-        .prefetch_related("slots__item")
+        .prefetch_related("slots__item", "slots__playlist")
         .order_by("owner_region_id", "name", "id")
     )
 
@@ -78,7 +129,11 @@ def access_schedule(*, user: User, schedule_id: int) -> Schedule:
 
 
 def access_slot(*, user: User, slot_id: int) -> ScheduleSlot:
-    slot = ScheduleSlot.objects.select_related("schedule", "schedule__owner_region", "item").filter(pk=slot_id).first()
+    slot = (
+        ScheduleSlot.objects.select_related("schedule", "schedule__owner_region", "item", "playlist")
+        .filter(pk=slot_id)
+        .first()
+    )
     if slot is None:
         raise NotFound(_("No schedule slot %(id)s.") % {"id": slot_id})
     access_schedule(user=user, schedule_id=slot.schedule_id)
@@ -113,7 +168,6 @@ def slot_conflicts(
     what finally plays in one village is the effective programme (a third, higher slot may drop both).
     """
     start = start or local_today()
-    owner, item = schedule.owner_region, fields.item
     others = [slot for slot in slots_touching([schedule.target_region]) if slot.pk != exclude_slot_id]
     found: list[SlotConflict] = []
     for day in days_from(start, days):
@@ -126,29 +180,15 @@ def slot_conflicts(
             day=day,
         ):
             continue
-        mine = Entry(
-            slot_id=exclude_slot_id or UNSAVED_SLOT_ID,
-            schedule_id=schedule.pk or 0,
-            schedule_name=schedule.name,
-            owner_code=owner.code,
-            owner_name=owner.name,
-            target_code=schedule.target_region_id,
-            tier=int(owner.level),
-            day=day,
-            start_time=fields.start_time,
-            seconds=item.audio_seconds,
-            item_id=item.pk,
-            item_title=item.title,
-            audio_name=item.audio_name,
-            audio_sha256=item.audio_sha256,
-            audio_bytes=item.audio_bytes,
-            volume=schedule.volume,
-        )
+        mine = content_entry(
+            schedule=schedule, slot_id=exclude_slot_id or UNSAVED_SLOT_ID, day=day, start_time=fields.start_time,
+            item=fields.item, playlist=fields.playlist,
+        )  # fmt: skip
         for slot in others:
             if not slot.occurs_on(day):
                 continue
             other = slot_entry(slot, day)
-            if not other.overlaps(mine):
+            if not other.ms or not other.overlaps(mine):
                 continue
             relation = "above" if other.tier < mine.tier else "below" if other.tier > mine.tier else "same"
             found.append(SlotConflict(day=day, other=other, relation=relation, yours_plays=mine.order < other.order))

@@ -30,6 +30,8 @@ from ruralcast.broadcasting.documents import DEFAULT_DAYS, village_fingerprints
 from ruralcast.broadcasting.models import (
     MONDAY_TO_FRIDAY,
     SCHEDULE_LEVELS,
+    Playlist,
+    PlaylistItem,
     ProgrammeItem,
     Recurrence,
     Schedule,
@@ -38,7 +40,7 @@ from ruralcast.broadcasting.models import (
     Source,
 )
 from ruralcast.broadcasting.programme import covering_codes, local_today, slots_touching
-from ruralcast.core.errors import PermissionDenied, ValidationError
+from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
 from ruralcast.regions.models import Region
 from ruralcast.terminals.selectors import terminals_in_regions
 
@@ -124,6 +126,186 @@ def programme_item_create_from_upload(
     return _item_save(
         actor=actor, owner_region=owner_region, title=title, tags=tag_list, source=Source.UPLOAD, text="", audio=audio
     )
+
+
+def _usable_by(*, actor: User, owner: Region, region: Region) -> bool:
+    """Whether content owned by `region` may be used by something owned by `owner`: the same region,
+    one above or one below it (never a neighbour's), and the actor may see it."""
+    related = region.code in covering_codes(owner) or owner.contains(region)
+    return related and access_check(user=actor, action=Action.PROGRAMME_VIEW, region=region)
+
+
+# ---------------------------------------------------------------------------- playlists
+
+MAX_PLAYLIST_ITEMS = 100
+MAX_PLAYLIST_SECONDS = 6 * 3600
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("Give the playlist a name."), fields={"name": [_("This field is required.")]})
+    if len(name) > 200:
+        raise ValidationError(_("The name is too long."), fields={"name": [_("At most 200 characters.")]})
+    return name
+
+
+def _playlist_state(playlist: Playlist) -> dict[str, Any]:
+    return {
+        "name": playlist.name,
+        "owner": playlist.owner_region_id,
+        "tags": playlist.tag_list,
+        "items": [row.item_id for row in playlist.ordered_items()],
+    }
+
+
+def playlist_create(*, actor: User, owner_region: Region, name: str, tags: list[str] | str = "") -> Playlist:
+    """An empty playlist of `owner_region` (items are added with `playlist_items_set`)."""
+    access_require(user=actor, action=Action.PROGRAMME_EDIT, region=owner_region)
+    name, tag_list = _clean_name(name), _clean_tags(tags)
+    with transaction.atomic():
+        playlist = Playlist.objects.create(
+            name=name, owner_region=owner_region, tags=",".join(tag_list), created_by=actor
+        )
+        audit_record(
+            actor=actor, verb="playlist.create", obj=playlist, region_code=owner_region.code,
+            after=_playlist_state(playlist),
+        )  # fmt: skip
+    return playlist
+
+
+def playlist_update(*, actor: User, playlist: Playlist, name: str, tags: list[str] | str = "") -> Playlist:
+    """Rename a playlist or change its tags (what terminals play does not change)."""
+    access_require(user=actor, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)
+    name, tag_list = _clean_name(name), _clean_tags(tags)
+    before = _playlist_state(playlist)
+    with transaction.atomic():
+        playlist.name, playlist.tags = name, ",".join(tag_list)
+        playlist.save(update_fields=["name", "tags", "updated_at"])
+        audit_record(
+            actor=actor, verb="playlist.update", obj=playlist, region_code=playlist.owner_region_id,
+            before=before, after=_playlist_state(playlist),
+        )  # fmt: skip
+    return playlist
+
+
+def _playlist_users(playlist: Playlist) -> list[Schedule]:
+    return list(
+        Schedule.objects.filter(slots__playlist=playlist).select_related("target_region").distinct().order_by("id")
+    )
+
+
+def playlist_items_set(*, actor: User, playlist: Playlist, items: list[ProgrammeItem]) -> Playlist:
+    """Make `items` (in this order; an item may come back) the playlist's content: add, remove, reorder.
+
+    Each item must belong to the playlist's region, one above or one below it. The documents of the
+    villages whose programme this changes are sent again, as after a slot change. A playlist that
+    slots play may not be emptied (400): delete or change those slots first.
+    """
+    access_require(user=actor, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)
+    if len(items) > MAX_PLAYLIST_ITEMS:
+        raise ValidationError(
+            _("A playlist holds at most %(n)s items.") % {"n": MAX_PLAYLIST_ITEMS},
+            fields={"items": [_("Too many items.")]},
+        )
+    for item in items:
+        if not _usable_by(actor=actor, owner=playlist.owner_region, region=item.owner_region):
+            raise ValidationError(
+                _("“%(title)s” is not in this playlist's library (its own region, a region above or below it).")
+                % {"title": item.title},
+                fields={"items": [_("Not available to this playlist.")]},
+            )
+    if sum(item.audio_seconds for item in items) > MAX_PLAYLIST_SECONDS:
+        raise ValidationError(_("A playlist plays at most six hours."), fields={"items": [_("Too long.")]})
+    with transaction.atomic():
+        _current_items(playlist)  # one writer at a time, and `before` as stored
+        before = _playlist_state(playlist)
+        users = _playlist_users(playlist)
+        if not items and users:
+            raise ValidationError(
+                _("Slots of %(schedules)s play this playlist: it may not be emptied.")
+                % {"schedules": ", ".join(f"“{schedule.name}”" for schedule in users)},
+                fields={"items": [_("Keep at least one item.")]},
+            )
+
+        def write() -> None:
+            PlaylistItem.objects.filter(playlist=playlist).delete()
+            PlaylistItem.objects.bulk_create(
+                [PlaylistItem(playlist=playlist, item=item, position=n) for n, item in enumerate(items)]
+            )
+            playlist.save(update_fields=["updated_at"])
+            getattr(playlist, "_prefetched_objects_cache", {}).pop("entries", None)
+
+        if users:
+            areas = list({schedule.target_region_id: schedule.target_region for schedule in users}.values())
+            _publish_change(schedule=None, verb="playlist.items", areas=areas, mutate=write)
+        else:
+            write()
+        audit_record(
+            actor=actor, verb="playlist.items", obj=playlist, region_code=playlist.owner_region_id,
+            before=before, after=_playlist_state(playlist),
+        )  # fmt: skip
+    return playlist
+
+
+def _current_items(playlist: Playlist) -> list[ProgrammeItem]:
+    """The playlist's items as stored now, the row locked (call inside a transaction)."""
+    Playlist.objects.select_for_update().filter(pk=playlist.pk).first()
+    getattr(playlist, "_prefetched_objects_cache", {}).pop("entries", None)
+    return [row.item for row in playlist.entries.select_related("item").order_by("position", "id")]
+
+
+def playlist_item_add(*, actor: User, playlist: Playlist, item: ProgrammeItem) -> Playlist:
+    """Append `item` to the playlist."""
+    with transaction.atomic():
+        current = _current_items(playlist)
+        return playlist_items_set(actor=actor, playlist=playlist, items=[*current, item])
+
+
+def _position_check(current: list[ProgrammeItem], position: int) -> None:
+    if not 0 <= position < len(current):
+        raise ValidationError(
+            _("The playlist has no item at position %(n)s.") % {"n": position + 1},
+            fields={"position": [_("No such position.")]},
+        )
+
+
+def playlist_item_remove(*, actor: User, playlist: Playlist, position: int) -> Playlist:
+    """Remove the item at `position` (0 is the first)."""
+    with transaction.atomic():
+        current = _current_items(playlist)
+        _position_check(current, position)
+        del current[position]
+        return playlist_items_set(actor=actor, playlist=playlist, items=current)
+
+
+def playlist_item_move(*, actor: User, playlist: Playlist, position: int, offset: int) -> Playlist:
+    """Move the item at `position` by `offset` places (-1 up, +1 down; kept within the list)."""
+    with transaction.atomic():
+        current = _current_items(playlist)
+        _position_check(current, position)
+        target = min(max(position + offset, 0), len(current) - 1)
+        current.insert(target, current.pop(position))
+        return playlist_items_set(actor=actor, playlist=playlist, items=current)
+
+
+def playlist_delete(*, actor: User, playlist: Playlist) -> None:
+    """Delete an unused playlist; one that slots play is refused (409) naming their schedules."""
+    access_require(user=actor, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)
+    with transaction.atomic():
+        users = _playlist_users(playlist)
+        if users:
+            raise Conflict(
+                _("Slots of %(schedules)s play this playlist: change or delete them first.")
+                % {"schedules": ", ".join(f"“{schedule.name}”" for schedule in users)},
+                fields={"playlist": [_("In use by a schedule.")]},
+            )
+        before, pk, label = _playlist_state(playlist), playlist.pk, str(playlist)
+        playlist.delete()
+        audit_record(
+            actor=actor, verb="playlist.delete", object_type="broadcasting.playlist", object_id=str(pk),
+            object_label=label, region_code=before["owner"], before=before,
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- schedules
@@ -254,12 +436,13 @@ class SlotFields:
     """What an author fills in for one slot; shared by create, edit and the conflict check."""
 
     start_time: time
-    item: ProgrammeItem
+    item: ProgrammeItem | None = None
     recurrence: str = Recurrence.DAILY
     weekdays: list[int] = field(default_factory=list)
     dates: list[date] = field(default_factory=list)
     start_date: date | None = None
     end_date: date | None = None
+    playlist: Playlist | None = None  # instead of `item`: exactly one of the two
 
 
 def slot_fields_validate(*, actor: User, schedule: Schedule, fields: SlotFields) -> SlotFields:
@@ -294,18 +477,30 @@ def slot_fields_validate(*, actor: User, schedule: Schedule, fields: SlotFields)
         start_date = end_date = None
     if fields.recurrence in (Recurrence.DAILY, Recurrence.DATES):
         weekdays = []
-    item = fields.item
-    related = item.owner_region_id in covering_codes(schedule.owner_region) or schedule.owner_region.contains(
-        item.owner_region
-    )
-    if not related or not access_check(user=actor, action=Action.PROGRAMME_VIEW, region=item.owner_region):
+    item, playlist = fields.item, fields.playlist
+    if (item is None) == (playlist is None):
+        message = _("Choose an item or a playlist, not both.") if item else _("Choose an item or a playlist.")
+        raise ValidationError(message, fields={"item": [message], "playlist": [message]})
+    if item is not None and not _usable_by(actor=actor, owner=schedule.owner_region, region=item.owner_region):
         raise ValidationError(
             _("Choose an item of this schedule's library (its own region, a region above or below it)."),
             fields={"item": [_("Not available to this schedule.")]},
         )
+    if playlist is not None:
+        if not _usable_by(actor=actor, owner=schedule.owner_region, region=playlist.owner_region):
+            raise ValidationError(
+                _("Choose a playlist of this schedule's region, a region above or below it."),
+                fields={"playlist": [_("Not available to this schedule.")]},
+            )
+        if not playlist.entries.exists():
+            raise ValidationError(
+                _("The playlist “%(name)s” is empty: add items to it first.") % {"name": playlist.name},
+                fields={"playlist": [_("Empty playlist.")]},
+            )
     return SlotFields(
         start_time=fields.start_time.replace(microsecond=0),
         item=item,
+        playlist=playlist,
         recurrence=fields.recurrence,
         weekdays=weekdays,
         dates=dates,
@@ -319,6 +514,7 @@ def _slot_state(slot: ScheduleSlot) -> dict[str, Any]:
         "schedule": slot.schedule_id,
         "start_time": slot.start_time.isoformat(),
         "item": slot.item_id,
+        "playlist": slot.playlist_id,
         "recurrence": slot.recurrence,
         "weekdays": slot.weekdays,
         "dates": slot.dates,
@@ -328,7 +524,8 @@ def _slot_state(slot: ScheduleSlot) -> dict[str, Any]:
 
 
 def _slot_apply(slot: ScheduleSlot, fields: SlotFields) -> None:
-    slot.start_time, slot.item, slot.recurrence = fields.start_time, fields.item, fields.recurrence
+    slot.start_time, slot.item, slot.playlist = fields.start_time, fields.item, fields.playlist
+    slot.recurrence = fields.recurrence
     slot.weekdays, slot.dates = fields.weekdays, [day.isoformat() for day in fields.dates]
     slot.start_date, slot.end_date = fields.start_date, fields.end_date
 

@@ -16,6 +16,12 @@ urlpatterns = [
     path("library/", views.library, name="library"),
     path("library/speech/", views.item_speech, name="item_speech"),
     path("library/upload/", views.item_upload, name="item_upload"),
+    path("playlists/", views.playlist_list, name="playlists"),
+    path("playlists/new/", views.playlist_create, name="playlist_create"),
+    path("playlists/<int:playlist_id>/", views.playlist_detail, name="playlist"),
+    path("playlists/<int:playlist_id>/edit/", views.playlist_edit, name="playlist_edit"),
+    path("playlists/<int:playlist_id>/change/", views.playlist_change, name="playlist_change"),
+    path("playlists/<int:playlist_id>/delete/", views.playlist_delete, name="playlist_delete"),
     path("effective/", views.effective, name="effective"),
     path("audio/<str:sha256>.mp3", views.audio, name="audio"),
 ]

@@ -1,23 +1,33 @@
 """Console pages for daily broadcasting. Thin: forms in, services and selectors, templates out."""
 
 import re
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
+from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.broadcasting import selectors, services
 from ruralcast.broadcasting.audio import audio_storage_name
-from ruralcast.broadcasting.forms import EffectiveForm, ScheduleForm, SlotForm, SpeechItemForm, UploadItemForm
-from ruralcast.broadcasting.models import Schedule, ScheduleSlot
-from ruralcast.broadcasting.programme import local_today
-from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.broadcasting.forms import (
+    EffectiveForm,
+    PlaylistEditForm,
+    PlaylistForm,
+    ScheduleForm,
+    SlotForm,
+    SpeechItemForm,
+    UploadItemForm,
+)
+from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
+from ruralcast.broadcasting.programme import local_today, with_content
+from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
 from ruralcast.core.ranged import ranged_file_response
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
@@ -109,7 +119,7 @@ def schedule_edit(request: HttpRequest, schedule_id: int) -> HttpResponse:
 @login_required
 def schedule_detail(request: HttpRequest, schedule_id: int) -> HttpResponse:
     schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
-    slots = schedule.slots.select_related("item").order_by("start_time", "id")
+    slots = with_content(schedule.slots.all()).order_by("start_time", "id")
     context = {"schedule": schedule, "slots": slots, "can_manage": _can_manage(request, schedule)}
     return render(request, "broadcasting/schedule_detail.html", context)
 
@@ -128,18 +138,20 @@ def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
 
 def _slot_form(request: HttpRequest, schedule: Schedule, slot: ScheduleSlot | None) -> SlotForm:
     items = selectors.items_for_schedule(user=request.user, schedule=schedule)  # type: ignore[arg-type]
+    playlists = selectors.playlists_for_schedule(user=request.user, schedule=schedule)  # type: ignore[arg-type]
     initial = {}
     if slot is not None:
         initial = {
             "start_time": slot.start_time,
             "item": slot.item_id,
+            "playlist": slot.playlist_id,
             "recurrence": slot.recurrence,
             "weekdays": slot.weekdays,
             "dates": ", ".join(slot.dates),
             "start_date": slot.start_date,
             "end_date": slot.end_date,
         }
-    return SlotForm(request.POST or None, items=items, initial=initial)
+    return SlotForm(request.POST or None, items=items, playlists=playlists, initial=initial)
 
 
 def _slot_page(request: HttpRequest, schedule: Schedule, slot: ScheduleSlot | None) -> HttpResponse:
@@ -203,7 +215,7 @@ def slot_check(request: HttpRequest, schedule_id: int) -> HttpResponse:
             context["checked"] = True
             context["days"] = selectors.CHECK_DAYS
     else:
-        context["error"] = _("Fill in the start time and the item to see conflicts.")
+        context["error"] = _("Fill in the start time and the item or playlist to see conflicts.")
     return render(request, "broadcasting/conflicts_partial.html", context)
 
 
@@ -269,6 +281,133 @@ def item_upload(request: HttpRequest) -> HttpResponse:
             return redirect("broadcasting:library")
     context = {"form": form, "heading": _("Upload a recording"), "multipart": True}
     return render(request, "broadcasting/item_form.html", context, status=400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------------------- playlists
+
+
+@login_required
+def playlist_list(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
+    query = request.GET.get("q", "").strip()[:50]
+    listing = selectors.playlist_list(user=request.user, query=query)  # type: ignore[arg-type]
+    context = {
+        "query": query,
+        "can_add": bool(action_prefixes(user=request.user, action=Action.PROGRAMME_EDIT)),  # type: ignore[arg-type]
+        **paginate(request, listing),
+    }
+    return render(request, "broadcasting/playlists.html", context)
+
+
+@login_required
+def playlist_create(request: HttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)  # type: ignore[arg-type]
+    form = PlaylistForm(request.POST or None, initial={"owner_region": _home_in(request, Action.PROGRAMME_EDIT)})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            playlist = services.playlist_create(
+                actor=request.user,  # type: ignore[arg-type]
+                owner_region=data["owner_region"],
+                name=data["name"],
+                tags=data["tags"],
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Playlist created. Add its items."))
+            return redirect("broadcasting:playlist", playlist_id=playlist.pk)
+    context = {"form": form, "playlist": None}
+    return render(request, "broadcasting/playlist_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def playlist_edit(request: HttpRequest, playlist_id: int) -> HttpResponse:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    access_require(user=request.user, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)  # type: ignore[arg-type]
+    form = PlaylistEditForm(request.POST or None, initial={"name": playlist.name, "tags": ", ".join(playlist.tag_list)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.playlist_update(
+                actor=request.user,  # type: ignore[arg-type]
+                playlist=playlist,
+                name=form.cleaned_data["name"],
+                tags=form.cleaned_data["tags"],
+            )
+        except ApplicationError as error:
+            form_apply_error(form, error)
+        else:
+            messages.success(request, _("Playlist saved."))
+            return redirect("broadcasting:playlist", playlist_id=playlist.pk)
+    context = {"form": form, "playlist": playlist}
+    return render(request, "broadcasting/playlist_form.html", context, status=400 if form.errors else 200)
+
+
+def _playlist_page(request: HttpRequest, playlist: Playlist, *, status: int = 200) -> HttpResponse:
+    user = request.user
+    can_edit = access_check(user=user, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)  # type: ignore[arg-type]
+    query = request.GET.get("q", "").strip()[:50]
+    candidates = selectors.items_for_playlist(user=user, playlist=playlist, query=query)[:20] if can_edit else []  # type: ignore[arg-type]
+    context = {
+        "playlist": playlist,
+        "rows": playlist.ordered_items(),
+        "schedules": selectors.playlist_schedules(user=user, playlist=playlist),  # type: ignore[arg-type]
+        "can_edit": can_edit,
+        "query": query,
+        "candidates": candidates,
+    }
+    return render(request, "broadcasting/playlist_detail.html", context, status=status)
+
+
+@login_required
+def playlist_detail(request: HttpRequest, playlist_id: int) -> HttpResponse:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    return _playlist_page(request, playlist)
+
+
+@login_required
+@require_POST
+def playlist_change(request: HttpRequest, playlist_id: int) -> HttpResponse:
+    """One change of the playlist page: `action` add (an `item`), up, down or remove (at `position`)."""
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    action, position = request.POST.get("action", ""), request.POST.get("position", "")
+    actor = request.user
+    try:
+        if action == "add":
+            item_id = request.POST.get("item", "")
+            if not item_id.isdigit():
+                raise ValidationError(_("Choose an item to add."), fields={"item": [_("This field is required.")]})
+            item = selectors.access_item(user=actor, item_id=int(item_id))  # type: ignore[arg-type]
+            services.playlist_item_add(actor=actor, playlist=playlist, item=item)  # type: ignore[arg-type]
+        elif action in ("up", "down", "remove") and position.isdigit():
+            if action == "remove":
+                services.playlist_item_remove(actor=actor, playlist=playlist, position=int(position))  # type: ignore[arg-type]
+            else:
+                offset = -1 if action == "up" else 1
+                services.playlist_item_move(actor=actor, playlist=playlist, position=int(position), offset=offset)  # type: ignore[arg-type]
+        else:
+            raise ValidationError(_("Unknown change."), fields={"action": [_("Add, up, down or remove.")]})
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        playlist = selectors.access_playlist(user=actor, playlist_id=playlist_id)  # type: ignore[arg-type]
+        return _playlist_page(request, playlist, status=error.status_code)
+    messages.success(request, _("Playlist saved; the terminals whose programme changed receive it now."))
+    query = request.POST.get("q", "").strip()[:50]
+    target = reverse("broadcasting:playlist", args=[playlist.pk])
+    return redirect(f"{target}?{urlencode({'q': query})}" if query else target)
+
+
+@login_required
+@require_POST
+def playlist_delete(request: HttpRequest, playlist_id: int) -> HttpResponse:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    try:
+        services.playlist_delete(actor=request.user, playlist=playlist)  # type: ignore[arg-type]
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return _playlist_page(request, playlist, status=error.status_code)
+    messages.success(request, _("Playlist deleted."))
+    return redirect("broadcasting:playlists")
 
 
 # ---------------------------------------------------------------------------- what a village hears

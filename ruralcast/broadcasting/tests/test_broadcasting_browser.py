@@ -23,7 +23,8 @@ def test_operator_sees_conflicts_before_saving_and_what_a_village_hears(page: Pa
     page.get_by_role("link", name="古州镇农技广播").click()
     page.locator("a.button[href$='/slots/new/']").click()
     page.fill("input[name=start_time]", "07:00")
-    page.select_option("select[name=item]", label=page.locator("select[name=item] option").nth(1).inner_text())
+    advice = page.locator("select[name=item] option", has_text="冬季农技小贴士").inner_text()
+    page.select_option("select[name=item]", label=advice)
     page.locator("button[data-check]").click()
     expect(page.locator("[data-conflicts] tr[data-relation=above]").first).to_be_visible()
     expect(page.locator("[data-conflicts]")).to_contain_text("榕江县每日新闻")
@@ -33,8 +34,8 @@ def test_operator_sees_conflicts_before_saving_and_what_a_village_hears(page: Pa
 
     monday = date.today() + timedelta(days=7 - date.today().weekday())
     page.goto(f"{url}/broadcasting/effective/?village=522632100001&day={monday.isoformat()}")
-    rows = page.locator("[data-effective] tbody tr")
-    expect(rows).to_have_count(3)
+    rows = page.locator("[data-effective] > tbody > tr")
+    expect(rows).to_have_count(4)  # news, the village notice, the township slot just saved, the evening playlist
     expect(rows.nth(0)).to_contain_text("榕江新闻早班车")
     expect(page.locator("[data-dropped]")).to_contain_text("冬季农技小贴士")
     page.screenshot(path=str(SCREENSHOTS / "broadcasting-effective.png"), full_page=True)
