@@ -712,7 +712,8 @@ def merge(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
             elif isinstance(value, int | float):
                 total[key] = total.get(key, 0) + value
     total["rejected"] = dict(total["rejected"])
-    total["live_rejected"] = dict(total.get("live_rejected", {}))
+    if "live_rejected" in total:
+        total["live_rejected"] = dict(total["live_rejected"])
     return total
 
 
