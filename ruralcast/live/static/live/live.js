@@ -17,6 +17,12 @@
   const FRAME_MS = 160;
   let live = null;
 
+  function show(element, visible) {
+    // `hidden` alone loses to the console's button styles: set the display too.
+    element.hidden = !visible;
+    element.style.display = visible ? "" : "none";
+  }
+
   function csrf() {
     const input = form.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
@@ -24,7 +30,7 @@
 
   function showError(message) {
     errorBox.textContent = message;
-    errorBox.hidden = !message;
+    show(errorBox, Boolean(message));
   }
 
   async function post(url, body) {
@@ -67,8 +73,8 @@
     if (current.stream) current.stream.getTracks().forEach((track) => track.stop());
     if (current.context) current.context.close();
     if (current.socket && current.socket.readyState <= 1) current.socket.close(1000);
-    startButton.hidden = false;
-    stopButton.hidden = true;
+    show(startButton, true);
+    show(stopButton, false);
     stateLabel.textContent = panel.dataset.msgEnded;
     meter.value = 0;
     panel.dataset.state = "ended";
@@ -81,7 +87,7 @@
   async function start(event) {
     event.preventDefault();
     showError("");
-    const question = panel.dataset.confirm.replace("%(region)s", targetName());
+    const question = panel.dataset.confirm.replace("{region}", targetName());
     if (!window.confirm(question)) return;
     startButton.disabled = true;
     const current = { startedAt: Date.now() };
@@ -133,9 +139,9 @@
     current.timer = setInterval(tick, 500);
     current.poll = setInterval(refreshStatus, 2000);
     startButton.disabled = false;
-    startButton.hidden = true;
-    stopButton.hidden = false;
-    onAir.hidden = false;
+    show(startButton, false);
+    show(stopButton, true);
+    show(onAir, true);
     stateLabel.textContent = panel.dataset.msgOnAir;
     targetLabel.textContent = current.session.target;
     panel.dataset.state = "on-air";
