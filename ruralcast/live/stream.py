@@ -183,11 +183,13 @@ class Broadcast:
     seq: int = 0
     chunks: int = 0
     bytes_sent: int = 0
+    message_bytes: int = 0  # of the largest chunk's MQTT message (envelope + attachment)
     encode_ms: list[float] = field(default_factory=list)  # feed → chunk out, for the docs
     _encoder: Encoder | None = None
     _record: Any = None
     _closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _feed_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def session(self) -> str:
@@ -201,16 +203,16 @@ class Broadcast:
             "event": event,
             "seq": self.seq,
             "captured_ms": captured_ms,
-            "sent_ms": int(time.time() * 1000),
             "areas": self.areas,
             "tier": self.tier,
             "codec": CODEC,
             **extra,
         }
 
-    def _send(self, payload: dict[str, Any], attachment: bytes | None, qos: int) -> None:
+    def _send(self, payload: dict[str, Any], attachment: bytes | None, qos: int) -> int:
         data = message_join(self.signer.seal(payload), attachment)
         self.publish([(terminal_live.live_topic(area, self.session), data, qos) for area in self.areas])
+        return len(data)
 
     def open(self) -> None:
         """Announce the session (QoS 1) and start the encoder."""
@@ -218,29 +220,30 @@ class Broadcast:
             self.recording.parent.mkdir(parents=True, exist_ok=True)
             self._record = self.recording.open("wb")
         with self._lock:
-            self._send(self._payload(terminal_live.START, int(time.time() * 1000)), None, 1)
+            start = self._payload(
+                terminal_live.START, int(time.time() * 1000), sample_rate=SAMPLE_RATE, bitrate=BITRATE
+            )
+            self._send(start, None, 1)
         self._encoder = Encoder(self._chunk)
 
     def feed(self, pcm: bytes, captured_ms: float) -> None:
-        if self._closed or self._encoder is None:
-            return
         if len(pcm) % 2:
             pcm = pcm[:-1]
-        if self._record is not None:
-            self._record.write(pcm)
-        self._encoder.feed(pcm, captured_ms)
+        with self._feed_lock:  # a stop from another thread may be closing the broadcast
+            if self._closed or self._encoder is None:
+                return
+            if self._record is not None:
+                self._record.write(pcm)
+            self._encoder.feed(pcm, captured_ms)
 
     def _chunk(self, mp3: bytes, captured_ms: int, duration_ms: int) -> None:
         import hashlib
 
         audio = {"attached": True, "bytes": len(mp3), "sha256": hashlib.sha256(mp3).hexdigest()}
         with self._lock:
-            payload = self._payload(
-                terminal_live.CHUNK, captured_ms, duration_ms=duration_ms, sample_rate=SAMPLE_RATE,
-                bitrate=BITRATE, audio=audio,
-            )  # fmt: skip
+            payload = self._payload(terminal_live.CHUNK, captured_ms, duration_ms=duration_ms, audio=audio)
             # QoS 0: a late chunk is worthless, and a persistent session must not queue stale audio.
-            self._send(payload, mp3, 0)
+            self.message_bytes = max(self.message_bytes, self._send(payload, mp3, 0))
             self.chunks += 1
             self.bytes_sent += len(mp3)
             self.encode_ms.append(time.time() * 1000 - captured_ms)
@@ -251,9 +254,10 @@ class Broadcast:
 
     def close(self) -> None:
         """Flush the encoder, announce the end (QoS 1), close the recording. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._feed_lock:
+            if self._closed:
+                return
+            self._closed = True
         if self._encoder is not None:
             self._encoder.close()
         with self._lock:

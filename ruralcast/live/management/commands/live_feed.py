@@ -9,6 +9,7 @@ Prints one JSON line with the session id, chunks, seconds and end reason.
 
 import json
 import signal
+import statistics
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -71,5 +72,9 @@ class Command(BaseCommand):
             "seconds": round(broadcast.seconds, 3),
             "reason": reason,
             "recording": ended.recording_id if ended is not None else None,
+            # Capture → signed chunk handed to the broker (frame, encoder look-ahead, chunking, signing).
+            "server_ms_p50": round(statistics.median(broadcast.encode_ms)) if broadcast.encode_ms else None,
+            "server_ms_max": round(max(broadcast.encode_ms)) if broadcast.encode_ms else None,
+            "message_bytes": broadcast.message_bytes,
         }
         self.stdout.write(json.dumps(result))
