@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,30 +20,13 @@ from ruralcast.live.services import live_session_start, live_session_stop
 from ruralcast.live.stream import CHUNK_FRAMES, MP3_FRAME_BYTES
 from ruralcast.messaging.broker import broker_files_write
 from ruralcast.messaging.ingest import IngestWorker
-from ruralcast.messaging.tests.conftest import Broker, free_port
+from ruralcast.messaging.tests.conftest import Broker
 from ruralcast.regions.models import Region
 from ruralcast.signing.selectors import trust_list_build
 from ruralcast.signing.services import signing_key_generate
 from ruralcast.terminals.services import Registration, terminal_register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-
-
-@pytest.fixture
-def broker(settings: Any, tmp_path: Path) -> Iterator[Broker]:
-    settings.RUN_DIR = tmp_path
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.RURALCAST_MQTT = {
-        **settings.RURALCAST_MQTT,
-        "HOST": "127.0.0.1",
-        "LISTEN": "127.0.0.1",
-        "PORT": free_port(),
-        "PASSWORD": "",
-    }
-    server = Broker(settings.RURALCAST_MQTT["PORT"])
-    yield server
-    runtime.link_stop()
-    server.stop()
 
 
 def agent_start(
