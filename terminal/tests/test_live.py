@@ -41,7 +41,6 @@ def live_message(
         "event": event,
         "seq": seq,
         "captured_ms": int(time.time() * 1000) if captured_ms is None else captured_ms,
-        "sent_ms": int(time.time() * 1000),
         "areas": areas or [COUNTY_CODE],
         "tier": tier,
         "codec": "audio/mpeg",
