@@ -58,4 +58,5 @@ def session_status(*, session: LiveSession) -> SessionStatus:
 
 
 def session_receipt_counts(*, sessions: QuerySet[LiveSession]) -> QuerySet[LiveSession]:
-    return sessions.annotate(terminals=Count("receipts", filter=Q(receipts__event="live_started")))
+    counted = sessions.annotate(terminals=Count("receipts", filter=Q(receipts__event="live_started")))
+    return counted.order_by("-started_at", "-id")  # a grouped query drops Meta.ordering
