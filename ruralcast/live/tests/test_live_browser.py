@@ -111,12 +111,11 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
 
 
 def test_a_village_broadcaster_speaks_from_the_browser_and_the_village_loudspeaker_plays_it(
-    playwright: Playwright, live_stack: dict[str, Any]
+    playwright: Playwright, browser_type_launch_args: dict[str, Any], live_stack: dict[str, Any]
 ) -> None:
-    from conftest import CHROMIUM
-
+    # The suite's Chromium settings (root conftest.py) plus its fake microphone and consent.
     browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run", *FAKE_MEDIA]
+        **{**browser_type_launch_args, "args": [*browser_type_launch_args.get("args", []), *FAKE_MEDIA]}
     )
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")

@@ -10,7 +10,9 @@ import time
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 
 from ruralcast.accounts.models import User
@@ -52,6 +54,9 @@ def _converse(scope: dict[str, Any], incoming: list[dict[str, Any]]) -> list[dic
         await live_websocket(scope, inbox.get, send)
 
     asyncio.run(run())
+    # The handler's database calls ran in asgiref's worker thread: close its connection, as the
+    # server's request cycle would, so the test database can be dropped at the end.
+    asyncio.run(sync_to_async(connections.close_all)())
     return sent
 
 
