@@ -162,7 +162,9 @@ class LiveState:
 
 
 class LiveSink:
-    """A streaming sink: `open` a session, `write` MP3 bytes as they come, `close` it."""
+    """A streaming sink: `open` a session, `write` MP3 bytes as they come, `close` it — with
+    `drain` (the session ended) after what it holds has been played, else (pre-empted, timed out)
+    at once. `close` must return promptly: a drain goes on in the background."""
 
     async def open(self, session: str) -> None:
         return None
@@ -170,7 +172,7 @@ class LiveSink:
     async def write(self, session: str, data: bytes) -> None:
         raise NotImplementedError
 
-    async def close(self, session: str) -> None:
+    async def close(self, session: str, *, drain: bool = False) -> None:
         return None
 
 
@@ -207,7 +209,8 @@ class FileLiveSink(LiveSink):
 
 class CommandLiveSink(LiveSink):
     """Pipes the stream into a player reading standard input (ffplay by default, or
-    `mpg123 -q -` / `ffmpeg -i pipe:0 -f alsa default`). Closing stops the player."""
+    `mpg123 -q -` / `ffmpeg -i pipe:0 -f alsa default`). A session that ends closes the player's
+    input and lets it play out what it holds (at most `drain_seconds`); a pre-empted one stops it."""
 
     DEFAULT = (
         "ffplay",
@@ -223,9 +226,11 @@ class CommandLiveSink(LiveSink):
         "pipe:0",
     )
 
-    def __init__(self, command: list[str] | tuple[str, ...] = DEFAULT) -> None:
+    def __init__(self, command: list[str] | tuple[str, ...] = DEFAULT, *, drain_seconds: float = 10.0) -> None:
         self.command = list(command)
+        self.drain_seconds = drain_seconds
         self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self.draining: set[asyncio.Task[None]] = set()
 
     async def open(self, session: str) -> None:
         if shutil.which(self.command[0]) is None:
@@ -246,14 +251,28 @@ class CommandLiveSink(LiveSink):
             log.warning("live player of %s has gone", session)
             self._procs.pop(session, None)
 
-    async def close(self, session: str) -> None:
+    async def close(self, session: str, *, drain: bool = False) -> None:
         proc = self._procs.pop(session, None)
         if proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
+        if drain and proc.stdin is not None:
+            proc.stdin.close()
+            task = asyncio.get_running_loop().create_task(self._stop(proc, self.drain_seconds))
+            self.draining.add(task)
+            task.add_done_callback(self.draining.discard)
+            return
+        await self._stop(proc, 0.0)
+
+    @staticmethod
+    async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
+        """Wait `grace` seconds for the player to finish by itself, then terminate it."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), 2.0)
+            await asyncio.wait_for(proc.wait(), grace)
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 2.0)
 
 
 def live_sink_from_config(spec: dict[str, Any] | str | None, *, cache_dir: Path) -> LiveSink:
@@ -382,7 +401,7 @@ class LiveReceiver:
         playing.state.ended = True
         if playing.pending:
             await self.sink.write(playing.state.session, b"".join(playing.pending))
-        await self.sink.close(playing.state.session)
+        await self.sink.close(playing.state.session, drain=reason == STOP_END)
         self.receipt(receipt_id(playing.state.session), LIVE_STOPPED, reason)
 
     async def _watch(self) -> None:

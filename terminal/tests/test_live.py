@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -202,3 +203,38 @@ def test_live_state_rules_without_a_broker() -> None:
         live_parse(base, b"abd")
     assert swapped.value.reason == "audio_failed"
     assert live.receipt_id("7") == "live-7"
+
+
+def _mp3(seconds: float) -> bytes:
+    """A real MP3 stream as the platform sends it: 16 kHz mono, 32 kbit/s, no ID3 or Xing header."""
+    return subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+         "-ar", "16000", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k", "-write_xing", "0", "-id3v2_version", "0",
+         "-f", "mp3", "pipe:1"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+
+
+async def test_a_player_on_standard_input_plays_an_ended_session_to_its_end(tmp_path: Path) -> None:
+    out = tmp_path / "heard.wav"
+    # ffmpeg stands in for the loudspeaker's player: it decodes the stream into a WAV file.
+    sink = live.CommandLiveSink(["ffmpeg", "-v", "error", "-f", "mp3", "-i", "pipe:0", "-y", str(out)])
+    stream = _mp3(2.0)
+    await sink.open("50")
+    for start in range(0, len(stream), 720):
+        await sink.write("50", stream[start : start + 720])
+    await sink.close("50", drain=True)  # returns at once; the player finishes in the background
+    await asyncio.wait_for(asyncio.gather(*sink.draining), 10)
+    seconds = (out.stat().st_size - 44) / 2 / 16000
+    assert 1.9 < seconds < 2.2  # everything it was given was played, nothing cut off
+
+
+async def test_a_preempted_session_stops_the_player_at_once(tmp_path: Path) -> None:
+    sink = live.CommandLiveSink(["ffmpeg", "-v", "error", "-re", "-f", "mp3", "-i", "pipe:0", "-f", "null", "-"])
+    await sink.open("51")
+    proc = sink._procs["51"]
+    await sink.write("51", _mp3(5.0))
+    started = time.monotonic()
+    await sink.close("51", drain=False)
+    assert proc.returncode is not None
+    assert time.monotonic() - started < 2.5
