@@ -134,7 +134,11 @@
       current.sent += 1;
       panel.dataset.framesSent = String(current.sent);
     };
-    current.socket.onclose = () => { if (live === current) cleanUp(panel.dataset.msgClosed); };
+    current.socket.onclose = () => {
+      if (live !== current) return;
+      post(current.session.stop).catch(() => {}); // make sure the server ends it too (idempotent)
+      cleanUp(panel.dataset.msgClosed);
+    };
     live = current;
     current.timer = setInterval(tick, 500);
     current.poll = setInterval(refreshStatus, 2000);
