@@ -68,6 +68,7 @@ bench:
 	$(PY) bench/media.py
 	$(PY) bench/fleet.py
 	$(PY) bench/playlists.py
+	$(PY) bench/live_voice.py
 
 schema:
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --write docs/openapi.json

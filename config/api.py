@@ -20,6 +20,7 @@ from ruralcast.broadcasting.api import router as broadcasting_router
 from ruralcast.core.api_auth import API_AUTH
 from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
+from ruralcast.live.api import router as live_router
 from ruralcast.maintenance.api import router as maintenance_router
 from ruralcast.media.api import router as media_router
 from ruralcast.regions.api import designations_router
@@ -96,6 +97,7 @@ api.add_router("/audit", audit_router)
 api.add_router("/alerts", alerts_router)
 api.add_router("/reporting", reporting_router)
 api.add_router("/broadcasting", broadcasting_router)
+api.add_router("/live", live_router)
 api.add_router("/media", media_router)
 api.add_router("/terminals", terminals_router)
 api.add_router("/maintenance", maintenance_router)

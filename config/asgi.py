@@ -1,8 +1,21 @@
-"""ASGI entry point (uvicorn in `make run` and in deployments)."""
+"""ASGI entry point (uvicorn in `make run` and in deployments).
+
+HTTP goes to Django; WebSockets (`/ws/live/<id>/`, the live-voice microphone) to ruralcast.live.ws.
+"""
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.django.local")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from ruralcast.live.ws import live_websocket  # noqa: E402 — needs the apps loaded above
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket":
+        await live_websocket(scope, receive, send)
+        return
+    await django_application(scope, receive, send)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("alerts/", include("ruralcast.alerts.urls")),
     path("reporting/", include("ruralcast.reporting.urls")),
     path("broadcasting/", include("ruralcast.broadcasting.urls")),
+    path("live/", include("ruralcast.live.urls")),
     path("media/", include("ruralcast.media.urls")),
     path("terminals/", include("ruralcast.terminals.urls")),
     path("maintenance/", include("ruralcast.maintenance.urls")),

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "ruralcast.alerts",
     "ruralcast.reporting",
     "ruralcast.broadcasting",
+    "ruralcast.live",
     "django_tasks",
     "django_tasks_db",
     "ruralcast.media",

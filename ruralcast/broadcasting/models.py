@@ -28,6 +28,7 @@ from ruralcast.regions.codes import Level
 class Source(models.TextChoices):
     SPEECH = "speech", _("Text to speech")
     UPLOAD = "upload", _("Uploaded recording")
+    LIVE = "live", _("Live recording")
 
 
 class ProgrammeItem(models.Model):

@@ -114,17 +114,24 @@ def programme_item_create_from_text(
 
 
 def programme_item_create_from_upload(
-    *, actor: User, owner_region: Region, title: str, upload: UploadedFile, tags: list[str] | str = ""
+    *,
+    actor: User,
+    owner_region: Region,
+    title: str,
+    upload: UploadedFile,
+    tags: list[str] | str = "",
+    source: str = Source.UPLOAD,
 ) -> ProgrammeItem:
     """A library item from an uploaded recording: probed, loudness-normalised, re-encoded.
 
-    A file that is not audio raises ValidationError (400) and nothing is stored.
+    A file that is not audio raises ValidationError (400) and nothing is stored. `source` is
+    UPLOAD, or LIVE for the recording of a live-voice session (ruralcast.live).
     """
     access_require(user=actor, action=Action.PROGRAMME_EDIT, region=owner_region)
     title, tag_list = _clean_title(title), _clean_tags(tags)
     audio = audio_from_upload(upload)
     return _item_save(
-        actor=actor, owner_region=owner_region, title=title, tags=tag_list, source=Source.UPLOAD, text="", audio=audio
+        actor=actor, owner_region=owner_region, title=title, tags=tag_list, source=source, text="", audio=audio
     )
 
 

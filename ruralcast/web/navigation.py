@@ -27,6 +27,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("alerts:list", _("Emergency broadcasting"), Action.ALERT_VIEW),
     NavEntry("reporting:index", _("Reporting"), Action.REPORT_VIEW),
     NavEntry("broadcasting:schedules", _("Daily broadcasting"), Action.PROGRAMME_VIEW),
+    NavEntry("live:index", _("Live voice"), Action.BROADCAST_LIVE),
     NavEntry("media:catalogue", _("Media")),
     NavEntry("media:live_list", _("Live")),
     NavEntry("terminals:fleet", _("Terminal fleet"), Action.TERMINAL_VIEW),

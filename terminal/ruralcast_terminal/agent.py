@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import commands, priority, protocol
+from ruralcast_terminal import commands, live, priority, protocol
 from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
 from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_from_config
@@ -559,6 +559,12 @@ class Agent:
         self.status_seq = 0
         self.powered = True
         self._commands_seen: set[str] = set()
+        self.live = live.LiveReceiver(  # live voice (live.py): its own checks, jitter buffer and sink
+            village_code=config.village_code,
+            sink=live.live_sink_from_config(config.sink, cache_dir=config.cache_dir),
+            receipt=self._receipt,
+            blocked=lambda: self._current.claim if self._current is not None else None,
+        )
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -585,6 +591,7 @@ class Agent:
                 await task
         if self._flush_handle is not None:
             self._flush_handle.cancel()
+        await self.live.aclose()
         self._flush_receipts()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + flush_timeout
@@ -778,6 +785,9 @@ class Agent:
             if commands.is_command(opened):
                 self._command(opened)
                 return
+            if live.is_live(opened):
+                self.live.handle(opened, protocol.message_split(msg.payload)[1])
+                return
             if protocol.is_schedule(opened):
                 # Verified, but playing the day's programme from it is not built yet: kept quiet
                 # (no `rejected` receipt: the document is fine, this agent just does not use it).
@@ -914,6 +924,7 @@ class Agent:
         if not item.started:
             item.started = True
             self._receipt(item.ebm_id, STARTED)
+        await self.live.yield_to(item.claim)  # an alert drops live voice (priority.after_preemption)
         await self.sink.play(item.playback)
 
     async def _player(self) -> None:

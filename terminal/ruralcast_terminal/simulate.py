@@ -50,7 +50,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import protocol
+from ruralcast_terminal import live, protocol
 from ruralcast_terminal.agent import (
     CANCELLED,
     FINISHED,
@@ -222,6 +222,7 @@ class _Virtual:
     handled: int = 0  # messages that got a decision (duplicates and cleared retains excluded)
     # Alerts "playing" on this terminal (real-duration playback): ebm id -> the timer sending `finished`.
     playing: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    live: live.LiveState | None = None  # live voice sessions (live.py), made on the first live message
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,8 @@ class FleetStats:
     audio_checked: int = 0
     audio_failed: int = 0
     arrivals: dict[str, list[float]] = field(default_factory=dict)  # ebm_id → [first, last, count]
+    live_chunks: int = 0  # live-voice chunks accepted (each terminal counts its own)
+    live_rejected: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -271,6 +274,8 @@ class FleetStats:
             "audio_checked": self.audio_checked,
             "audio_failed": self.audio_failed,
             "arrivals": self.arrivals,
+            "live_chunks": self.live_chunks,
+            "live_rejected": dict(self.live_rejected),
         }
 
 
@@ -307,6 +312,8 @@ class Fleet:
         self.stats = FleetStats(terminals=len(specs))
         self._audio: dict[str, bool] = {}
         self._opened: dict[tuple[int, bytes], list[tuple[bytes, _Opened]]] = {}
+        # Mouth-to-terminal delay (ms) of every live chunk a terminal would play: now − captured_ms.
+        self.live_delays_ms: list[int] = []
         gate = asyncio.Semaphore(connect_concurrency)
         self.terminals: list[_Virtual] = []
         for spec in specs:
@@ -520,6 +527,9 @@ class Fleet:
             if is_command(opened):
                 self._command(vt, opened)
                 return
+            if live.is_live(opened):
+                self._live(vt, opened, msg.payload)
+                return
             if protocol.is_schedule(opened):
                 return  # effective-schedule documents: not played by agents yet
             payload = alert_admit(
@@ -567,6 +577,27 @@ class Fleet:
             else:
                 self._send(vt, ebm_id, FINISHED)
         stats.handle_seconds += time.perf_counter() - started
+
+    def _live(self, vt: _Virtual, payload: dict[str, Any], data: bytes) -> None:
+        """A live-voice message: the agent's own checks (live.live_parse, LiveState.check) per terminal."""
+        if vt.live is None:
+            vt.live = live.LiveState(village_code=vt.spec.village_code)
+        try:
+            live.live_parse(payload, protocol.message_split(data)[1])
+            state = vt.live.check(payload)
+        except Rejected as rejected:
+            self.stats.live_rejected[rejected.reason] += 1
+            return
+        event, ebm_id = payload["event"], live.receipt_id(payload["session"])
+        if event == live.END:
+            self._send(vt, ebm_id, live.LIVE_STOPPED, live.STOP_END)
+            return
+        if not state.announced:
+            state.announced = True
+            self._send(vt, ebm_id, live.LIVE_STARTED)
+        if event == live.CHUNK:
+            self.stats.live_chunks += 1
+            self.live_delays_ms.append(int(time.time() * 1000) - payload["captured_ms"])
 
 
 _TAIL_KEY_BYTES = 128
@@ -649,6 +680,7 @@ async def _run_share(
     reporter.cancel()
     snapshot = fleet.snapshot()
     snapshot["receipts_unacknowledged"] = fleet.pending_receipts
+    snapshot["live_delays_ms"] = fleet.live_delays_ms
     await fleet.stop()
     return snapshot
 
@@ -669,8 +701,10 @@ def merge(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {"rejected": Counter(), "arrivals": {}}
     for part in parts:
         for key, value in part.items():
-            if key == "rejected":
-                total["rejected"].update(value)
+            if key in ("rejected", "live_rejected"):
+                total.setdefault(key, Counter()).update(value)
+            elif key == "live_delays_ms":
+                total.setdefault(key, []).extend(value)
             elif key == "arrivals":
                 for ebm_id, (first, last, count) in value.items():
                     known = total["arrivals"].setdefault(ebm_id, [first, last, 0])
@@ -678,6 +712,8 @@ def merge(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
             elif isinstance(value, int | float):
                 total[key] = total.get(key, 0) + value
     total["rejected"] = dict(total["rejected"])
+    if "live_rejected" in total:
+        total["live_rejected"] = dict(total["live_rejected"])
     return total
 
 
@@ -705,7 +741,26 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
             ebm_id: {"terminals": count, "spread_ms": round((last - first) * 1000, 1), "first": first, "last": last}
             for ebm_id, (first, last, count) in sorted(total.get("arrivals", {}).items())
         },
+        "live": live_summary(total.get("live_delays_ms", []), total.get("live_rejected", {})),
         "elapsed_s": round(elapsed, 3),
+    }
+
+
+def live_summary(delays_ms: list[int], rejected: dict[str, int]) -> dict[str, Any] | None:
+    """Mouth-to-terminal delay of live chunks over all terminals (None when no live voice came)."""
+    if not delays_ms and not rejected:
+        return None
+    ordered = sorted(delays_ms)
+
+    def pick(fraction: float) -> int | None:
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else None
+
+    return {
+        "chunks": len(ordered),
+        "delay_ms_p50": pick(0.5),
+        "delay_ms_p99": pick(0.99),
+        "delay_ms_max": ordered[-1] if ordered else None,
+        "rejected": rejected,
     }
 
 

@@ -1,0 +1,342 @@
+"""Benchmark: mouth-to-terminal delay of live voice to N simulated terminals (default 1,000).
+
+On one machine, with the processes `make run` uses: mosquitto configured by the platform (per-terminal
+passwords and ACLs), `manage.py ingest` (the live_started / live_stopped receipts), and
+`ruralcast-terminal simulate` with N terminals spread over the villages of Guizhou.
+
+1. platform path: a station operator of the province speaks for `--seconds` (20): a test signal
+   decoded by ffmpeg into 160 ms frames of 16 kHz PCM, each stamped with the time it was read (its
+   "mouth" time), sent as the browser sends them — `--source websocket` (default): over the
+   WebSocket `/ws/live/<id>/` of a running uvicorn (`config.asgi`), logged in with a session
+   cookie; `--source line-in`: through `manage.py live_feed` — into the server path: the ffmpeg
+   MP3 encoder (32 kbit/s, 180 ms chunks), the
+   signature of every chunk with the platform's active key (SM2-SM3 by default), and ONE MQTT
+   message per chunk on the province topic (QoS 0). Every simulated terminal verifies each chunk
+   (once per distinct message per process: `verify_us` is the cost a real device pays per chunk),
+   applies the agent's live checks (target, freshness, sequence, attachment hash) and records
+   now − captured_ms for each chunk it would play: p50 / p99 / max over all chunks and terminals.
+   A device adds its jitter buffer (200 ms by default) before the loudspeaker. An observer with the
+   platform account on the same topic measures the server's share (arrival at the broker's
+   subscriber − captured_ms) and the size of each chunk message.
+2. baseline, same run: the same N accounts subscribed to the same topic receive a bare stream of
+   the same size and rate (QoS 0, a send timestamp inside) published by the platform account:
+   publish-to-arrival delay over all chunks and terminals.
+
+Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 only.
+
+    .venv/bin/python bench/live_voice.py --count 1000 --seconds 20 [--source websocket|line-in]
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.alerts import _django, _free_port, _percentile, _spawn, _wait  # noqa: E402
+
+PROVINCE = "520000000000"
+
+
+def _bare_stream_worker(
+    index: int, credentials: list[tuple[str, str]], port: int, topic_filter: str, events: Any, stop: Any
+) -> None:
+    from ruralcast_terminal.mqtt import Client
+
+    async def main() -> None:
+        delays: list[int] = []
+
+        def arrived(message: Any) -> None:
+            (sent,) = struct.unpack_from("<d", message.payload)
+            delays.append(int(time.time() * 1000 - sent))
+
+        gate = asyncio.Semaphore(200)
+        clients = [
+            Client(
+                f"{user}-bare",
+                "127.0.0.1",
+                port,
+                username=user,
+                password=password,
+                subscriptions=[(topic_filter, 1)],
+                on_message=arrived,
+                connect_gate=gate,
+            )
+            for user, password in credentials
+        ]
+        for client in clients:
+            client.start()
+        while sum(client.is_connected for client in clients) < len(clients):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        events.put(("ready", index))
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        events.put(("done", index, delays))
+        await asyncio.gather(*(client.disconnect() for client in clients))
+
+    asyncio.run(main())
+
+
+def bare_stream(
+    credentials: list[tuple[str, str]], *, port: int, processes: int, size: int, interval: float, chunks: int
+) -> list[int]:
+    """Delays (ms) of a bare QoS 0 stream of `chunks` messages of `size` bytes every `interval` s."""
+    from ruralcast_terminal.mqtt import Client
+
+    from ruralcast.messaging.broker import platform_credentials
+
+    context = multiprocessing.get_context("spawn")
+    events, stop = context.Queue(), context.Event()
+    shares = [credentials[i::processes] for i in range(processes)]
+    workers = [
+        context.Process(target=_bare_stream_worker, args=(i, share, port, f"rc/v1/down/r/{PROVINCE}/+", events, stop))
+        for i, share in enumerate(shares)
+        if share
+    ]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        assert events.get(timeout=300)[0] == "ready"
+    user, password = platform_credentials()
+
+    async def publish() -> None:
+        publisher = Client("bench-bare-stream", "127.0.0.1", port, username=user, password=password)
+        publisher.start()
+        while not publisher.is_connected:
+            await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for n in range(chunks):
+            await asyncio.sleep(max(0.0, start + n * interval - loop.time()))
+            body = struct.pack("<d", time.time() * 1000).ljust(size, b"x")
+            publisher.publish_nowait(f"rc/v1/down/r/{PROVINCE}/bare-stream", body, qos=0)
+        await asyncio.sleep(0.5)
+        await publisher.disconnect()
+
+    asyncio.run(publish())
+    stop.set()
+    delays: list[int] = []
+    for _ in workers:
+        delays.extend(events.get(timeout=120)[2])
+    for worker in workers:
+        worker.join(timeout=30)
+    return delays
+
+
+class Observer:
+    """The platform account subscribed to the province topic: size and server delay of each chunk."""
+
+    def __init__(self) -> None:
+        from ruralcast.messaging.client import MqttLink
+
+        self.sizes: list[int] = []
+        self.server_ms: list[int] = []
+        self.link = MqttLink(
+            client_id="bench-live-observer",
+            subscriptions=[(f"rc/v1/down/r/{PROVINCE}/+", 0)],
+            on_message=self._message,
+        )
+
+    def _message(self, message: Any) -> None:
+        import base64
+
+        from ruralcast_terminal.protocol import message_split
+
+        now = time.time() * 1000
+        try:
+            envelope = json.loads(message_split(message.payload)[0])
+            payload = json.loads(base64.b64decode(envelope["payload"]))
+        except (ValueError, KeyError):
+            return
+        if payload.get("kind") == "live" and payload.get("event") == "chunk":
+            self.sizes.append(len(message.payload))
+            self.server_ms.append(int(now - payload["captured_ms"]))
+
+
+def speak_websocket(*, session_id: int, user: Any, source: Path, seconds: float, port: int) -> None:
+    """Send the source's frames over the live WebSocket exactly as the browser page does."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.module_loading import import_string
+    from websockets.sync.client import connect
+
+    from ruralcast.live.feed import source_frames
+
+    store = import_string(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={store.session_key}"}
+    origin = f"http://127.0.0.1:{port}"
+    with connect(f"ws://127.0.0.1:{port}/ws/live/{session_id}/", origin=origin, additional_headers=headers) as ws:  # type: ignore[arg-type]
+        for captured, pcm in source_frames(str(source), realtime=True, seconds=seconds):
+            ws.send(struct.pack("<d", captured) + pcm)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--processes", type=int, default=2, help="simulator processes")
+    parser.add_argument("--source", choices=["websocket", "line-in"], default="websocket")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="rc-bench-live-"))
+    mqtt_port = _free_port()
+    _django(workdir, mqtt_port)
+    from django.conf import settings
+    from django.core.management import call_command
+    from ruralcast_terminal.simulate import raise_fd_limit
+
+    from bench.common import record
+    from ruralcast.accounts.demo import random_password
+    from ruralcast.accounts.roles import Role
+    from ruralcast.accounts.services import role_grant, user_create
+    from ruralcast.live.models import LiveReceipt, LiveSession
+    from ruralcast.live.stream import CHUNK_MS
+    from ruralcast.regions.codes import Level
+    from ruralcast.regions.models import Region
+    from ruralcast.regions.services import regions_import
+    from ruralcast.signing.services import signing_key_generate
+    from ruralcast.terminals.demo import trust_file_write
+    from ruralcast.terminals.services import terminal_register
+
+    raise_fd_limit()
+    call_command("migrate", verbosity=0)
+    regions_import(province=PROVINCE[:2])
+    key = signing_key_generate(actor=None)
+    province = Region.objects.get(code=PROVINCE)
+    operator = user_create(actor=None, username="bench-speaker", password=random_password(), home_region=province)
+    role_grant(actor=None, user=operator, role=Role.STATION_OPERATOR, region=province)
+    villages = list(Region.objects.filter(level=Level.VILLAGE).order_by("code").values_list("code", flat=True))
+    villages = villages[:: max(1, len(villages) // args.count)][: args.count]
+    credentials: list[tuple[str, str]] = []
+    for village in Region.objects.filter(code__in=villages):
+        registration = terminal_register(actor=None, village=village)
+        credentials.append((registration.terminal.code, registration.password))
+    trust = trust_file_write()
+    source = workdir / "voice.wav"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+         f"sine=frequency=440:duration={args.seconds + 1}", "-af", "tremolo=f=3:d=0.6", str(source)],
+        check=True,
+    )  # fmt: skip
+    logs = workdir / "logs"
+    logs.mkdir()
+    python = sys.executable
+    manage = [python, str(ROOT / "manage.py")]
+    broker = _spawn([*manage, "broker_run"], logs / "broker.log")
+    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", mqtt_port)) == 0, 30, "broker")
+    ingest = _spawn([*manage, "ingest"], logs / "ingest.log")
+    web_port = _free_port()
+    web = _spawn(
+        [python, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(web_port)],
+        logs / "web.log",
+    )
+    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", web_port)) == 0, 30, "web server")
+    time.sleep(2)
+    password_file = workdir / "passwords"
+    password_file.write_text("".join(f"{code}:{password}\n" for code, password in credentials))
+    report = workdir / "simulator.json"
+    try:
+        simulator = _spawn(
+            [str(Path(python).parent / "ruralcast-terminal"), "simulate", "--count", str(args.count),
+             "--region", PROVINCE, "--broker", f"127.0.0.1:{mqtt_port}", "--processes", str(args.processes),
+             "--password-file", str(password_file), "--trust", str(trust), "--connect-timeout", "300",
+             "--duration", str(args.seconds + 15), "--report", str(report)],
+            logs / "simulator.log",
+        )  # fmt: skip
+        log_path = logs / "simulator.log"
+        _wait(lambda: '"event": "ready"' in log_path.read_text(errors="replace"), 600, "simulator")
+        observer = Observer()
+        observer.link.start(wait=10)
+        time.sleep(1)
+        if args.source == "line-in":
+            feed = subprocess.run(
+                [*manage, "live_feed", "--user", "bench-speaker", "--target", PROVINCE, "--seconds",
+                 str(args.seconds), str(source)],
+                cwd=ROOT, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            session_id = json.loads(feed.stdout.strip().splitlines()[-1])["session"]
+        else:
+            from ruralcast.live.services import live_session_start
+
+            session_id = live_session_start(actor=operator, target=province).pk
+            speak_websocket(session_id=session_id, user=operator, source=source, seconds=args.seconds, port=web_port)
+        ended = LiveSession.objects.filter(pk=session_id, recording__isnull=False)
+        _wait(ended.exists, 60, "the session's end and recording")
+        simulator.wait(timeout=args.seconds + 120)
+        observer.link.stop()
+        summary = json.loads(report.read_text())
+        session = LiveSession.objects.select_related("recording").get(pk=session_id)
+        receipts = LiveReceipt.objects.filter(session=session)
+        _wait(lambda: receipts.count() >= 2 * args.count, 30, "live receipts")
+        message_bytes = max(observer.sizes)
+        bare = bare_stream(
+            credentials, port=mqtt_port, processes=args.processes, size=message_bytes,
+            interval=CHUNK_MS / 1000, chunks=int(10 * 1000 / CHUNK_MS),
+        )  # fmt: skip
+    finally:
+        for process in (web, ingest, broker):
+            process.send_signal(signal.SIGTERM)
+        for process in (web, ingest, broker):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    live = summary.get("live") or {}
+    expected = session.chunks * args.count
+    bare_p99 = _percentile([float(d) for d in bare], 0.99)
+    record(
+        "live_voice",
+        {
+            "terminals": args.count,
+            "seconds": args.seconds,
+            "alg": key.alg,
+            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "source": args.source,
+            "chunks_sent": session.chunks,
+            "chunk_ms": CHUNK_MS,
+            "message_bytes": message_bytes,
+            "wire_kbit_s": round(message_bytes * 8 / CHUNK_MS, 1),
+            "server_ms_p50": _percentile([float(d) for d in observer.server_ms], 0.5),
+            "server_ms_max": max(observer.server_ms),
+            "chunks_played": live.get("chunks"),
+            "chunks_expected": expected,
+            "delay_ms_p50": live.get("delay_ms_p50"),
+            "delay_ms_p99": live.get("delay_ms_p99"),
+            "delay_ms_max": live.get("delay_ms_max"),
+            "rejected": live.get("rejected"),
+            "verify_us": summary.get("verify_us"),
+            "receipts": {
+                "live_started": receipts.filter(event="live_started").count(),
+                "live_stopped": receipts.filter(event="live_stopped").count(),
+            },
+            "recording_s": session.recording.audio_seconds if session.recording else None,
+            "bare_delay_ms_p50": _percentile([float(d) for d in bare], 0.5),
+            "bare_delay_ms_p99": bare_p99,
+            "bare_delay_ms_max": max(bare) if bare else None,
+            "bare_chunks": len(bare),
+            "p99_minus_bare_ms": round(live["delay_ms_p99"] - bare_p99) if live.get("delay_ms_p99") else None,
+            "goal": "p99 <= 1500 ms",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

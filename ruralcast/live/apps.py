@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LiveConfig(AppConfig):
+    name = "ruralcast.live"
+    label = "live"
+    verbose_name = _("Live voice")
+
+    def ready(self) -> None:
+        from ruralcast.live import wiring
+
+        wiring.connect()

@@ -1,0 +1,67 @@
+"""How live voice plugs into messaging: terminals' `live_started` / `live_stopped` receipts.
+
+They travel on the ordinary receipt uplink (docs/protocols.md §5, §9) with `ebm_id` =
+`live-<session id>`. The alerts app owns the `receipt` handler; this wraps it once, taking the live
+receipts out of each batch and handing the rest on unchanged.
+"""
+
+from datetime import datetime
+from typing import Any
+
+LIVE_PREFIX = "live-"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def live_receipts_of(items: list[Any]) -> tuple[list[Any], list[Any]]:
+    """(live receipts as LiveReceiptIn, the other uplinks untouched)."""
+    from ruralcast.live.services import LiveReceiptIn
+
+    live, others = [], []
+    for item in items:
+        body = item.payload
+        ebm_id = body.get("ebm_id") if isinstance(body, dict) else None
+        if not (isinstance(ebm_id, str) and ebm_id.startswith(LIVE_PREFIX) and ebm_id[len(LIVE_PREFIX) :].isdigit()):
+            others.append(item)
+            continue
+        session_id = int(ebm_id[len(LIVE_PREFIX) :])
+        events = body["events"] if isinstance(body.get("events"), list) else [body]
+        for event in events:
+            if isinstance(event, dict) and isinstance(event.get("event"), str):
+                live.append(
+                    LiveReceiptIn(
+                        terminal_code=item.terminal,
+                        session_id=session_id,
+                        event=event["event"],
+                        reason=str(event.get("reason") or ""),
+                        device_at=_parse_time(event.get("at")),
+                    )
+                )
+    return live, others
+
+
+def connect() -> None:
+    from ruralcast.messaging import handlers as messaging
+
+    inner = messaging.uplink_handler("receipt")
+    if inner is not None and getattr(inner, "live_wrapped", False):
+        return
+
+    def store(items: list[Any]) -> None:
+        from ruralcast.live.services import live_receipts_store
+
+        live, others = live_receipts_of(items)
+        if live:
+            live_receipts_store(live)
+        if others and inner is not None:
+            inner(others)
+
+    store.live_wrapped = True  # type: ignore[attr-defined]
+    messaging.register_uplink_handler("receipt", store)
