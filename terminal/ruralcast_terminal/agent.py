@@ -45,6 +45,7 @@ from typing import Any
 
 from ruralcast_terminal import commands, priority, protocol
 from ruralcast_terminal.mqtt import Client, Message, Will
+from ruralcast_terminal.playout import Playout
 from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
 from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_from_config
 from ruralcast_terminal.status import StatusProbe, status_bytes
@@ -508,6 +509,7 @@ class _Item:
     msg_type: str = field(default="Alert", compare=False)
     started: bool = field(default=False, compare=False)
     stop_reason: str | None = field(default=None, compare=False)
+    programme: bool = field(default=False, compare=False)  # a scheduled entry (`playout`), not an alert
 
     @property
     def ebm_id(self) -> str:
@@ -559,6 +561,15 @@ class Agent:
         self.status_seq = 0
         self.powered = True
         self._commands_seen: set[str] = set()
+        self.playout = Playout(
+            terminal_id=tid,
+            village_code=config.village_code,
+            directory=config.cache_dir,
+            trust=lambda: self.trust,
+            enqueue=self._programme_enqueue,
+            fetch=AudioCache(config.cache_dir / "programme").fetch,
+            client=self.client,
+        )
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -571,6 +582,7 @@ class Agent:
         ]
         if self.config.status_interval > 0:
             self._tasks.append(asyncio.create_task(self._status_loop(), name="agent:status"))
+        self._tasks.extend(self.playout.tasks())
         self.client.start()
 
     async def stop(self, *, flush_timeout: float = 2.0) -> None:
@@ -738,7 +750,12 @@ class Agent:
         self._inbox.put_nowait(msg)
 
     def _receipt(self, ebm_id: str, event: str, reason: str = "") -> None:
-        """Queue a receipt; what is queued within RECEIPT_COALESCE_SECONDS goes out as one message."""
+        """Queue a receipt; what is queued within RECEIPT_COALESCE_SECONDS goes out as one message.
+
+        A scheduled entry gets no receipt: its outcome goes to the playback log (`playout`)."""
+        if self.playout.owns(ebm_id):
+            self.playout.outcome(ebm_id, event, reason)
+            return
         self.receipts.append((ebm_id, event, reason))
         log.info("%s receipt %s %s %s", self.config.terminal_id, ebm_id, event, reason)
         self._unsent.setdefault(ebm_id, []).append((event, reason, local_now_iso()))
@@ -779,11 +796,7 @@ class Agent:
                 self._command(opened)
                 return
             if protocol.is_schedule(opened):
-                # Verified, but playing the day's programme from it is not built yet: kept quiet
-                # (no `rejected` receipt: the document is fine, this agent just does not use it).
-                log.info(
-                    "schedule document version %s received (daily programme not played yet)", opened.get("version")
-                )
+                self._schedule(msg.payload, opened)
                 return
             payload = alert_admit(
                 opened,
@@ -903,6 +916,19 @@ class Agent:
             self._current_task.cancel()
         self._wake.set()
 
+    # -- the daily programme (playout.py) -------------------------------------------------------
+
+    def _schedule(self, data: bytes, payload: dict[str, Any]) -> None:
+        """A verified schedule document: adopted if it is this village's and newer (no receipt either way)."""
+        try:
+            self.playout.document(data, payload)
+        except Rejected as rejected:
+            level = logging.DEBUG if rejected.reason == protocol.DUPLICATE else logging.WARNING
+            log.log(level, "schedule document ignored: %s", rejected)
+
+    def _programme_enqueue(self, playback: Playback, claim: priority.Claim, ends: datetime) -> None:
+        self._enqueue(_Item(claim.rank, playback, claim, ends, programme=True))
+
     # -- playing -------------------------------------------------------------------------------
 
     @property
@@ -911,6 +937,9 @@ class Agent:
         return self._current.ebm_id if self._current is not None else None
 
     async def _play(self, item: _Item) -> None:
+        if item.programme:
+            await self.playout.play(item.playback, self.sink)
+            return
         if not item.started:
             item.started = True
             self._receipt(item.ebm_id, STARTED)
