@@ -78,6 +78,7 @@ from ruralcast_terminal.commands import (
     is_command,
 )
 from ruralcast_terminal.mqtt import Client, Message, Will
+from ruralcast_terminal.playout import schedule_check
 from ruralcast_terminal.protocol import Envelope, Rejected, TrustList, VerifyCache
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,8 @@ class _Virtual:
     handled: int = 0  # messages that got a decision (duplicates and cleared retains excluded)
     # Alerts "playing" on this terminal (real-duration playback): ebm id -> the timer sending `finished`.
     playing: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    schedule_version: int = 0  # the highest schedule document it verified and adopted
+    schedules: int = 0  # documents adopted so far
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,9 @@ class FleetStats:
     audio_checked: int = 0
     audio_failed: int = 0
     arrivals: dict[str, list[float]] = field(default_factory=dict)  # ebm_id → [first, last, count]
+    schedule_rejected: Counter[str] = field(default_factory=Counter)
+    # Schedule version → the wall-clock times (time.time()) at which terminals adopted it.
+    schedule_adopted: dict[str, list[float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -271,6 +277,8 @@ class FleetStats:
             "audio_checked": self.audio_checked,
             "audio_failed": self.audio_failed,
             "arrivals": self.arrivals,
+            "schedule_rejected": dict(self.schedule_rejected),
+            "schedule_adopted": self.schedule_adopted,
         }
 
 
@@ -384,6 +392,9 @@ class Fleet:
 
     def min_handled(self) -> int:
         return min((vt.handled for vt in self.terminals), default=0)
+
+    def min_schedules(self) -> int:
+        return min((vt.schedules for vt in self.terminals), default=0)
 
     @property
     def playing(self) -> int:
@@ -507,6 +518,18 @@ class Fleet:
             raise Rejected(known.reason, known.detail)
         return known.payload, known.attachment_ok
 
+    def _schedule(self, vt: _Virtual, payload: dict[str, Any]) -> None:
+        """A verified schedule document: the agent's own checks (`playout.schedule_check`: its
+        village, a higher version, well-formed entries); adopted means holding that version."""
+        try:
+            schedule_check(payload, village_code=vt.spec.village_code, current_version=vt.schedule_version)
+        except Rejected as rejected:
+            self.stats.schedule_rejected[rejected.reason] += 1
+            return
+        vt.schedule_version = int(payload["version"])
+        vt.schedules += 1
+        self.stats.schedule_adopted.setdefault(str(vt.schedule_version), []).append(time.time())
+
     def _on_message(self, vt: _Virtual, msg: Message) -> None:
         if not msg.payload:
             return
@@ -521,7 +544,9 @@ class Fleet:
                 self._command(vt, opened)
                 return
             if protocol.is_schedule(opened):
-                return  # effective-schedule documents: not played by agents yet
+                self._schedule(vt, opened)
+                stats.handle_seconds += time.perf_counter() - started
+                return
             payload = alert_admit(
                 opened,
                 village_code=vt.spec.village_code,
@@ -601,6 +626,7 @@ class RunOptions:
     freshness_seconds: float = protocol.DEFAULT_FRESHNESS.total_seconds()
     duration: float | None = None  # seconds after the fleet is connected
     expect_alerts: int | None = None  # stop once every terminal handled this many messages
+    expect_schedules: int | None = None  # stop once every terminal adopted this many schedule documents
     connect_timeout: float = 120.0
     settle: float = 5.0  # at the end, wait up to this long for receipts to be acknowledged
     keepalive: int = 60
@@ -643,6 +669,8 @@ async def _run_share(
             break
         if options.expect_alerts is not None and fleet.min_handled() >= options.expect_alerts and not fleet.playing:
             break
+        if options.expect_schedules is not None and fleet.min_schedules() >= options.expect_schedules:
+            break
     deadline = loop.time() + options.settle
     while fleet.pending_receipts and loop.time() < deadline:
         await asyncio.sleep(0.05)
@@ -669,8 +697,11 @@ def merge(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {"rejected": Counter(), "arrivals": {}}
     for part in parts:
         for key, value in part.items():
-            if key == "rejected":
-                total["rejected"].update(value)
+            if key in ("rejected", "schedule_rejected"):
+                total.setdefault(key, Counter()).update(value)
+            elif key == "schedule_adopted":
+                for version, times in value.items():
+                    total.setdefault(key, {}).setdefault(version, []).extend(times)
             elif key == "arrivals":
                 for ebm_id, (first, last, count) in value.items():
                     known = total["arrivals"].setdefault(ebm_id, [first, last, 0])
@@ -678,6 +709,8 @@ def merge(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
             elif isinstance(value, int | float):
                 total[key] = total.get(key, 0) + value
     total["rejected"] = dict(total["rejected"])
+    if "schedule_rejected" in total:
+        total["schedule_rejected"] = dict(total["schedule_rejected"])
     return total
 
 
@@ -704,6 +737,12 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
         "fanout": {
             ebm_id: {"terminals": count, "spread_ms": round((last - first) * 1000, 1), "first": first, "last": last}
             for ebm_id, (first, last, count) in sorted(total.get("arrivals", {}).items())
+        },
+        "schedule_rejected": total.get("schedule_rejected", {}),
+        # Per schedule version: how many terminals adopted it, and when (time.time(), sorted).
+        "schedules": {
+            version: {"terminals": len(times), "adopted_at": sorted(times)}
+            for version, times in sorted(total.get("schedule_adopted", {}).items(), key=lambda item: int(item[0]))
         },
         "elapsed_s": round(elapsed, 3),
     }
@@ -833,6 +872,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--expect-alerts", type=int, default=None, help="stop once every terminal handled this many messages"
     )
+    parser.add_argument(
+        "--expect-schedules",
+        type=int,
+        default=None,
+        help="stop once every terminal adopted this many schedule documents (verified, its village, newer)",
+    )
     parser.add_argument("--connect-timeout", type=float, default=120.0)
     parser.add_argument(
         "--real-playback",
@@ -874,6 +919,7 @@ def simulate_main(args: argparse.Namespace) -> int:
         freshness_seconds=args.freshness,
         duration=args.duration,
         expect_alerts=args.expect_alerts,
+        expect_schedules=args.expect_schedules,
         connect_timeout=args.connect_timeout,
         real_playback=args.real_playback,
         status_interval=args.status_interval,

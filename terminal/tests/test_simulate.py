@@ -212,3 +212,37 @@ async def test_the_simulator_command_fans_one_alert_out_to_200_terminals_in_2_pr
     assert summary["verify_us"] > 0
     [fanout] = summary["fanout"].values()
     assert fanout["terminals"] == 200
+
+
+@pytest.mark.anyio
+async def test_virtual_terminals_adopt_their_villages_schedule_documents_verified_once(mosquitto, platform_key):
+    from ruralcast_terminal.mqtt import Client
+
+    plan = plan_terminals(count=30, region=COUNTY)
+    villages = sorted({spec.village_code for spec in plan})
+    fleet = Fleet(plan, host=mosquitto.host, port=mosquitto.port, trust=platform_key.trust())
+    fleet.start()
+    publisher = Client("schedule-pub", mosquitto.host, mosquitto.port)
+    await publisher.connect()
+    try:
+        while fleet.connected < 30:
+            await asyncio.sleep(0.02)
+        for version in (4, 3):  # the older one is ignored
+            for village in villages:
+                document = {
+                    "kind": "schedule", "format": 2, "version": version, "village": village,
+                    "timezone": "Asia/Shanghai", "from": "2026-12-02", "days": 3, "entries": [],
+                }  # fmt: skip
+                await publisher.publish(f"rc/v1/down/r/{village}/schedule", platform_key.seal(document), qos=1)
+        for _ in range(200):
+            if fleet.min_schedules() >= 1 and sum(fleet.snapshot()["schedule_rejected"].values()) >= 30:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await publisher.disconnect()
+    stats = fleet.snapshot()
+    await fleet.stop()
+    assert len(stats["schedule_adopted"]["4"]) == 30 and "3" not in stats["schedule_adopted"]
+    assert stats["schedule_rejected"] == {"duplicate": 30}
+    assert stats["verify_count"] == 2 * len(villages)  # once per distinct document, not per terminal
+    assert {vt.schedule_version for vt in fleet.terminals} == {4}
