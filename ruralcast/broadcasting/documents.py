@@ -59,7 +59,6 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         "region": entry.owner_code,
         "schedule": entry.schedule_id,
         "slot": entry.slot_id,
-        "after_preemption": "resume",
     }
 
 
