@@ -147,7 +147,8 @@ def entry_coverage(*, logs: QuerySet[PlaybackLog]) -> list[EntryCoverage]:
     result = []
     for row in grouped:
         key = (row["village_id"], row["slot_id"], row["scheduled_start"])
-        terminals = max(active_at(row["village_id"], row["scheduled_start"]), row["played"])
+        # A terminal that reported the entry existed then, whatever its registration date says.
+        terminals = max(active_at(row["village_id"], row["scheduled_start"]), row["reported"])
         result.append(
             EntryCoverage(
                 village=row["village_id"],

@@ -17,5 +17,6 @@ urlpatterns = [
     path("library/speech/", views.item_speech, name="item_speech"),
     path("library/upload/", views.item_upload, name="item_upload"),
     path("effective/", views.effective, name="effective"),
+    path("playlogs/", views.playlogs, name="playlogs"),
     path("audio/<str:sha256>.mp3", views.audio, name="audio"),
 ]
