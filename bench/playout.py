@@ -45,9 +45,7 @@ from bench.alerts import _django, _free_port, _percentile, _spawn, _wait  # noqa
 COUNTY = "522632000000"
 
 
-def _bare_worker(
-    index: int, clients_spec: list[tuple[str, str, str]], port: int, events: Any, stop: Any
-) -> None:
+def _bare_worker(index: int, clients_spec: list[tuple[str, str, str]], port: int, events: Any, stop: Any) -> None:
     """Connections subscribed to their village's region topics; reports when each round's documents arrived."""
     from ruralcast_terminal.mqtt import Client
 
@@ -62,9 +60,15 @@ def _bare_worker(
 
         clients = [
             Client(
-                f"{user}-bare", "127.0.0.1", port, username=user, password=password,
-                subscriptions=[(f"rc/v1/down/r/{village}/+", 1)], on_message=arrived, connect_gate=gate,
-            )  # fmt: skip
+                f"{user}-bare",
+                "127.0.0.1",
+                port,
+                username=user,
+                password=password,
+                subscriptions=[(f"rc/v1/down/r/{village}/+", 1)],
+                on_message=arrived,
+                connect_gate=gate,
+            )
             for user, password, village in clients_spec
         ]
         for client in clients:

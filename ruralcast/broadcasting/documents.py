@@ -20,8 +20,8 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
 from django.db.models import QuerySet
+from django.urls import reverse
 from ruralcast_terminal.protocol import canonical_json, covering_codes
 
 from ruralcast.broadcasting.models import ScheduleSlot
@@ -89,9 +89,7 @@ class ProgrammeMemo:
             self._targets.setdefault(slot.schedule.target_region_id, []).append(slot)
 
     def _key(self, village_code: str) -> tuple[int, ...]:
-        covering = [
-            slot for target, slots in self._targets.items() if covers(target, village_code) for slot in slots
-        ]
+        covering = [slot for target, slots in self._targets.items() if covers(target, village_code) for slot in slots]
         key = tuple(sorted(slot.pk for slot in covering))
         if key not in self._by_key:
             entries: list[Entry] = []

@@ -183,9 +183,7 @@ class PlaybackLog(models.Model):
     """
 
     terminal_code = models.CharField(_("terminal"), max_length=23)
-    village = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("village")
-    )
+    village = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("village"))
     slot_id = models.PositiveIntegerField(_("slot"))
     schedule_id = models.PositiveIntegerField(_("schedule"), null=True)
     item_id = models.PositiveIntegerField(_("item"), null=True)

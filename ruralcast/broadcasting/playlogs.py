@@ -15,7 +15,7 @@ and a period: `broadcasting.coverage` (percent, average of the entries' shares) 
 
 import datetime
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,13 +47,12 @@ def _int(value: Any) -> int | None:
     return value if type(value) is int and 0 <= value < 2**31 else None
 
 
-def playlogs_write(items: Iterable[Any]) -> int:
-    """Store a batch of `playlog` uplinks (messaging.handlers.Uplink); returns the rows offered.
+def playlogs_write(items: list[Any]) -> None:
+    """Store a batch of `playlog` uplinks (messaging.handlers.Uplink).
 
     Lines of unknown terminals, or malformed ones, are dropped (logged); the rest are inserted in one
     statement that ignores lines already stored.
     """
-    items = list(items)
     villages = dict(
         Terminal.objects.filter(code__in={item.terminal for item in items}).values_list("code", "village_id")
     )
@@ -89,7 +88,6 @@ def playlogs_write(items: Iterable[Any]) -> int:
             )
     if rows:
         PlaybackLog.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
 
 
 # ---------------------------------------------------------------------------- coverage
@@ -129,10 +127,10 @@ def entry_coverage(*, logs: QuerySet[PlaybackLog]) -> list[EntryCoverage]:
         )
         .order_by("scheduled_start", "village_id", "slot_id")
     )
-    titles = dict(
-        ((row["village_id"], row["slot_id"], row["scheduled_start"]), row["title"])
+    titles = {
+        (row["village_id"], row["slot_id"], row["scheduled_start"]): row["title"]
         for row in logs.order_by().values("village_id", "slot_id", "scheduled_start", "title")
-    )
+    }
     fleet: dict[str, list[tuple[datetime.datetime, datetime.datetime | None]]] = {}
     for village, created, revoked in Terminal.objects.filter(
         village_id__in={row["village_id"] for row in grouped}
@@ -141,7 +139,9 @@ def entry_coverage(*, logs: QuerySet[PlaybackLog]) -> list[EntryCoverage]:
 
     def active_at(village: str, moment: datetime.datetime) -> int:
         return sum(
-            1 for created, revoked in fleet.get(village, []) if created <= moment and (revoked is None or revoked > moment)
+            1
+            for created, revoked in fleet.get(village, [])
+            if created <= moment and (revoked is None or revoked > moment)
         )
 
     result = []
@@ -166,7 +166,9 @@ def entry_coverage(*, logs: QuerySet[PlaybackLog]) -> list[EntryCoverage]:
 def _logs_in(region_code: str, start: datetime.date, end: datetime.date) -> QuerySet[PlaybackLog]:
     begin, until = _bounds(start, end)
     prefix = prefix_of(region_code, level_of_code(region_code))
-    return PlaybackLog.objects.filter(subtree_q(prefix, "village_id"), scheduled_start__gte=begin, scheduled_start__lt=until)
+    return PlaybackLog.objects.filter(
+        subtree_q(prefix, "village_id"), scheduled_start__gte=begin, scheduled_start__lt=until
+    )
 
 
 def broadcast_coverage(*, region_code: str, start: datetime.date, end: datetime.date) -> float | None:

@@ -305,7 +305,9 @@ def effective(request: HttpRequest) -> HttpResponse:
     if programme is not None:
         # Coverage (share of the village's terminals that played an entry) for entries already over.
         coverage = selectors.village_coverage(
-            user=request.user, village=programme.village, day=programme.day  # type: ignore[arg-type]
+            user=request.user,  # type: ignore[arg-type]
+            village=programme.village,
+            day=programme.day,
         )
         now = timezone.now()
         rows = [(entry, coverage.get((entry.slot_id, entry.start)), entry.end <= now) for entry in programme.entries]

@@ -448,6 +448,8 @@ class Playout:
                     pause = min(FETCH_BACKOFF_BASE * 2**failures, FETCH_BACKOFF_CAP)
                     self._retry[sha256] = (loop.time() + pause, failures + 1)
                     wait = min(wait, pause)
-                    log.warning("%s: programme audio %s: %s (again in %.0f s)", self.terminal_id, sha256[:12], exc, pause)
+                    log.warning(
+                        "%s: programme audio %s: %s (again in %.0f s)", self.terminal_id, sha256[:12], exc, pause
+                    )
             self.evict()
             await _wait(self._fetch_changed, max(wait, 0.05))

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from ruralcast_terminal import playout as playout_module
 from ruralcast_terminal.agent import Agent, AgentConfig
 from ruralcast_terminal.mqtt import Client
 from ruralcast_terminal.playout import PLAYLOG_FILE, schedule_check
@@ -193,7 +192,10 @@ async def test_the_document_is_adopted_its_audio_fetched_ahead_and_the_entry_pla
             assert abs((datetime.fromisoformat(first["at"]) - start).total_seconds()) < 0.5
             [line] = station.logs
             assert line["outcome"] == "played" and line["slot"] == 1 and line["version"] == 5
-            assert datetime.fromisoformat(line["start"]) == start.replace(microsecond=start.microsecond // 1000 * 1000) and 300 <= line["ms"] <= 400
+            assert (
+                datetime.fromisoformat(line["start"]) == start.replace(microsecond=start.microsecond // 1000 * 1000)
+                and 300 <= line["ms"] <= 400
+            )
             await wait_for(lambda: not agent.playout.pending_lines(), what="line dropped once acknowledged")
 
 
@@ -296,18 +298,17 @@ async def test_an_older_version_another_villages_or_a_forged_document_is_not_ado
     root, base = audio_server
     audio = publish_audio(root, base, b"x" * 100)
     impostor = PlatformKey(serial=platform_key.serial)  # same serial, another key: a forged signature
-    async with Station(mosquitto) as station:
-        async with running(config_for(mosquitto, tmp_path, platform_key.trust())) as agent:
-            await station.publish(platform_key.seal(document(9, [entry(soon(60), audio)])))
-            await wait_for(lambda: agent.playout.version == 9, what="version 9 adopted")
-            await station.publish(platform_key.seal(document(7, [])))
-            await station.publish(
-                platform_key.seal(document(12, [], village=NEIGHBOUR)), topic=f"rc/v1/down/r/{VILLAGE}/schedule"
-            )
-            await station.publish(impostor.seal(document(13, [])))
-            await station.publish(platform_key.seal(document(10, [entry(soon(90), audio, slot=2)])))
-            await wait_for(lambda: agent.playout.version == 10, what="version 10 adopted")
-            assert [e.slot for e in agent.playout.entries] == [2]
+    async with Station(mosquitto) as station, running(config_for(mosquitto, tmp_path, platform_key.trust())) as agent:
+        await station.publish(platform_key.seal(document(9, [entry(soon(60), audio)])))
+        await wait_for(lambda: agent.playout.version == 9, what="version 9 adopted")
+        await station.publish(platform_key.seal(document(7, [])))
+        await station.publish(
+            platform_key.seal(document(12, [], village=NEIGHBOUR)), topic=f"rc/v1/down/r/{VILLAGE}/schedule"
+        )
+        await station.publish(impostor.seal(document(13, [])))
+        await station.publish(platform_key.seal(document(10, [entry(soon(90), audio, slot=2)])))
+        await wait_for(lambda: agent.playout.version == 10, what="version 10 adopted")
+        assert [e.slot for e in agent.playout.entries] == [2]
     with pytest.raises(Rejected) as older:
         schedule_check(document(7, []), village_code=VILLAGE, current_version=10)
     assert older.value.reason == "duplicate"
@@ -319,9 +320,8 @@ async def test_an_older_version_another_villages_or_a_forged_document_is_not_ado
 async def test_audio_no_entry_needs_any_more_is_evicted(mosquitto, tmp_path, platform_key, audio_server):
     root, base = audio_server
     old, new = publish_audio(root, base, b"old item"), publish_audio(root, base, b"new item")
-    async with Station(mosquitto) as station:
-        async with running(config_for(mosquitto, tmp_path, platform_key.trust())) as agent:
-            await station.publish(platform_key.seal(document(1, [entry(soon(60), old)])))
-            await wait_for(lambda: cached(agent, old), what="old audio fetched")
-            await station.publish(platform_key.seal(document(2, [entry(soon(60), new)])))
-            await wait_for(lambda: cached(agent, new) and not cached(agent, old), what="old audio evicted")
+    async with Station(mosquitto) as station, running(config_for(mosquitto, tmp_path, platform_key.trust())) as agent:
+        await station.publish(platform_key.seal(document(1, [entry(soon(60), old)])))
+        await wait_for(lambda: cached(agent, old), what="old audio fetched")
+        await station.publish(platform_key.seal(document(2, [entry(soon(60), new)])))
+        await wait_for(lambda: cached(agent, new) and not cached(agent, old), what="old audio evicted")

@@ -2,10 +2,12 @@
 coverage figures the reporting module reads."""
 
 import json
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -63,7 +65,11 @@ def test_logs_are_stored_once_even_when_a_terminal_sends_them_again(logged) -> N
     assert PlaybackLog.objects.count() == 5 and stats.written == 1
     log = PlaybackLog.objects.get(terminal_code=first.code, slot_id=1)
     assert (log.village_id, log.outcome, log.played_ms, log.version, log.title) == (
-        first.village_id, "played", 60000, 12, "榕江新闻"
+        first.village_id,
+        "played",
+        60000,
+        12,
+        "榕江新闻",
     )
     assert log.scheduled_start == at(7) and log.started_at == at(7)
 
@@ -131,7 +137,12 @@ def test_console_lists_filters_and_exports_logs_and_the_village_page_shows_cover
     assert page.status_code == 200 and page.content.count(b"data-outcome=") == 3
     export = client.get("/broadcasting/playlogs/", {"region": dashizi.code, "format": "csv"})
     assert export["content-type"].startswith("text/csv")
-    rows = b"".join(export.streaming_content).decode("utf-8-sig").strip().splitlines()
+    rows = (
+        b"".join(cast(Iterator[bytes], cast(StreamingHttpResponse, export).streaming_content))
+        .decode("utf-8-sig")
+        .strip()
+        .splitlines()
+    )
     assert len(rows) == 4 and logged["first"].code in rows[1] + rows[2] + rows[3]
 
 
@@ -153,4 +164,4 @@ def test_village_page_shows_who_played_past_entries(
 
     assert page.status_code == 200
     html = page.content.decode()
-    assert "1 of 2 terminals (50.0 %)" in html, html[html.find("data-effective"):][:1500]
+    assert "1 of 2 terminals (50.0 %)" in html, html[html.find("data-effective") :][:1500]
