@@ -397,7 +397,12 @@ class Playout:
                 with contextlib.suppress(ValueError):
                     logs.append(json.loads(line))
             body = json.dumps({"terminal": self.terminal_id, "logs": logs}, ensure_ascii=False).encode()
-            await self.client.publish(playlog_topic(self.terminal_id), body, qos=1)
+            try:
+                await self.client.publish(playlog_topic(self.terminal_id), body, qos=1)
+            except Exception as exc:  # noqa: BLE001 — e.g. dropped from a full queue: the lines stay, try later
+                log.warning("%s: playlog upload failed (%s); the lines are kept", self.terminal_id, exc)
+                await asyncio.sleep(5.0)
+                continue
             current = self.pending_lines()
             if current[: len(batch)] == batch:
                 rest = "".join(f"{line}\n" for line in current[len(batch) :])
