@@ -21,7 +21,8 @@ It holds one MQTT connection (client id = its 23-digit terminal id), subscribes 
 Receipts go to `rc/v1/up/<id>/receipt` at QoS 1 and are resent after a reconnect until the broker
 acknowledges them. The village's signed schedule document (retained on
 `rc/v1/down/r/<village>/schedule`) goes to `playout`, which plays the daily programme through the
-same arbitration and reports it in playback logs instead of receipts. The same acceptance and receipt code serves the simulator's virtual terminals.
+same arbitration and reports it in playback logs instead of receipts. The same acceptance and
+receipt code serves the simulator's virtual terminals.
 """
 
 from __future__ import annotations
