@@ -165,3 +165,18 @@ def test_village_page_shows_who_played_past_entries(
     assert page.status_code == 200
     html = page.content.decode()
     assert "1 of 2 terminals (50.0 %)" in html, html[html.find("data-effective") :][:1500]
+
+
+def test_a_batch_costs_the_same_queries_for_one_terminal_or_many(terminals, dashizi: Region) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ruralcast.terminals.services import terminal_register
+
+    many = [terminal_register(actor=None, village=dashizi).terminal for _ in range(20)]
+    with CaptureQueriesContext(connection) as one:
+        ingest_batch([uplink(terminals["dashizi"][0].code, line(1, at(7)))])
+    with CaptureQueriesContext(connection) as twenty:
+        ingest_batch([uplink(t.code, line(1, at(7)), line(2, at(12))) for t in many])
+    assert PlaybackLog.objects.count() == 41
+    assert len(twenty.captured_queries) == len(one.captured_queries)
