@@ -78,7 +78,7 @@ from ruralcast_terminal.commands import (
     is_command,
 )
 from ruralcast_terminal.mqtt import Client, Message, Will
-from ruralcast_terminal.playout import schedule_check
+from ruralcast_terminal.playout import PLAYED, ScheduleEntry, playlog_topic, schedule_check
 from ruralcast_terminal.protocol import Envelope, Rejected, TrustList, VerifyCache
 
 log = logging.getLogger(__name__)
@@ -225,6 +225,9 @@ class _Virtual:
     playing: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     schedule_version: int = 0  # the highest schedule document it verified and adopted
     schedules: int = 0  # documents adopted so far
+    entries: list[ScheduleEntry] = field(default_factory=list)  # of the adopted document (with --playlogs)
+    adopted_at: float = 0.0
+    logged: set[str] = field(default_factory=set)  # entry keys already reported
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,7 @@ class FleetStats:
     audio_failed: int = 0
     arrivals: dict[str, list[float]] = field(default_factory=dict)  # ebm_id → [first, last, count]
     schedule_rejected: Counter[str] = field(default_factory=Counter)
+    playlogs_sent: int = 0
     # Schedule version → the wall-clock times (time.time()) at which terminals adopted it.
     schedule_adopted: dict[str, list[float]] = field(default_factory=dict)
 
@@ -278,6 +282,7 @@ class FleetStats:
             "audio_failed": self.audio_failed,
             "arrivals": self.arrivals,
             "schedule_rejected": dict(self.schedule_rejected),
+            "playlogs_sent": self.playlogs_sent,
             "schedule_adopted": self.schedule_adopted,
         }
 
@@ -300,8 +305,12 @@ class Fleet:
         real_playback: bool = False,
         fault_rate: float = 0.0,
         reports_status: bool = False,
+        playlogs: bool = False,
     ) -> None:
         self.trust = trust
+        # Virtual loudspeakers "play" the entries of their schedule (null sink) and upload playlogs.
+        self.playlogs = playlogs
+        self.playlogs_sent = 0
         # False: `finished` follows `started` at once. True: it follows after the audio's length ×
         # repeat, as on a loudspeaker, and a Cancel arriving meanwhile stops it (`cancelled`).
         self.real_playback = real_playback
@@ -382,6 +391,34 @@ class Fleet:
                 vt.client.publish_nowait(status_topic(vt.spec.terminal_id), self.status_report(vt), qos=1)
                 self.status_sent += 1
 
+    async def play_schedules(self, tick: float = 0.5) -> None:
+        """With `playlogs`: each terminal reports every entry of its schedule that started after it
+        adopted the document as `played` (a null sink plays at once), on its playlog topic, QoS 1."""
+        while True:
+            await asyncio.sleep(tick)
+            now = time.time()
+            for vt in self.terminals:
+                due = [
+                    entry
+                    for entry in vt.entries
+                    if entry.key not in vt.logged and vt.adopted_at <= entry.start.timestamp() <= now
+                ]
+                if not due:
+                    continue
+                lines = []
+                for entry in due:
+                    vt.logged.add(entry.key)
+                    lines.append(
+                        {
+                            "slot": entry.slot, "schedule": entry.schedule, "item": entry.item, "title": entry.title,
+                            "start": entry.start.isoformat(), "started": entry.start.isoformat(), "ms": entry.ms,
+                            "outcome": PLAYED, "reason": "", "version": vt.schedule_version,
+                        }
+                    )  # fmt: skip
+                body = json.dumps({"terminal": vt.spec.terminal_id, "logs": lines}, ensure_ascii=False).encode()
+                vt.client.publish_nowait(playlog_topic(vt.spec.terminal_id), body, qos=1)
+                self.playlogs_sent += 1
+
     @property
     def connected(self) -> int:
         return sum(1 for vt in self.terminals if vt.client.is_connected)
@@ -409,6 +446,7 @@ class Fleet:
 
     def snapshot(self) -> dict[str, Any]:
         self.stats.status_sent = self.status_sent
+        self.stats.playlogs_sent = self.playlogs_sent
         self.stats.connected = self.connected
         self.stats.connects = sum(vt.client.connects for vt in self.terminals)
         self.stats.verify_count = self.cache.misses
@@ -528,6 +566,9 @@ class Fleet:
             return
         vt.schedule_version = int(payload["version"])
         vt.schedules += 1
+        if self.playlogs:
+            vt.entries = schedule_check(payload, village_code=vt.spec.village_code, current_version=0)
+            vt.adopted_at = time.time()
         self.stats.schedule_adopted.setdefault(str(vt.schedule_version), []).append(time.time())
 
     def _on_message(self, vt: _Virtual, msg: Message) -> None:
@@ -627,6 +668,7 @@ class RunOptions:
     duration: float | None = None  # seconds after the fleet is connected
     expect_alerts: int | None = None  # stop once every terminal handled this many messages
     expect_schedules: int | None = None  # stop once every terminal adopted this many schedule documents
+    playlogs: bool = False  # play the schedules' entries (null sink) and upload playlogs
     connect_timeout: float = 120.0
     settle: float = 5.0  # at the end, wait up to this long for receipts to be acknowledged
     keepalive: int = 60
@@ -652,9 +694,11 @@ async def _run_share(
         real_playback=options.real_playback,
         fault_rate=options.fault_rate,
         reports_status=options.status_interval > 0,
+        playlogs=options.playlogs,
     )
     fleet.start()
     reporter = asyncio.create_task(fleet.report_status(options.status_interval))
+    player = asyncio.create_task(fleet.play_schedules()) if options.playlogs else None
     loop = asyncio.get_running_loop()
     reported_connected = -1
     last_progress = 0.0
@@ -675,6 +719,8 @@ async def _run_share(
     while fleet.pending_receipts and loop.time() < deadline:
         await asyncio.sleep(0.05)
     reporter.cancel()
+    if player is not None:
+        player.cancel()
     snapshot = fleet.snapshot()
     snapshot["receipts_unacknowledged"] = fleet.pending_receipts
     await fleet.stop()
@@ -729,6 +775,7 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
         "receipts_sent": total.get("receipts_sent", 0),
         "receipts_unacknowledged": total.get("receipts_unacknowledged", 0),
         "status_sent": total.get("status_sent", 0),
+        "playlogs_sent": total.get("playlogs_sent", 0),
         "acks_sent": total.get("acks_sent", 0),
         "verify_count": verify_count,
         "verify_us": round(total.get("verify_seconds", 0.0) / verify_count * 1e6, 1) if verify_count else None,
@@ -878,6 +925,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="stop once every terminal adopted this many schedule documents (verified, its village, newer)",
     )
+    parser.add_argument(
+        "--playlogs",
+        action="store_true",
+        help="play each schedule entry at its start (null sink) and upload its playback log, as an agent does",
+    )
     parser.add_argument("--connect-timeout", type=float, default=120.0)
     parser.add_argument(
         "--real-playback",
@@ -920,6 +972,7 @@ def simulate_main(args: argparse.Namespace) -> int:
         duration=args.duration,
         expect_alerts=args.expect_alerts,
         expect_schedules=args.expect_schedules,
+        playlogs=args.playlogs,
         connect_timeout=args.connect_timeout,
         real_playback=args.real_playback,
         status_interval=args.status_interval,
