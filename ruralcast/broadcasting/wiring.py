@@ -34,6 +34,21 @@ def _build_publish(key: str) -> list[Any]:
     ]
 
 
+# Queued once by migration 0002 where format-1 documents had been sent (one per terminal, retained on
+# `rc/v1/down/t/<terminal>`, which carries nothing else retained): clears them, so agents stop
+# receiving an outdated document on every reconnect.
+LEGACY_CLEAR = "schedule.clear_legacy"
+
+
+def _build_legacy_clear(key: str) -> list[Any]:
+    from ruralcast.messaging.handlers import Outgoing
+    from ruralcast.messaging.topics import terminal_topic
+    from ruralcast.terminals.selectors import terminals_active
+
+    codes = terminals_active().order_by("code").values_list("code", flat=True)
+    return [Outgoing(topic=terminal_topic(code), payload=None, retain=True) for code in codes]
+
+
 def connect() -> None:
     from ruralcast.broadcasting.playlogs import figures_register, playlogs_write
     from ruralcast.broadcasting.services import OUTBOX_PUBLISH
@@ -41,5 +56,6 @@ def connect() -> None:
     from ruralcast.messaging.topics import PLAYLOG
 
     messaging.register_outbox_handler(OUTBOX_PUBLISH, _build_publish)
+    messaging.register_outbox_handler(LEGACY_CLEAR, _build_legacy_clear)
     messaging.register_uplink_handler(PLAYLOG, playlogs_write)
     figures_register()

@@ -4,14 +4,27 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+LEGACY_CLEAR = "schedule.clear_legacy"
+
+
+def queue_legacy_clear(apps, schema_editor):
+    """Format-1 documents were retained on each terminal's own topic: clear them once (see wiring)."""
+    ScheduleChange = apps.get_model("broadcasting", "ScheduleChange")
+    OutboxMessage = apps.get_model("messaging", "OutboxMessage")
+    if any(terminals for terminals in ScheduleChange.objects.values_list("terminals", flat=True)):
+        OutboxMessage.objects.get_or_create(kind=LEGACY_CLEAR, key="format-1")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('broadcasting', '0001_programme_library_and_schedules'),
+        ('messaging', '0001_outbox_message'),
         ('regions', '0002_national_root'),
     ]
 
     operations = [
+        migrations.RunPython(queue_legacy_clear, migrations.RunPython.noop),
         migrations.RemoveField(
             model_name='schedulechange',
             name='terminals',

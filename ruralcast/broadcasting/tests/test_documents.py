@@ -204,3 +204,12 @@ def test_daily_refresh_sends_every_scheduled_terminal_once_a_day(
     assert refresh.villages == [dashizi.code]
     assert OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH, key=str(refresh.pk)).exists()
     assert schedules_refresh() is None  # once a day
+
+
+def test_the_legacy_clear_empties_every_active_terminals_own_retained_topic(terminals) -> None:
+    from ruralcast.broadcasting.wiring import LEGACY_CLEAR
+
+    messages = outbox_handler(LEGACY_CLEAR).build("format-1")  # type: ignore[union-attr]
+
+    codes = sorted(t.code for group in terminals.values() for t in group)
+    assert [(m.topic, m.payload, m.retain) for m in messages] == [(f"rc/v1/down/t/{c}", None, True) for c in codes]
