@@ -1,6 +1,6 @@
 """Daily broadcasting API: the same rules as the console, through the same services."""
 
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Literal
 
 from django.db import transaction
@@ -11,7 +11,7 @@ from ninja.pagination import paginate
 
 from ruralcast.broadcasting import selectors, services
 from ruralcast.broadcasting.documents import programme_audio_url
-from ruralcast.broadcasting.models import Playlist, ProgrammeItem, Schedule, ScheduleSlot
+from ruralcast.broadcasting.models import Outcome, Playlist, ProgrammeItem, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import DayProgramme, Entry, local_today
 from ruralcast.core.errors import NotFound
 from ruralcast.regions.selectors import region_get
@@ -458,3 +458,39 @@ def effective(request: HttpRequest, params: Query[EffectiveQuery]) -> dict[str, 
         day=params.day or local_today(),
     )
     return _programme(programme)
+
+
+class PlaylogOut(Schema):
+    terminal: str = Field(..., alias="terminal_code")
+    village: str = Field(..., alias="village_id")
+    slot: int = Field(..., alias="slot_id")
+    schedule: int | None = Field(None, alias="schedule_id")
+    item: int | None = Field(None, alias="item_id")
+    title: str
+    scheduled_start: datetime
+    started_at: datetime | None
+    played_ms: int
+    outcome: str
+    reason: str
+    version: int
+
+
+class PlaylogQuery(Schema):
+    region: str = Field("", max_length=12, description="a region code: its subtree (a village: that village)")
+    terminal: str = Field("", max_length=23)
+    day: date | None = Field(None, description="entries scheduled on this local day")
+    outcome: Literal["", "played", "interrupted", "missed"] = ""
+
+
+@router.get(
+    "/playlogs", response=list[PlaylogOut], summary="Playback logs (播出记录) of terminals in my regions, newest first"
+)
+@paginate
+def playlogs(request: HttpRequest, params: Query[PlaylogQuery]) -> object:
+    return selectors.playlog_list(
+        user=request.user,  # type: ignore[arg-type]
+        region=region_get(code=params.region) if params.region else None,
+        terminal=params.terminal,
+        day=params.day,
+        outcome=params.outcome if params.outcome in Outcome.values else "",
+    )

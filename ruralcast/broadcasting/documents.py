@@ -1,10 +1,17 @@
-"""The effective-schedule document a terminal receives (docs/broadcasting.md, "The document").
+"""The effective-schedule document terminals receive (docs/broadcasting.md, "The document").
 
-For one terminal: its village's effective programme for the next `days` days (default 3), each
-entry with the audio's URL, SHA-256, size and duration, the volume and the tier it comes from. The
-document is canonical JSON (keys sorted, no floats, no time of building), so the same schedules give
-the same bytes before signing; `version` (the id of the schedule change that caused it) only grows,
-and a terminal keeps the highest version it has verified.
+One document per **village**: every loudspeaker of a village plays the same programme, so the
+platform signs one document per village and publishes it once, retained, on the village's region
+topic (`rc/v1/down/r/<village>/schedule`), where the broker fans it out to the village's terminals.
+It holds the village's effective programme for the next `days` days (default 3), each entry with
+the audio's URL, SHA-256, size and duration, the volume and the tier it comes from. The document is
+canonical JSON (keys sorted, no floats, no time of building), so the same schedules give the same
+bytes before signing; `version` (the id of the schedule change that caused it) only grows, and a
+terminal keeps the highest version it has verified.
+
+Villages under the same schedules hear the same programme: `ProgrammeMemo` computes it once per
+set of covering slots, which is what keeps a county-wide change cheap (thousands of villages, a
+handful of distinct programmes).
 """
 
 import math
@@ -13,17 +20,27 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.urls import reverse
-from ruralcast_terminal.protocol import canonical_json
+from ruralcast_terminal.protocol import canonical_json, covering_codes
 
 from ruralcast.broadcasting.models import ScheduleSlot
-from ruralcast.broadcasting.programme import Entry, days_from, programme_for, slots_touching
+from ruralcast.broadcasting.programme import (
+    Entry,
+    covers,
+    days_from,
+    merge,
+    slot_entry,
+    slots_touching,
+    with_content,
+)
 from ruralcast.regions.models import Region
-from ruralcast.terminals.models import Terminal
 
 DOCUMENT_KIND = "schedule"
 DEFAULT_DAYS = 3
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The last level of the retained topic a village's document lives on: rc/v1/down/r/<village>/schedule.
+TOPIC_NAME = "schedule"
 
 
 def programme_audio_url(sha256: str) -> str:
@@ -56,52 +73,89 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
     }
 
 
+def slots_covering(village_codes: Iterable[str]) -> QuerySet[ScheduleSlot]:
+    """Slots of active schedules whose target covers any of the villages (one query, one IN list)."""
+    targets = sorted({code for village in village_codes for code in covering_codes(village)})
+    return with_content(
+        ScheduleSlot.objects.filter(schedule__active=True, schedule__target_region_id__in=targets)
+        .select_related("schedule", "schedule__owner_region")
+        .order_by("id")
+    )
+
+
+class ProgrammeMemo:
+    """The effective programme of many villages over `days` days from `start`, from loaded `slots`.
+
+    Two villages covered by the same slots hear the same programme; it is merged once per distinct
+    set of covering slots (a county-wide schedule: once for the whole county).
+    """
+
+    def __init__(self, *, slots: Iterable[ScheduleSlot], start: date, days: int) -> None:
+        self.slots = [slot for slot in slots if slot.schedule.active]
+        self.days = days_from(start, days)
+        self._by_key: dict[tuple[int, ...], list[Entry]] = {}
+        self._json: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+        self._targets: dict[str, list[ScheduleSlot]] = {}
+        for slot in self.slots:
+            self._targets.setdefault(slot.schedule.target_region_id, []).append(slot)
+
+    def _key(self, village_code: str) -> tuple[int, ...]:
+        covering = [slot for target, slots in self._targets.items() if covers(target, village_code) for slot in slots]
+        key = tuple(sorted(slot.pk for slot in covering))
+        if key not in self._by_key:
+            entries: list[Entry] = []
+            for day in self.days:
+                candidates = (slot_entry(slot, day) for slot in covering if slot.occurs_on(day))
+                # An emptied playlist plays nothing (as in `programme_for`).
+                kept, _dropped = merge(entry for entry in candidates if entry.ms > 0)
+                entries.extend(kept)
+            self._by_key[key] = entries
+        return key
+
+    def entries(self, village_code: str) -> list[Entry]:
+        return self._by_key[self._key(village_code)]
+
+    def fingerprint(self, village_code: str) -> tuple[object, ...]:
+        """What the village's document holds (to compare before/after a change)."""
+        return tuple(entry.fingerprint() for entry in self.entries(village_code))
+
+    def entries_json(self, village_code: str) -> list[dict[str, Any]]:
+        key = self._key(village_code)
+        if key not in self._json:
+            # A playlist block goes out as one entry per item (`Entry.pieces`): terminals play entries only.
+            self._json[key] = [_entry_json(piece) for entry in self._by_key[key] for piece in entry.pieces()]
+        return self._json[key]
+
+
 def schedule_document(
     *,
-    terminal: Terminal,
+    village: Region | str,
     start: date,
     version: int,
     days: int = DEFAULT_DAYS,
-    slots: Iterable[ScheduleSlot] | None = None,
+    memo: ProgrammeMemo | None = None,
 ) -> dict[str, Any]:
-    """The document for `terminal` covering `days` days from `start` (the payload to sign).
+    """The document of `village` covering `days` days from `start` (the payload to sign).
 
-    `slots` may be passed pre-loaded (any superset of the slots touching the terminal's village,
-    as `slots_touching` returns) to build many documents from one query.
+    Pass `memo` (built over a superset of the slots touching the village, as `slots_touching`
+    returns) to build many documents from one query and one merge per distinct programme.
     """
-    village: Region = terminal.village
-    loaded = list(slots) if slots is not None else list(slots_touching([village]))
-    entries: list[dict[str, Any]] = []
-    for day in days_from(start, days):
-        programme = programme_for(village=village, day=day, slots=loaded)
-        entries.extend(_entry_json(piece) for entry in programme.entries for piece in entry.pieces())
+    code = village if isinstance(village, str) else village.code
+    if memo is None:
+        region = village if isinstance(village, Region) else Region.objects.get(code=code)
+        memo = ProgrammeMemo(slots=slots_touching([region]), start=start, days=days)
     return {
         "kind": DOCUMENT_KIND,
         "format": FORMAT_VERSION,
         "version": version,
-        "terminal": terminal.code,
-        "village": village.code,
+        "village": code,
         "timezone": settings.TIME_ZONE,
         "from": start.isoformat(),
         "days": days,
-        "entries": entries,
+        "entries": memo.entries_json(code),
     }
 
 
 def document_bytes(document: dict[str, Any]) -> bytes:
     """The canonical bytes the dispatcher signs (the same document always gives the same bytes)."""
     return canonical_json(document)
-
-
-def village_fingerprints(
-    *, villages: Iterable[Region], start: date, days: int, slots: list[ScheduleSlot]
-) -> dict[str, tuple[object, ...]]:
-    """Per village code, what its terminals' documents would hold (to compare before/after a change)."""
-    result: dict[str, tuple[object, ...]] = {}
-    for village in villages:
-        result[village.code] = tuple(
-            entry.fingerprint()
-            for day in days_from(start, days)
-            for entry in programme_for(village=village, day=day, slots=slots).entries
-        )
-    return result

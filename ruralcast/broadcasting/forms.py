@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ruralcast.broadcasting.models import Playlist, ProgrammeItem, Recurrence
+from ruralcast.broadcasting.models import Outcome, Playlist, ProgrammeItem, Recurrence
 from ruralcast.broadcasting.services import SlotFields
 from ruralcast.regions.forms import RegionField
 
@@ -127,3 +127,10 @@ class SlotForm(forms.Form):
 class EffectiveForm(forms.Form):
     village = RegionField(label=_("Village"))
     day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PlaylogFilterForm(forms.Form):
+    region = RegionField(label=_("Village or area"), required=False)
+    terminal = forms.CharField(label=_("Terminal"), max_length=23, required=False)
+    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[("", _("All")), *Outcome.choices])

@@ -229,11 +229,52 @@ class ScheduleChange(models.Model):
     schedule = models.ForeignKey(Schedule, null=True, on_delete=models.SET_NULL, related_name="+")
     verb = models.CharField(max_length=40)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Terminal codes whose effective programme this change altered (the documents it sends).
-    terminals = models.JSONField(default=list, blank=True)
+    # Codes of the villages whose effective programme this change altered (one document each).
+    villages = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.verb}#{self.pk}"
+
+
+class Outcome(models.TextChoices):
+    PLAYED = "played", _("Played")
+    INTERRUPTED = "interrupted", _("Interrupted")
+    MISSED = "missed", _("Missed")
+
+
+class PlaybackLog(models.Model):
+    """One scheduled entry as one terminal handled it (播出记录), as the terminal reported it.
+
+    Idempotent by (terminal, slot, scheduled start): a terminal uploads each line until the broker
+    acknowledged it, so the same line may arrive twice and is stored once. Slot, schedule and item
+    are kept as plain ids (and the title as text): the log outlives the schedule it came from.
+    """
+
+    terminal_code = models.CharField(_("terminal"), max_length=23)
+    village = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("village"))
+    slot_id = models.PositiveIntegerField(_("slot"))
+    schedule_id = models.PositiveIntegerField(_("schedule"), null=True)
+    item_id = models.PositiveIntegerField(_("item"), null=True)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    scheduled_start = models.DateTimeField(_("scheduled start"))
+    started_at = models.DateTimeField(_("actual start"), null=True)
+    played_ms = models.PositiveIntegerField(_("played (ms)"), default=0)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=80, blank=True)
+    version = models.PositiveIntegerField(_("document version"), default=0)
+    stored_at = models.DateTimeField(_("stored at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-scheduled_start", "terminal_code"]
+        verbose_name = _("playback log")
+        verbose_name_plural = _("playback logs")
+        constraints = [
+            models.UniqueConstraint(fields=["terminal_code", "slot_id", "scheduled_start"], name="playlog_once")
+        ]
+        indexes = [models.Index(fields=["village", "scheduled_start"], name="playlog_village_start")]
+
+    def __str__(self) -> str:
+        return f"{self.terminal_code} {self.slot_id}@{self.scheduled_start:%Y-%m-%d %H:%M} {self.outcome}"

@@ -1,7 +1,7 @@
 """Reads of daily broadcasting, scoped by the viewer's grants, and the conflict check of a slot."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -10,6 +10,7 @@ from ruralcast.accounts.access import access_require, action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.broadcasting.models import (
+    PlaybackLog,
     Playlist,
     PlaylistItem,
     ProgrammeItem,
@@ -17,6 +18,7 @@ from ruralcast.broadcasting.models import (
     ScheduleSlot,
     recurrence_occurs,
 )
+from ruralcast.broadcasting.playlogs import EntryCoverage, entry_coverage
 from ruralcast.broadcasting.programme import (
     DayProgramme,
     Entry,
@@ -24,6 +26,7 @@ from ruralcast.broadcasting.programme import (
     days_from,
     effective_programme,
     local_today,
+    local_zone,
     slot_entry,
     slots_touching,
 )
@@ -193,3 +196,37 @@ def slot_conflicts(
             relation = "above" if other.tier < mine.tier else "below" if other.tier > mine.tier else "same"
             found.append(SlotConflict(day=day, other=other, relation=relation, yours_plays=mine.order < other.order))
     return found
+
+
+# ---------------------------------------------------------------------------- playback logs (播出记录)
+
+
+def playlog_list(
+    *, user: User, region: Region | None = None, terminal: str = "", day: date | None = None, outcome: str = ""
+) -> QuerySet[PlaybackLog]:
+    """Playback logs of terminals in the regions where the user holds `programme.view`, newest first.
+
+    `region` narrows to its subtree (a village: that village), `day` to entries scheduled on that
+    local day.
+    """
+    scope = action_scope_q(user=user, action=Action.PROGRAMME_VIEW, field="village_id")
+    if scope is None:
+        return PlaybackLog.objects.none()
+    logs = PlaybackLog.objects.filter(scope).select_related("village")
+    if region is not None:
+        logs = logs.filter(subtree_q(region.prefix, "village_id"))
+    if terminal:
+        logs = logs.filter(terminal_code=terminal)
+    if day is not None:
+        begin = datetime.combine(day, datetime.min.time(), tzinfo=local_zone())
+        logs = logs.filter(scheduled_start__gte=begin, scheduled_start__lt=begin + timedelta(days=1))
+    if outcome:
+        logs = logs.filter(outcome=outcome)
+    return logs.order_by("-scheduled_start", "village_id", "terminal_code")
+
+
+def village_coverage(*, user: User, village: Region, day: date) -> dict[tuple[int, datetime], EntryCoverage]:
+    """Coverage of the village's entries on `day`, by (slot id, scheduled start)."""
+    access_require(user=user, action=Action.PROGRAMME_VIEW, region=village)
+    logs = playlog_list(user=user, region=village, day=day)
+    return {(entry.slot_id, entry.scheduled_start): entry for entry in entry_coverage(logs=logs)}

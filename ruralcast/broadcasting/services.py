@@ -26,7 +26,7 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.broadcasting.audio import StoredAudio, audio_from_text, audio_from_upload
-from ruralcast.broadcasting.documents import DEFAULT_DAYS, village_fingerprints
+from ruralcast.broadcasting.documents import DEFAULT_DAYS, ProgrammeMemo
 from ruralcast.broadcasting.models import (
     MONDAY_TO_FRIDAY,
     SCHEDULE_LEVELS,
@@ -346,28 +346,31 @@ def _schedule_state(schedule: Schedule) -> dict[str, Any]:
     }
 
 
+def scheduled_villages(*, areas: list[Region]) -> list[str]:
+    """Codes of the villages with at least one active terminal under `areas` (one query, no terminal rows)."""
+    return list(
+        terminals_in_regions(regions=areas).order_by("village_id").values_list("village_id", flat=True).distinct()
+    )
+
+
 def _publish_change(*, schedule: Schedule | None, verb: str, areas: list[Region], mutate: Callable[[], Any]) -> Any:
     """Run `mutate` (a write) and queue the effective-schedule documents it changed.
 
     Call inside the write's transaction. Compares, for every village with active terminals under
-    `areas`, its effective programme over the document's days before and after; one outbox row
-    (keyed by the ScheduleChange id, which is also the documents' version) sends one document to
-    each terminal of each village whose programme changed, and to no other.
+    `areas`, its effective programme over the document's days before and after (merged once per
+    distinct set of covering slots, not per village or terminal); one outbox row (keyed by the
+    ScheduleChange id, which is also the documents' version) sends one document to each village
+    whose programme changed, and to no other.
     """
-    terminals = list(terminals_in_regions(regions=areas).select_related("village").order_by("code"))
-    villages = {terminal.village_id: terminal.village for terminal in terminals}
+    villages = scheduled_villages(areas=areas)
     start = local_today()
-    before = village_fingerprints(
-        villages=villages.values(), start=start, days=DEFAULT_DAYS, slots=list(slots_touching(areas))
-    )
+    before = ProgrammeMemo(slots=slots_touching(areas), start=start, days=DEFAULT_DAYS)
+    old = {code: before.fingerprint(code) for code in villages}
     result = mutate()
-    after = village_fingerprints(
-        villages=villages.values(), start=start, days=DEFAULT_DAYS, slots=list(slots_touching(areas))
-    )
-    changed = {code for code in villages if before[code] != after[code]}
-    codes = [terminal.code for terminal in terminals if terminal.village_id in changed]
-    change = ScheduleChange.objects.create(schedule=schedule, verb=verb, terminals=codes)
-    if codes:
+    after = ProgrammeMemo(slots=slots_touching(areas), start=start, days=DEFAULT_DAYS)
+    changed = [code for code in villages if after.fingerprint(code) != old[code]]
+    change = ScheduleChange.objects.create(schedule=schedule, verb=verb, villages=changed)
+    if changed:
         from ruralcast.messaging.services import outbox_enqueue
 
         outbox_enqueue(kind=OUTBOX_PUBLISH, key=str(change.pk))
@@ -389,7 +392,7 @@ def schedule_create(
             created_by=actor,
         )
         # A new schedule has no slots: nothing a terminal plays changes yet.
-        ScheduleChange.objects.create(schedule=schedule, verb="schedule.create", terminals=[])
+        ScheduleChange.objects.create(schedule=schedule, verb="schedule.create", villages=[])
         audit_record(
             actor=actor, verb="schedule.create", obj=schedule, region_code=owner_region.code,
             after=_schedule_state(schedule),
@@ -595,7 +598,7 @@ REFRESH_VERB = "schedule.refresh"
 
 
 def schedules_refresh() -> ScheduleChange | None:
-    """Send every terminal under an active schedule its document again (once a day, after midnight).
+    """Send every village with terminals under an active schedule its document again (once a day, after midnight).
 
     Documents cover the next `DEFAULT_DAYS` days from the day they were built, so without a change
     a terminal's horizon would run out; this moves it on. Idempotent per local day: a second call on
@@ -614,14 +617,12 @@ def schedules_refresh() -> ScheduleChange | None:
         }
         if not targets:
             return None
-        codes = list(
-            terminals_in_regions(regions=list(targets.values())).order_by("code").values_list("code", flat=True)
-        )
+        codes = scheduled_villages(areas=list(targets.values()))
         if not codes:
             return None
-        change = ScheduleChange.objects.create(schedule=None, verb=REFRESH_VERB, terminals=codes)
+        change = ScheduleChange.objects.create(schedule=None, verb=REFRESH_VERB, villages=codes)
         from ruralcast.messaging.services import outbox_enqueue
 
         outbox_enqueue(kind=OUTBOX_PUBLISH, key=str(change.pk))
-        audit_record(actor=None, verb=REFRESH_VERB, obj=change, after={"terminals": len(codes)})
+        audit_record(actor=None, verb=REFRESH_VERB, obj=change, after={"villages": len(codes)})
     return change

@@ -23,5 +23,6 @@ urlpatterns = [
     path("playlists/<int:playlist_id>/change/", views.playlist_change, name="playlist_change"),
     path("playlists/<int:playlist_id>/delete/", views.playlist_delete, name="playlist_delete"),
     path("effective/", views.effective, name="effective"),
+    path("playlogs/", views.playlogs, name="playlogs"),
     path("audio/<str:sha256>.mp3", views.audio, name="audio"),
 ]

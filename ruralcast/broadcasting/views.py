@@ -1,14 +1,19 @@
 """Console pages for daily broadcasting. Thin: forms in, services and selectors, templates out."""
 
+import csv
+import io
 import re
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,6 +25,7 @@ from ruralcast.broadcasting.forms import (
     EffectiveForm,
     PlaylistEditForm,
     PlaylistForm,
+    PlaylogFilterForm,
     ScheduleForm,
     SlotForm,
     SpeechItemForm,
@@ -428,8 +434,69 @@ def effective(request: HttpRequest) -> HttpResponse:
             )
         except ApplicationError as error:
             form_apply_error(form, error)
-    context = {"form": form, "programme": programme}
+    rows = []
+    if programme is not None:
+        # Coverage (share of the village's terminals that played an entry) for entries already over.
+        coverage = selectors.village_coverage(
+            user=request.user,  # type: ignore[arg-type]
+            village=programme.village,
+            day=programme.day,
+        )
+        now = timezone.now()
+        rows = [(entry, coverage.get((entry.slot_id, entry.start)), entry.end <= now) for entry in programme.entries]
+    context = {"form": form, "programme": programme, "rows": rows}
     return render(request, "broadcasting/effective.html", context, status=400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------------------- playback logs
+
+
+@login_required
+def playlogs(request: HttpRequest) -> HttpResponseBase:
+    """Playback logs per village / terminal, filtered by day and outcome; `?format=csv` exports them."""
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
+    form = PlaylogFilterForm(request.GET or None)
+    listing = selectors.playlog_list(user=request.user)  # type: ignore[arg-type]
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        listing = selectors.playlog_list(
+            user=request.user,  # type: ignore[arg-type]
+            region=data["region"],
+            terminal=data["terminal"].strip(),
+            day=data["day"],
+            outcome=data["outcome"],
+        )
+    if request.GET.get("format") == "csv":
+        return _playlogs_csv(listing)
+    context = {"form": form, **paginate(request, listing)}
+    return render(request, "broadcasting/playlogs.html", context, status=400 if form.errors else 200)
+
+
+def _playlogs_csv(listing: Any) -> StreamingHttpResponse:
+    header = [
+        _("Terminal"), _("Village"), _("Slot"), _("Item"), _("Title"), _("Scheduled start"), _("Actual start"),
+        _("Played (ms)"), _("Outcome"), _("Reason"), _("Document version"),
+    ]  # fmt: skip
+
+    def line(values: list[object]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow(values)
+        return buffer.getvalue()
+
+    def rows() -> Iterator[str]:
+        yield "\ufeff" + line([str(h) for h in header])
+        for log in listing.iterator(chunk_size=1000):
+            yield line(
+                [
+                    log.terminal_code, log.village_id, log.slot_id, log.item_id or "", log.title,
+                    log.scheduled_start.isoformat(), log.started_at.isoformat() if log.started_at else "",
+                    log.played_ms, log.outcome, log.reason, log.version,
+                ]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="ruralcast-playlogs.csv"'
+    return response
 
 
 def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:

@@ -1,34 +1,61 @@
 """How daily broadcasting plugs into messaging: a schedule change becomes one signed
-effective-schedule document per affected terminal, on that terminal's own downlink topic."""
+effective-schedule document per affected village, retained on that village's region topic
+(`rc/v1/down/r/<village>/schedule`), and terminals' playback logs (`rc/v1/up/<id>/playlog`) are
+written in batches by the ingest worker."""
 
 from typing import Any
 
 
 def _build_publish(key: str) -> list[Any]:
-    """One document per terminal the change touched (retained: a terminal that reconnects gets its latest)."""
-    from ruralcast.broadcasting.documents import schedule_document
+    """One document per village the change touched (retained: a terminal that reconnects gets its latest)."""
+    from ruralcast.broadcasting.documents import (
+        DEFAULT_DAYS,
+        TOPIC_NAME,
+        ProgrammeMemo,
+        schedule_document,
+        slots_covering,
+    )
     from ruralcast.broadcasting.models import ScheduleChange
-    from ruralcast.broadcasting.programme import local_today, slots_touching
+    from ruralcast.broadcasting.programme import local_today
+    from ruralcast.messaging.handlers import Outgoing
+    from ruralcast.messaging.topics import region_topic
+
+    change = ScheduleChange.objects.get(pk=int(key))
+    villages = sorted(change.villages)
+    start = local_today()
+    memo = ProgrammeMemo(slots=slots_covering(villages), start=start, days=DEFAULT_DAYS)
+    return [
+        Outgoing(
+            topic=region_topic(code, TOPIC_NAME),
+            payload=schedule_document(village=code, start=start, version=change.pk, memo=memo),
+            retain=True,
+        )
+        for code in villages
+    ]
+
+
+# Queued once by migration 0002 where format-1 documents had been sent (one per terminal, retained on
+# `rc/v1/down/t/<terminal>`, which carries nothing else retained): clears them, so agents stop
+# receiving an outdated document on every reconnect.
+LEGACY_CLEAR = "schedule.clear_legacy"
+
+
+def _build_legacy_clear(key: str) -> list[Any]:
     from ruralcast.messaging.handlers import Outgoing
     from ruralcast.messaging.topics import terminal_topic
     from ruralcast.terminals.selectors import terminals_active
 
-    change = ScheduleChange.objects.get(pk=int(key))
-    terminals = list(terminals_active().filter(code__in=change.terminals).select_related("village").order_by("code"))
-    slots = list(slots_touching({terminal.village_id: terminal.village for terminal in terminals}.values()))
-    start = local_today()
-    return [
-        Outgoing(
-            topic=terminal_topic(terminal.code),
-            payload=schedule_document(terminal=terminal, start=start, version=change.pk, slots=slots),
-            retain=True,
-        )
-        for terminal in terminals
-    ]
+    codes = terminals_active().order_by("code").values_list("code", flat=True)
+    return [Outgoing(topic=terminal_topic(code), payload=None, retain=True) for code in codes]
 
 
 def connect() -> None:
+    from ruralcast.broadcasting.playlogs import figures_register, playlogs_write
     from ruralcast.broadcasting.services import OUTBOX_PUBLISH
     from ruralcast.messaging import handlers as messaging
+    from ruralcast.messaging.topics import PLAYLOG
 
     messaging.register_outbox_handler(OUTBOX_PUBLISH, _build_publish)
+    messaging.register_outbox_handler(LEGACY_CLEAR, _build_legacy_clear)
+    messaging.register_uplink_handler(PLAYLOG, playlogs_write)
+    figures_register()

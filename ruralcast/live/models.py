@@ -58,7 +58,7 @@ class LiveSession(models.Model):
 
     @property
     def receipt_id(self) -> str:
-        """What terminals put in a receipt's `ebm_id` for this session (docs/protocols.md §9)."""
+        """What terminals put in a receipt's `ebm_id` for this session (docs/protocols.md §10)."""
         return f"live-{self.pk}"
 
 

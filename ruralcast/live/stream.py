@@ -5,7 +5,7 @@ Frames (from the browser's AudioWorklet over the WebSocket, or from `manage.py l
 into one ffmpeg process per session (`libmp3lame`, 32 kbit/s CBR, no Xing or ID3 header, packets
 flushed at once) whose output is cut into chunks of `CHUNK_FRAMES` MP3 frames (5 × 36 ms = 180 ms,
 720 bytes). Each chunk is signed with the platform's active key and published **once per target
-region** on `rc/v1/down/r/<region>/live-<session>` at QoS 0, not retained (docs/protocols.md §9); a
+region** on `rc/v1/down/r/<region>/live-<session>` at QoS 0, not retained (docs/protocols.md §10); a
 `start` and an `end` message go at QoS 1.
 
 Capture time of a chunk = the capture time of its first sample, found by counting samples (a CBR

@@ -1,6 +1,6 @@
 """How live voice plugs into messaging: terminals' `live_started` / `live_stopped` receipts.
 
-They travel on the ordinary receipt uplink (docs/protocols.md §5, §9) with `ebm_id` =
+They travel on the ordinary receipt uplink (docs/protocols.md §5, §10) with `ebm_id` =
 `live-<session id>`. The alerts app owns the `receipt` handler; this wraps it once, taking the live
 receipts out of each batch and handing the rest on unchanged.
 """

@@ -1,6 +1,7 @@
 """The ingest worker: terminals' uplinks (receipts, status) from MQTT into the database, in batches.
 
-It subscribes (QoS 1) to `rc/v1/up/+/receipt` and `rc/v1/up/+/status` with a persistent session
+It subscribes (QoS 1) to `rc/v1/up/+/<kind>` for every kind of `topics.UPLINK_KINDS` (receipt, status,
+ack, playlog) with a persistent session
 (a fixed client id, clean session off), so the broker keeps what arrives while the worker restarts.
 Each message is checked (a JSON object; if it names a `terminal`, it is the one in the topic, which
 the broker's ACL ties to the sender's account; otherwise it is counted and dropped), grouped by kind

@@ -13,7 +13,8 @@ UP_PREFIX = f"{ROOT}/up/"
 RECEIPT = "receipt"
 STATUS = "status"
 ACK = "ack"  # answers to remote commands (the fleet issue, protocols.md §8)
-UPLINK_KINDS = (RECEIPT, STATUS, ACK)
+PLAYLOG = "playlog"  # what a terminal played of its schedule (播出记录, docs/broadcasting.md)
+UPLINK_KINDS = (RECEIPT, STATUS, ACK, PLAYLOG)
 
 
 def region_topic(code: str, ebm_id: str) -> str:

@@ -19,7 +19,10 @@ It holds one MQTT connection (client id = its 23-digit terminal id), subscribes 
    than Actual, or `drill: true`) reach the sink with `drill=True`.
 
 Receipts go to `rc/v1/up/<id>/receipt` at QoS 1 and are resent after a reconnect until the broker
-acknowledges them. The same acceptance and receipt code serves the simulator's virtual terminals.
+acknowledges them. The village's signed schedule document (retained on
+`rc/v1/down/r/<village>/schedule`) goes to `playout`, which plays the daily programme through the
+same arbitration and reports it in playback logs instead of receipts. The same acceptance and
+receipt code serves the simulator's virtual terminals.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from typing import Any
 
 from ruralcast_terminal import commands, live, priority, protocol
 from ruralcast_terminal.mqtt import Client, Message, Will
+from ruralcast_terminal.playout import Playout
 from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
 from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_from_config
 from ruralcast_terminal.status import StatusProbe, status_bytes
@@ -497,6 +501,8 @@ class AgentConfig:
 
 
 _sequence = itertools.count()
+# How often a programme held back by live voice looks whether the session has ended.
+LIVE_POLL_SECONDS = 0.2
 
 
 @dataclass(order=True)
@@ -508,6 +514,7 @@ class _Item:
     msg_type: str = field(default="Alert", compare=False)
     started: bool = field(default=False, compare=False)
     stop_reason: str | None = field(default=None, compare=False)
+    programme: bool = field(default=False, compare=False)  # a scheduled entry (`playout`), not an alert
 
     @property
     def ebm_id(self) -> str:
@@ -564,6 +571,16 @@ class Agent:
             sink=live.live_sink_from_config(config.sink, cache_dir=config.cache_dir),
             receipt=self._receipt,
             blocked=lambda: self._current.claim if self._current is not None else None,
+            preempt=self._live_preempts,
+        )
+        self.playout = Playout(
+            terminal_id=tid,
+            village_code=config.village_code,
+            directory=config.cache_dir,
+            trust=lambda: self.trust,
+            enqueue=self._programme_enqueue,
+            fetch=AudioCache(config.cache_dir / "programme").fetch,
+            client=self.client,
         )
 
     # -- lifetime ------------------------------------------------------------------------------
@@ -577,6 +594,7 @@ class Agent:
         ]
         if self.config.status_interval > 0:
             self._tasks.append(asyncio.create_task(self._status_loop(), name="agent:status"))
+        self._tasks.extend(self.playout.tasks())
         self.client.start()
 
     async def stop(self, *, flush_timeout: float = 2.0) -> None:
@@ -745,7 +763,12 @@ class Agent:
         self._inbox.put_nowait(msg)
 
     def _receipt(self, ebm_id: str, event: str, reason: str = "") -> None:
-        """Queue a receipt; what is queued within RECEIPT_COALESCE_SECONDS goes out as one message."""
+        """Queue a receipt; what is queued within RECEIPT_COALESCE_SECONDS goes out as one message.
+
+        A scheduled entry gets no receipt: its outcome goes to the playback log (`playout`)."""
+        if self.playout.owns(ebm_id):
+            self.playout.outcome(ebm_id, event, reason)
+            return
         self.receipts.append((ebm_id, event, reason))
         log.info("%s receipt %s %s %s", self.config.terminal_id, ebm_id, event, reason)
         self._unsent.setdefault(ebm_id, []).append((event, reason, local_now_iso()))
@@ -789,11 +812,7 @@ class Agent:
                 self.live.handle(opened, protocol.message_split(msg.payload)[1])
                 return
             if protocol.is_schedule(opened):
-                # Verified, but playing the day's programme from it is not built yet: kept quiet
-                # (no `rejected` receipt: the document is fine, this agent just does not use it).
-                log.info(
-                    "schedule document version %s received (daily programme not played yet)", opened.get("version")
-                )
+                self._schedule(msg.payload, opened)
                 return
             payload = alert_admit(
                 opened,
@@ -913,6 +932,38 @@ class Agent:
             self._current_task.cancel()
         self._wake.set()
 
+    # -- the daily programme (playout.py) -------------------------------------------------------
+
+    def _schedule(self, data: bytes, payload: dict[str, Any]) -> None:
+        """A verified schedule document: adopted if it is this village's and newer (no receipt either way)."""
+        try:
+            self.playout.document(data, payload)
+        except Rejected as rejected:
+            level = logging.DEBUG if rejected.reason == protocol.DUPLICATE else logging.WARNING
+            log.log(level, "schedule document ignored: %s", rejected)
+
+    def _programme_enqueue(self, playback: Playback, claim: priority.Claim, ends: datetime) -> None:
+        self._enqueue(_Item(claim.rank, playback, claim, ends, programme=True))
+
+    def _live_preempts(self, claim: priority.Claim) -> None:
+        """A live session takes the loudspeaker: stop what it outranks (a programme, never an alert)."""
+        current = self._current
+        if current is not None and self._current_task is not None and claim.preempts(current.claim):
+            log.info("live voice pre-empts %s", current.ebm_id)
+            current.stop_reason = "preempted"
+            self._current_task.cancel()
+
+    async def _live_over(self, item: _Item) -> None:
+        """Wait while a live session that outranks the item holds the loudspeaker (三级插播).
+
+        An entry whose slot ends meanwhile is given up like a pre-empted one (the player then
+        finds it expired and the playback log says so)."""
+        while (live_claim := self.live.claim) is not None and live_claim.preempts(item.claim):
+            if datetime.now(UTC) > item.expires:
+                item.stop_reason = "preempted"
+                raise asyncio.CancelledError
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+
     # -- playing -------------------------------------------------------------------------------
 
     @property
@@ -921,6 +972,10 @@ class Agent:
         return self._current.ebm_id if self._current is not None else None
 
     async def _play(self, item: _Item) -> None:
+        if item.programme:
+            await self._live_over(item)  # a programme waits out live voice, then resumes
+            await self.playout.play(item.playback, self.sink)
+            return
         if not item.started:
             item.started = True
             self._receipt(item.ebm_id, STARTED)

@@ -1,7 +1,7 @@
 """Live voice (实时喊话) on the terminal: checking each signed chunk, a small jitter buffer, playing.
 
 The platform publishes a live session once per target region on `rc/v1/down/r/<region>/live-<id>`
-(docs/protocols.md §9): a `start` message, then one `chunk` per ~200 ms of MP3 (the audio is the
+(docs/protocols.md §10): a `start` message, then one `chunk` per ~200 ms of MP3 (the audio is the
 message's attachment, its length and SHA-256 signed in the payload), then an `end`. Each message
 carries the session id, a sequence number, the capture ("mouth") time in ms since the epoch and the
 codec. A terminal:
@@ -305,7 +305,9 @@ class LiveReceiver:
     """Live voice for one agent. `handle` each verified live payload; `yield_to` when an alert starts.
 
     `receipt(ebm_id, event, reason)` is the agent's receipt function; `blocked()` returns the claim
-    of what else holds the loudspeaker (an alert playing), or None.
+    of what else holds the loudspeaker (an alert or a scheduled programme playing), or None;
+    `preempt(claim)` is called as a session takes the loudspeaker, so the agent stops what this
+    claim outranks (a programme, which resumes afterwards by `priority.after_preemption`).
     """
 
     def __init__(
@@ -315,6 +317,7 @@ class LiveReceiver:
         sink: LiveSink,
         receipt: Callable[[str, str, str], None],
         blocked: Callable[[], priority.Claim | None] = lambda: None,
+        preempt: Callable[[priority.Claim], None] = lambda claim: None,
         freshness_seconds: float = DEFAULT_FRESHNESS_SECONDS,
         jitter_ms: int = DEFAULT_JITTER_MS,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
@@ -323,6 +326,7 @@ class LiveReceiver:
         self.sink = sink
         self.receipt = receipt
         self.blocked = blocked
+        self.preempt = preempt
         self.jitter_ms = jitter_ms
         self.idle_timeout = idle_timeout
         self.current: _Playing | None = None
@@ -376,6 +380,7 @@ class LiveReceiver:
                 await self._feed(playing, audio, int(payload.get("duration_ms", 0)))
 
     async def _begin(self, state: LiveSessionState) -> None:
+        self.preempt(state.claim)
         self.current = _Playing(state)
         await self.sink.open(state.session)
         self.receipt(receipt_id(state.session), LIVE_STARTED, "")

@@ -78,6 +78,7 @@ from ruralcast_terminal.commands import (
     is_command,
 )
 from ruralcast_terminal.mqtt import Client, Message, Will, run_event_loop
+from ruralcast_terminal.playout import PLAYED, ScheduleEntry, playlog_topic, schedule_check
 from ruralcast_terminal.protocol import Envelope, Rejected, TrustList, VerifyCache
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,11 @@ class _Virtual:
     # Alerts "playing" on this terminal (real-duration playback): ebm id -> the timer sending `finished`.
     playing: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     live: live.LiveState | None = None  # live voice sessions (live.py), made on the first live message
+    schedule_version: int = 0  # the highest schedule document it verified and adopted
+    schedules: int = 0  # documents adopted so far
+    entries: list[ScheduleEntry] = field(default_factory=list)  # of the adopted document (with --playlogs)
+    adopted_at: float = 0.0
+    logged: set[str] = field(default_factory=set)  # entry keys already reported
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,10 @@ class FleetStats:
     arrivals: dict[str, list[float]] = field(default_factory=dict)  # ebm_id → [first, last, count]
     live_chunks: int = 0  # live-voice chunks accepted (each terminal counts its own)
     live_rejected: Counter[str] = field(default_factory=Counter)
+    schedule_rejected: Counter[str] = field(default_factory=Counter)
+    playlogs_sent: int = 0
+    # Schedule version → the wall-clock times (time.time()) at which terminals adopted it.
+    schedule_adopted: dict[str, list[float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -276,6 +286,9 @@ class FleetStats:
             "arrivals": self.arrivals,
             "live_chunks": self.live_chunks,
             "live_rejected": dict(self.live_rejected),
+            "schedule_rejected": dict(self.schedule_rejected),
+            "playlogs_sent": self.playlogs_sent,
+            "schedule_adopted": self.schedule_adopted,
         }
 
 
@@ -297,8 +310,12 @@ class Fleet:
         real_playback: bool = False,
         fault_rate: float = 0.0,
         reports_status: bool = False,
+        playlogs: bool = False,
     ) -> None:
         self.trust = trust
+        # Virtual loudspeakers "play" the entries of their schedule (null sink) and upload playlogs.
+        self.playlogs = playlogs
+        self.playlogs_sent = 0
         # False: `finished` follows `started` at once. True: it follows after the audio's length ×
         # repeat, as on a loudspeaker, and a Cancel arriving meanwhile stops it (`cancelled`).
         self.real_playback = real_playback
@@ -381,6 +398,34 @@ class Fleet:
                 vt.client.publish_nowait(status_topic(vt.spec.terminal_id), self.status_report(vt), qos=1)
                 self.status_sent += 1
 
+    async def play_schedules(self, tick: float = 0.5) -> None:
+        """With `playlogs`: each terminal reports every entry of its schedule that started after it
+        adopted the document as `played` (a null sink plays at once), on its playlog topic, QoS 1."""
+        while True:
+            await asyncio.sleep(tick)
+            now = time.time()
+            for vt in self.terminals:
+                due = [
+                    entry
+                    for entry in vt.entries
+                    if entry.key not in vt.logged and vt.adopted_at <= entry.start.timestamp() <= now
+                ]
+                if not due:
+                    continue
+                lines = []
+                for entry in due:
+                    vt.logged.add(entry.key)
+                    lines.append(
+                        {
+                            "slot": entry.slot, "schedule": entry.schedule, "item": entry.item, "title": entry.title,
+                            "start": entry.start.isoformat(), "started": entry.start.isoformat(), "ms": entry.ms,
+                            "outcome": PLAYED, "reason": "", "version": vt.schedule_version,
+                        }
+                    )  # fmt: skip
+                body = json.dumps({"terminal": vt.spec.terminal_id, "logs": lines}, ensure_ascii=False).encode()
+                vt.client.publish_nowait(playlog_topic(vt.spec.terminal_id), body, qos=1)
+                self.playlogs_sent += 1
+
     @property
     def connected(self) -> int:
         return sum(1 for vt in self.terminals if vt.client.is_connected)
@@ -391,6 +436,9 @@ class Fleet:
 
     def min_handled(self) -> int:
         return min((vt.handled for vt in self.terminals), default=0)
+
+    def min_schedules(self) -> int:
+        return min((vt.schedules for vt in self.terminals), default=0)
 
     @property
     def playing(self) -> int:
@@ -405,6 +453,7 @@ class Fleet:
 
     def snapshot(self) -> dict[str, Any]:
         self.stats.status_sent = self.status_sent
+        self.stats.playlogs_sent = self.playlogs_sent
         self.stats.connected = self.connected
         self.stats.connects = sum(vt.client.connects for vt in self.terminals)
         self.stats.verify_count = self.cache.misses
@@ -514,6 +563,21 @@ class Fleet:
             raise Rejected(known.reason, known.detail)
         return known.payload, known.attachment_ok
 
+    def _schedule(self, vt: _Virtual, payload: dict[str, Any]) -> None:
+        """A verified schedule document: the agent's own checks (`playout.schedule_check`: its
+        village, a higher version, well-formed entries); adopted means holding that version."""
+        try:
+            schedule_check(payload, village_code=vt.spec.village_code, current_version=vt.schedule_version)
+        except Rejected as rejected:
+            self.stats.schedule_rejected[rejected.reason] += 1
+            return
+        vt.schedule_version = int(payload["version"])
+        vt.schedules += 1
+        if self.playlogs:
+            vt.entries = schedule_check(payload, village_code=vt.spec.village_code, current_version=0)
+            vt.adopted_at = time.time()
+        self.stats.schedule_adopted.setdefault(str(vt.schedule_version), []).append(time.time())
+
     def _on_message(self, vt: _Virtual, msg: Message) -> None:
         if not msg.payload:
             return
@@ -531,7 +595,9 @@ class Fleet:
                 self._live(vt, opened, msg.payload)
                 return
             if protocol.is_schedule(opened):
-                return  # effective-schedule documents: not played by agents yet
+                self._schedule(vt, opened)
+                stats.handle_seconds += time.perf_counter() - started
+                return
             payload = alert_admit(
                 opened,
                 village_code=vt.spec.village_code,
@@ -632,6 +698,8 @@ class RunOptions:
     freshness_seconds: float = protocol.DEFAULT_FRESHNESS.total_seconds()
     duration: float | None = None  # seconds after the fleet is connected
     expect_alerts: int | None = None  # stop once every terminal handled this many messages
+    expect_schedules: int | None = None  # stop once every terminal adopted this many schedule documents
+    playlogs: bool = False  # play the schedules' entries (null sink) and upload playlogs
     connect_timeout: float = 120.0
     settle: float = 5.0  # at the end, wait up to this long for receipts to be acknowledged
     keepalive: int = 60
@@ -657,9 +725,11 @@ async def _run_share(
         real_playback=options.real_playback,
         fault_rate=options.fault_rate,
         reports_status=options.status_interval > 0,
+        playlogs=options.playlogs,
     )
     fleet.start()
     reporter = asyncio.create_task(fleet.report_status(options.status_interval))
+    player = asyncio.create_task(fleet.play_schedules()) if options.playlogs else None
     loop = asyncio.get_running_loop()
     reported_connected = -1
     last_progress = 0.0
@@ -674,10 +744,14 @@ async def _run_share(
             break
         if options.expect_alerts is not None and fleet.min_handled() >= options.expect_alerts and not fleet.playing:
             break
+        if options.expect_schedules is not None and fleet.min_schedules() >= options.expect_schedules:
+            break
     deadline = loop.time() + options.settle
     while fleet.pending_receipts and loop.time() < deadline:
         await asyncio.sleep(0.05)
     reporter.cancel()
+    if player is not None:
+        player.cancel()
     snapshot = fleet.snapshot()
     snapshot["receipts_unacknowledged"] = fleet.pending_receipts
     snapshot["live_delays_ms"] = fleet.live_delays_ms
@@ -701,10 +775,13 @@ def merge(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {"rejected": Counter(), "arrivals": {}}
     for part in parts:
         for key, value in part.items():
-            if key in ("rejected", "live_rejected"):
+            if key in ("rejected", "live_rejected", "schedule_rejected"):
                 total.setdefault(key, Counter()).update(value)
             elif key == "live_delays_ms":
                 total.setdefault(key, []).extend(value)
+            elif key == "schedule_adopted":
+                for version, times in value.items():
+                    total.setdefault(key, {}).setdefault(version, []).extend(times)
             elif key == "arrivals":
                 for ebm_id, (first, last, count) in value.items():
                     known = total["arrivals"].setdefault(ebm_id, [first, last, 0])
@@ -714,6 +791,8 @@ def merge(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     total["rejected"] = dict(total["rejected"])
     if "live_rejected" in total:
         total["live_rejected"] = dict(total["live_rejected"])
+    if "schedule_rejected" in total:
+        total["schedule_rejected"] = dict(total["schedule_rejected"])
     return total
 
 
@@ -732,6 +811,7 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
         "receipts_sent": total.get("receipts_sent", 0),
         "receipts_unacknowledged": total.get("receipts_unacknowledged", 0),
         "status_sent": total.get("status_sent", 0),
+        "playlogs_sent": total.get("playlogs_sent", 0),
         "acks_sent": total.get("acks_sent", 0),
         "verify_count": verify_count,
         "verify_us": round(total.get("verify_seconds", 0.0) / verify_count * 1e6, 1) if verify_count else None,
@@ -742,6 +822,12 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
             for ebm_id, (first, last, count) in sorted(total.get("arrivals", {}).items())
         },
         "live": live_summary(total.get("live_delays_ms", []), total.get("live_rejected", {})),
+        "schedule_rejected": total.get("schedule_rejected", {}),
+        # Per schedule version: how many terminals adopted it, and when (time.time(), sorted).
+        "schedules": {
+            version: {"terminals": len(times), "adopted_at": sorted(times)}
+            for version, times in sorted(total.get("schedule_adopted", {}).items(), key=lambda item: int(item[0]))
+        },
         "elapsed_s": round(elapsed, 3),
     }
 
@@ -888,6 +974,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--expect-alerts", type=int, default=None, help="stop once every terminal handled this many messages"
     )
+    parser.add_argument(
+        "--expect-schedules",
+        type=int,
+        default=None,
+        help="stop once every terminal adopted this many schedule documents (verified, its village, newer)",
+    )
+    parser.add_argument(
+        "--playlogs",
+        action="store_true",
+        help="play each schedule entry at its start (null sink) and upload its playback log, as an agent does",
+    )
     parser.add_argument("--connect-timeout", type=float, default=120.0)
     parser.add_argument(
         "--real-playback",
@@ -929,6 +1026,8 @@ def simulate_main(args: argparse.Namespace) -> int:
         freshness_seconds=args.freshness,
         duration=args.duration,
         expect_alerts=args.expect_alerts,
+        expect_schedules=args.expect_schedules,
+        playlogs=args.playlogs,
         connect_timeout=args.connect_timeout,
         real_playback=args.real_playback,
         status_interval=args.status_interval,

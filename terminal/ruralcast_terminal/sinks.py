@@ -28,6 +28,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# Players that start at an offset with `-ss <seconds>` (others play a resumed programme from its start).
+SEEKING_PLAYERS = ("ffplay", "ffmpeg")
 DEFAULT_PLAYER = ("ffplay", "-nodisp", "-autoexit", "-loglevel", "error", "-volume", "{volume}", "{file}")
 # Spoken with espeak-ng's Mandarin pinyin voice (the plain `cmn` voice misreads characters):
 # "演练，以下是演练信息" before a drill and "演练结束" after it.
@@ -54,6 +56,12 @@ class Playback:
     repeat: int = 1
     severity: int = 4
     drill: bool = False  # status other than Actual, or drill: true — announce as a drill
+    offset: float = 0.0  # seconds of the audio already played (a resumed programme continues there)
+
+    @property
+    def remaining(self) -> float:
+        """Seconds left to play (all repetitions, minus `offset`)."""
+        return max(self.seconds * self.repeat - self.offset, 0.0)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -65,6 +73,7 @@ class Playback:
             "repeat": self.repeat,
             "severity": self.severity,
             "drill": self.drill,
+            **({"offset": round(self.offset, 3)} if self.offset else {}),
         }
 
 
@@ -92,7 +101,7 @@ class NullSink(AudioSink):
 
     async def play(self, item: Playback) -> None:
         if self.realtime and item.seconds > 0:
-            await asyncio.sleep(item.seconds * item.repeat / self.speed)
+            await asyncio.sleep(item.remaining / self.speed)
         self.played += 1
 
 
@@ -121,7 +130,7 @@ class FileSink(AudioSink):
         self._write("start", item)
         try:
             if self.realtime and item.seconds > 0:
-                await asyncio.sleep(item.seconds * item.repeat / self.speed)
+                await asyncio.sleep(item.remaining / self.speed)
         except asyncio.CancelledError:
             self._write("stopped", item)
             raise
@@ -214,7 +223,10 @@ class CommandSink(AudioSink):
             await self._run(self._argv(self.command, file=intro, volume=item.volume))
         for _ in range(max(1, item.repeat)):
             if item.audio is not None:
-                await self._run(self._argv(self.command, file=item.audio, volume=item.volume))
+                argv = self._argv(self.command, file=item.audio, volume=item.volume)
+                if item.offset > 0 and Path(argv[0]).name in SEEKING_PLAYERS:
+                    argv[1:1] = ["-ss", f"{item.offset:.3f}"]  # a resumed programme continues where it stopped
+                await self._run(argv)
             elif self.text_command is not None:
                 await self._run(self._argv(self.text_command, text=f"{item.title}。{item.text}", volume=item.volume))
             else:

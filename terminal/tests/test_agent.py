@@ -404,10 +404,10 @@ async def test_long_audio_is_fetched_by_url_and_checked_against_its_hash(
         assert platform.events(swapped["ebm_id"]) == [("received", ""), ("failed", "audio_failed")]
 
 
-async def test_a_schedule_document_is_verified_and_set_aside_without_a_receipt(
+async def test_an_old_format_schedule_document_is_ignored_without_a_receipt_and_alerts_still_play(
     mosquitto, tmp_path, platform_key, alert_payload, Platform
 ):
-    schedule = {"kind": "schedule", "version": 7, "terminal": "x", "entries": []}
+    schedule = {"kind": "schedule", "version": 7, "terminal": "x", "entries": []}  # format 1 (per terminal)
     alert = alert_payload(26)
     async with Platform(mosquitto) as platform, running(config_for(mosquitto, tmp_path, platform_key.trust())):
         await platform.publish(platform_key.seal(schedule), topic_id="schedule")

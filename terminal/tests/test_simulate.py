@@ -212,3 +212,86 @@ async def test_the_simulator_command_fans_one_alert_out_to_200_terminals_in_2_pr
     assert summary["verify_us"] > 0
     [fanout] = summary["fanout"].values()
     assert fanout["terminals"] == 200
+
+
+@pytest.mark.anyio
+async def test_virtual_terminals_adopt_their_villages_schedule_documents_verified_once(mosquitto, platform_key):
+    from ruralcast_terminal.mqtt import Client
+
+    plan = plan_terminals(count=30, region=COUNTY)
+    villages = sorted({spec.village_code for spec in plan})
+    fleet = Fleet(plan, host=mosquitto.host, port=mosquitto.port, trust=platform_key.trust())
+    fleet.start()
+    publisher = Client("schedule-pub", mosquitto.host, mosquitto.port)
+    await publisher.connect()
+    try:
+        while fleet.connected < 30:
+            await asyncio.sleep(0.02)
+        for version in (4, 3):  # the older one is ignored
+            for village in villages:
+                document = {
+                    "kind": "schedule", "format": 2, "version": version, "village": village,
+                    "timezone": "Asia/Shanghai", "from": "2026-12-02", "days": 3, "entries": [],
+                }  # fmt: skip
+                await publisher.publish(f"rc/v1/down/r/{village}/schedule", platform_key.seal(document), qos=1)
+        for _ in range(200):
+            if fleet.min_schedules() >= 1 and sum(fleet.snapshot()["schedule_rejected"].values()) >= 30:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await publisher.disconnect()
+    stats = fleet.snapshot()
+    await fleet.stop()
+    assert len(stats["schedule_adopted"]["4"]) == 30 and "3" not in stats["schedule_adopted"]
+    assert stats["schedule_rejected"] == {"duplicate": 30}
+    assert stats["verify_count"] == 2 * len(villages)  # once per distinct document, not per terminal
+    assert {vt.schedule_version for vt in fleet.terminals} == {4}
+
+
+@pytest.mark.anyio
+async def test_with_playlogs_virtual_terminals_report_each_entry_of_their_schedule_once(mosquitto, platform_key):
+    import hashlib
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from ruralcast_terminal.mqtt import Client
+
+    plan = plan_terminals(count=6, region=COUNTY)
+    fleet = Fleet(plan, host=mosquitto.host, port=mosquitto.port, trust=platform_key.trust(), playlogs=True)
+    fleet.start()
+    logs: list[tuple[str, dict]] = []
+    listener = Client(
+        "playlog-listener", mosquitto.host, mosquitto.port, subscriptions=[("rc/v1/up/+/playlog", 1)],
+        on_message=lambda m: logs.extend((m.topic.split("/")[3], line) for line in json.loads(m.payload)["logs"]),
+    )  # fmt: skip
+    publisher = Client("schedule-pub", mosquitto.host, mosquitto.port)
+    await listener.connect()
+    await publisher.connect()
+    start = (datetime.now(UTC) + timedelta(seconds=1)).astimezone()
+    sha = hashlib.sha256(b"x").hexdigest()
+    entry = {
+        "start": start.isoformat(), "ms": 500, "title": "新闻", "item": 1, "volume": 70, "tier": 3,
+        "region": COUNTY, "schedule": 1, "slot": 9, "audio": {"url": "http://127.0.0.1:9/x.mp3", "sha256": sha, "bytes": 1},
+    }  # fmt: skip
+    player = asyncio.create_task(fleet.play_schedules(tick=0.1))
+    try:
+        while fleet.connected < 6:
+            await asyncio.sleep(0.02)
+        for village in sorted({spec.village_code for spec in plan}):
+            document = {
+                "kind": "schedule", "format": 2, "version": 5, "village": village, "timezone": "Asia/Shanghai",
+                "from": "2026-12-02", "days": 3, "entries": [entry],
+            }  # fmt: skip
+            await publisher.publish(f"rc/v1/down/r/{village}/schedule", platform_key.seal(document), qos=1)
+        for _ in range(150):
+            if len(logs) >= 6:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # no second report of the same entry
+    finally:
+        player.cancel()
+        await publisher.disconnect()
+        await listener.disconnect()
+        await fleet.stop()
+    assert sorted(terminal for terminal, _line in logs) == sorted(spec.terminal_id for spec in plan)
+    assert {(line["slot"], line["outcome"], line["version"]) for _t, line in logs} == {(9, "played", 5)}

@@ -1,4 +1,4 @@
-"""The effective-schedule document of a terminal and its publication through the outbox."""
+"""The effective-schedule document of a village and its publication through the outbox."""
 
 import base64
 import io
@@ -28,10 +28,10 @@ pytestmark = pytest.mark.django_db
 START = date(2026, 12, 2)
 
 
-def _outbox_terminals() -> list[list[str]]:
-    """Per queued schedule row, the terminals it sends a document to."""
+def _outbox_villages() -> list[list[str]]:
+    """Per queued schedule row, the villages it sends a document to."""
     rows = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).order_by("id")
-    return [sorted(ScheduleChange.objects.get(pk=int(row.key)).terminals) for row in rows]
+    return [sorted(ScheduleChange.objects.get(pk=int(row.key)).villages) for row in rows]
 
 
 def test_document_lists_the_merged_programme_with_audio_and_tier(
@@ -44,12 +44,12 @@ def test_document_lists_the_merged_programme_with_audio_and_tier(
         guzhou,
         [("07:05", make_item(guzhou, 60, "dropped")), ("12:00", make_item(guzhou, 60, "农技"))],
     )
-    terminal = terminals["dashizi"][0]
+    village = terminals["dashizi"][0].village
 
-    document = schedule_document(terminal=terminal, start=START, version=7, days=2)
+    document = schedule_document(village=village, start=START, version=7, days=2)
 
     assert document["kind"] == "schedule" and document["version"] == 7 and document["days"] == 2
-    assert document["terminal"] == terminal.code and document["village"] == terminal.village_id
+    assert document["village"] == village.code and "terminal" not in document
     assert [(e["start"], e["title"], e["tier"]) for e in document["entries"]] == [
         ("2026-12-02T07:00:00+08:00", "县新闻", 3),
         ("2026-12-02T12:00:00+08:00", "农技", 4),
@@ -69,16 +69,16 @@ def test_document_is_deterministic(
     make_schedule(
         county_station_operator, rongjiang, [("07:00", make_item(rongjiang, 600)), ("19:30", make_item(rongjiang, 90))]
     )
-    terminal = terminals["liziyuan"][0]
+    village = terminals["liziyuan"][0].village_id
 
-    first = document_bytes(schedule_document(terminal=terminal, start=START, version=3))
-    second = document_bytes(schedule_document(terminal=terminal, start=START, version=3))
+    first = document_bytes(schedule_document(village=village, start=START, version=3))
+    second = document_bytes(schedule_document(village=village, start=START, version=3))
 
     assert first == second
     assert b" " not in first.replace("县".encode(), b"")[:20]  # canonical: no white space between tokens
 
 
-def test_change_queues_documents_for_exactly_the_terminals_whose_programme_changed(
+def test_change_queues_documents_for_exactly_the_villages_whose_programme_changed(
     county_station_operator: User,
     village_broadcaster: User,
     rongjiang: Region,
@@ -87,17 +87,17 @@ def test_change_queues_documents_for_exactly_the_terminals_whose_programme_chang
     make_item,
     make_schedule,
 ) -> None:
-    dashizi_codes = sorted(t.code for t in terminals["dashizi"])
-    all_codes = sorted([*dashizi_codes, terminals["liziyuan"][0].code])
+    dashizi_codes = [dashizi.code]
+    all_codes = sorted([dashizi.code, terminals["liziyuan"][0].village_id])
     county = make_schedule(county_station_operator, rongjiang, [("07:00", make_item(rongjiang, 600))])
-    assert _outbox_terminals() == [all_codes]  # the county slot reaches all three
+    assert _outbox_villages() == [all_codes]  # the county slot reaches both villages with terminals
 
     village = make_schedule(village_broadcaster, dashizi, [("18:00", make_item(dashizi, 60))])
-    assert _outbox_terminals()[-1] == dashizi_codes  # the village slot: only 大十字's two
+    assert _outbox_villages()[-1] == dashizi_codes  # the village slot: only 大十字
 
     # A village slot lying under the county news is dropped: nobody's programme changes, nothing is sent.
     slot_create(actor=village_broadcaster, schedule=village, fields=SlotFields(time(7, 2), make_item(dashizi, 30, "b")))
-    assert len(_outbox_terminals()) == 2
+    assert len(_outbox_villages()) == 2
 
     # Pausing the county schedule changes every terminal's programme.
     schedule_update(
@@ -108,10 +108,10 @@ def test_change_queues_documents_for_exactly_the_terminals_whose_programme_chang
         volume=70,
         active=False,
     )
-    assert _outbox_terminals()[-1] == all_codes
+    assert _outbox_villages()[-1] == all_codes
 
 
-def test_outbox_handler_builds_one_signed_payload_per_terminal_on_its_own_topic(
+def test_outbox_handler_builds_one_retained_payload_per_village_on_its_region_topic(
     county_station_operator: User, guzhou: Region, terminals, make_item, make_schedule
 ) -> None:
     schedule = make_schedule(county_station_operator, guzhou, [("12:00", make_item(guzhou, 60))])
@@ -119,11 +119,13 @@ def test_outbox_handler_builds_one_signed_payload_per_terminal_on_its_own_topic(
 
     messages = outbox_handler(OUTBOX_PUBLISH).build(row.key)  # type: ignore[union-attr]
 
-    codes = sorted(t.code for group in terminals.values() for t in group)
-    assert sorted(m.topic for m in messages) == [f"rc/v1/down/t/{code}" for code in codes]
-    for message in messages:
+    villages = sorted({t.village_id for group in terminals.values() for t in group})
+    assert len(villages) == 2
+    assert [m.topic for m in messages] == [f"rc/v1/down/r/{code}/schedule" for code in villages]
+    for message, village in zip(messages, villages, strict=True):
         assert message.payload is not None
-        assert message.retain and message.payload["kind"] == "schedule"
+        assert message.retain and message.qos == 1 and message.payload["kind"] == "schedule"
+        assert message.payload["village"] == village
         assert message.payload["version"] == int(row.key)
         assert message.payload["from"] == local_today().isoformat()
         assert [e["schedule"] for e in message.payload["entries"]] == [schedule.pk] * 3
@@ -145,14 +147,14 @@ def test_dispatcher_signs_each_document_so_that_a_terminal_verifies_the_exact_ca
 
     prepared = outbox_prepare(message=row, sign=payload_sign)
 
-    assert len(prepared) == 3
+    assert len(prepared) == 2  # one per village, not one per terminal
     for message in prepared:
         envelope, payload = open_envelope(base64.b64decode(message["payload_b64"]), trust)
-        assert message["topic"] == f"rc/v1/down/t/{payload['terminal']}" and message["retain"]
+        assert message["topic"] == f"rc/v1/down/r/{payload['village']}/schedule" and message["retain"]
         assert envelope.payload == document_bytes(payload)
 
 
-def test_building_documents_costs_the_same_queries_for_more_terminals(
+def test_a_change_costs_the_same_queries_for_more_terminals_and_villages(
     county_station_operator: User, rongjiang: Region, dashizi: Region, terminals, make_item, make_schedule
 ) -> None:
     schedule = make_schedule(
@@ -160,19 +162,30 @@ def test_building_documents_costs_the_same_queries_for_more_terminals(
     )
     handler = outbox_handler(OUTBOX_PUBLISH)
     assert handler is not None
+
+    def change(volume: int) -> CaptureQueriesContext:
+        with CaptureQueriesContext(connection) as queries:
+            schedule_update(
+                actor=county_station_operator, schedule=schedule, name=schedule.name, target_region=rongjiang,
+                volume=volume, active=True,
+            )  # fmt: skip
+        return queries
+
+    first_change = change(50)
     first = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
     with CaptureQueriesContext(connection) as few:
-        assert len(handler.build(first.key)) == 3
+        assert len(handler.build(first.key)) == 2
+    for village in Region.objects.filter(parent=dashizi.parent).exclude(code=dashizi.code)[:3]:
+        terminal_register(actor=None, village=village)
     for _ in range(5):
         terminal_register(actor=None, village=dashizi)
-    schedule_update(
-        actor=county_station_operator, schedule=schedule, name=schedule.name, target_region=rongjiang, volume=50,
-        active=True,
-    )  # fmt: skip
+    second_change = change(60)
     second = OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH).latest("id")
     with CaptureQueriesContext(connection) as many:
-        assert len(handler.build(second.key)) == 8
-    assert len(many.captured_queries) == len(few.captured_queries) <= 4
+        built = handler.build(second.key)
+    assert len(built) == len(ScheduleChange.objects.get(pk=int(second.key)).villages) > 2
+    assert len(many.captured_queries) == len(few.captured_queries) <= 3
+    assert len(second_change.captured_queries) == len(first_change.captured_queries)
 
 
 def test_daily_refresh_sends_every_scheduled_terminal_once_a_day(
@@ -188,6 +201,15 @@ def test_daily_refresh_sends_every_scheduled_terminal_once_a_day(
     call_command("schedules_refresh", stdout=io.StringIO())
 
     refresh = ScheduleChange.objects.filter(verb="schedule.refresh").get()
-    assert sorted(refresh.terminals) == sorted(t.code for t in terminals["dashizi"])
+    assert refresh.villages == [dashizi.code]
     assert OutboxMessage.objects.filter(kind=OUTBOX_PUBLISH, key=str(refresh.pk)).exists()
     assert schedules_refresh() is None  # once a day
+
+
+def test_the_legacy_clear_empties_every_active_terminals_own_retained_topic(terminals) -> None:
+    from ruralcast.broadcasting.wiring import LEGACY_CLEAR
+
+    messages = outbox_handler(LEGACY_CLEAR).build("format-1")  # type: ignore[union-attr]
+
+    codes = sorted(t.code for group in terminals.values() for t in group)
+    assert [(m.topic, m.payload, m.retain) for m in messages] == [(f"rc/v1/down/t/{c}", None, True) for c in codes]

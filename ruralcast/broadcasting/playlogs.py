@@ -1,0 +1,200 @@
+"""Playback logs (播出记录) and the coverage figures derived from them.
+
+Terminals upload what they did with each scheduled entry on `rc/v1/up/<terminal>/playlog` (QoS 1,
+batches; docs/broadcasting.md "Playback logs"): `playlogs_write` stores them for the ingest worker,
+in bulk and idempotently by (terminal, slot, scheduled start): a line the terminal sent again
+because the broker's acknowledgement was lost is stored once.
+
+Coverage: for one scheduled entry of one village (slot + scheduled start), the share of the
+village's active terminals that reported it `played`. The entries counted are those at least one
+terminal of the village reported (an entry no terminal reported at all is not known to the
+platform from logs). `FIGURES` publishes two figures to the reporting module over a region subtree
+and a period: `broadcasting.coverage` (percent, average of the entries' shares) and
+`broadcasting.plays` (number of plays, sum).
+"""
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ruralcast.broadcasting.models import Outcome, PlaybackLog
+from ruralcast.regions.codes import level_of_code, prefix_of, subtree_q
+from ruralcast.terminals.models import Terminal
+
+log = logging.getLogger(__name__)
+
+MAX_REASON = 80
+MAX_TITLE = 200
+
+
+def _time(value: Any) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int and 0 <= value < 2**31 else None
+
+
+def playlogs_write(items: list[Any]) -> None:
+    """Store a batch of `playlog` uplinks (messaging.handlers.Uplink).
+
+    Lines of unknown terminals, or malformed ones, are dropped (logged); the rest are inserted in one
+    statement that ignores lines already stored.
+    """
+    villages = dict(
+        Terminal.objects.filter(code__in={item.terminal for item in items}).values_list("code", "village_id")
+    )
+    rows: list[PlaybackLog] = []
+    for item in items:
+        village = villages.get(item.terminal)
+        lines = item.payload.get("logs")
+        if village is None or not isinstance(lines, list):
+            log.warning("playlog from %s dropped (unknown terminal or no logs)", item.terminal)
+            continue
+        for line in lines:
+            if not isinstance(line, dict):
+                continue
+            slot, start, outcome = _int(line.get("slot")), _time(line.get("start")), line.get("outcome")
+            if slot is None or start is None or outcome not in Outcome.values:
+                log.warning("malformed playlog line from %s: %r", item.terminal, line)
+                continue
+            rows.append(
+                PlaybackLog(
+                    terminal_code=item.terminal,
+                    village_id=village,
+                    slot_id=slot,
+                    schedule_id=_int(line.get("schedule")),
+                    item_id=_int(line.get("item")),
+                    title=str(line.get("title") or "")[:MAX_TITLE],
+                    scheduled_start=start,
+                    started_at=_time(line.get("started")),
+                    played_ms=_int(line.get("ms")) or 0,
+                    outcome=outcome,
+                    reason=str(line.get("reason") or "")[:MAX_REASON],
+                    version=_int(line.get("version")) or 0,
+                )
+            )
+    if rows:
+        PlaybackLog.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+# ---------------------------------------------------------------------------- coverage
+
+
+def _bounds(start: datetime.date, end: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    zone = timezone.get_current_timezone()
+    return (
+        datetime.datetime.combine(start, datetime.time.min, tzinfo=zone),
+        datetime.datetime.combine(end, datetime.time.min, tzinfo=zone),
+    )
+
+
+@dataclass(frozen=True)
+class EntryCoverage:
+    village: str
+    slot_id: int
+    scheduled_start: datetime.datetime
+    title: str
+    played: int  # terminals that reported it played
+    reported: int  # terminals that reported it at all
+    terminals: int  # active terminals of the village at its start
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.played / self.terminals, 1) if self.terminals else 0.0
+
+
+def entry_coverage(*, logs: QuerySet[PlaybackLog]) -> list[EntryCoverage]:
+    """Coverage of every (village, slot, start) in `logs` (two queries whatever their number)."""
+    grouped = list(
+        logs.order_by()
+        .values("village_id", "slot_id", "scheduled_start")
+        .annotate(
+            played=Count("id", filter=Q(outcome=Outcome.PLAYED)),
+            reported=Count("id"),
+        )
+        .order_by("scheduled_start", "village_id", "slot_id")
+    )
+    titles = {
+        (row["village_id"], row["slot_id"], row["scheduled_start"]): row["title"]
+        for row in logs.order_by().values("village_id", "slot_id", "scheduled_start", "title")
+    }
+    fleet: dict[str, list[tuple[datetime.datetime, datetime.datetime | None]]] = {}
+    for village, created, revoked in Terminal.objects.filter(
+        village_id__in={row["village_id"] for row in grouped}
+    ).values_list("village_id", "created_at", "revoked_at"):
+        fleet.setdefault(village, []).append((created, revoked))
+
+    def active_at(village: str, moment: datetime.datetime) -> int:
+        return sum(
+            1
+            for created, revoked in fleet.get(village, [])
+            if created <= moment and (revoked is None or revoked > moment)
+        )
+
+    result = []
+    for row in grouped:
+        key = (row["village_id"], row["slot_id"], row["scheduled_start"])
+        # A terminal that reported the entry existed then, whatever its registration date says.
+        terminals = max(active_at(row["village_id"], row["scheduled_start"]), row["reported"])
+        result.append(
+            EntryCoverage(
+                village=row["village_id"],
+                slot_id=row["slot_id"],
+                scheduled_start=row["scheduled_start"],
+                title=titles.get(key, ""),
+                played=row["played"],
+                reported=row["reported"],
+                terminals=terminals,
+            )
+        )
+    return result
+
+
+def _logs_in(region_code: str, start: datetime.date, end: datetime.date) -> QuerySet[PlaybackLog]:
+    begin, until = _bounds(start, end)
+    prefix = prefix_of(region_code, level_of_code(region_code))
+    return PlaybackLog.objects.filter(
+        subtree_q(prefix, "village_id"), scheduled_start__gte=begin, scheduled_start__lt=until
+    )
+
+
+def broadcast_coverage(*, region_code: str, start: datetime.date, end: datetime.date) -> float | None:
+    """Average, over the scheduled entries of the subtree in [start, end), of the share of the
+    village's terminals that played them (percent, one decimal; None without any entry)."""
+    entries = entry_coverage(logs=_logs_in(region_code, start, end))
+    if not entries:
+        return None
+    return round(sum(entry.percent for entry in entries) / len(entries), 1)
+
+
+def programme_plays(*, region_code: str, start: datetime.date, end: datetime.date) -> int:
+    """Scheduled entries played to the end (or resumed to the end) by terminals of the subtree."""
+    return _logs_in(region_code, start, end).filter(outcome=Outcome.PLAYED).count()
+
+
+Figure = Callable[..., int | float | None]
+
+FIGURES: list[tuple[str, object, str, str, Figure]] = [
+    ("broadcasting.coverage", _("Scheduled programme coverage"), "percent", "average", broadcast_coverage),
+    ("broadcasting.plays", _("Scheduled programme plays"), "number", "sum", programme_plays),
+]
+
+
+def figures_register() -> None:
+    from ruralcast.reporting.sources import register_figure_source
+
+    for code, label, value_type, aggregation, fn in FIGURES:
+        register_figure_source(code, label, value_type, aggregation, fn)
