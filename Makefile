@@ -64,12 +64,11 @@ bench:
 	@scripts/bootstrap.sh test
 	$(PY) bench/regions_import.py
 	$(PY) bench/alerts.py
-	$(PY) bench/playout.py --part schedule
+	$(PY) bench/playout.py
 	$(PY) bench/reporting.py
 	$(PY) bench/media.py
 	$(PY) bench/fleet.py
 	$(PY) bench/playlists.py
-	$(PY) bench/live_voice.py
 
 schema:
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --write docs/openapi.json

@@ -1,6 +1,10 @@
-"""Benchmark (daily broadcasting, schedule half): a county-level slot change reaching N terminals.
+"""Benchmark (daily broadcasting, issue 5): schedule push to 10,000 terminals and live-voice delay.
 
-`--part schedule` (the only part in this file; live voice is bench/live_voice.py): N simulated
+`--part all` (the default) runs both halves, each in its own process, and prints and records one
+JSON line with both: the schedule half below and the live-voice half (bench/live_voice.py: mouth-
+to-terminal delay of a 20 s session to 1,000 simulated terminals, with its bare fan-out baseline).
+
+`--part schedule`: N simulated
 terminals (default 10,000) spread over the villages of one county (榕江县 522632000000), under one
 county schedule; the processes `make run` uses: mosquitto configured by the platform (per-terminal
 passwords and ACLs), `manage.py dispatcher`, and `ruralcast-terminal simulate` (their own
@@ -19,6 +23,7 @@ does: signature once per distinct document per process, then its village and ver
 
 Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 only.
 
+    .venv/bin/python bench/playout.py                      # both halves, one line
     .venv/bin/python bench/playout.py --part schedule --count 10000
 """
 
@@ -27,6 +32,7 @@ import asyncio
 import base64
 import json
 import multiprocessing
+import os
 import signal
 import statistics
 import subprocess
@@ -138,12 +144,54 @@ def bare_publish(
     return results
 
 
+def _run_part(arguments: list[str]) -> dict[str, Any]:
+    """Run one half in its own process (its own Django set-up and broker) and read its JSON line."""
+    result = subprocess.run(
+        [sys.executable, *arguments],
+        env={**os.environ, "BENCH_NO_RECORD": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith('{"bench"')]
+    if result.returncode != 0 or not lines:
+        sys.stderr.write(result.stderr[-4000:])
+        raise SystemExit(f"{' '.join(arguments)} failed (exit {result.returncode})")
+    figures: dict[str, Any] = json.loads(lines[-1])
+    for shared in ("bench", "date", "machine"):
+        figures.pop(shared, None)
+    return figures
+
+
+def both_parts(*, count: int, live_count: int, live_seconds: float) -> None:
+    from bench.common import record
+
+    schedule = _run_part([str(Path(__file__)), "--part", "schedule", "--count", str(count)])
+    live = _run_part(
+        [str(ROOT / "bench" / "live_voice.py"), "--count", str(live_count), "--seconds", str(live_seconds)]
+    )
+    record(
+        "playout",
+        {
+            "command": "bench/playout.py",
+            "goals": "schedule held p99 <= 5 s at 10,000 terminals; live voice p99 <= 1.5 s at 1,000",
+            "schedule": schedule,
+            "live": live,
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=["schedule"], required=True)
+    parser.add_argument("--part", choices=["all", "schedule"], default="all")
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3, help="bare publish repetitions (median)")
+    parser.add_argument("--live-count", type=int, default=1000, help="terminals of the live-voice half")
+    parser.add_argument("--live-seconds", type=float, default=20.0, help="length of the live session")
     args = parser.parse_args()
+    if args.part == "all":
+        both_parts(count=args.count, live_count=args.live_count, live_seconds=args.live_seconds)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="rc-bench-playout-"))
     mqtt_port = _free_port()

@@ -41,6 +41,8 @@ class Command(BaseCommand):
             "--status-interval", "60",
             "--fault-rate", "0.02",
             "--absent", "0.03",
+            # Daily broadcasting: each terminal plays its village's schedule and uploads 播出记录.
+            "--playlogs",
         ]  # fmt: skip
         self.stdout.write(f"simulating {files.count} terminals: {' '.join(arguments[:6])} …")
         self.stdout.flush()
