@@ -25,7 +25,6 @@ Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 on
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import signal
 import socket
@@ -58,28 +57,14 @@ def _percentile(values: list[float], fraction: float) -> float:
 def _bare_worker(
     index: int, credentials: list[tuple[str, str]], port: int, topic_filter: str, events: Any, stop: Any
 ) -> None:
-    from ruralcast_terminal.mqtt import Client, run_event_loop
+    from ruralcast_terminal.mqtt import run_event_loop
+
+    from bench.common import connected_clients
 
     async def main() -> None:
         arrivals: list[float] = []
-        gate = asyncio.Semaphore(200)
-        clients = [
-            Client(
-                f"{user}-bare",
-                "127.0.0.1",
-                port,
-                username=user,
-                password=password,
-                subscriptions=[(topic_filter, 1)],
-                on_message=lambda _message: arrivals.append(time.time()),
-                connect_gate=gate,
-            )
-            for user, password in credentials
-        ]
-        for client in clients:
-            client.start()
-        while sum(client.is_connected for client in clients) < len(clients):
-            await asyncio.sleep(0.05)
+        accounts = [(user, password, [(topic_filter, 1)]) for user, password in credentials]
+        clients = await connected_clients(accounts, port=port, on_message=lambda _message: arrivals.append(time.time()))
         await asyncio.sleep(0.5)  # subscriptions acknowledged
         events.put(("ready", index))
         rounds = 0
@@ -100,33 +85,16 @@ def bare_fanout(
 ) -> tuple[list[float], dict[str, float]]:
     """Seconds from publish to the last of N subscribers receiving one `size`-byte QoS 1 message, and
     the CPU seconds the broker and the subscribers' processes used in the median round."""
-    from ruralcast_terminal.mqtt import Client
+    from bench.common import platform_publisher, start_baseline_workers
 
-    from ruralcast.messaging.broker import platform_credentials
-
-    context = multiprocessing.get_context("spawn")
-    events, stop = context.Queue(), context.Event()
     topic_filter = f"rc/v1/down/r/{PROVINCE}/+"
-    shares = [credentials[i::processes] for i in range(processes)]
-    workers = [
-        context.Process(target=_bare_worker, args=(i, share, port, topic_filter, events, stop))
-        for i, share in enumerate(shares)
-        if share
-    ]
-    for worker in workers:
-        worker.start()
-    for _ in workers:
-        assert events.get(timeout=300)[0] == "ready"
-    user, password = platform_credentials()
+    workers, events, stop = start_baseline_workers(_bare_worker, credentials, processes, port, topic_filter)
     results = []
     cpu_rounds = []
     roles = {"broker": [broker_pid], "subscribers": [worker.pid for worker in workers if worker.pid]}
 
     async def publish_once(round_number: int) -> float:
-        publisher = Client("bench-bare-publisher", "127.0.0.1", port, username=user, password=password)
-        publisher.start()
-        while not publisher.is_connected:
-            await asyncio.sleep(0.01)
+        publisher = await platform_publisher("bench-bare-publisher", port=port)
         started = time.time()
         await publisher.publish(f"rc/v1/down/r/{PROVINCE}/bare{round_number}", b"x" * size, qos=1)
         await publisher.disconnect()

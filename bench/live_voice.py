@@ -30,7 +30,6 @@ Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 on
 import argparse
 import asyncio
 import json
-import multiprocessing
 import signal
 import socket
 import struct
@@ -52,7 +51,9 @@ PROVINCE = "520000000000"
 def _bare_stream_worker(
     index: int, credentials: list[tuple[str, str]], port: int, topic_filter: str, events: Any, stop: Any
 ) -> None:
-    from ruralcast_terminal.mqtt import Client
+    from ruralcast_terminal.mqtt import run_event_loop
+
+    from bench.common import connected_clients
 
     async def main() -> None:
         delays: list[int] = []
@@ -61,24 +62,8 @@ def _bare_stream_worker(
             (sent,) = struct.unpack_from("<d", message.payload)
             delays.append(int(time.time() * 1000 - sent))
 
-        gate = asyncio.Semaphore(200)
-        clients = [
-            Client(
-                f"{user}-bare",
-                "127.0.0.1",
-                port,
-                username=user,
-                password=password,
-                subscriptions=[(topic_filter, 1)],
-                on_message=arrived,
-                connect_gate=gate,
-            )
-            for user, password in credentials
-        ]
-        for client in clients:
-            client.start()
-        while sum(client.is_connected for client in clients) < len(clients):
-            await asyncio.sleep(0.05)
+        accounts = [(user, password, [(topic_filter, 1)]) for user, password in credentials]
+        clients = await connected_clients(accounts, port=port, on_message=arrived)
         await asyncio.sleep(0.5)
         events.put(("ready", index))
         while not stop.is_set():
@@ -87,36 +72,20 @@ def _bare_stream_worker(
         events.put(("done", index, delays))
         await asyncio.gather(*(client.disconnect() for client in clients))
 
-    asyncio.run(main())
+    run_event_loop(main())  # the same event loop as the simulator's workers
 
 
 def bare_stream(
     credentials: list[tuple[str, str]], *, port: int, processes: int, size: int, interval: float, chunks: int
 ) -> list[int]:
     """Delays (ms) of a bare QoS 0 stream of `chunks` messages of `size` bytes every `interval` s."""
-    from ruralcast_terminal.mqtt import Client
+    from bench.common import platform_publisher, start_baseline_workers
 
-    from ruralcast.messaging.broker import platform_credentials
-
-    context = multiprocessing.get_context("spawn")
-    events, stop = context.Queue(), context.Event()
-    shares = [credentials[i::processes] for i in range(processes)]
-    workers = [
-        context.Process(target=_bare_stream_worker, args=(i, share, port, f"rc/v1/down/r/{PROVINCE}/+", events, stop))
-        for i, share in enumerate(shares)
-        if share
-    ]
-    for worker in workers:
-        worker.start()
-    for _ in workers:
-        assert events.get(timeout=300)[0] == "ready"
-    user, password = platform_credentials()
+    topic_filter = f"rc/v1/down/r/{PROVINCE}/+"
+    workers, events, stop = start_baseline_workers(_bare_stream_worker, credentials, processes, port, topic_filter)
 
     async def publish() -> None:
-        publisher = Client("bench-bare-stream", "127.0.0.1", port, username=user, password=password)
-        publisher.start()
-        while not publisher.is_connected:
-            await asyncio.sleep(0.01)
+        publisher = await platform_publisher("bench-bare-stream", port=port)
         loop = asyncio.get_running_loop()
         start = loop.time()
         for n in range(chunks):

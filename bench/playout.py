@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import base64
 import json
-import multiprocessing
 import os
 import signal
 import statistics
@@ -53,34 +52,20 @@ COUNTY = "522632000000"
 
 def _bare_worker(index: int, clients_spec: list[tuple[str, str, str]], port: int, events: Any, stop: Any) -> None:
     """Connections subscribed to their village's region topics; reports when each round's documents arrived."""
-    from ruralcast_terminal.mqtt import Client
+    from ruralcast_terminal.mqtt import run_event_loop
+
+    from bench.common import connected_clients
 
     async def main() -> None:
         arrivals: dict[str, list[float]] = {}
-        gate = asyncio.Semaphore(200)
 
         def arrived(message: Any) -> None:
             marker = message.topic.rsplit("/", 1)[-1]
             if marker.startswith("bare"):
                 arrivals.setdefault(marker, []).append(time.time())
 
-        clients = [
-            Client(
-                f"{user}-bare",
-                "127.0.0.1",
-                port,
-                username=user,
-                password=password,
-                subscriptions=[(f"rc/v1/down/r/{village}/+", 1)],
-                on_message=arrived,
-                connect_gate=gate,
-            )
-            for user, password, village in clients_spec
-        ]
-        for client in clients:
-            client.start()
-        while sum(client.is_connected for client in clients) < len(clients):
-            await asyncio.sleep(0.05)
+        accounts = [(user, password, [(f"rc/v1/down/r/{village}/+", 1)]) for user, password, village in clients_spec]
+        clients = await connected_clients(accounts, port=port, on_message=arrived)
         await asyncio.sleep(1.0)  # subscriptions acknowledged, retained documents delivered
         events.put(("ready", index, 0.0))
         reported: set[str] = set()
@@ -92,7 +77,7 @@ def _bare_worker(index: int, clients_spec: list[tuple[str, str, str]], port: int
             await asyncio.sleep(0.005)
         await asyncio.gather(*(client.disconnect() for client in clients))
 
-    asyncio.run(main())
+    run_event_loop(main())  # the same event loop as the simulator's workers
 
 
 def bare_publish(
@@ -100,29 +85,12 @@ def bare_publish(
     repeat: int,
 ) -> list[float]:  # fmt: skip
     """Seconds from the first publish to the last terminal holding its village's document (per round)."""
-    from ruralcast_terminal.mqtt import Client
+    from bench.common import platform_publisher, start_baseline_workers
 
-    from ruralcast.messaging.broker import platform_credentials
-
-    context = multiprocessing.get_context("spawn")
-    events, stop = context.Queue(), context.Event()
-    shares = [clients_spec[i::processes] for i in range(processes)]
-    workers = [
-        context.Process(target=_bare_worker, args=(i, share, port, events, stop))
-        for i, share in enumerate(shares)
-        if share
-    ]
-    for worker in workers:
-        worker.start()
-    for _ in workers:
-        assert events.get(timeout=300)[0] == "ready"
-    user, password = platform_credentials()
+    workers, events, stop = start_baseline_workers(_bare_worker, clients_spec, processes, port)
 
     async def publish_round(number: int) -> float:
-        publisher = Client(f"bench-bare-schedule-{number}", "127.0.0.1", port, username=user, password=password)
-        publisher.start()
-        while not publisher.is_connected:
-            await asyncio.sleep(0.01)
+        publisher = await platform_publisher(f"bench-bare-schedule-{number}", port=port)
         started = time.time()
         await asyncio.gather(
             *(
