@@ -1,9 +1,9 @@
 """How alerts plug into messaging: what an outbox row publishes, and where receipts go."""
 
-from datetime import datetime
 from typing import Any
 
 from ruralcast.alerts.models import Alert, MsgType
+from ruralcast.messaging.receipts import receipt_events
 
 
 def _build_dispatch(key: str) -> list[Any]:
@@ -50,37 +50,18 @@ def _on_dispatched(key: str) -> None:
     alert_mark_dispatched(ebm_id=key)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _store_receipts(items: list[Any]) -> None:
     from ruralcast.alerts.services import ReceiptIn, receipts_store
 
-    receipts = []
+    receipts: list[ReceiptIn] = []
     for item in items:
         body = item.payload
         if not isinstance(body, dict) or not isinstance(body.get("ebm_id"), str):
             continue
-        # One receipt (`event`) or several that happened together (`events`), docs/protocols.md §5.
-        events = body["events"] if isinstance(body.get("events"), list) else [body]
-        for event in events:
-            if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-                continue
-            receipts.append(
-                ReceiptIn(
-                    terminal_code=item.terminal,
-                    ebm_id=body["ebm_id"],
-                    event=event["event"],
-                    reason=str(event.get("reason") or ""),
-                    device_at=_parse_time(event.get("at")),
-                )
-            )
+        receipts.extend(
+            ReceiptIn(terminal_code=item.terminal, ebm_id=body["ebm_id"], event=event, reason=reason, device_at=at)
+            for event, reason, at in receipt_events(body)
+        )
     receipts_store(receipts)
 
 

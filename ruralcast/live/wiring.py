@@ -5,26 +5,19 @@ They travel on the ordinary receipt uplink (docs/protocols.md §5, §10) with `e
 receipts out of each batch and handing the rest on unchanged.
 """
 
-from datetime import datetime
 from typing import Any
 
+from ruralcast.messaging.receipts import receipt_events
+
 LIVE_PREFIX = "live-"
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def live_receipts_of(items: list[Any]) -> tuple[list[Any], list[Any]]:
     """(live receipts as LiveReceiptIn, the other uplinks untouched)."""
     from ruralcast.live.services import LiveReceiptIn
 
-    live, others = [], []
+    live: list[LiveReceiptIn] = []
+    others: list[Any] = []
     for item in items:
         body = item.payload
         ebm_id = body.get("ebm_id") if isinstance(body, dict) else None
@@ -32,18 +25,10 @@ def live_receipts_of(items: list[Any]) -> tuple[list[Any], list[Any]]:
             others.append(item)
             continue
         session_id = int(ebm_id[len(LIVE_PREFIX) :])
-        events = body["events"] if isinstance(body.get("events"), list) else [body]
-        for event in events:
-            if isinstance(event, dict) and isinstance(event.get("event"), str):
-                live.append(
-                    LiveReceiptIn(
-                        terminal_code=item.terminal,
-                        session_id=session_id,
-                        event=event["event"],
-                        reason=str(event.get("reason") or ""),
-                        device_at=_parse_time(event.get("at")),
-                    )
-                )
+        live.extend(
+            LiveReceiptIn(terminal_code=item.terminal, session_id=session_id, event=event, reason=reason, device_at=at)
+            for event, reason, at in receipt_events(body)
+        )
     return live, others
 
 
