@@ -501,8 +501,6 @@ class AgentConfig:
 
 
 _sequence = itertools.count()
-# How often a programme held back by live voice looks whether the session has ended.
-LIVE_POLL_SECONDS = 0.2
 
 
 @dataclass(order=True)
@@ -959,10 +957,12 @@ class Agent:
         An entry whose slot ends meanwhile is given up like a pre-empted one (the player then
         finds it expired and the playback log says so)."""
         while (live_claim := self.live.claim) is not None and live_claim.preempts(item.claim):
-            if datetime.now(UTC) > item.expires:
+            left = (item.expires - datetime.now(UTC)).total_seconds()
+            if left <= 0:
                 item.stop_reason = "preempted"
                 raise asyncio.CancelledError
-            await asyncio.sleep(LIVE_POLL_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.live.silent.wait(), timeout=left)
 
     # -- playing -------------------------------------------------------------------------------
 

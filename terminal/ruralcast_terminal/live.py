@@ -330,6 +330,8 @@ class LiveReceiver:
         self.jitter_ms = jitter_ms
         self.idle_timeout = idle_timeout
         self.current: _Playing | None = None
+        self.silent = asyncio.Event()  # set while no session holds the loudspeaker
+        self.silent.set()
         self.rejected: list[str] = []  # reasons, for tests and logs
         self._lock = asyncio.Lock()
         self._watchdog: asyncio.Task[None] | None = None
@@ -382,6 +384,7 @@ class LiveReceiver:
     async def _begin(self, state: LiveSessionState) -> None:
         self.preempt(state.claim)
         self.current = _Playing(state)
+        self.silent.clear()
         await self.sink.open(state.session)
         self.receipt(receipt_id(state.session), LIVE_STARTED, "")
         if self._watchdog is None or self._watchdog.done():
@@ -401,6 +404,7 @@ class LiveReceiver:
 
     async def _stop(self, reason: str) -> None:
         playing, self.current = self.current, None
+        self.silent.set()
         if playing is None:
             return
         playing.state.ended = True
