@@ -29,8 +29,7 @@ from ruralcast.broadcasting.programme import (
     Entry,
     covers,
     days_from,
-    merge,
-    slot_entry,
+    merge_day,
     slots_touching,
     with_content,
 )
@@ -105,9 +104,7 @@ class ProgrammeMemo:
         if key not in self._by_key:
             entries: list[Entry] = []
             for day in self.days:
-                candidates = (slot_entry(slot, day) for slot in covering if slot.occurs_on(day))
-                # An emptied playlist plays nothing (as in `programme_for`).
-                kept, _dropped = merge(entry for entry in candidates if entry.ms > 0)
+                kept, _dropped = merge_day(covering, day)
                 entries.extend(kept)
             self._by_key[key] = entries
         return key

@@ -271,15 +271,16 @@ def covers(target_code: str, village_code: str) -> bool:
     return village_code.startswith(prefix_of(target_code, level_of_code(target_code)))
 
 
+def merge_day(slots: Iterable[ScheduleSlot], day: date) -> tuple[list[Entry], list[Dropped]]:
+    """The rule applied to the slots covering one village (already chosen) on `day`."""
+    candidates = (slot_entry(slot, day) for slot in slots if slot.occurs_on(day))
+    return merge(entry for entry in candidates if entry.ms > 0)  # an emptied playlist plays nothing
+
+
 def programme_for(*, village: Region, day: date, slots: Iterable[ScheduleSlot]) -> DayProgramme:
     """The effective programme of `village` on `day` from already loaded `slots` (any superset)."""
-    candidates = [
-        slot_entry(slot, day)
-        for slot in slots
-        if slot.schedule.active and covers(slot.schedule.target_region_id, village.code) and slot.occurs_on(day)
-    ]
-    candidates = [entry for entry in candidates if entry.ms > 0]  # an emptied playlist plays nothing
-    kept, dropped = merge(candidates)
+    covering = [slot for slot in slots if slot.schedule.active and covers(slot.schedule.target_region_id, village.code)]
+    kept, dropped = merge_day(covering, day)
     return DayProgramme(village=village, day=day, entries=kept, dropped=dropped)
 
 
