@@ -13,7 +13,8 @@ import threading
 from collections.abc import Callable, Sequence
 
 from ruralcast.live.models import LiveSession, LiveState
-from ruralcast.live.stream import Broadcast, Publish, recording_dir, signer_active
+from ruralcast.live.stream import Broadcast, Publish, recording_dir
+from ruralcast.signing.services import signer_active
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from ruralcast_terminal import live as terminal_live
-from ruralcast_terminal.protocol import message_join, seal_with
+from ruralcast_terminal.protocol import message_join
+
+if TYPE_CHECKING:
+    from ruralcast.signing.services import ActiveSigner
 
 log = logging.getLogger(__name__)
 
@@ -58,34 +61,6 @@ ENCODER = (
 
 def recording_dir() -> Path:
     return Path(settings.RUN_DIR) / "live"
-
-
-@dataclass
-class Signer:
-    """The platform's active key, read once per session: signing a chunk touches no database."""
-
-    alg: str
-    serial: str
-    sign: Callable[[bytes], bytes]
-
-    def seal(self, payload: dict[str, Any]) -> bytes:
-        return seal_with(payload, alg=self.alg, serial=self.serial, sign=self.sign)
-
-
-def signer_active() -> Signer:
-    from ruralcast_terminal import crypto
-
-    from ruralcast.signing.keystore import keystore_get
-    from ruralcast.signing.selectors import signing_key_active
-
-    key = signing_key_active()
-    store = keystore_get()
-    probe = b"live voice key check"
-    if not crypto.verify(key.alg, key.public_key_bytes, probe, store.sign(serial=key.serial, alg=key.alg, data=probe)):
-        from ruralcast.signing.errors import KeyStoreError
-
-        raise KeyStoreError(f"the key store's private key for {key.serial} does not match its public key")
-    return Signer(key.alg, key.serial, lambda data: store.sign(serial=key.serial, alg=key.alg, data=data))
 
 
 class Encoder:
@@ -177,7 +152,7 @@ class Broadcast:
     session_id: int
     areas: list[str]
     tier: int
-    signer: Signer
+    signer: ActiveSigner
     publish: Publish
     recording: Path | None = None
     seq: int = 0
