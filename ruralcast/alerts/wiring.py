@@ -3,7 +3,7 @@
 from typing import Any
 
 from ruralcast.alerts.models import Alert, MsgType
-from ruralcast.messaging.receipts import receipt_events
+from ruralcast.messaging.uplinks import receipt_events
 
 
 def _build_dispatch(key: str) -> list[Any]:

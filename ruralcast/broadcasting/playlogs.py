@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ruralcast.broadcasting.models import Outcome, PlaybackLog
+from ruralcast.messaging.uplinks import device_time
 from ruralcast.regions.codes import level_of_code, prefix_of, subtree_q
 from ruralcast.terminals.models import Terminal
 
@@ -34,13 +35,9 @@ MAX_TITLE = 200
 
 
 def _time(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+    """A terminal's time with its UTC offset (one without is refused: its moment is unknown)."""
+    parsed = device_time(value)
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
 def _int(value: Any) -> int | None:

@@ -7,7 +7,7 @@ receipts out of each batch and handing the rest on unchanged.
 
 from typing import Any
 
-from ruralcast.messaging.receipts import receipt_events
+from ruralcast.messaging.uplinks import receipt_events
 
 LIVE_PREFIX = "live-"
 

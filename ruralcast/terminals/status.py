@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from ruralcast.messaging.uplinks import device_time
 from ruralcast.terminals.models import Condition, EventKind, Fault, Terminal, TerminalEvent, TerminalState
 
 # Consecutive playback failures that make a fault.
@@ -41,13 +42,10 @@ def states_create(terminals: Iterable[Terminal]) -> None:
 
 
 def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or len(value) > 40:
+    if isinstance(value, str) and len(value) > 40:
         return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+    moment = device_time(value)
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _number(value: Any, kind: type, low: float, high: float) -> Any:

@@ -1,6 +1,7 @@
-"""Reading a receipt uplink's body (docs/protocols.md §5), for the apps whose receipts travel on it.
+"""Reading what terminals send up: their clock's times, and receipt bodies (docs/protocols.md §5).
 
-Alerts own the `receipt` uplink handler; live voice's `live_started`/`live_stopped` receipts travel
+`device_time` reads an `at` (receipts, status reports, playback logs). Alerts own the `receipt`
+uplink handler; live voice's `live_started`/`live_stopped` receipts travel
 on the same uplink with `ebm_id` = `live-<session>`. Both read the body the same way: one receipt
 (`event`, `reason`, `at`) or several that happened together (`events`: a list of those).
 """
