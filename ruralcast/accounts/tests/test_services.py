@@ -57,7 +57,7 @@ def last_event() -> AuditEvent:
 def test_county_bureau_admin_creates_a_user_in_a_township_of_the_county(
     county_bureau_admin: User, guzhou: Region
 ) -> None:
-    password = random_password()
+    password = random_password(username="new-operator", full_name="王五")
     user = user_create(
         actor=county_bureau_admin, username=" new-operator ", password=password, home_region=guzhou, full_name="王五"
     )
@@ -98,7 +98,7 @@ def test_user_create_refuses_a_duplicate_username_whatever_its_case(
         user_create(
             actor=county_bureau_admin,
             username=township_viewer.username.upper(),
-            password=random_password(),
+            password=random_password(username=township_viewer.username),
             home_region=guzhou,
         )
     assert "username" in caught.value.fields
@@ -107,7 +107,12 @@ def test_user_create_refuses_a_duplicate_username_whatever_its_case(
 @pytest.mark.parametrize("username", ["", "   ", "has space", "斜杠/名字", "x" * 151])
 def test_user_create_refuses_a_malformed_username(county_bureau_admin: User, guzhou: Region, username: str) -> None:
     with nothing_written(), pytest.raises(ValidationError) as caught:
-        user_create(actor=county_bureau_admin, username=username, password=random_password(), home_region=guzhou)
+        user_create(
+            actor=county_bureau_admin,
+            username=username,
+            password=random_password(username=username),
+            home_region=guzhou,
+        )
     assert "username" in caught.value.fields
 
 
@@ -115,19 +120,34 @@ def test_county_bureau_admin_cannot_create_a_user_in_the_neighbouring_county(
     county_bureau_admin: User, congjiang: Region
 ) -> None:
     with nothing_written(), pytest.raises(PermissionDenied):
-        user_create(actor=county_bureau_admin, username="outsider", password=random_password(), home_region=congjiang)
+        user_create(
+            actor=county_bureau_admin,
+            username="outsider",
+            password=random_password(username="outsider"),
+            home_region=congjiang,
+        )
 
 
 def test_county_bureau_admin_cannot_create_a_user_at_province_level(county_bureau_admin: User, guizhou: Region) -> None:
     with nothing_written(), pytest.raises(PermissionDenied):
-        user_create(actor=county_bureau_admin, username="outsider", password=random_password(), home_region=guizhou)
+        user_create(
+            actor=county_bureau_admin,
+            username="outsider",
+            password=random_password(username="outsider"),
+            home_region=guizhou,
+        )
 
 
 def test_station_operator_cannot_create_users_even_in_own_county(
     county_station_operator: User, rongjiang: Region
 ) -> None:
     with nothing_written(), pytest.raises(PermissionDenied):
-        user_create(actor=county_station_operator, username="helper", password=random_password(), home_region=rongjiang)
+        user_create(
+            actor=county_station_operator,
+            username="helper",
+            password=random_password(username="helper"),
+            home_region=rongjiang,
+        )
 
 
 def test_scope_is_checked_before_the_username_so_outsiders_learn_nothing(
@@ -138,7 +158,7 @@ def test_scope_is_checked_before_the_username_so_outsiders_learn_nothing(
         user_create(
             actor=county_bureau_admin,
             username=neighbour_county_bureau_admin.username,
-            password=random_password(),
+            password=random_password(username=neighbour_county_bureau_admin.username),
             home_region=congjiang,
         )
 
@@ -407,7 +427,7 @@ def test_revoking_a_revoked_token_again_changes_nothing(county_station_operator:
 
 
 def test_user_changes_own_password_with_the_current_one(township_viewer: User) -> None:
-    new_password = random_password()
+    new_password = random_password(username=township_viewer.username)
     user_password_change(
         actor=township_viewer,
         user=township_viewer,
@@ -424,7 +444,10 @@ def test_user_changes_own_password_with_the_current_one(township_viewer: User) -
 def test_user_password_change_refuses_a_wrong_current_password(township_viewer: User) -> None:
     with nothing_written(), pytest.raises(ValidationError) as caught:
         user_password_change(
-            actor=township_viewer, user=township_viewer, old_password="Wrong-Password-1", new_password=random_password()
+            actor=township_viewer,
+            user=township_viewer,
+            old_password="Wrong-Password-1",
+            new_password=random_password(username=township_viewer.username),
         )
     assert "old_password" in caught.value.fields
     assert User.objects.get(pk=township_viewer.pk).check_password(township_viewer.raw_password)  # type: ignore[attr-defined]
@@ -444,7 +467,7 @@ def test_user_password_change_refuses_a_weak_new_password(township_viewer: User)
 def test_bureau_admin_resets_the_password_of_a_user_in_the_county(
     county_bureau_admin: User, township_viewer: User
 ) -> None:
-    new_password = random_password()
+    new_password = random_password(username=township_viewer.username)
     user_password_change(actor=county_bureau_admin, user=township_viewer, new_password=new_password)
     assert User.objects.get(pk=township_viewer.pk).check_password(new_password)
     assert last_event().after == {"changed_by_self": False}
@@ -455,7 +478,9 @@ def test_bureau_admin_cannot_reset_a_password_in_the_neighbouring_county(
 ) -> None:
     with nothing_written(), pytest.raises(PermissionDenied):
         user_password_change(
-            actor=county_bureau_admin, user=neighbour_county_bureau_admin, new_password=random_password()
+            actor=county_bureau_admin,
+            user=neighbour_county_bureau_admin,
+            new_password=random_password(username=neighbour_county_bureau_admin.username),
         )
 
 
@@ -463,7 +488,11 @@ def test_a_station_operator_cannot_reset_a_colleagues_password(
     county_station_operator: User, township_viewer: User
 ) -> None:
     with nothing_written(), pytest.raises(PermissionDenied):
-        user_password_change(actor=county_station_operator, user=township_viewer, new_password=random_password())
+        user_password_change(
+            actor=county_station_operator,
+            user=township_viewer,
+            new_password=random_password(username=township_viewer.username),
+        )
 
 
 # ---------------------------------------------------------------------------- accounts without a home region
@@ -472,7 +501,9 @@ def test_a_station_operator_cannot_reset_a_colleagues_password(
 @pytest.fixture
 def account_without_home_region(db: None) -> User:
     """An account as `manage.py createsuperuser` makes it: no home region, no grants."""
-    return User.objects.create_user(username="created-by-createsuperuser", password=random_password())
+    return User.objects.create_user(
+        username="created-by-createsuperuser", password=random_password(username="created-by-createsuperuser")
+    )
 
 
 def test_platform_admin_deactivates_an_account_without_home_region(
@@ -487,7 +518,7 @@ def test_platform_admin_deactivates_an_account_without_home_region(
 def test_platform_admin_resets_the_password_of_an_account_without_home_region(
     platform_admin: User, account_without_home_region: User
 ) -> None:
-    new_password = random_password()
+    new_password = random_password(username=account_without_home_region.username)
     user_password_change(actor=platform_admin, user=account_without_home_region, new_password=new_password)
     assert User.objects.get(pk=account_without_home_region.pk).check_password(new_password)
 
@@ -501,4 +532,8 @@ def test_only_a_platform_admin_changes_an_account_without_home_region(
         with pytest.raises(PermissionDenied):
             user_set_active(actor=actor, user=account_without_home_region, is_active=False)
         with pytest.raises(PermissionDenied):
-            user_password_change(actor=actor, user=account_without_home_region, new_password=random_password())
+            user_password_change(
+                actor=actor,
+                user=account_without_home_region,
+                new_password=random_password(username=account_without_home_region.username),
+            )

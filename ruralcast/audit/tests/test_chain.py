@@ -63,7 +63,12 @@ def triggers_disabled() -> Iterator[None]:
 
 def test_user_create_records_who_created_whom_where(county_bureau_admin: User, guzhou: Region) -> None:
     start = head_seq()
-    user = user_create(actor=county_bureau_admin, username="new-person", password=random_password(), home_region=guzhou)
+    user = user_create(
+        actor=county_bureau_admin,
+        username="new-person",
+        password=random_password(username="new-person"),
+        home_region=guzhou,
+    )
     [event] = events_after(start)
     assert (event.actor_id, event.actor_label, event.verb) == (
         county_bureau_admin.pk,
@@ -83,16 +88,18 @@ def test_user_create_records_who_created_whom_where(county_bureau_admin: User, g
 
 def test_a_system_write_is_recorded_with_the_system_as_actor(guzhou: Region) -> None:
     start = head_seq()
-    user_create(actor=None, username="set-up-person", password=random_password(), home_region=guzhou)
+    user_create(
+        actor=None, username="set-up-person", password=random_password(username="set-up-person"), home_region=guzhou
+    )
     [event] = events_after(start)
     assert (event.actor_id, event.actor_label) == (None, SYSTEM_ACTOR)
 
 
 def test_no_password_or_hash_ever_reaches_the_audit_trail(county_bureau_admin: User, guzhou: Region) -> None:
     start = head_seq()
-    password = random_password()
+    password = random_password(username="secretive")
     user = user_create(actor=county_bureau_admin, username="secretive", password=password, home_region=guzhou)
-    new_password = random_password()
+    new_password = random_password(username="secretive")
     user_password_change(actor=county_bureau_admin, user=user, new_password=new_password)
     for event in events_after(start):
         text = f"{event.before} {event.after} {event.object_label}"
@@ -163,7 +170,12 @@ def test_designation_import_and_delete_are_recorded(county_bureau_admin: User) -
 def test_each_event_links_to_the_previous_one(county_bureau_admin: User, guzhou: Region) -> None:
     start = head_seq()
     for n in range(3):
-        user_create(actor=county_bureau_admin, username=f"linked-{n}", password=random_password(), home_region=guzhou)
+        user_create(
+            actor=county_bureau_admin,
+            username=f"linked-{n}",
+            password=random_password(username=f"linked-{n}"),
+            home_region=guzhou,
+        )
     events = events_after(start)
     assert [e.seq for e in events] == [start + 1, start + 2, start + 3]
     for earlier, later in pairwise(events):
@@ -173,7 +185,12 @@ def test_each_event_links_to_the_previous_one(county_bureau_admin: User, guzhou:
 def test_chain_verifies_after_a_series_of_writes(
     county_bureau_admin: User, township_station_operator: User, guzhou: Region
 ) -> None:
-    user_create(actor=county_bureau_admin, username="verified", password=random_password(), home_region=guzhou)
+    user_create(
+        actor=county_bureau_admin,
+        username="verified",
+        password=random_password(username="verified"),
+        home_region=guzhou,
+    )
     api_token_create(user=township_station_operator, name="script")
     report = audit_chain_verify()
     assert report.ok, report.problems
@@ -225,7 +242,9 @@ def test_the_model_refuses_to_save_or_delete_an_existing_event(township_viewer: 
 def test_verification_reports_the_seq_of_an_altered_event(
     county_bureau_admin: User, township_viewer: User, guzhou: Region
 ) -> None:
-    user_create(actor=county_bureau_admin, username="victim", password=random_password(), home_region=guzhou)
+    user_create(
+        actor=county_bureau_admin, username="victim", password=random_password(username="victim"), home_region=guzhou
+    )
     target = AuditEvent.objects.get(verb="user.create", object_label="victim")
     assert audit_chain_verify().ok
 
@@ -241,8 +260,12 @@ def test_verification_reports_an_event_whose_hash_was_recomputed_as_a_broken_lin
     county_bureau_admin: User, township_viewer: User, guzhou: Region
 ) -> None:
     # A forger who also rewrites the altered event's own hash is caught at the next event's link.
-    user_create(actor=county_bureau_admin, username="victim", password=random_password(), home_region=guzhou)
-    user_create(actor=county_bureau_admin, username="witness", password=random_password(), home_region=guzhou)
+    user_create(
+        actor=county_bureau_admin, username="victim", password=random_password(username="victim"), home_region=guzhou
+    )
+    user_create(
+        actor=county_bureau_admin, username="witness", password=random_password(username="witness"), home_region=guzhou
+    )
     target = AuditEvent.objects.get(verb="user.create", object_label="victim")
 
     with triggers_disabled():
@@ -256,8 +279,15 @@ def test_verification_reports_an_event_whose_hash_was_recomputed_as_a_broken_lin
 def test_verification_reports_a_gap_where_an_event_was_deleted(
     county_bureau_admin: User, township_viewer: User, guzhou: Region
 ) -> None:
-    user_create(actor=county_bureau_admin, username="deleted", password=random_password(), home_region=guzhou)
-    user_create(actor=county_bureau_admin, username="after-it", password=random_password(), home_region=guzhou)
+    user_create(
+        actor=county_bureau_admin, username="deleted", password=random_password(username="deleted"), home_region=guzhou
+    )
+    user_create(
+        actor=county_bureau_admin,
+        username="after-it",
+        password=random_password(username="after-it"),
+        home_region=guzhou,
+    )
     target = AuditEvent.objects.get(verb="user.create", object_label="deleted")
 
     with triggers_disabled():
@@ -330,8 +360,18 @@ def test_people_without_audit_view_read_nothing(
 def test_audit_filters_narrow_the_listing(
     platform_admin: User, county_bureau_admin: User, guzhou: Region, zhongcheng: Region
 ) -> None:
-    user_create(actor=county_bureau_admin, username="in-guzhou", password=random_password(), home_region=guzhou)
-    user_create(actor=county_bureau_admin, username="in-zhongcheng", password=random_password(), home_region=zhongcheng)
+    user_create(
+        actor=county_bureau_admin,
+        username="in-guzhou",
+        password=random_password(username="in-guzhou"),
+        home_region=guzhou,
+    )
+    user_create(
+        actor=county_bureau_admin,
+        username="in-zhongcheng",
+        password=random_password(username="in-zhongcheng"),
+        home_region=zhongcheng,
+    )
 
     def labels(region_prefix: str = "", text: str = "", actor: str = "") -> set[str]:
         filters = AuditFilter(verb="user.create", region_prefix=region_prefix, text=text, actor=actor)

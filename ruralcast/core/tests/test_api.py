@@ -116,7 +116,7 @@ def test_a_weak_password_is_400_naming_the_password(client: Client, county_burea
 
 def test_a_viewer_cannot_create_users_403_and_nothing_created(client: Client, township_viewer: User) -> None:
     headers = bearer(township_viewer)
-    payload = {"username": "sneaky", "password": random_password(), "home_region": "522632100000"}
+    payload = {"username": "sneaky", "password": random_password(username="sneaky"), "home_region": "522632100000"}
     users = User.objects.count()
     assert_error_body(post_json(client, f"{API}/users", payload, headers), 403, "forbidden")
     assert User.objects.count() == users
@@ -124,12 +124,16 @@ def test_a_viewer_cannot_create_users_403_and_nothing_created(client: Client, to
 
 
 def test_a_duplicate_username_is_409(client: Client, county_bureau_admin: User, township_viewer: User) -> None:
-    payload = {"username": township_viewer.username, "password": random_password(), "home_region": "522632100000"}
+    payload = {
+        "username": township_viewer.username,
+        "password": random_password(username=township_viewer.username),
+        "home_region": "522632100000",
+    }
     assert_error_body(post_json(client, f"{API}/users", payload, bearer(county_bureau_admin)), 409, "conflict")
 
 
 def test_a_bureau_admin_creates_a_user_through_the_api(client: Client, county_bureau_admin: User) -> None:
-    payload = {"username": "api-made", "password": random_password(), "home_region": "522632100000"}
+    payload = {"username": "api-made", "password": random_password(username="api-made"), "home_region": "522632100000"}
     response = post_json(client, f"{API}/users", payload, bearer(county_bureau_admin))
     assert response.status_code == 201
     assert response.json()["home_region"] == "522632100000"

@@ -35,7 +35,9 @@ def _keep_the_test_transaction_open():
 @pytest.fixture
 def admin_token(db) -> str:
     root = region_root()
-    admin = user_create(actor=None, username="fuzz-admin", password=random_password(), home_region=root)
+    admin = user_create(
+        actor=None, username="fuzz-admin", password=random_password(username="fuzz-admin"), home_region=root
+    )
     role_grant(actor=None, user=admin, role=Role.PLATFORM_ADMIN, region=root)
     _token, secret = api_token_create(user=admin, name="schemathesis")
     return secret
