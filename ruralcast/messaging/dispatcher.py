@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import InterfaceError, OperationalError, connection, connections
+from ruralcast_terminal import crypto
 
 from ruralcast.messaging.client import MqttLink, Publication, PublishError, platform_client_id
 from ruralcast.messaging.models import OutboxMessage
@@ -252,6 +253,7 @@ class Dispatcher:
 
     def run(self, *, until: Callable[[], bool] | None = None, deadline: float | None = None) -> None:
         """Dispatch until `stop()` (a signal), `until()` is true, or `deadline` (monotonic) passes."""
+        crypto.warm_up()  # the first alert should not pay the signing library's set-up
         unregister = outbox_wake_register(self.wake)
         listener = PostgresListener(self.wake) if self.postgres else None
         if listener is not None:

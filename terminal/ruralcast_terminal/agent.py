@@ -46,7 +46,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import commands, live, priority, protocol
+from ruralcast_terminal import commands, crypto, live, priority, protocol
 from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.playout import Playout
 from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
@@ -584,6 +584,7 @@ class Agent:
     # -- lifetime ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        crypto.warm_up()
         self.config.cache_dir.mkdir(parents=True, exist_ok=True)
         self.store.prune(datetime.now(UTC))
         self._tasks = [

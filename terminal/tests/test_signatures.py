@@ -149,6 +149,25 @@ def test_verify_answers_false_for_an_unknown_algorithm() -> None:
     assert crypto.verify("RSA", crypto.public_key_of(ALG_ED25519, private), MESSAGE, signature) is False
 
 
+def test_warm_up_signs_and_verifies_with_every_algorithm(monkeypatch: pytest.MonkeyPatch) -> None:
+    used: list[str] = []
+    real_verify = crypto.verify
+
+    def counting_verify(alg: str, public: bytes, data: bytes, signature: bytes) -> bool:
+        used.append(alg)
+        return real_verify(alg, public, data, signature)
+
+    monkeypatch.setattr(crypto, "verify", counting_verify)
+    crypto.warm_up()
+    assert used == list(ALGORITHMS)
+
+
+def test_warm_up_refuses_a_library_that_cannot_verify_its_own_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crypto, "verify", lambda *_args: False)
+    with pytest.raises(RuntimeError, match="does not verify its own signature"):
+        crypto.warm_up()
+
+
 def test_the_two_algorithms_do_not_accept_each_others_signatures() -> None:
     ed_private = crypto.generate_private_key(ALG_ED25519)
     sm_private = crypto.generate_private_key(ALG_SM2)
