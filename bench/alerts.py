@@ -16,6 +16,11 @@ credentials, spread over the villages of Guizhou).
 2. baseline, same run: the same N connections (same credentials, same ACL, lean client) subscribed to
    the same province topic receive one message of the same size published by the platform
    account; time until the last one has it (median of 3).
+3. bare round trip, same run: as 2, but every subscriber answers at once with one QoS 1 message of
+   a receipt's size on its own uplink topic, and the time runs until the last answer reached one
+   collecting client of the platform account (median of 3): the floor that mosquitto and plain
+   clients set under "receipts stored" on this machine (no verification, playback or database).
+   `bare_roundtrip_vs_bare` says how far that floor already is from the bare fan-out.
 
 Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 only.
 
@@ -55,8 +60,17 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def _bare_worker(
-    index: int, credentials: list[tuple[str, str]], port: int, topic_filter: str, events: Any, stop: Any
+    index: int,
+    credentials: list[tuple[str, str]],
+    port: int,
+    topic_filter: str,
+    reply_bytes: int,
+    events: Any,
+    stop: Any,
 ) -> None:
+    """Plain subscribers of the terminal accounts; with `reply_bytes`, each answers every message at
+    once with one QoS 1 message of that size on its own uplink topic (`rc/v1/up/<id>/bench`, which
+    the ingest worker does not read), as a terminal answers with its receipt."""
     from ruralcast_terminal.mqtt import run_event_loop
 
     from bench.common import connected_clients
@@ -65,6 +79,15 @@ def _bare_worker(
         arrivals: list[float] = []
         accounts = [(user, password, [(topic_filter, 1)]) for user, password in credentials]
         clients = await connected_clients(accounts, port=port, on_message=lambda _message: arrivals.append(time.time()))
+        if reply_bytes:
+            reply = b"r" * reply_bytes
+            for (user, _password), client in zip(credentials, clients, strict=True):
+
+                def answer(_message: Any, client: Any = client, topic: str = f"rc/v1/up/{user}/bench") -> None:
+                    arrivals.append(time.time())
+                    client.publish_nowait(topic, reply, qos=1)
+
+                client.on_message = answer
         await asyncio.sleep(0.5)  # subscriptions acknowledged
         events.put(("ready", index))
         rounds = 0
@@ -80,18 +103,82 @@ def _bare_worker(
     run_event_loop(main())  # the same event loop as the simulator's workers
 
 
+def _bare_collector(port: int, expected: int, account: tuple[str, str], events: Any, stop: Any) -> None:
+    """The way back of the bare round trip: one platform-account client (like the ingest worker)
+    subscribed to the replies; reports when the last of each round's `expected` replies arrived."""
+    from ruralcast_terminal.mqtt import Client, run_event_loop
+
+    async def main() -> None:
+        arrivals: list[float] = []
+        user, password = account
+        collector = Client(
+            "bench-bare-collector",
+            "127.0.0.1",
+            port,
+            username=user,
+            password=password,
+            subscriptions=[("rc/v1/up/+/bench", 1)],
+            on_message=lambda _message: arrivals.append(time.time()),
+        )
+        collector.start()
+        while not collector.is_connected:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)  # subscription acknowledged
+        events.put(("ready", -1))
+        rounds = 0
+        while not stop.is_set():
+            if len(arrivals) >= (rounds + 1) * expected:
+                events.put(("collected", rounds, arrivals[(rounds + 1) * expected - 1]))
+                rounds += 1
+            await asyncio.sleep(0.005)
+        await collector.disconnect()
+
+    run_event_loop(main())
+
+
 def bare_fanout(
-    credentials: list[tuple[str, str]], *, port: int, processes: int, size: int, repeat: int, broker_pid: int
+    credentials: list[tuple[str, str]],
+    *,
+    port: int,
+    processes: int,
+    size: int,
+    repeat: int,
+    broker_pid: int,
+    reply_bytes: int = 0,
 ) -> tuple[list[float], dict[str, float]]:
     """Seconds from publish to the last of N subscribers receiving one `size`-byte QoS 1 message, and
-    the CPU seconds the broker and the subscribers' processes used in the median round."""
+    the CPU seconds the broker and the subscribers' processes used in the median round.
+
+    With `reply_bytes`, the bare round trip instead: every subscriber answers with a message of
+    that size and the time runs until the last answer reached one collecting client: the floor
+    under "receipts stored" that the broker and plain clients set on this machine, with no
+    verification, no playback and no database.
+    """
+    import multiprocessing
+
     from bench.common import platform_publisher, start_baseline_workers
+    from ruralcast.messaging.broker import platform_credentials
 
     topic_filter = f"rc/v1/down/r/{PROVINCE}/+"
-    workers, events, stop = start_baseline_workers(_bare_worker, credentials, processes, port, topic_filter)
+    collector = None
+    if reply_bytes:
+        context = multiprocessing.get_context("spawn")
+        collected, collector_stop = context.Queue(), context.Event()
+        collector = context.Process(
+            target=_bare_collector,
+            args=(port, len(credentials), platform_credentials(), collected, collector_stop),
+            daemon=True,
+        )
+        collector.start()
+        assert collected.get(timeout=120)[0] == "ready"
+    workers, events, stop = start_baseline_workers(
+        _bare_worker, credentials, processes, port, topic_filter, reply_bytes
+    )
     results = []
     cpu_rounds = []
     roles = {"broker": [broker_pid], "subscribers": [worker.pid for worker in workers if worker.pid]}
+    if collector is not None and collector.pid:
+        roles["collector"] = [collector.pid]
 
     async def publish_once(round_number: int) -> float:
         publisher = await platform_publisher("bench-bare-publisher", port=port)
@@ -104,13 +191,26 @@ def bare_fanout(
         before = _cpu_seconds(roles)
         started = asyncio.run(publish_once(round_number))
         lasts = [events.get(timeout=120)[2] for _ in workers]
+        if collector is not None:
+            lasts = [collected.get(timeout=120)[2]]
         cpu_rounds.append(_cpu_used(before, _cpu_seconds(roles)))
         results.append(round(max(lasts) - started, 4))
     stop.set()
     for worker in workers:
         worker.join(timeout=30)
+    if collector is not None:
+        collector_stop.set()
+        collector.join(timeout=30)
     median_round = sorted(range(repeat), key=lambda i: results[i])[repeat // 2]
     return results, cpu_rounds[median_round]
+
+
+def _receipt_bytes(ebm_id: str, terminal: str) -> int:
+    """The size of a terminal's `received` + `started` receipt message for this alert."""
+    from ruralcast_terminal.agent import local_now_iso, receipts_bytes
+
+    now = local_now_iso()
+    return len(receipts_bytes(terminal=terminal, ebm_id=ebm_id, events=[("received", "", now), ("started", "", now)]))
 
 
 def _django(workdir: Path, mqtt_port: int) -> None:
@@ -294,6 +394,7 @@ def main() -> None:
             cpu_before = _cpu_seconds(roles)
             t0 = timezone.now()
             alert_approve(approver=approver, alert=alert, confirm_status="Exercise")
+            approved_at = timezone.now()
             started_receipts = Receipt.objects.filter(alert=alert, event="started")
             all_receipts = Receipt.objects.filter(alert=alert)
             expected = count
@@ -313,6 +414,15 @@ def main() -> None:
             ]
             last_stored = Receipt.objects.filter(alert=alert).aggregate(last=Max("stored_at"))["last"]
             outbox = OutboxMessage.objects.get(key=alert.ebm_id)
+            # Where the time before the fan-out goes: the approval's commit, signing, the broker's PUBACK.
+            dispatch_steps = {
+                step: round((moment - t0).total_seconds(), 4) if moment is not None else None
+                for step, moment in (
+                    ("approved", approved_at),
+                    ("prepared", outbox.prepared_at),
+                    ("published", outbox.published_at),
+                )
+            }
             message_bytes = max(len(item.get("payload_b64", "")) * 3 // 4 for item in outbox.messages)
             summary = json.loads(report.read_text()) if report.exists() else {}
             # Expire the alert so its retained message is cleared before the next, larger fleet connects
@@ -328,6 +438,16 @@ def main() -> None:
                 repeat=args.repeat,
                 broker_pid=broker.pid,
             )
+            roundtrip, roundtrip_cpu = bare_fanout(
+                chosen,
+                port=mqtt_port,
+                processes=processes,
+                size=message_bytes,
+                repeat=args.repeat,
+                broker_pid=broker.pid,
+                reply_bytes=_receipt_bytes(alert.ebm_id, chosen[0][0]),
+            )
+            roundtrip_median = statistics.median(roundtrip)
             bare_median = statistics.median(bare)
             p99 = _percentile(latencies, 0.99)
             runs.append(
@@ -340,12 +460,18 @@ def main() -> None:
                     "started_stored_max_s": round(max(latencies), 4),
                     "started_on_device_p99_s": _percentile(device, 0.99) if device else None,
                     "ingest_done_s": round((last_stored - t0).total_seconds(), 4),
+                    "dispatch_s": dispatch_steps,
                     "bare_fanout_s": round(bare_median, 4),
                     "bare_fanout_runs": bare,
                     "p99_vs_bare": round(p99 / bare_median, 2) if bare_median else None,
+                    "bare_roundtrip_s": round(roundtrip_median, 4),
+                    "bare_roundtrip_runs": roundtrip,
+                    "p99_vs_bare_roundtrip": round(p99 / roundtrip_median, 2) if roundtrip_median else None,
+                    "bare_roundtrip_vs_bare": round(roundtrip_median / bare_median, 2) if bare_median else None,
                     "critical_cpu_s": cpu_critical,
                     "critical_wall_s": round(max(latencies), 4),
                     "bare_cpu_s": bare_cpu,
+                    "bare_roundtrip_cpu_s": roundtrip_cpu,
                     "simulator_fanout_spread_s": _spread(summary),
                     "verifies": summary.get("verify_count"),
                     "verify_us": summary.get("verify_us"),
