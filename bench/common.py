@@ -2,12 +2,15 @@
 the parts of the bare broker baselines."""
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
 import platform
 import statistics
-from collections.abc import Callable, Sequence
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,3 +110,83 @@ def start_baseline_workers(
     for _ in workers:
         assert events.get(timeout=300)[0] == "ready"
     return workers, events, stop
+
+
+# ---------------------------------------------------------------------------------------------
+# Throwaway databases for the benchmarks that compare PostgreSQL and SQLite (one per process).
+
+
+def _postgres_url(name: str) -> str:
+    url = (
+        os.environ.get("BENCH_POSTGRES_URL")
+        or subprocess.run(
+            [str(BENCHMARKS_MD.parent.parent / "scripts" / "postgres.sh"), "url"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _postgres_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        connection.execute(sql)
+
+
+@contextlib.contextmanager
+def throwaway_django(database: str, name: str) -> Iterator[Any]:
+    """Django set up on a new, migrated database of `database` ("postgresql": `name` on the server
+    of scripts/postgres.sh or BENCH_POSTGRES_URL, dropped afterwards; "sqlite": a file in a temporary
+    directory). Yields the connection. Once per process: Django is set up only once."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"rc-bench-{name}-"))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.django.local",
+            "RURALCAST_RUN_DIR": str(workdir),
+            "DJANGO_SECRET_KEY": "bench-only",  # a throwaway database
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    if database == "postgresql":
+        url = _postgres_url(name)
+        _postgres_admin(url, f"DROP DATABASE IF EXISTS {name}")
+        _postgres_admin(url, f"CREATE DATABASE {name}")
+        os.environ["DATABASE_URL"] = url
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    try:
+        call_command("migrate", verbosity=0)
+        yield connection
+    finally:
+        connection.close()
+        if database == "postgresql":
+            _postgres_admin(_postgres_url(name), f"DROP DATABASE IF EXISTS {name}")
+
+
+def run_per_database(script: str, databases: list[str], arguments: list[str]) -> list[dict[str, Any]]:
+    """Run `script --child --database D *arguments` once per database, each in its own process (one
+    Django set-up each), and return the JSON object each printed last."""
+    import sys
+
+    runs = []
+    for database in databases:
+        output = subprocess.run(
+            [sys.executable, script, "--child", "--database", database, *arguments],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if output.returncode:
+            sys.stderr.write(output.stderr)
+            raise SystemExit(f"{database} run failed")
+        runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
+    return runs

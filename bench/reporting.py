@@ -24,10 +24,7 @@ BENCH_POSTGRES_URL). Prints one JSON line and appends it to docs/benchmarks.md.
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,24 +35,6 @@ BENCH_DB = "rc_reporting_bench"
 CITIES, COUNTIES, TOWNSHIPS = 10, 10, 10
 PERIODS = [f"{2024 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]
 GOAL_MS = 500
-
-
-def _postgres_url() -> str:
-    url = (
-        os.environ.get("BENCH_POSTGRES_URL")
-        or subprocess.run(
-            [str(ROOT / "scripts" / "postgres.sh"), "url"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
-    return url.rsplit("/", 1)[0] + "/" + BENCH_DB
-
-
-def _admin_execute(url: str, sql: str) -> None:
-    import psycopg
-
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(sql)
 
 
 def _regions(villages: int) -> list[tuple[str, str, int, str | None]]:
@@ -84,31 +63,10 @@ def _value(element: int, period: int, village: int) -> float:
 
 def child(database: str, villages: int, repeat: int) -> dict[str, Any]:
     """Runs in its own process (one Django set-up per database)."""
-    workdir = Path(tempfile.mkdtemp(prefix="rc-bench-reporting-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.django.local"
-    os.environ["RURALCAST_RUN_DIR"] = str(workdir)
-    os.environ["DJANGO_SECRET_KEY"] = "bench-only"  # a throwaway database
-    os.environ["LOG_LEVEL"] = "WARNING"
-    if database == "postgresql":
-        url = _postgres_url()
-        _admin_execute(url, f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        _admin_execute(url, f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = url
-    else:
-        os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    import django
+    from bench.common import throwaway_django
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    try:
-        call_command("migrate", verbosity=0)
+    with throwaway_django(database, BENCH_DB) as connection:
         return _run(connection, database, villages, repeat)
-    finally:
-        connection.close()
-        if database == "postgresql":
-            _admin_execute(_postgres_url(), f"DROP DATABASE IF EXISTS {BENCH_DB}")
 
 
 def _run(connection: Any, database: str, villages: int, repeat: int) -> dict[str, Any]:
@@ -270,30 +228,11 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.database, args.villages, args.repeat)))
         return
-    from bench.common import record
+    from bench.common import record, run_per_database
 
-    runs = []
-    for database in ["postgresql", "sqlite"] if args.database == "both" else [args.database]:
-        output = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                "--database",
-                database,
-                "--villages",
-                str(args.villages),
-                "--repeat",
-                str(args.repeat),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if output.returncode:
-            sys.stderr.write(output.stderr)
-            raise SystemExit(f"{database} run failed")
-        runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
+    databases = ["postgresql", "sqlite"] if args.database == "both" else [args.database]
+    arguments = ["--villages", str(args.villages), "--repeat", str(args.repeat)]
+    runs = run_per_database(__file__, databases, arguments)
     record("reporting", {"goal_ms": GOAL_MS, "repeat": args.repeat, "runs": runs})
 
 

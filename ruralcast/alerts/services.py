@@ -425,6 +425,34 @@ class ReceiptIn:
     device_at: datetime | None = None
 
 
+_RECEIPT_COLUMNS = "(alert_id, terminal_code, event, reason, device_at, stored_at)"
+_RECEIPT_CONFLICT = "ON CONFLICT (alert_id, terminal_code, event) DO NOTHING"
+
+
+def _receipt_rows_insert(rows: list[tuple[Any, ...]]) -> None:
+    """Insert receipt rows, skipping those already stored, in one statement per batch.
+
+    On PostgreSQL the batch travels as six binary arrays unnested server-side, one statement:
+    `executemany` costs a statement per row, and its inserts alone took as long as the whole ingest
+    path (checks, parsing and this insert) takes now (`bench/receipts.py`, docs/benchmarks.md).
+    SQLite is in-process, where `executemany` of one prepared statement is already the fast path.
+    """
+    table = connection.ops.quote_name(Receipt._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} {_RECEIPT_COLUMNS} "  # noqa: S608 — table name from the model
+                "SELECT * FROM unnest(%b::bigint[], %b::varchar[], %b::varchar[], %b::varchar[], "
+                f"%b::timestamptz[], %b::timestamptz[]) {_RECEIPT_CONFLICT}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} {_RECEIPT_COLUMNS} VALUES (%s, %s, %s, %s, %s, %s) {_RECEIPT_CONFLICT}",  # noqa: S608
+                rows,
+            )
+
+
 def receipts_store(items: list[ReceiptIn]) -> int:
     """Store a batch of receipts; duplicates (same message, terminal and event) are ignored.
 
@@ -450,11 +478,5 @@ def receipts_store(items: list[ReceiptIn]) -> int:
         if item.ebm_id in alerts and item.event in _RECEIPT_EVENTS
     ]
     if rows:
-        table = connection.ops.quote_name(Receipt._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} (alert_id, terminal_code, event, reason, device_at, stored_at) "  # noqa: S608 — table name from the model
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (alert_id, terminal_code, event) DO NOTHING",
-                rows,
-            )
+        _receipt_rows_insert(rows)
     return len(rows)

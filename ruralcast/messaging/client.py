@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from ruralcast_terminal.mqtt import Client, Message
+from ruralcast_terminal.mqtt import Client, Message, new_event_loop
 
 from ruralcast.messaging.broker import platform_credentials
 
@@ -104,7 +104,7 @@ class MqttLink:
         return self
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop()  # uvloop's: the ingest worker's link carries every terminal's uplinks
         asyncio.set_event_loop(loop)
         self._loop = loop
 
