@@ -64,6 +64,7 @@ bench:
 	@scripts/bootstrap.sh test
 	$(PY) bench/regions_import.py
 	$(PY) bench/alerts.py
+	$(PY) bench/receipts.py
 	$(PY) bench/playout.py
 	$(PY) bench/reporting.py
 	$(PY) bench/media.py
