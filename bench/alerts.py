@@ -29,6 +29,7 @@ Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 on
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -430,7 +431,8 @@ def main() -> None:
             alerts_expire_due(now=alert.expires + timedelta(seconds=1))
             cleared = OutboxMessage.objects.filter(kind="alert.clear", key=alert.ebm_id, state=OutboxState.PUBLISHED)
             _wait(lambda q=cleared: q.exists(), 60, "retained alert cleared")
-            bare, bare_cpu = bare_fanout(
+            baseline = functools.partial(
+                bare_fanout,
                 chosen,
                 port=mqtt_port,
                 processes=processes,
@@ -438,15 +440,8 @@ def main() -> None:
                 repeat=args.repeat,
                 broker_pid=broker.pid,
             )
-            roundtrip, roundtrip_cpu = bare_fanout(
-                chosen,
-                port=mqtt_port,
-                processes=processes,
-                size=message_bytes,
-                repeat=args.repeat,
-                broker_pid=broker.pid,
-                reply_bytes=_receipt_bytes(alert.ebm_id, chosen[0][0]),
-            )
+            bare, bare_cpu = baseline()
+            roundtrip, roundtrip_cpu = baseline(reply_bytes=_receipt_bytes(alert.ebm_id, chosen[0][0]))
             roundtrip_median = statistics.median(roundtrip)
             bare_median = statistics.median(bare)
             p99 = _percentile(latencies, 0.99)

@@ -172,13 +172,28 @@ def throwaway_django(database: str, name: str) -> Iterator[Any]:
             _postgres_admin(_postgres_url(name), f"DROP DATABASE IF EXISTS {name}")
 
 
-def run_per_database(script: str, databases: list[str], arguments: list[str]) -> list[dict[str, Any]]:
-    """Run `script --child --database D *arguments` once per database, each in its own process (one
-    Django set-up each), and return the JSON object each printed last."""
+def database_runs(
+    parser: Any, script: str, child: Callable[[str, Any], dict[str, Any]], forwarded: Sequence[str]
+) -> tuple[Any, list[dict[str, Any]]] | None:
+    """The command line of a benchmark run once per database, each in a process of its own.
+
+    Adds `--database` (postgresql, sqlite, both) to `parser` and parses. In the parent, runs
+    `script --child --database D` with the `forwarded` options for each database and returns (args,
+    the JSON object each child printed last). In a child, prints `child(database, args)` as JSON and
+    returns None.
+    """
+    import argparse
     import sys
 
+    parser.add_argument("--database", choices=["postgresql", "sqlite", "both"], default="both")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.database, args)))
+        return None
+    arguments = [item for name in forwarded for item in (f"--{name}", str(getattr(args, name)))]
     runs = []
-    for database in databases:
+    for database in ["postgresql", "sqlite"] if args.database == "both" else [args.database]:
         output = subprocess.run(
             [sys.executable, script, "--child", "--database", database, *arguments],
             capture_output=True,
@@ -189,4 +204,4 @@ def run_per_database(script: str, databases: list[str], arguments: list[str]) ->
             sys.stderr.write(output.stderr)
             raise SystemExit(f"{database} run failed")
         runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
-    return runs
+    return args, runs

@@ -17,7 +17,6 @@ docs/benchmarks.md.
 """
 
 import argparse
-import json
 import sys
 import time
 from datetime import timedelta
@@ -126,20 +125,17 @@ def _run(connection: Any, database: str, count: int, repeat: int) -> dict[str, A
 
 
 def main() -> None:
+    from bench.common import database_runs, record
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--database", choices=["postgresql", "sqlite", "both"], default="both")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(args.database, args.messages, args.repeat)))
-        return
-    from bench.common import record, run_per_database
-
-    databases = ["postgresql", "sqlite"] if args.database == "both" else [args.database]
-    runs = run_per_database(__file__, databases, ["--messages", str(args.messages), "--repeat", str(args.repeat)])
-    record("receipts", {"batch": BATCH, "repeat": args.repeat, "runs": runs})
+    done = database_runs(
+        parser, __file__, lambda database, args: child(database, args.messages, args.repeat), ["messages", "repeat"]
+    )
+    if done is not None:
+        args, runs = done
+        record("receipts", {"batch": BATCH, "repeat": args.repeat, "runs": runs})
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ BENCH_POSTGRES_URL). Prints one JSON line and appends it to docs/benchmarks.md.
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -219,21 +218,17 @@ def _load_sqlite(connection: Any, table: str, elements: list[Any], village_codes
 
 
 def main() -> None:
+    from bench.common import database_runs, record
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--villages", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--database", choices=["postgresql", "sqlite", "both"], default="both")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(args.database, args.villages, args.repeat)))
-        return
-    from bench.common import record, run_per_database
-
-    databases = ["postgresql", "sqlite"] if args.database == "both" else [args.database]
-    arguments = ["--villages", str(args.villages), "--repeat", str(args.repeat)]
-    runs = run_per_database(__file__, databases, arguments)
-    record("reporting", {"goal_ms": GOAL_MS, "repeat": args.repeat, "runs": runs})
+    done = database_runs(
+        parser, __file__, lambda database, args: child(database, args.villages, args.repeat), ["villages", "repeat"]
+    )
+    if done is not None:
+        args, runs = done
+        record("reporting", {"goal_ms": GOAL_MS, "repeat": args.repeat, "runs": runs})
 
 
 if __name__ == "__main__":
