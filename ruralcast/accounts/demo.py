@@ -19,14 +19,14 @@ from ruralcast.regions.selectors import region_get
 _ALPHABET = string.ascii_letters + string.digits + "-_.!@#%"
 
 
-def random_password(length: int = 16, *, username: str = "", full_name: str = "") -> str:
-    """A random password that satisfies the password policy for the person named.
+def random_password(length: int = 16, *, username: str = "") -> str:
+    """A random password that satisfies the password policy for the person with `username`.
 
-    The policy refuses a password too similar to the username or full name, judged by the shared
-    characters alone (about one draw in a few thousand against a 10-letter name), so a caller that
-    knows who the password is for passes their names.
+    The policy refuses a password too similar to the username, judged by the shared characters
+    alone (about one draw in a few thousand against a 10-letter name), so a caller that knows who
+    the password is for passes their username.
     """
-    person = SimpleNamespace(username=username, full_name=full_name)
+    person = SimpleNamespace(username=username)
     while True:
         candidate = "".join(secrets.choice(_ALPHABET) for _ in range(length))
         try:
@@ -68,7 +68,7 @@ def demo_users_create(*, reset_passwords: bool = False) -> list[tuple[str, str, 
     with transaction.atomic():
         for demo in DEMO_USERS:
             region = region_get(code=demo.region_code)
-            password = random_password(username=demo.username, full_name=demo.full_name)
+            password = random_password(username=demo.username)
             user = User.objects.filter(username=demo.username).first()
             if user is None:
                 user = user_create(

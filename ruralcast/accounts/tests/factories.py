@@ -23,9 +23,7 @@ class UserFactory(factory.Factory):
 
     username = factory.Sequence(lambda n: f"person{n}")
     full_name = factory.Sequence(lambda n: f"测试用户 {n}")
-    password = factory.LazyAttribute(
-        lambda person: random_password(username=person.username, full_name=person.full_name)
-    )
+    password = factory.LazyAttribute(lambda person: random_password(username=person.username))
     home_region = factory.LazyFunction(lambda: region_get(code=RONGJIANG_CODE))
 
     @classmethod

@@ -57,7 +57,7 @@ def last_event() -> AuditEvent:
 def test_county_bureau_admin_creates_a_user_in_a_township_of_the_county(
     county_bureau_admin: User, guzhou: Region
 ) -> None:
-    password = random_password(username="new-operator", full_name="王五")
+    password = random_password(username="new-operator")
     user = user_create(
         actor=county_bureau_admin, username=" new-operator ", password=password, home_region=guzhou, full_name="王五"
     )
