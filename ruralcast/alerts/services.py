@@ -466,14 +466,16 @@ def receipts_store(items: list[ReceiptIn]) -> int:
     adapt = connection.ops.adapt_datetimefield_value
     stored_at = adapt(timezone.now())
     # A terminal's receipts sent together share their time (received and started): adapt it once.
-    device_times = {at: adapt(at) for at in {item.device_at for item in items} if at is not None}
+    device_times: dict[datetime | None, Any] = {
+        at: adapt(at) for at in {item.device_at for item in items} if at is not None
+    }
     rows = [
         (
             alerts[item.ebm_id],
             item.terminal_code[:23],
             item.event,
             item.reason[:40],
-            device_times.get(item.device_at) if item.device_at is not None else None,
+            device_times.get(item.device_at),  # None without a device time
             stored_at,
         )
         for item in items

@@ -33,8 +33,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)` on uvloop when it is installed (the `fast` extra), else on asyncio's loop.
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop: uvloop's when it is installed (the `fast` extra), else asyncio's.
 
     uvloop's event loop (libuv) costs a fraction of asyncio's per socket event, which is what a
     process carrying thousands of connections spends its time on; the client itself is the same.
@@ -42,17 +42,14 @@ def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A new event loop for a thread of its own: uvloop's when installed, else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)` on `new_event_loop()`'s loop."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(main)
 
 
 # Control packet types (MQTT 3.1.1 §2.2.1).

@@ -745,12 +745,12 @@ async def _run_share(
     while True:
         await asyncio.sleep(0.05)
         now = loop.time()
+        due = now - last_progress > 1.0
         # Counting connections scans every terminal: each tick while connecting, then once a second.
-        if reported_connected != everyone or now - last_progress > 1.0:
-            connected = fleet.connected
-            if connected != reported_connected or now - last_progress > 1.0:
-                events.put(("progress", index, fleet.snapshot()))
-                reported_connected, last_progress = connected, now
+        connected = fleet.connected if due or reported_connected != everyone else reported_connected
+        if due or connected != reported_connected:
+            events.put(("progress", index, fleet.snapshot()))
+            reported_connected, last_progress = connected, now
         if stop.is_set():
             break
         # The minimums (and what is still playing) are scanned only once the totals allow the goal.
