@@ -107,23 +107,18 @@ def _bare_worker(
 def _bare_collector(port: int, expected: int, account: tuple[str, str], events: Any, stop: Any) -> None:
     """The way back of the bare round trip: one platform-account client (like the ingest worker)
     subscribed to the replies; reports when the last of each round's `expected` replies arrived."""
-    from ruralcast_terminal.mqtt import Client, run_event_loop
+    from ruralcast_terminal.mqtt import run_event_loop
+
+    from bench.common import connected_clients
 
     async def main() -> None:
         arrivals: list[float] = []
         user, password = account
-        collector = Client(
-            "bench-bare-collector",
-            "127.0.0.1",
-            port,
-            username=user,
-            password=password,
-            subscriptions=[("rc/v1/up/+/bench", 1)],
+        [collector] = await connected_clients(
+            [(user, password, [("rc/v1/up/+/bench", 1)])],
+            port=port,
             on_message=lambda _message: arrivals.append(time.time()),
         )
-        collector.start()
-        while not collector.is_connected:
-            await asyncio.sleep(0.01)
         await asyncio.sleep(0.5)  # subscription acknowledged
         events.put(("ready", -1))
         rounds = 0

@@ -1,7 +1,7 @@
 """Benchmark: the ingest worker's write path for one broadcast's receipts, on PostgreSQL and SQLite.
 
 10,000 terminals' `received` + `started` messages (one MQTT message each, two receipts: 20,000 rows)
-go through `messaging.ingest.ingest_batch` in batches of 500 (the worker's BATCH_MAX): topic and JSON
+go through `messaging.ingest.ingest_batch` in batches of the worker's BATCH_MAX (500): topic and JSON
 checks, the registered receipt handlers, `alerts.services.receipts_store`, one transaction a batch.
 Timed per message (median of --repeat runs, each on a fresh alert).
 
@@ -26,7 +26,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "rc_receipts_bench"
-BATCH = 500
 
 
 def child(database: str, messages: int, repeat: int) -> dict[str, Any]:
@@ -67,7 +66,7 @@ def _messages(ebm_id: str, count: int) -> list[tuple[str, bytes, Any]]:
     return out
 
 
-def _baseline(connection: Any, alert_id: int, messages: list[tuple[str, bytes, Any]]) -> None:
+def _baseline(connection: Any, alert_id: int, messages: list[tuple[str, bytes, Any]], *, batch: int) -> None:
     from django.db import transaction
     from django.utils import timezone
 
@@ -75,11 +74,11 @@ def _baseline(connection: Any, alert_id: int, messages: list[tuple[str, bytes, A
 
     table = connection.ops.quote_name(Receipt._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
-    for start in range(0, len(messages), BATCH):
+    for start in range(0, len(messages), batch):
         now = adapt(timezone.now())
         rows = [
             (alert_id, topic.split("/")[3], event, "", now, now)
-            for topic, _body, _at in messages[start : start + BATCH]
+            for topic, _body, _at in messages[start : start + batch]
             for event in ("received", "started")
         ]
         with transaction.atomic(), connection.cursor() as cursor:
@@ -93,7 +92,9 @@ def _baseline(connection: Any, alert_id: int, messages: list[tuple[str, bytes, A
 def _run(connection: Any, database: str, count: int, repeat: int) -> dict[str, Any]:
     from bench.common import median
     from ruralcast.alerts.models import Receipt
-    from ruralcast.messaging.ingest import IngestStats, ingest_batch
+    from ruralcast.messaging.ingest import BATCH_MAX, IngestStats, ingest_batch
+
+    batch = BATCH_MAX  # as the worker writes them
 
     ours, baseline = [], []
     for round_number in range(repeat + 1):  # the first round warms up
@@ -101,13 +102,13 @@ def _run(connection: Any, database: str, count: int, repeat: int) -> dict[str, A
         messages = _messages(alert.ebm_id, count)
         stats = IngestStats()
         started = time.perf_counter()
-        for start in range(0, count, BATCH):
-            ingest_batch(messages[start : start + BATCH], stats=stats)
+        for start in range(0, count, batch):
+            ingest_batch(messages[start : start + batch], stats=stats)
         elapsed = time.perf_counter() - started
         assert Receipt.objects.filter(alert=alert).count() == 2 * count, stats.as_dict()
         other = _alert(2 * round_number + 1)
         started = time.perf_counter()
-        _baseline(connection, other.pk, messages)
+        _baseline(connection, other.pk, messages, batch=batch)
         baseline_elapsed = time.perf_counter() - started
         assert Receipt.objects.filter(alert=other).count() == 2 * count
         if round_number:
@@ -115,6 +116,7 @@ def _run(connection: Any, database: str, count: int, repeat: int) -> dict[str, A
             baseline.append(baseline_elapsed / count * 1e6)
     return {
         "database": database,
+        "batch": batch,
         "messages": count,
         "rows": 2 * count,
         "ingest_us_per_message": median(ours),
@@ -135,7 +137,7 @@ def main() -> None:
     )
     if done is not None:
         args, runs = done
-        record("receipts", {"batch": BATCH, "repeat": args.repeat, "runs": runs})
+        record("receipts", {"repeat": args.repeat, "runs": runs})
 
 
 if __name__ == "__main__":
