@@ -29,7 +29,7 @@ from ruralcast.messaging.broker import broker_files_write
 from ruralcast.messaging.dispatcher import dispatch_pending_once
 from ruralcast.messaging.ingest import IngestWorker
 from ruralcast.messaging.models import OutboxMessage
-from ruralcast.messaging.tests.conftest import Broker, free_port
+from ruralcast.messaging.tests.conftest import Broker, mqtt_settings, run_dir  # noqa: F401 — fixtures
 from ruralcast.regions.models import Region
 from ruralcast.signing.selectors import trust_list_build
 from ruralcast.signing.services import signing_key_generate
@@ -39,16 +39,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture
-def broker(settings: Any, tmp_path: Path) -> Iterator[Broker]:
-    settings.RUN_DIR = tmp_path
-    settings.RURALCAST_MQTT = {
-        **settings.RURALCAST_MQTT,
-        "HOST": "127.0.0.1",
-        "LISTEN": "127.0.0.1",
-        "PORT": free_port(),
-        "PASSWORD": "",
-    }
-    server = Broker(settings.RURALCAST_MQTT["PORT"])
+def broker(mqtt_settings: dict[str, Any]) -> Iterator[Broker]:  # noqa: F811
+    """mosquitto configured by the platform on a free port, not yet started (the test starts it)."""
+    server = Broker(mqtt_settings["PORT"])
     yield server
     server.stop()
 

@@ -7,21 +7,14 @@ from typing import Any
 import pytest
 
 from ruralcast.live import runtime
-from ruralcast.messaging.tests.conftest import Broker, free_port
+from ruralcast.messaging.tests.conftest import Broker, mqtt_settings, run_dir  # noqa: F401 — fixtures
 
 
 @pytest.fixture
-def broker(settings: Any, tmp_path: Path) -> Iterator[Broker]:
-    settings.RUN_DIR = tmp_path
+def broker(settings: Any, tmp_path: Path, mqtt_settings: dict[str, Any]) -> Iterator[Broker]:  # noqa: F811
+    """mosquitto configured by the platform on a free port, not yet started (the test starts it)."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.RURALCAST_MQTT = {
-        **settings.RURALCAST_MQTT,
-        "HOST": "127.0.0.1",
-        "LISTEN": "127.0.0.1",
-        "PORT": free_port(),
-        "PASSWORD": "",
-    }
-    server = Broker(settings.RURALCAST_MQTT["PORT"])
+    server = Broker(mqtt_settings["PORT"])
     yield server
     runtime.link_stop()
     server.stop()
