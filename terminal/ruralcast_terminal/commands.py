@@ -27,10 +27,6 @@ class Refused(Exception):
     """The command is for this terminal but cannot be carried out; answered `rejected`."""
 
 
-def ack_topic(terminal_id: str) -> str:
-    return f"rc/v1/up/{terminal_id}/ack"
-
-
 def ack_bytes(*, terminal: str, command_id: str, result: str, detail: str = "", at: str) -> bytes:
     body = {"terminal": terminal, "id": command_id, "result": result, "detail": detail[:200], "at": at}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -67,10 +67,6 @@ def receipt_id(session: str) -> str:
     return f"live-{session}"
 
 
-def live_topic(region_code: str, session: str) -> str:
-    return f"rc/v1/down/r/{region_code}/live-{session}"
-
-
 def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -50,6 +50,7 @@ from typing import Any
 from ruralcast_terminal import priority, protocol
 from ruralcast_terminal.protocol import Rejected, TrustList
 from ruralcast_terminal.sinks import AudioSink, Playback
+from ruralcast_terminal.topics import playlog_topic
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,6 @@ DONE_KEEP = timedelta(days=8)
 # Outcomes of one entry (docs/broadcasting.md, "Playback logs").
 PLAYED, INTERRUPTED, MISSED = "played", "interrupted", "missed"
 AUDIO_MISSING, BUSY, PREEMPTED, STOPPED = "audio_missing", "busy", "preempted", "stopped"
-
-
-def playlog_topic(terminal_id: str) -> str:
-    return f"rc/v1/up/{terminal_id}/playlog"
 
 
 @dataclass(frozen=True)
