@@ -15,6 +15,7 @@ from typing import Any
 
 from ruralcast_terminal import protocol
 
+COMMAND_KIND = "command"
 COMMANDS = ("power", "volume", "reboot", "time_sync", "config", "firmware")
 DONE, FAILED, REJECTED = "done", "failed", "rejected"
 
@@ -33,7 +34,7 @@ def ack_bytes(*, terminal: str, command_id: str, result: str, detail: str = "", 
 
 
 def is_command(payload: dict[str, Any]) -> bool:
-    return payload.get("kind") == "command"
+    return payload.get("kind") == COMMAND_KIND
 
 
 def command_check(

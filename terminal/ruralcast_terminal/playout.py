@@ -260,6 +260,10 @@ class Playout:
         Raises Rejected (malformed, not_in_target, duplicate for a version not above the held one).
         """
         entries = schedule_check(payload, village_code=self.village_code, current_version=self.version)
+        return self.adopt(data, payload, entries)
+
+    def adopt(self, data: bytes, payload: dict[str, Any], entries: list[ScheduleEntry]) -> bool:
+        """Keep and play a document the router found to be this village's and newer (its `entries`)."""
         _write_atomic(self.directory / SCHEDULE_FILE, protocol.message_split(data)[0])
         self.version, self.entries = int(payload["version"]), entries
         log.info("%s: schedule version %s adopted (%d entries)", self.terminal_id, self.version, len(entries))
