@@ -207,7 +207,7 @@ def bare_fanout(
 
 def _receipt_bytes(ebm_id: str, terminal: str) -> int:
     """The size of a terminal's `received` + `started` receipt message for this alert."""
-    from ruralcast_terminal.agent import local_now_iso, receipts_bytes
+    from ruralcast_terminal.receipts import local_now_iso, receipts_bytes
 
     now = local_now_iso()
     return len(receipts_bytes(terminal=terminal, ebm_id=ebm_id, events=[("received", "", now), ("started", "", now)]))

@@ -58,7 +58,7 @@ def _alert(serial: int) -> Any:
 
 def _messages(ebm_id: str, count: int) -> list[tuple[str, bytes, Any]]:
     from django.utils import timezone
-    from ruralcast_terminal.agent import local_now_iso, receipts_bytes
+    from ruralcast_terminal.receipts import local_now_iso, receipts_bytes
 
     out = []
     for n in range(count):

@@ -71,43 +71,14 @@ from ruralcast_terminal.status import StatusProbe, status_bytes
 from ruralcast_terminal.topics import receipt_topic, region_topics, status_topic, subscriptions, terminal_topic
 
 # Names that lived here before the agent was split into rooms, importable from here still.
-__all__ = [
-    "AUDIO_RETRY_PAUSES",
-    "CANCELLED",
-    "EBM_ID_LENGTH",
-    "EXTENSIONS",
-    "FAILED",
-    "FINISHED",
-    "MSG_TYPES",
-    "PLAYER_ERROR",
-    "RECEIPT_COALESCE_SECONDS",
-    "RECEIVED",
-    "REJECTED",
-    "STARTED",
-    "SUPERSEDED",
-    "TRUST_FILE",
-    "Agent",
-    "AgentConfig",
-    "AttachmentError",
-    "AudioCache",
-    "AudioError",
-    "DedupeStore",
-    "agent_run",
-    "alert_accept",
-    "alert_admit",
-    "alert_expires",
-    "is_drill",
-    "local_now_iso",
-    "peek_ebm_id",
-    "playback_of",
-    "receipt_bytes",
-    "receipt_topic",
-    "receipts_bytes",
-    "region_topics",
-    "status_topic",
-    "subscriptions",
-    "terminal_topic",
-]
+__all__ = [  # noqa: RUF022 (grouped by where they live now)
+    "Agent", "AgentConfig", "agent_run", "AUDIO_RETRY_PAUSES", "RECEIPT_COALESCE_SECONDS", "TRUST_FILE",
+    "AttachmentError", "AudioCache", "AudioError", "EXTENSIONS", "DedupeStore",
+    "CANCELLED", "FAILED", "FINISHED", "PLAYER_ERROR", "RECEIVED", "REJECTED", "STARTED", "SUPERSEDED",
+    "local_now_iso", "peek_ebm_id", "receipt_bytes", "receipts_bytes",
+    "EBM_ID_LENGTH", "MSG_TYPES", "alert_accept", "alert_admit", "alert_expires", "is_drill", "playback_of",
+    "receipt_topic", "region_topics", "status_topic", "subscriptions", "terminal_topic",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
