@@ -32,6 +32,7 @@ import heapq
 import itertools
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -360,7 +361,7 @@ class Agent:
         """Route one message and carry out what the router decided (audio is fetched in a task)."""
         self._apply(router.route(self.state, msg.topic, msg.payload))
 
-    def _apply(self, actions: list[router.Action]) -> None:
+    def _apply(self, actions: Sequence[router.Action]) -> None:
         for action in actions:
             if isinstance(action, router.Receipt):
                 if action.event == REJECTED:
@@ -396,13 +397,10 @@ class Agent:
         if action.what == "live":
             self.live.refused(action.reason, action.detail)
             return
-        quiet = action.reason in (protocol.DUPLICATE, "not_for_me")
+        # Duplicates and other terminals' commands are routine; a trust list not newer is worth a line.
+        level = {protocol.DUPLICATE: logging.DEBUG, "not_for_me": logging.DEBUG, "not_adopted": logging.INFO}
         log.log(
-            logging.DEBUG if quiet else logging.WARNING,
-            "%s ignored (%s): %s",
-            action.what,
-            action.reason,
-            action.detail,
+            level.get(action.reason, logging.WARNING), "%s ignored (%s): %s", action.what, action.reason, action.detail
         )
 
     def _spawn(self, work: Any, name: str) -> None:

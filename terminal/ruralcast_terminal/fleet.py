@@ -404,7 +404,7 @@ class Fleet:
             self._send(vt, batch)
         stats.handle_seconds += time.perf_counter() - started
 
-    def _apply(self, vt: _Virtual, actions: list[router.Action], batch: list[Receipt], attachment_ok: bool) -> None:
+    def _apply(self, vt: _Virtual, actions: Sequence[router.Action], batch: list[Receipt], attachment_ok: bool) -> None:
         """Carry out the router's decisions; receipts are gathered in `batch` and leave together."""
         for action in actions:
             if isinstance(action, Receipt):
