@@ -237,6 +237,7 @@ def summary_of(total: dict[str, Any], *, processes: int, elapsed: float, ready_a
         },
         "live": live_summary(total.get("live_delays_ms", []), total.get("live_rejected", {})),
         "schedule_rejected": total.get("schedule_rejected", {}),
+        "trust_adopted": total.get("trust_adopted", 0),  # updates adopted, once per process
         # Per schedule version: how many terminals adopted it, and when (time.time(), sorted).
         "schedules": {
             version: {"terminals": len(times), "adopted_at": sorted(times)}
