@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from ruralcast.messaging.topics import trust_topic
+
 TRUST_OUTBOX_KIND = "trust.publish"
-TRUST_TOPIC = "rc/v1/down/r/000000000000/trust"
+TRUST_TOPIC = trust_topic()
 
 
 def trust_publish_enqueue() -> None:
