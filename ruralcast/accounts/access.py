@@ -54,7 +54,9 @@ def user_scopes_of(user: User) -> list[Scope]:
     """
     return [
         Scope(role=role, prefix=prefix_of(code, level), region_code=code)
-        for role, code, level in RoleGrant.objects.filter(user=user).values_list("role", "region__code", "region__level")
+        for role, code, level in RoleGrant.objects.filter(user=user).values_list(
+            "role", "region__code", "region__level"
+        )
     ]
 
 

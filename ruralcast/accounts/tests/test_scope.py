@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def provincial_approver_living_in_the_county(make_user: Callable[..., User], guizhou: Region, rongjiang: Region) -> User:
+def provincial_approver_living_in_the_county(
+    make_user: Callable[..., User], guizhou: Region, rongjiang: Region
+) -> User:
     approver = make_user(role=Role.ALERT_APPROVER, region=guizhou, username="gz-approver", home_region=rongjiang)
     return approver
 
