@@ -121,6 +121,14 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "ruralcast.accounts.views.lockout_response"
 AXES_VERBOSE = False
 
+# Client addresses (ruralcast/core/addresses.py): the reverse proxies whose X-Forwarded-For is
+# believed, as CIDRs (e.g. "127.0.0.1/32" for nginx on the same machine). None by default: the
+# socket peer is the client, and a forged header changes nothing. docs/deploy.md, "Trusted proxies".
+RURALCAST_TRUSTED_PROXIES = env.list("RURALCAST_TRUSTED_PROXIES", default=[])
+# /metrics (ruralcast/ops/views.py): the scraper's addresses (CIDRs) or its bearer token.
+RURALCAST_METRICS_ALLOW = env.list("RURALCAST_METRICS_ALLOW", default=["127.0.0.1/32", "::1/128"])
+RURALCAST_METRICS_TOKEN = env("RURALCAST_METRICS_TOKEN", default="")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
 CSRF_COOKIE_HTTPONLY = False
