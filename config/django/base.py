@@ -85,11 +85,19 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{RUN_DIR / 'db.sqlite3'}"),
 }
+# SQLite, the embedded default, with several writers (web, ingest, dispatcher, worker):
+# - WAL lets the console read while an import or the task worker writes;
+# - every transaction takes the write lock when it begins (IMMEDIATE). A deferred transaction that
+#   read first and then writes cannot wait for a lock another writer holds: SQLite answers "database
+#   is locked" at once (its snapshot is stale), whatever the timeout. Taken at BEGIN, the lock is
+#   simply waited for, up to `timeout` seconds, so overlapping writes queue instead of failing.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the console read while an import or the task worker writes.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
