@@ -42,7 +42,7 @@ def overlapping_read_then_write(handler: ConnectionHandler) -> list[BaseExceptio
                 threading.Event().wait(hold)  # the first writer keeps its transaction open a while
                 cursor.execute("INSERT INTO counter VALUES (%s)", [current + 1])
             connection.commit()
-        except BaseException as error:  # noqa: BLE001 — collected for the assertion
+        except BaseException as error:
             errors.append(error)
         finally:
             connection.close()
