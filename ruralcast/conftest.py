@@ -59,7 +59,7 @@ def _force_login_fully(self: Client, user: Any, backend: str | None = None) -> N
         session.save()
 
 
-Client.force_login = _force_login_fully  # type: ignore[method-assign]
+Client.force_login = _force_login_fully  # type: ignore[method-assign,assignment]
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from django_otp.models import Device
 from ruralcast.accounts.roles import Role
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp devices relate by a plain FK
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     home_region = models.ForeignKey(
         "regions.Region",

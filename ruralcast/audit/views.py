@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_event_list
-from ruralcast.core.exports import csv_response
+from ruralcast.core.exports import csv_streaming_response
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
 from ruralcast.web.paging import paginate
 
@@ -87,4 +87,4 @@ def export(request: HttpRequest) -> HttpResponseBase:
         ]
         for e in listing.iterator(chunk_size=1000)
     )
-    return csv_response(filename="ruralcast-audit.csv", header=header, rows=rows, streaming=True)
+    return csv_streaming_response(filename="ruralcast-audit.csv", header=header, rows=rows)

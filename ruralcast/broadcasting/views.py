@@ -31,7 +31,7 @@ from ruralcast.broadcasting.forms import (
 from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today, with_content
 from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
-from ruralcast.core.exports import csv_response
+from ruralcast.core.exports import csv_streaming_response
 from ruralcast.core.ranged import ranged_file_response
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
@@ -476,7 +476,7 @@ def _playlogs_csv(listing: Any) -> HttpResponseBase:
         _("Played (ms)"), _("Outcome"), _("Reason"), _("Document version"),
     ]  # fmt: skip
 
-    # Title and reason are what a terminal sent: csv_response neutralises formula-like cells.
+    # Title and reason are what a terminal sent: the export helper neutralises formula-like cells.
     rows = (
         [
             log.terminal_code, log.village_id, log.slot_id, log.item_id or "", log.title,
@@ -485,7 +485,7 @@ def _playlogs_csv(listing: Any) -> HttpResponseBase:
         ]
         for log in listing.iterator(chunk_size=1000)
     )  # fmt: skip
-    return csv_response(filename="ruralcast-playlogs.csv", header=header, rows=rows, streaming=True)
+    return csv_streaming_response(filename="ruralcast-playlogs.csv", header=header, rows=rows)
 
 
 def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:

@@ -6,7 +6,7 @@ return) is run by Excel, WPS and LibreOffice when the file is opened: `=HYPERLIN
 call in an audit export is an attack on the county officer who opens it (CSV injection, OWASP).
 Every such cell gets a leading apostrophe, which spreadsheets show as text and do not display.
 
-Every CSV of the platform goes through `csv_bytes` or `csv_response` (a test fails on a
+Every CSV of the platform goes through `csv_bytes`, `csv_response` or `csv_streaming_response` (a test fails on a
 `csv.writer` anywhere else); xlsx writers pass their rows through `safe_row`, because openpyxl
 stores a string beginning with `=` as a formula too.
 """
@@ -62,16 +62,19 @@ def csv_bytes(*, header: Sequence[Any], rows: Iterable[Iterable[Any]]) -> bytes:
     return "".join(csv_lines(header=header, rows=rows)).encode("utf-8")
 
 
-def csv_response(
-    *, filename: str, header: Sequence[Any], rows: Iterable[Iterable[Any]], streaming: bool = False
-) -> HttpResponse | StreamingHttpResponse:
-    """A download of a CSV file; `streaming` for exports that read many rows from the database."""
-    response: HttpResponse | StreamingHttpResponse
-    if streaming:
-        response = StreamingHttpResponse(
-            (line.encode("utf-8") for line in csv_lines(header=header, rows=rows)), content_type=CONTENT_TYPE
-        )
-    else:
-        response = HttpResponse(csv_bytes(header=header, rows=rows), content_type=CONTENT_TYPE)
+def csv_response(*, filename: str, header: Sequence[Any], rows: Iterable[Iterable[Any]]) -> HttpResponse:
+    """A download of a CSV file."""
+    response = HttpResponse(csv_bytes(header=header, rows=rows), content_type=CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def csv_streaming_response(
+    *, filename: str, header: Sequence[Any], rows: Iterable[Iterable[Any]]
+) -> StreamingHttpResponse:
+    """A CSV download written while the rows are read (exports of many database rows)."""
+    response = StreamingHttpResponse(
+        (line.encode("utf-8") for line in csv_lines(header=header, rows=rows)), content_type=CONTENT_TYPE
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -41,7 +41,7 @@ def test_after_the_wait_one_more_failure_locks_twice_as_long(township_viewer: Us
     LoginThrottle.objects.filter(pk=throttle.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
     assert attempt(client, township_viewer, WRONG, "198.18.1.66") == 429
     throttle.refresh_from_db()
-    assert throttle.failures == 6
+    assert throttle.failures == 6 and throttle.locked_until is not None
     assert 110 < (throttle.locked_until - timezone.now()).total_seconds() <= 120
 
 

@@ -170,8 +170,8 @@ def test_behind_nginx_on_the_same_host_an_attacker_never_locks_the_approver_out(
 @contextmanager
 def proxy_host() -> Iterator[tuple[str, str, str, str]]:
     """A network namespace as the proxy's host: (namespace, our address, its address, a second address of ours)."""
-    tag = f"{os.getpid() % 10000}{random.randint(0, 99)}"  # noqa: S311 — a name, not a secret
-    octet = random.randint(100, 250)  # noqa: S311
+    tag = f"{os.getpid() % 10000}{random.randint(0, 99)}"
+    octet = random.randint(100, 250)
     namespace, ours, theirs = f"rcproxy{tag}", f"rch{tag}", f"rcn{tag}"
     mine, proxy, other = f"198.18.{octet}.1", f"198.18.{octet}.2", f"198.18.{octet}.3"
 

@@ -33,7 +33,7 @@ def overlapping_read_then_write(handler: ConnectionHandler) -> list[BaseExceptio
             threading.Event().wait(start_after)
             connection.ensure_connection()
             # What transaction.atomic() runs on SQLite: BEGIN, or BEGIN <transaction_mode>.
-            connection._start_transaction_under_autocommit()
+            connection._start_transaction_under_autocommit()  # type: ignore[attr-defined]
             with connection.cursor() as cursor:
                 cursor.execute("SELECT max(n) FROM counter")
                 (current,) = cursor.fetchone()
