@@ -28,13 +28,17 @@ def test_no_operation_answers_5xx_under_two_concurrent_workers(tmp_path: Path) -
     env = platform_env(tmp_path)
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "demo_setup")
-    token = manage(
-        env,
-        "shell",
-        "-c",
-        "from ruralcast.accounts.models import User; from ruralcast.accounts.services import api_token_create; "
-        "print(api_token_create(user=User.objects.get(username='admin'), name='live fuzz')[1])",
-    ).strip()
+    token = (
+        manage(
+            env,
+            "shell",
+            "-c",
+            "from ruralcast.accounts.models import User; from ruralcast.accounts.services import api_token_create; "
+            "print(api_token_create(user=User.objects.get(username='admin'), name='live fuzz')[1])",
+        )
+        .strip()
+        .splitlines()[-1]
+    )  # the last line: the shell may log before it
     with uvicorn_running(env, log=tmp_path / "uvicorn.log") as url:
         run = subprocess.run(
             [
