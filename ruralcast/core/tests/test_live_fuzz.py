@@ -8,10 +8,13 @@ schemathesis workers, a new seed each run, printed so a failure can be replayed 
 Any 5xx is a bug to fix, never to skip.
 """
 
+import collections
 import os
+import re
 import secrets
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,18 +31,19 @@ def test_no_operation_answers_5xx_under_two_concurrent_workers(tmp_path: Path) -
     env = platform_env(tmp_path)
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "demo_setup")
-    token = (
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from ruralcast.accounts.models import User; from ruralcast.accounts.services import api_token_create; "
-            "print(api_token_create(user=User.objects.get(username='admin'), name='live fuzz')[1])",
-        )
-        .strip()
-        .splitlines()[-1]
-    )  # the last line: the shell may log before it
+    output = manage(
+        env,
+        "shell",
+        "-c",
+        "from ruralcast.accounts.models import User; from ruralcast.accounts.services import api_token_create; "
+        "print('TOKEN=' + api_token_create(user=User.objects.get(username='admin'), name='live fuzz')[1])",
+    )
+    token = next(line[6:] for line in output.splitlines() if line.startswith("TOKEN="))  # the shell also talks
     with uvicorn_running(env, log=tmp_path / "uvicorn.log") as url:
+        # The fuzz means something only if the token opens the API (a platform administrator's scope).
+        me = urllib.request.Request(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(me, timeout=10) as answer:  # our own server
+            assert answer.status == 200
         run = subprocess.run(
             [
                 str(Path(sys.executable).with_name("st")),
@@ -57,4 +61,7 @@ def test_no_operation_answers_5xx_under_two_concurrent_workers(tmp_path: Path) -
     server_log = (tmp_path / "uvicorn.log").read_text(errors="replace")
     assert run.returncode == 0, f"seed {seed}\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}\n{server_log[-4000:]}"
     assert "database is locked" not in server_log
+    answered = collections.Counter(re.findall(r'"status": (\d+)', server_log))
+    print(f"answers by status: {dict(sorted(answered.items()))}")
+    assert '"user": "admin"' in server_log  # requests went through as the administrator, not only refused
     print(run.stdout[-1500:])
