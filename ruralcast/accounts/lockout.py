@@ -77,15 +77,11 @@ def login_failure_record(*, username: str, address: str, step: str = LoginThrott
     """
     policy, now = lockout_policy(), timezone.now()
     key = {"username": _username_key(username), "address": address_key(address), "step": step}
-    for _attempt in range(2):  # a concurrent first failure of the same pair may win the insert
-        try:
-            with transaction.atomic():
-                throttle = LoginThrottle.objects.select_for_update().filter(**key).first()
-                if throttle is None:
-                    throttle = LoginThrottle.objects.create(**key, failures=0, last_failure_at=now)
-                break
-        except IntegrityError:
-            continue
+    try:
+        with transaction.atomic():
+            LoginThrottle.objects.get_or_create(**key, defaults={"failures": 0, "last_failure_at": now})
+    except IntegrityError:
+        pass  # a concurrent first failure of the same pair inserted the row: count on it below
     with transaction.atomic():
         throttle = LoginThrottle.objects.select_for_update().get(**key)
         if throttle.locked_until is not None and throttle.locked_until > now:
@@ -98,14 +94,14 @@ def login_failure_record(*, username: str, address: str, step: str = LoginThrott
         throttle.locked_until = now + wait if wait is not None else None
         throttle.save(update_fields=["failures", "last_failure_at", "locked_until"])
         if wait is not None:
-            person = User.objects.filter(username__iexact=key["username"]).select_related("home_region").first()
+            person = User.objects.filter(username__iexact=key["username"]).first()
             audit_record(
                 actor=None,
                 verb="login.lockout",
                 object_type="accounts.user",
-                object_id=str(person.pk) if person else "",
+                object_id=str(person.pk) if person is not None else "",
                 object_label=key["username"],
-                region_code=person.home_region_id or "" if person else "",
+                region_code=(person.home_region_id or "") if person is not None else "",
                 after={
                     "username": key["username"],
                     "address": key["address"],

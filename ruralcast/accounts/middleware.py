@@ -25,8 +25,8 @@ class SecondFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if (
-            user.is_authenticated
-            and not request.path.startswith(_OPEN_PREFIXES)
+            not request.path.startswith(_OPEN_PREFIXES)
+            and user.is_authenticated
             and not session_verified(user)
             and second_factor_required(user)  # type: ignore[arg-type]
         ):
