@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -73,14 +72,10 @@ def lockout_response(request: HttpRequest, *, until: datetime) -> HttpResponse:
     context = {
         "form": form,
         "locked_out": True,
-        "lockout_message": ngettext(
-            "Too many failed attempts for this username from your address. Try again in %(minutes)s minute "
+        "lockout_message": _(
+            "Too many failed attempts for this username from your address. Try again in %(minutes)s min "
             "(each further failure doubles the wait), or ask an administrator to clear it. Logging in from "
-            "anywhere else is not affected.",
-            "Too many failed attempts for this username from your address. Try again in %(minutes)s minutes "
-            "(each further failure doubles the wait), or ask an administrator to clear it. Logging in from "
-            "anywhere else is not affected.",
-            math.ceil(seconds / 60),
+            "anywhere else is not affected."
         )
         % {"minutes": math.ceil(seconds / 60)},
     }

@@ -56,9 +56,9 @@ def test_multipart_without_a_boundary_is_400_on_every_upload_endpoint(
     assert response.json()["error"]["code"] == "invalid_multipart"
 
 
-def test_metrics_answer_loopback_but_not_another_address(client: Client) -> None:
-    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
-    refused = client.get("/metrics", REMOTE_ADDR="198.18.7.9")
+def test_metrics_answer_loopback_but_not_another_address(en_client: Client) -> None:
+    assert en_client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    refused = en_client.get("/metrics", REMOTE_ADDR="198.18.7.9")
     assert refused.status_code == 403 and b"monitoring" in refused.content
 
 
