@@ -7,7 +7,9 @@ Every error answer has the body {"error": {"code", "message", "fields"}}: servic
 from typing import Any
 
 import structlog
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -20,6 +22,7 @@ from ruralcast.broadcasting.api import router as broadcasting_router
 from ruralcast.core.api_auth import API_AUTH
 from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
+from ruralcast.core.request_errors import request_error_answer
 from ruralcast.live.api import router as live_router
 from ruralcast.maintenance.api import router as maintenance_router
 from ruralcast.media.api import router as media_router
@@ -82,6 +85,17 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     if isinstance(error.__cause__, ApplicationError):  # our parser refused the body (see core.api_parser)
         return _application_error(request, error.__cause__)
     return _error(request, error.status_code, "http_error", str(error))
+
+
+@api.exception_handler(RequestDataTooBig)
+@api.exception_handler(TooManyFieldsSent)
+@api.exception_handler(TooManyFilesSent)
+@api.exception_handler(MultiPartParserError)
+def _request_error(request: HttpRequest, error: Exception) -> HttpResponse:
+    """Bodies Django refuses to read (too large, too many fields, broken multipart): a 4xx, not a 500."""
+    answer = request_error_answer(error)
+    assert answer is not None
+    return _error(request, answer.status, answer.code, answer.message)
 
 
 @api.exception_handler(Exception)

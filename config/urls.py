@@ -20,7 +20,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", ops_views.healthz, name="healthz"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", ops_views.metrics, name="prometheus-django-metrics"),
 ]
 
 handler400 = "ruralcast.web.errors.handler400"

@@ -34,6 +34,34 @@ from ruralcast.regions.services import regions_import
 GUIZHOU_PROVINCE = "52"
 
 
+# ---------------------------------------------------------------------------- logging in
+
+_django_force_login = Client.force_login
+
+
+def _force_login_fully(self: Client, user: Any, backend: str | None = None) -> None:
+    """`client.force_login(user)` means "fully logged in": for a person whose roles need a second
+    factor the session is also marked verified with an authenticator of theirs, as after the code
+    page. The second-factor flow itself is tested through the real pages (accounts/tests)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from ruralcast.accounts.access import user_scopes_of
+    from ruralcast.accounts.roles import role_needs_second_factor
+
+    _django_force_login(self, user, backend)
+    if user.is_active and any(role_needs_second_factor(scope.role) for scope in user_scopes_of(user)):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+
+Client.force_login = _force_login_fully  # type: ignore[method-assign,assignment]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """After the normal test database set-up, import Guizhou once into this worker's database."""

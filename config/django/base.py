@@ -19,8 +19,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",
-    "axes",
     "django_prometheus",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ruralcast.core",
     "ruralcast.regions",
     "ruralcast.accounts",
@@ -51,12 +52,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "ruralcast.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ruralcast.ops.middleware.RequestLogMiddleware",
     "ruralcast.web.errors.ApplicationErrorMiddleware",
-    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -85,17 +87,25 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{RUN_DIR / 'db.sqlite3'}"),
 }
+# SQLite, the embedded default, with several writers (web, ingest, dispatcher, worker):
+# - WAL lets the console read while an import or the task worker writes;
+# - every transaction takes the write lock when it begins (IMMEDIATE). A deferred transaction that
+#   read first and then writes cannot wait for a lock another writer holds: SQLite answers "database
+#   is locked" at once (its snapshot is stale), whatever the timeout. Taken at BEGIN, the lock is
+#   simply waited for, up to `timeout` seconds, so overlapping writes queue instead of failing.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the console read while an import or the task worker writes.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "ruralcast.accounts.authentication.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -112,14 +122,29 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Login rate limiting (django-axes): after AXES_FAILURE_LIMIT failures for one username from one
-# address, that pair is locked out for AXES_COOLOFF_TIME hours.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "ruralcast.accounts.views.lockout_response"
-AXES_VERBOSE = False
+# Login lock-out (ruralcast/accounts/lockout.py): per (username, client address), never per
+# username alone. After FREE_FAILURES failures the pair waits BASE_SECONDS, doubling with every
+# further failure up to MAX_SECONDS; failures older than FORGET_AFTER_HOURS are forgotten.
+RURALCAST_LOGIN_LOCKOUT = {
+    "free_failures": env.int("RURALCAST_LOGIN_FREE_FAILURES", default=5),
+    "base_seconds": env.int("RURALCAST_LOGIN_LOCKOUT_SECONDS", default=60),
+    "max_seconds": env.int("RURALCAST_LOGIN_LOCKOUT_MAX_SECONDS", default=3600),
+    "forget_after_hours": 24,
+}
+
+# Client addresses (ruralcast/core/addresses.py): the reverse proxies whose X-Forwarded-For is
+# believed, as CIDRs (e.g. "127.0.0.1/32" for nginx on the same machine). None by default: the
+# socket peer is the client, and a forged header changes nothing. docs/deploy.md, "Trusted proxies".
+RURALCAST_TRUSTED_PROXIES = env.list("RURALCAST_TRUSTED_PROXIES", default=[])
+# /metrics (ruralcast/ops/views.py): the scraper's addresses (CIDRs) or its bearer token.
+RURALCAST_METRICS_ALLOW = env.list("RURALCAST_METRICS_ALLOW", default=["127.0.0.1/32", "::1/128"])
+RURALCAST_METRICS_TOKEN = env("RURALCAST_METRICS_TOKEN", default="")
+
+# The second factor (ruralcast/accounts/second_factor.py): TOTP through django-otp. Its per-device
+# throttle is off: wrong codes are throttled per (username, address) like passwords, so nobody can
+# lock an approver's authenticator from everywhere.
+OTP_TOTP_ISSUER = env("RURALCAST_OTP_ISSUER", default="ruralcast")
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12

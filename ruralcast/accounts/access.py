@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.models import RoleGrant, User
-from ruralcast.accounts.roles import ROLE_ACTIONS, Role
+from ruralcast.accounts.roles import ROLE_ACTIONS, Action, Role
 from ruralcast.core.errors import PermissionDenied
 from ruralcast.regions.codes import prefix_of, subtree_q
 from ruralcast.regions.models import Region
@@ -45,6 +45,19 @@ def user_scopes(user: User) -> list[Scope]:
             scopes.append(Scope(role=role, prefix=prefix_of(code, level), region_code=code))
     setattr(user, _CACHE_ATTRIBUTE, scopes)
     return scopes
+
+
+def user_scopes_of(user: User) -> list[Scope]:
+    """Every grant `user` holds, whether or not the account is active (to judge who may manage it).
+
+    `user_scopes` gives an inactive account no rights; managing it must still see what it holds.
+    """
+    return [
+        Scope(role=role, prefix=prefix_of(code, level), region_code=code)
+        for role, code, level in RoleGrant.objects.filter(user=user).values_list(
+            "role", "region__code", "region__level"
+        )
+    ]
 
 
 def forget_cached_scopes(user: User) -> None:
@@ -80,6 +93,34 @@ def access_require_somewhere(*, user: User, action: str) -> None:
 def access_require_all(*, user: User, action: str, regions: Iterable[Region]) -> None:
     for region in regions:
         access_require(user=user, action=action, region=region)
+
+
+def access_require_manage_user(*, actor: User, target: User, action: str = Action.USER_MANAGE) -> None:
+    """Raise PermissionDenied unless `actor` may manage `target` (deactivate, reset, grant, revoke, edit).
+
+    Managing a person is judged by the target's grants, not only by where they live: the actor's
+    `action` must cover the target's home region and every region the target holds a role on. A county
+    administrator therefore cannot deactivate, reset or re-role a provincial approver who happens to
+    live in the county. A target without a home region is managed by platform administrators only.
+    """
+    if target.home_region_id is None:
+        if not is_platform_admin(actor):
+            raise PermissionDenied(_("Only a platform administrator may change this account."))
+    else:
+        access_require(user=actor, action=action, region=target.home_region)  # type: ignore[arg-type]
+    outside = [
+        scope.region_code
+        for scope in user_scopes_of(target)
+        if not any(scope.region_code.startswith(prefix) for prefix in action_prefixes(user=actor, action=action))
+    ]
+    if outside:
+        raise PermissionDenied(
+            _(
+                "%(user)s also holds roles outside your regions (%(regions)s); an administrator whose "
+                "regions cover all of them must make this change."
+            )
+            % {"user": target, "regions": ", ".join(sorted(set(outside)))}
+        )
 
 
 def action_prefixes(*, user: User, action: str) -> list[str]:

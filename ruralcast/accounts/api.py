@@ -3,13 +3,16 @@
 from datetime import datetime
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from ruralcast.accounts import selectors, services
 from ruralcast.accounts.models import ApiToken, RoleGrant, User
 from ruralcast.accounts.roles import ROLE_ACTIONS, Role
+from ruralcast.accounts.second_factor import second_factor_required, session_verified
 from ruralcast.core.api_types import UtcDatetime
+from ruralcast.core.errors import PermissionDenied
 from ruralcast.regions.selectors import region_get
 
 router = Router(tags=["accounts"])
@@ -151,6 +154,12 @@ def token_list(request: HttpRequest) -> list[ApiToken]:
 
 @router.post("/tokens", response={201: TokenCreatedOut}, summary="Create an API token")
 def token_create(request: HttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
+    """People whose roles need a second factor create tokens only from a verified console session,
+    never with another token: the token then stands for both factors."""
+    if second_factor_required(request.user) and not session_verified(request.user):  # type: ignore[arg-type]
+        raise PermissionDenied(
+            _("Your roles need a second factor: create tokens from the console after entering your code.")
+        )
     token, secret = services.api_token_create(user=request.user, name=payload.name, expires_at=payload.expires_at)  # type: ignore[arg-type]
     return Status(201, {**TokenOut.from_orm(token).dict(), "token": secret})
 

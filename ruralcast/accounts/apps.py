@@ -6,3 +6,11 @@ class AccountsConfig(AppConfig):
     name = "ruralcast.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from ruralcast.accounts.authentication import on_logged_in, on_login_failed
+
+        user_login_failed.connect(on_login_failed, dispatch_uid="ruralcast.accounts.lockout.failed")
+        user_logged_in.connect(on_logged_in, dispatch_uid="ruralcast.accounts.lockout.success")

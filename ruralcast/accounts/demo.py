@@ -2,6 +2,9 @@
 
 No password is ever fixed in code or shared between users. The passwords are written to
 `.run/demo-credentials.txt` (mode 600, outside git) and printed by `make run` the first time.
+Demo users whose roles need a second factor (admin, bureau admin, approver) get an authenticator
+secret too, printed once beside the password with its otpauth:// URI: add it to an authenticator
+app ("enter a setup key"), or print the current code with `manage.py demo_totp <username>`.
 """
 
 import secrets
@@ -12,7 +15,7 @@ from types import SimpleNamespace
 from django.db import transaction
 
 from ruralcast.accounts.models import User
-from ruralcast.accounts.roles import Role
+from ruralcast.accounts.roles import Role, role_needs_second_factor
 from ruralcast.accounts.services import password_check, role_grant, user_create
 from ruralcast.regions.selectors import region_get
 
@@ -34,6 +37,15 @@ def random_password(length: int = 16, *, username: str = "") -> str:
         except Exception:  # noqa: BLE001,S112 — draw again until the policy accepts it
             continue
         return candidate
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    username: str
+    password: str
+    role: str
+    totp_secret: str = ""
+    totp_uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,9 +74,11 @@ DEMO_USERS = [
 ]
 
 
-def demo_users_create(*, reset_passwords: bool = False) -> list[tuple[str, str, str]]:
-    """Create the demo users (or reset their passwords); returns (username, password, role)."""
-    created: list[tuple[str, str, str]] = []
+def demo_users_create(*, reset_passwords: bool = False) -> list[DemoCredentials]:
+    """Create the demo users (or reset their passwords and authenticator secrets)."""
+    from ruralcast.accounts.second_factor import totp_provision, totp_secret
+
+    created: list[DemoCredentials] = []
     with transaction.atomic():
         for demo in DEMO_USERS:
             region = region_get(code=demo.region_code)
@@ -80,5 +94,9 @@ def demo_users_create(*, reset_passwords: bool = False) -> list[tuple[str, str, 
                 user.save(update_fields=["password"])
             else:
                 continue
-            created.append((demo.username, password, str(Role(demo.role).label)))
+            secret = uri = ""
+            if role_needs_second_factor(demo.role):
+                device = totp_provision(user=user)
+                secret, uri = totp_secret(device), device.config_url
+            created.append(DemoCredentials(demo.username, password, str(Role(demo.role).label), secret, uri))
     return created

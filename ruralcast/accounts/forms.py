@@ -44,3 +44,20 @@ class TokenForm(forms.Form):
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(label=_("Current password"), widget=forms.PasswordInput)
     new_password = forms.CharField(label=_("New password"), widget=forms.PasswordInput)
+
+
+class SecondFactorForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        help_text=_("The six digits your authenticator app shows now, or one of your recovery codes."),
+    )
+
+
+class SecondFactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        help_text=_("Recorded in the audit trail, e.g. “phone lost, identity checked in person”."),
+    )

@@ -5,16 +5,21 @@
 - `RoleGrant`: role R on region G for user U; covers G's whole subtree.
 - `ApiToken`: a bearer token for machines. Only a SHA-256 of the secret is stored; the secret is
   shown once when the token is created.
+- `LoginThrottle`: failed logins of one username from one address (`accounts.lockout`).
+- `RecoveryCodeDevice` / `RecoveryCode`: hashed one-time codes beside the authenticator app
+  (django-otp's `TOTPDevice`) for the second factor (`accounts.second_factor`).
 """
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
 
 from ruralcast.accounts.roles import Role
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp devices relate by a plain FK
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     home_region = models.ForeignKey(
         "regions.Region",
@@ -69,3 +74,67 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class LoginThrottle(models.Model):
+    """Failed attempts of one username from one client address, and how long that pair must wait.
+
+    One row per (username as typed, address, step): password or second factor. Never per username
+    alone, so failures from an attacker's address never keep the person out at their own
+    (`accounts.lockout`). IPv6 addresses count per /64, the block one subscriber gets.
+    """
+
+    class Step(models.TextChoices):
+        PASSWORD = "password", _("password")
+        SECOND_FACTOR = "second_factor", _("second factor")
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=64)
+    step = models.CharField(max_length=16, choices=Step.choices, default=Step.PASSWORD)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["username", "address", "step"], name="login_throttle_unique"),
+        ]
+        indexes = [models.Index(fields=["last_failure_at"], name="login_throttle_last_failure")]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.address} ({self.step})"
+
+
+class RecoveryCodeDevice(Device):
+    """A person's one-time recovery codes, as one django-otp device (for a lost phone).
+
+    Only a SHA-256 of each code is stored (codes carry 80 random bits, like API token secrets);
+    a code works once. Verifying with it marks the session verified like the authenticator does.
+    """
+
+    class Meta:
+        verbose_name = _("recovery codes")
+        verbose_name_plural = _("recovery codes")
+
+    def verify_token(self, token: str) -> bool:
+        from ruralcast.accounts.second_factor import recovery_code_digest
+
+        digest = recovery_code_digest(token)
+        if digest is None:
+            return False
+        used = RecoveryCode.objects.filter(device=self, code_hash=digest, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        return used == 1
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.code_hash[:8]}… ({'used' if self.used_at else 'unused'})"

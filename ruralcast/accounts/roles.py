@@ -98,5 +98,21 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 RESERVED_ROLES = frozenset({Role.PLATFORM_ADMIN})
 
 
+# Actions whose holders must log in with a second factor (accounts.second_factor): approving what
+# thousands of loudspeakers play, deciding who may do so, and anything about firmware (the actions
+# a firmware role brings are named "firmware.…" and are covered by that prefix automatically).
+SECOND_FACTOR_ACTIONS = frozenset({Action.ALERT_APPROVE, Action.USER_MANAGE, Action.ROLE_GRANT})
+SECOND_FACTOR_ACTION_PREFIXES = ("firmware.",)
+
+
+def action_needs_second_factor(action: str) -> bool:
+    return action in SECOND_FACTOR_ACTIONS or action.startswith(SECOND_FACTOR_ACTION_PREFIXES)
+
+
+def role_needs_second_factor(role: str) -> bool:
+    """True when the role allows any action that needs a second factor."""
+    return any(action_needs_second_factor(action) for action in ROLE_ACTIONS.get(role, frozenset()))
+
+
 def role_allows(role: str, action: str) -> bool:
     return action in ROLE_ACTIONS.get(role, frozenset())

@@ -11,7 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require, forget_cached_scopes, is_platform_admin
+from ruralcast.accounts.access import (
+    access_require,
+    access_require_manage_user,
+    forget_cached_scopes,
+    is_platform_admin,
+)
 from ruralcast.accounts.models import ApiToken, RoleGrant, User
 from ruralcast.accounts.roles import RESERVED_ROLES, Action, Role
 from ruralcast.audit.services import audit_record
@@ -78,12 +83,11 @@ def user_create(
 
 
 def user_set_active(*, actor: User, user: User, is_active: bool) -> User:
-    """Deactivate (or reactivate) an account; users are never deleted so the audit trail holds."""
-    if user.home_region is None:
-        if not is_platform_admin(actor):
-            raise PermissionDenied(_("Only a platform administrator may change this account."))
-    else:
-        access_require(user=actor, action=Action.USER_MANAGE, region=user.home_region)
+    """Deactivate (or reactivate) an account; users are never deleted so the audit trail holds.
+
+    The actor's scope must cover the target's home region and every one of its grants.
+    """
+    access_require_manage_user(actor=actor, target=user)
     if actor.pk == user.pk and not is_active:
         raise ValidationError(_("You cannot deactivate your own account."))
     before = _user_summary(user)
@@ -107,11 +111,7 @@ def user_password_change(*, actor: User, user: User, new_password: str, old_pass
         if old_password is None or not user.check_password(old_password):
             raise ValidationError(_("The current password is wrong."), fields={"old_password": [_("Wrong password.")]})
     else:
-        if user.home_region is None:
-            if not is_platform_admin(actor):
-                raise PermissionDenied(_("Only a platform administrator may change this account."))
-        else:
-            access_require(user=actor, action=Action.USER_MANAGE, region=user.home_region)
+        access_require_manage_user(actor=actor, target=user)
     password_check(password=new_password, user=user)
     with transaction.atomic():
         user.set_password(new_password)
@@ -128,13 +128,19 @@ def user_password_change(*, actor: User, user: User, new_password: str, old_pass
 def role_grant(*, actor: User | None, user: User, role: str, region: Region) -> RoleGrant:
     """Grant `role` on `region` (and so on its subtree) to `user`.
 
-    The actor needs `role.grant` on that region; platform administrator can be granted only by a
-    platform administrator (or the system at set-up).
+    The actor needs `role.grant` on that region and on every region of the grantee's existing grants
+    (see `access_require_manage_user`); nobody grants a role to themselves (a second person always
+    decides who may approve); platform administrator can be granted only by a platform administrator
+    (or the system at set-up). The audit record names role, region, grantee and granter, which
+    `audit.selectors.role_grants_recent` reads back for the alert approval screen.
     """
     if role not in Role.values:
         raise ValidationError(_("Unknown role “%(role)s”.") % {"role": role}, fields={"role": [_("Unknown role.")]})
     if actor is not None:
+        if actor.pk == user.pk:
+            raise PermissionDenied(_("Nobody grants roles to themselves; ask another administrator."))
         access_require(user=actor, action=Action.ROLE_GRANT, region=region)
+        access_require_manage_user(actor=actor, target=user, action=Action.ROLE_GRANT)
         if role in RESERVED_ROLES and not is_platform_admin(actor):
             raise PermissionDenied(_("Only a platform administrator may grant this role."))
     if RoleGrant.objects.filter(user=user, role=role, region=region).exists():
@@ -146,14 +152,28 @@ def role_grant(*, actor: User | None, user: User, role: str, region: Region) -> 
             verb="role.grant",
             obj=grant,
             region_code=region.code,
-            after={"user": user.username, "role": role, "region": region.code},
+            after=_grant_summary(grant, actor),
         )
     forget_cached_scopes(user)
     return grant
 
 
+def _grant_summary(grant: RoleGrant, granter: User | None) -> dict[str, Any]:
+    """Role, region, grantee and granter of a grant, as the audit trail keeps them (codes, no labels)."""
+    return {
+        "user": grant.user.username,
+        "user_id": grant.user_id,
+        "role": grant.role,
+        "region": grant.region_id,
+        "granted_by": granter.get_username() if granter is not None else None,
+    }
+
+
 def role_revoke(*, actor: User, grant: RoleGrant) -> None:
+    """Revoke a grant. Like granting, the actor's scope must cover every grant the holder has."""
     access_require(user=actor, action=Action.ROLE_GRANT, region=grant.region)
+    if grant.user_id != actor.pk:
+        access_require_manage_user(actor=actor, target=grant.user, action=Action.ROLE_GRANT)
     if grant.role in RESERVED_ROLES and not is_platform_admin(actor):
         raise PermissionDenied(_("Only a platform administrator may revoke this role."))
     if grant.user_id == actor.pk and grant.role in (Role.PLATFORM_ADMIN, Role.BUREAU_ADMIN):
@@ -164,7 +184,7 @@ def role_revoke(*, actor: User, grant: RoleGrant) -> None:
             verb="role.revoke",
             obj=grant,
             region_code=grant.region_id,
-            before={"user": grant.user.username, "role": grant.role, "region": grant.region_id},
+            before={**_grant_summary(grant, grant.granted_by), "revoked_by": actor.get_username()},
         )
         grant.delete()
     forget_cached_scopes(grant.user)

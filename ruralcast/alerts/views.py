@@ -1,6 +1,5 @@
 """Console pages for emergency broadcasting. Thin: forms in, services and selectors, templates out."""
 
-import csv
 import io
 import re
 
@@ -22,7 +21,7 @@ from ruralcast.alerts.formats.forms import ImportForm
 from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
 from ruralcast.alerts.models import Alert, MsgType, State, Status
 from ruralcast.core.errors import ApplicationError, NotFound
-from ruralcast.core.exports import safe_row
+from ruralcast.core.exports import csv_response, safe_row
 from ruralcast.core.ranged import ranged_file_response
 from ruralcast.regions.selectors import region_get
 from ruralcast.web.forms import form_apply_error
@@ -230,14 +229,7 @@ def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
     rows = _proof_table(alert)
     filename = f"proof-{alert.ebm_id}"
     if fmt == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        writer.writerow(_PROOF_HEADER)
-        writer.writerows(rows)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        return response
+        return csv_response(filename=f"{filename}.csv", header=_PROOF_HEADER, rows=rows)
     if fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -245,7 +237,8 @@ def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
         sheet = book.active
         assert sheet is not None
         sheet.title = "proof"
-        sheet.append([_("Proof of broadcast"), alert.ebm_id, alert.title, alert.get_status_display()])
+        # The title is the author's text: openpyxl would store "=…" as a formula.
+        sheet.append(safe_row([_("Proof of broadcast"), alert.ebm_id, alert.title, alert.get_status_display()]))
         sheet.append(_PROOF_HEADER)
         for row in rows:
             sheet.append(row)

@@ -1,5 +1,6 @@
 """Reading the audit trail: scoped listing and chain verification."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -77,3 +78,43 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
             report.problems.append(f"#{event.seq}: content does not match its hash (altered)")
         expected_prev, expected_seq = event.hash, event.seq + 1
     return report
+
+
+@dataclass(frozen=True)
+class RoleGrantRecord:
+    """One grant of a role as the audit trail recorded it: what, where, to whom, by whom, when."""
+
+    role: str
+    region_code: str
+    grantee: str
+    granted_by: str
+    granted_at: datetime
+
+
+def role_grants_recent(*, user: User, roles: Iterable[str], since: datetime) -> list[RoleGrantRecord]:
+    """Grants of any of `roles` made to `user` at or after `since`, newest first, from the audit trail.
+
+    For the alert approval screen ("approver role granted 3 minutes ago by X"): a role handed out
+    just before an approval is a warning sign of the two-person rule being met by one person. It
+    reads the hash-chained audit trail, not `RoleGrant`, so a grant revoked again since still shows.
+    Not scoped by a viewer: the caller shows it only beside an object the viewer may already see.
+    """
+    wanted = sorted(set(roles))
+    if not wanted:
+        return []
+    events = (
+        AuditEvent.objects.filter(verb="role.grant", created_at__gte=since, after__role__in=wanted)
+        .filter(Q(after__user_id=user.pk) | Q(after__user=user.username))
+        .order_by("-seq")
+    )
+    return [
+        RoleGrantRecord(
+            role=event.after["role"],
+            region_code=event.after.get("region", event.region_code),
+            grantee=event.after["user"],
+            granted_by=event.after.get("granted_by") or event.actor_label,
+            granted_at=event.created_at,
+        )
+        for event in events
+        if event.after is not None
+    ]

@@ -1,11 +1,11 @@
 """Console page of the audit trail: filters, pagination, CSV export of the filtered rows."""
 
-import csv
 import json
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_event_list
-from ruralcast.core.exports import safe_row
+from ruralcast.core.exports import csv_streaming_response
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
 from ruralcast.web.paging import paginate
 
@@ -64,41 +64,27 @@ def events(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/events.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
-def export(request: HttpRequest) -> StreamingHttpResponse:
+def export(request: HttpRequest) -> HttpResponseBase:
     """The filtered events as CSV (UTF-8 with BOM so spreadsheets read Chinese), streamed."""
     access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)  # type: ignore[arg-type]
     filters, _problems = _filters_from(request)
     listing = audit_event_list(user=request.user, filters=filters)  # type: ignore[arg-type]
-    writer = csv.writer(_Echo())
     header = ["seq", "time", "actor", "verb", "object_type", "object_id", "object", "region", "before", "after", "hash"]
-
-    def rows():  # type: ignore[no-untyped-def]
-        yield "\ufeff" + writer.writerow(header)
-        for e in listing.iterator(chunk_size=1000):
-            yield writer.writerow(
-                safe_row(
-                    [
-                        e.seq,
-                        e.created_at.isoformat(),
-                        e.actor_label,
-                        e.verb,
-                        e.object_type,
-                        e.object_id,
-                        e.object_label,
-                        e.region_code,
-                        json.dumps(e.before, ensure_ascii=False) if e.before is not None else "",
-                        json.dumps(e.after, ensure_ascii=False) if e.after is not None else "",
-                        e.hash,
-                    ]
-                )
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="ruralcast-audit.csv"'
-    return response
+    rows = (
+        [
+            e.seq,
+            e.created_at.isoformat(),
+            e.actor_label,
+            e.verb,
+            e.object_type,
+            e.object_id,
+            e.object_label,
+            e.region_code,
+            json.dumps(e.before, ensure_ascii=False) if e.before is not None else "",
+            json.dumps(e.after, ensure_ascii=False) if e.after is not None else "",
+            e.hash,
+        ]
+        for e in listing.iterator(chunk_size=1000)
+    )
+    return csv_streaming_response(filename="ruralcast-audit.csv", header=header, rows=rows)

@@ -1,16 +1,13 @@
 """Console pages for daily broadcasting. Thin: forms in, services and selectors, templates out."""
 
-import csv
-import io
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +31,7 @@ from ruralcast.broadcasting.forms import (
 from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today, with_content
 from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
+from ruralcast.core.exports import csv_streaming_response
 from ruralcast.core.ranged import ranged_file_response
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
@@ -472,31 +470,22 @@ def playlogs(request: HttpRequest) -> HttpResponseBase:
     return render(request, "broadcasting/playlogs.html", context, status=400 if form.errors else 200)
 
 
-def _playlogs_csv(listing: Any) -> StreamingHttpResponse:
+def _playlogs_csv(listing: Any) -> HttpResponseBase:
     header = [
         _("Terminal"), _("Village"), _("Slot"), _("Item"), _("Title"), _("Scheduled start"), _("Actual start"),
         _("Played (ms)"), _("Outcome"), _("Reason"), _("Document version"),
     ]  # fmt: skip
 
-    def line(values: list[object]) -> str:
-        buffer = io.StringIO()
-        csv.writer(buffer).writerow(values)
-        return buffer.getvalue()
-
-    def rows() -> Iterator[str]:
-        yield "\ufeff" + line([str(h) for h in header])
-        for log in listing.iterator(chunk_size=1000):
-            yield line(
-                [
-                    log.terminal_code, log.village_id, log.slot_id, log.item_id or "", log.title,
-                    log.scheduled_start.isoformat(), log.started_at.isoformat() if log.started_at else "",
-                    log.played_ms, log.outcome, log.reason, log.version,
-                ]
-            )  # fmt: skip
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="ruralcast-playlogs.csv"'
-    return response
+    # Title and reason are what a terminal sent: the export helper neutralises formula-like cells.
+    rows = (
+        [
+            log.terminal_code, log.village_id, log.slot_id, log.item_id or "", log.title,
+            log.scheduled_start.isoformat(), log.started_at.isoformat() if log.started_at else "",
+            log.played_ms, log.outcome, log.reason, log.version,
+        ]
+        for log in listing.iterator(chunk_size=1000)
+    )  # fmt: skip
+    return csv_streaming_response(filename="ruralcast-playlogs.csv", header=header, rows=rows)
 
 
 def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:

@@ -38,6 +38,5 @@ def logging_config(*, level: str) -> dict[str, Any]:
         "loggers": {
             "django.server": {"level": "WARNING"},
             "django.request": {"level": "ERROR"},
-            "axes": {"level": "WARNING"},
         },
     }

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require
+from ruralcast.accounts.access import access_require, action_scope_q
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, ValidationError
@@ -231,7 +231,11 @@ def designation_import(
         before = None
         if existing:
             before = {"regions": sorted(existing.members.values_list("region_id", flat=True))}
-            existing.members.all().delete()
+            # Replacing refills only the caller's part of the list: members outside their scope
+            # (another county's entries in a provincial list) are not theirs to remove, and stay.
+            scope = action_scope_q(user=actor, action=Action.DESIGNATION_MANAGE, field="region_id")
+            if scope is not None:
+                existing.members.filter(scope).delete()
             designation = existing
             designation.name, designation.description, designation.source = name, description, source
             designation.save(update_fields=["name", "description", "source"])
@@ -240,7 +244,7 @@ def designation_import(
                 key=key, name=name, description=description, source=source, created_by=actor
             )
         DesignationMember.objects.bulk_create(
-            [DesignationMember(designation=designation, region=region) for region in regions]
+            [DesignationMember(designation=designation, region=region) for region in regions], ignore_conflicts=True
         )
         audit_record(
             actor=actor,
@@ -248,7 +252,11 @@ def designation_import(
             obj=designation,
             region_code=_common_region(matched_codes),
             before=before,
-            after={"name": name, "regions": matched_codes, "unmatched": len(report.unmatched)},
+            after={
+                "name": name,
+                "regions": sorted(designation.members.values_list("region_id", flat=True)),
+                "unmatched": len(report.unmatched),
+            },
         )
     report.written = True
     return report

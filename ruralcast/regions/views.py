@@ -1,6 +1,5 @@
 """Console pages for the region tree, the picker and designations. Thin: selectors and services."""
 
-import csv
 import secrets
 
 from django.contrib.auth.decorators import login_required
@@ -12,7 +11,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError
-from ruralcast.core.exports import safe_row
+from ruralcast.core.exports import csv_response
 from ruralcast.regions import selectors
 from ruralcast.regions.codes import Level
 from ruralcast.regions.forms import DesignationImportForm
@@ -80,14 +79,11 @@ def designation_detail(request: HttpRequest, key: str) -> HttpResponse:
 @login_required
 def designation_export(request: HttpRequest, key: str) -> HttpResponse:
     designation = selectors.designation_get(key=key)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{designation.key}.csv"'
-    response.write("\ufeff")  # so spreadsheet programs read the Chinese names as UTF-8
-    writer = csv.writer(response)
-    writer.writerow(["code", "name", "level", "path"])
-    for region in selectors.designation_regions(designation=designation):
-        writer.writerow(safe_row([region.code, region.name, region.level, selectors.region_path_label(region=region)]))
-    return response
+    rows = (
+        [region.code, region.name, region.level, selectors.region_path_label(region=region)]
+        for region in selectors.designation_regions(designation=designation)
+    )
+    return csv_response(filename=f"{designation.key}.csv", header=["code", "name", "level", "path"], rows=rows)
 
 
 @login_required

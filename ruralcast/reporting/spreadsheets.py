@@ -5,7 +5,6 @@ Template layout (sheet "data"): row 1 holds the column keys (region_code, region
 codes), row 2 the element names for people, data from row 3. One sheet is one data set and period.
 """
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from ruralcast.accounts.models import User
 from ruralcast.core.errors import ApplicationError, ValidationError
-from ruralcast.core.exports import safe_row
+from ruralcast.core.exports import csv_bytes, safe_row
 from ruralcast.regions.models import Region
 from ruralcast.reporting import services
 from ruralcast.reporting.models import DataSet, DataValue
@@ -165,8 +164,4 @@ def export_xlsx(*, header: Sequence[Any], rows: Sequence[Sequence[Any]], title: 
 
 
 def export_csv(*, header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in table_rows(header, rows):
-        writer.writerow(["" if value is None else value for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: spreadsheet programs then read UTF-8
+    return csv_bytes(header=list(header), rows=rows)

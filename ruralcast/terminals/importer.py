@@ -28,7 +28,7 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ValidationError
-from ruralcast.core.exports import safe_row
+from ruralcast.core.exports import csv_bytes, safe_row
 from ruralcast.regions.codes import Level, is_valid_code
 from ruralcast.regions.models import Region
 from ruralcast.terminals.models import Terminal, TerminalKind, Transport
@@ -427,12 +427,7 @@ def export_rows(terminals: Any) -> list[list[Any]]:
 
 
 def export_csv(terminals: Any) -> bytes:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    writer.writerows(export_rows(terminals))
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(header=COLUMNS, rows=export_rows(terminals))
 
 
 def export_xlsx(terminals: Any) -> bytes:

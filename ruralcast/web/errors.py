@@ -2,18 +2,20 @@
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ruralcast.core.errors import ApplicationError
+from ruralcast.core.request_errors import request_error_answer
 
 _TITLES = {
     400: gettext_lazy("The request could not be used"),
     403: gettext_lazy("Not allowed"),
     404: gettext_lazy("Not found"),
     409: gettext_lazy("Conflict"),
+    413: gettext_lazy("Too large"),
     500: gettext_lazy("Something went wrong"),
 }
 
@@ -38,7 +40,14 @@ def handler500(request: HttpRequest) -> HttpResponse:
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_page(request, status=400, message=_("The request was malformed."))
+    """Also the answer to bodies Django refuses before any view (too large: 413; broken multipart)."""
+    answer = request_error_answer(exception)
+    if answer is None:
+        return error_page(request, status=400, message=_("The request was malformed."))
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": answer.code, "message": answer.message, "fields": {}}}
+        return JsonResponse(body, status=answer.status)
+    return error_page(request, status=answer.status, message=answer.message)
 
 
 class ApplicationErrorMiddleware:

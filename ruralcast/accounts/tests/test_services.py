@@ -260,8 +260,11 @@ def test_an_administrator_cannot_revoke_own_administrator_role(request: pytest.F
         role_revoke(actor=actor, grant=grant)
 
 
-def test_an_administrator_may_revoke_own_non_admin_role(county_bureau_admin: User, guzhou: Region) -> None:
-    grant = role_grant(actor=county_bureau_admin, user=county_bureau_admin, role=Role.VIEWER, region=guzhou)
+def test_an_administrator_may_revoke_own_non_admin_role(
+    county_bureau_admin: User, make_user: Callable[..., User], rongjiang: Region, guzhou: Region
+) -> None:
+    colleague = make_user(role=Role.BUREAU_ADMIN, region=rongjiang)
+    grant = role_grant(actor=colleague, user=county_bureau_admin, role=Role.VIEWER, region=guzhou)
     role_revoke(actor=county_bureau_admin, grant=grant)
     assert not RoleGrant.objects.filter(pk=grant.pk).exists()
 

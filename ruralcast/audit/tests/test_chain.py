@@ -115,11 +115,17 @@ def test_role_grant_and_revoke_record_the_grant_before_and_after(
     grant_id = str(grant.pk)
     role_revoke(actor=county_bureau_admin, grant=grant)
     granted, revoked = events_after(start)
-    summary = {"user": roleless_user.username, "role": Role.STATION_OPERATOR, "region": guzhou.code}
+    summary = {
+        "user": roleless_user.username,
+        "user_id": roleless_user.pk,
+        "role": Role.STATION_OPERATOR,
+        "region": guzhou.code,
+        "granted_by": county_bureau_admin.username,
+    }
     assert (granted.verb, granted.actor_id, granted.region_code) == ("role.grant", county_bureau_admin.pk, guzhou.code)
     assert (granted.before, granted.after) == (None, summary)
     assert (revoked.verb, revoked.actor_id, revoked.region_code) == ("role.revoke", county_bureau_admin.pk, guzhou.code)
-    assert (revoked.before, revoked.after) == (summary, None)
+    assert (revoked.before, revoked.after) == ({**summary, "revoked_by": county_bureau_admin.username}, None)
     assert granted.object_id == revoked.object_id == grant_id
 
 

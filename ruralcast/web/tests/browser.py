@@ -3,6 +3,9 @@
 `demo_server` runs uvicorn (the ASGI app) on its own SQLite file after `migrate` and `demo_setup`,
 and hands the tests the URL and the demo credentials `demo_setup` printed. One per test session
 (and xdist worker), shared by every browser test module; registered as a plugin in the root conftest.
+
+Demo users whose roles need a second factor have an authenticator key in the credentials file;
+`log_in` answers the code page with the code for it, as a person with the app would.
 """
 
 import os
@@ -10,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +23,10 @@ import pytest
 from playwright.sync_api import Page
 
 BASE_DIR = Path(__file__).resolve().parents[3]
+# username → base32 authenticator key of the demo users that have one (filled by demo_server).
+TOTP_SECRETS: dict[str, str] = {}
+_last_step: dict[str, int] = {}
+_steps_lock = threading.Lock()
 SCREENSHOTS = Path(os.environ.get("RURALCAST_SCREENSHOT_DIR", BASE_DIR / ".run" / "screenshots"))
 
 
@@ -43,22 +51,29 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     setup = subprocess.run([*manage, "demo_setup"], env=env, check=True, cwd=BASE_DIR, capture_output=True, text=True)
     credentials = {}
     for line in (run_dir / "demo-credentials.txt").read_text(encoding="utf-8").splitlines()[1:]:
-        username, password, _role = line.split("\t")
+        username, password, _role, totp_secret, _uri = line.split("\t")
         credentials[username] = password
+        if totp_secret:
+            TOTP_SECRETS[username] = totp_secret
+            assert totp_secret in setup.stdout, "demo_setup must print each authenticator key once"
         assert password in setup.stdout, "demo_setup must print each password once"
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            *("-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)),
+            "--no-proxy-headers",
+        ],
         env=env,
         cwd=BASE_DIR,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a first request on a loaded 2-core machine takes seconds
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=10) as answer:
                 if answer.status == 200:
                     break
         except OSError:
@@ -71,8 +86,26 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     server.wait(timeout=10)
 
 
+def totp_code_for(username: str) -> str:
+    """A code for the demo user's authenticator not used yet (each 30-second code works once)."""
+    from ruralcast.accounts.management.commands.demo_totp import demo_totp_code
+
+    with _steps_lock:
+        now = int(time.time()) // 30
+        step = max(now, _last_step.get(username, -1) + 1)
+        if step > now + 1:  # the server accepts one step ahead; wait for the clock to catch up
+            time.sleep((step - 1) * 30 - time.time() + 0.5)
+            now = int(time.time()) // 30
+        _last_step[username] = step
+        return demo_totp_code(TOTP_SECRETS[username], step_offset=step - now)
+
+
 def log_in(page: Page, url: str, username: str, password: str) -> None:
     page.goto(f"{url}/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("form[action$='/login/'] button[type=submit]")
+    if username in TOTP_SECRETS:
+        page.wait_for_url("**/accounts/second-factor/**")
+        page.fill("input[name=token]", totp_code_for(username))
+        page.click("form[action$='/second-factor/'] button[type=submit]")

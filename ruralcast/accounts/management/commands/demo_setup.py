@@ -50,12 +50,19 @@ class Command(BaseCommand):
         self._reporting()
         if created:
             CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
-            lines = [f"{username}\t{password}\t{role}" for username, password, role in created]
-            CREDENTIALS_FILE.write_text("username\tpassword\trole\n" + "\n".join(lines) + "\n", encoding="utf-8")
+            lines = [f"{c.username}\t{c.password}\t{c.role}\t{c.totp_secret}\t{c.totp_uri}" for c in created]
+            header = "username\tpassword\trole\ttotp_secret\ttotp_uri\n"
+            CREDENTIALS_FILE.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
             CREDENTIALS_FILE.chmod(0o600)
             self.stdout.write(self.style.WARNING(f"Demo users (passwords shown once; also in {CREDENTIALS_FILE}):"))
-            for line in lines:
-                self.stdout.write("  " + line)
+            for c in created:
+                self.stdout.write(f"  {c.username}\t{c.password}\t{c.role}")
+                if c.totp_secret:
+                    self.stdout.write(f"      second factor: key {c.totp_secret}  ({c.totp_uri})")
+            self.stdout.write(
+                "Admin, bureau admin and approver log in with a code too: add the key to an authenticator app, "
+                "or print the current code with `manage.py demo_totp <username>`."
+            )
         else:
             self.stdout.write(
                 f"Demo users exist; their passwords are in {CREDENTIALS_FILE} (run `make demo-passwords` for new ones)."
