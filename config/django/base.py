@@ -227,6 +227,9 @@ RURALCAST_MEDIA = {
     "LIVE_IDLE_SECONDS": 20,  # a live the studio stopped feeding ends (and its replay is made)
     "SIGNED_URL_SECONDS": env.int("RURALCAST_MEDIA_SIGNED_URL_SECONDS", default=6 * 3600),
     "UPLOAD_DIR": RUN_DIR / "uploads",
-    # nginx: "X-Accel-Redirect" with an internal location over MEDIA_ROOT (docs/media.md).
-    "ACCEL_REDIRECT_PREFIX": env("RURALCAST_MEDIA_ACCEL_PREFIX", default=""),
 }
+
+# nginx in front (docs/deploy.md, "nginx in front"): every stored file a view serves after its
+# access check goes out as "X-Accel-Redirect: <prefix>/<storage name>", an internal nginx location
+# over MEDIA_ROOT (core.serving). Empty: Django streams the bytes itself. `make run` sets it.
+RURALCAST_ACCEL_REDIRECT_PREFIX = env("RURALCAST_ACCEL_REDIRECT_PREFIX", default="")
