@@ -233,3 +233,13 @@ RURALCAST_MEDIA = {
 # access check goes out as "X-Accel-Redirect: <prefix>/<storage name>", an internal nginx location
 # over MEDIA_ROOT (core.serving). Empty: Django streams the bytes itself. `make run` sets it.
 RURALCAST_ACCEL_REDIRECT_PREFIX = env("RURALCAST_ACCEL_REDIRECT_PREFIX", default="")
+# The nginx that `make run` starts (`manage.py nginx_run`) and `manage.py nginx_config` describes:
+# the public address, and the web processes behind it (uvicorn on an internal port; list several
+# for several web hosts).
+_PUBLIC_PORT = env.int("RURALCAST_PORT", default=8000)
+RURALCAST_NGINX = {
+    "LISTEN": f"{env('RURALCAST_HOST', default='127.0.0.1')}:{_PUBLIC_PORT}",
+    "UPSTREAMS": env.list(
+        "RURALCAST_WEB_UPSTREAMS", default=[f"127.0.0.1:{env.int('RURALCAST_WEB_PORT', default=_PUBLIC_PORT + 1)}"]
+    ),
+}
