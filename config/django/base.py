@@ -2,6 +2,8 @@
 
 import os
 
+from csp.constants import NONCE, NONE, SELF
+
 from config.env import BASE_DIR, RUN_DIR, env
 from ruralcast.ops.logging import logging_config
 
@@ -18,6 +20,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "ninja",
     "axes",
     "django_prometheus",
@@ -44,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "ruralcast.core.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -120,6 +124,30 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "ruralcast.accounts.views.lockout_response"
 AXES_VERBOSE = False
+
+# Content-Security-Policy on every response (django-csp; docs/security.md, "Firmware and uploads"):
+# scripts and styles only from our own static files, never inline; no eval. A script that truly
+# must be inline takes the request's nonce (`<script nonce="{{ request.csp_nonce }}">`); none does
+# today. blob: is for hls.js, which plays through a MediaSource and runs its demuxer in a worker
+# made from a blob URL. data: images are the icons the API docs (Swagger UI) draw. Pages that
+# other sites may frame (the media embed) replace frame-ancestors with csp.decorators.csp_replace.
+# Stored files get a stricter policy of their own (core.serving.FILE_CSP).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "worker-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
