@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -181,7 +181,7 @@ def seed(db: None, platform_admin: User, settings: Any, tmp_path: Path) -> Seed:
     schedule = Schedule.objects.filter(owner_region=county).order_by("pk").first()
     assert schedule is not None
     circular = circular_create(actor=platform_admin, region=county, period="2026-03", title="通报")
-    files = [SimpleUploadedFile("巡检表.pdf", b"%PDF-1.4\n")]
+    files: list[UploadedFile] = [SimpleUploadedFile("巡检表.pdf", b"%PDF-1.4\n")]
     post = post_create(actor=platform_admin, region=county, line=6, title="巡检", body="完成巡检。", files=files)
     token, _secret = api_token_create(user=platform_admin, name="seed")
     return Seed(
