@@ -112,6 +112,13 @@ def test_nginx_sends_a_protected_file_only_after_django_allowed_it(
         status, _headers, body = fetch(url + f"/_protected/{note.photo.name}")  # the internal location itself
         assert status == 404 and POLYGLOT not in body
 
+        # A photo stored before the platform chose names: its name says HTML, its row says PNG (the
+        # migration sniffed it), and nginx types nothing by name.
+        legacy = default_storage.save("maintenance/photos/2026/01/x.html", ContentFile(POLYGLOT))
+        old = WorkOrderNote.objects.create(order=note.order, photo=legacy, photo_content_type="image/png")
+        status, headers, body = fetch(url + f"/maintenance/{note.order_id}/photos/{old.pk}/", Cookie=cookie)
+        assert status == 200 and body == POLYGLOT and headers["Content-Type"] == "image/png"
+
         # A file stored under a Chinese name (attachments before the platform chose names).
         name = default_storage.save("reporting/posts/2026/01/巡检 表.csv", ContentFile("村,状态\n".encode()))
         post = Post.objects.create(
