@@ -19,6 +19,9 @@ from django.test import RequestFactory
 from ruralcast.core.ranged import BLOCK_BYTES, FileStreamResponse
 from ruralcast.core.serving import StoredFile, file_headers, stored_file_response
 
+# Closing a response sends request_finished, which looks at the database connections.
+pytestmark = pytest.mark.django_db
+
 LARGE = 300 * 1024 * 1024
 
 
