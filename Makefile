@@ -3,11 +3,17 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RURALCAST_HOST ?= 127.0.0.1
 RURALCAST_PORT ?= 8000
+# The web process (uvicorn) behind nginx, which takes RURALCAST_PORT.
+RURALCAST_WEB_PORT ?= $(shell expr $(RURALCAST_PORT) + 1)
 # Not 1883: Debian's mosquitto package starts a system broker there where systemd runs.
 RURALCAST_MQTT_PORT ?= 18830
-export RURALCAST_HOST RURALCAST_PORT
+export RURALCAST_HOST RURALCAST_PORT RURALCAST_WEB_PORT
 # Only the running platform is told where its broker is (the test suite starts its own brokers).
 run: export RURALCAST_MQTT_PORT := $(RURALCAST_MQTT_PORT)
+# nginx is in front in `make run`: stored files go out by X-Accel-Redirect after Django's check.
+run: export RURALCAST_ACCEL_REDIRECT_PREFIX := /_protected/
+# ...and the platform reads the client's address from nginx's X-Forwarded-For (uvicorn itself ignores it).
+run: export RURALCAST_TRUSTED_PROXIES ?= 127.0.0.1/32
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint format drift test-sqlite test-postgres bench schema messages lock demo-passwords postgres clean help
@@ -21,6 +27,8 @@ run:
 	@scripts/bootstrap.sh run
 	@$(PY) manage.py migrate --noinput -v0
 	@$(PY) manage.py demo_setup
+	@# Static files for nginx: symbolic links into the apps, so an edited file shows on reload.
+	@$(PY) manage.py collectstatic --noinput --link --clear -v0
 	@echo
 	@echo "ruralcast console: http://$(RURALCAST_HOST):$(RURALCAST_PORT)/   (API docs: /api/v1/docs)"
 	@echo "Log in with a user above or from .run/demo-credentials.txt. Stop with Ctrl-C."

@@ -2,6 +2,8 @@
 
 import os
 
+from csp.constants import NONCE, NONE, SELF
+
 from config.env import BASE_DIR, RUN_DIR, env
 from ruralcast.ops.logging import logging_config
 
@@ -18,6 +20,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "ninja",
     "django_prometheus",
     "django_otp",
@@ -45,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "ruralcast.core.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,6 +149,30 @@ RURALCAST_METRICS_TOKEN = env("RURALCAST_METRICS_TOKEN", default="")
 # lock an approver's authenticator from everywhere.
 OTP_TOTP_ISSUER = env("RURALCAST_OTP_ISSUER", default="ruralcast")
 OTP_TOTP_THROTTLE_FACTOR = 0
+
+# Content-Security-Policy on every response (django-csp; docs/security.md, "Firmware and uploads"):
+# scripts and styles only from our own static files, never inline; no eval. A script that truly
+# must be inline takes the request's nonce (`<script nonce="{{ request.csp_nonce }}">`); none does
+# today. blob: is for hls.js, which plays through a MediaSource and runs its demuxer in a worker
+# made from a blob URL. data: images are the icons the API docs (Swagger UI) draw. Pages that
+# other sites may frame (the media embed) replace frame-ancestors with csp.decorators.csp_replace.
+# Stored files get a stricter policy of their own (core.serving.FILE_CSP).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "worker-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
@@ -252,6 +280,19 @@ RURALCAST_MEDIA = {
     "LIVE_IDLE_SECONDS": 20,  # a live the studio stopped feeding ends (and its replay is made)
     "SIGNED_URL_SECONDS": env.int("RURALCAST_MEDIA_SIGNED_URL_SECONDS", default=6 * 3600),
     "UPLOAD_DIR": RUN_DIR / "uploads",
-    # nginx: "X-Accel-Redirect" with an internal location over MEDIA_ROOT (docs/media.md).
-    "ACCEL_REDIRECT_PREFIX": env("RURALCAST_MEDIA_ACCEL_PREFIX", default=""),
+}
+
+# nginx in front (docs/deploy.md, "nginx in front"): every stored file a view serves after its
+# access check goes out as "X-Accel-Redirect: <prefix>/<storage name>", an internal nginx location
+# over MEDIA_ROOT (core.serving). Empty: Django streams the bytes itself. `make run` sets it.
+RURALCAST_ACCEL_REDIRECT_PREFIX = env("RURALCAST_ACCEL_REDIRECT_PREFIX", default="")
+# The nginx that `make run` starts (`manage.py nginx_run`) and `manage.py nginx_config` describes:
+# the public address, and the web processes behind it (uvicorn on an internal port; list several
+# for several web hosts).
+_PUBLIC_PORT = env.int("RURALCAST_PORT", default=8000)
+RURALCAST_NGINX = {
+    "LISTEN": f"{env('RURALCAST_HOST', default='127.0.0.1')}:{_PUBLIC_PORT}",
+    "UPSTREAMS": env.list(
+        "RURALCAST_WEB_UPSTREAMS", default=[f"127.0.0.1:{env.int('RURALCAST_WEB_PORT', default=_PUBLIC_PORT + 1)}"]
+    ),
 }

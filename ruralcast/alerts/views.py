@@ -22,7 +22,7 @@ from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
 from ruralcast.alerts.models import Alert, MsgType, State, Status
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.exports import csv_response, safe_row
-from ruralcast.core.ranged import ranged_file_response
+from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.selectors import region_get
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
@@ -272,10 +272,10 @@ def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:
     name = f"alerts/audio/{sha256}.mp3"
     if not default_storage.exists(name):
         raise NotFound(_("No such audio."))
-    return ranged_file_response(
+    # MP3 because the platform encoded it so (alerts.audio), whatever was uploaded.
+    return stored_file_response(
         request,
-        name,
-        content_type="audio/mpeg",
+        StoredFile(name=name, content_type="audio/mpeg"),
         cache_control="public, max-age=31536000, immutable",
         etag=f'"{sha256}"',
     )

@@ -32,7 +32,7 @@ from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today, with_content
 from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
 from ruralcast.core.exports import csv_streaming_response
-from ruralcast.core.ranged import ranged_file_response
+from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
 
@@ -495,10 +495,10 @@ def audio(request: HttpRequest, sha256: str) -> HttpResponseBase:
     name = audio_storage_name(sha256)
     if not default_storage.exists(name):
         raise NotFound(_("No such audio."))
-    return ranged_file_response(
+    # MP3 because the platform encoded it so (broadcasting.audio), whatever was uploaded.
+    return stored_file_response(
         request,
-        name,
-        content_type="audio/mpeg",
+        StoredFile(name=name, content_type="audio/mpeg"),
         cache_control="public, max-age=31536000, immutable",
         etag=f'"{sha256}"',
     )

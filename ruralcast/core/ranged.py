@@ -1,72 +1,90 @@
-"""Serving a stored file with HTTP range requests, validators and caching headers.
+"""HTTP byte ranges and a file body that streams in bounded blocks, under WSGI and ASGI alike.
 
-Terminals resume downloads and video players seek with `Range: bytes=…`; browsers and CDNs revalidate
-with `If-None-Match`. One function answers all of that for any file in a Django storage; in a
-deployment nginx can take over the body with `X-Accel-Redirect` (see docs/media.md) while Django
-keeps the access check.
+Terminals resume downloads and video players seek with `Range: bytes=…`. The body of a large file
+must never be held in memory: a county's 300 MiB recording asked for with `bytes=0-` is sent one
+block at a time. Django's `FileResponse` does not do that under ASGI (uvicorn, our server): its
+iterator is synchronous, and `StreamingHttpResponse.__aiter__` then reads the *whole* file into a
+list in a thread before sending a byte. `FileStreamResponse` iterates the same bounded blocks from
+both worlds: synchronously under WSGI and the test client, one block per worker-thread hop under
+ASGI.
+
+`ruralcast.core.serving` is the one caller: it decides content type, disposition and headers and
+uses these pieces for the body.
 """
 
 import re
+from collections.abc import AsyncIterator, Iterator
+from typing import IO, Any
 
-from django.core.files.storage import Storage, default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from asgiref.sync import sync_to_async
+from django.http import StreamingHttpResponse
 
+BLOCK_BYTES = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def ranged_file_response(
-    request: HttpRequest,
-    name: str,
-    *,
-    content_type: str,
-    cache_control: str,
-    etag: str | None = None,
-    storage: Storage | None = None,
-    accel_prefix: str = "",
-    read_whole_below: int = 0,
-) -> HttpResponseBase:
-    """200, 206, 304 or 416 for the stored file `name` (which must exist).
+class Unsatisfiable(Exception):
+    """The range starts after the end of the file (answer 416 with `Content-Range: bytes */size`)."""
 
-    Files smaller than `read_whole_below` bytes are answered in one body instead of streamed:
-    under ASGI a streamed file costs a thread hop per block (HLS segments are small)."""
-    storage = storage or default_storage
-    size = storage.size(name)
-    if etag is None:
-        modified = storage.get_modified_time(name).timestamp() if hasattr(storage, "get_modified_time") else 0
-        etag = f'"{size:x}-{int(modified * 1000):x}"'
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": cache_control, "ETag": etag}
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponse(status=304, headers=headers)
-    if accel_prefix:
-        response = HttpResponse(content_type=content_type, headers=headers)
-        response["X-Accel-Redirect"] = accel_prefix.rstrip("/") + "/" + name
-        return response
-    match = _RANGE.match(request.headers.get("Range", ""))
-    if match and (match.group(1) or match.group(2)):
-        if match.group(1):
-            start = int(match.group(1))
-            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-        else:
-            start, end = max(size - int(match.group(2)), 0), size - 1
-        if start >= size or start > end:
-            return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-        with storage.open(name, "rb") as handle:
-            handle.seek(start)
-            chunk = handle.read(end - start + 1)
-        return HttpResponse(
-            chunk,
-            status=206,
-            content_type=content_type,
-            headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(len(chunk))},
-        )
-    if size < read_whole_below:
-        with storage.open(name, "rb") as handle:
-            return HttpResponse(
-                handle.read(), content_type=content_type, headers={**headers, "Content-Length": str(size)}
-            )
-    whole = FileResponse(storage.open(name, "rb"), content_type=content_type)
-    whole.block_size = 1024 * 1024
-    for key, value in headers.items():
-        whole[key] = value
-    whole["Content-Length"] = str(size)
-    return whole
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive (start, end) a single-range `Range` header asks for, or None for the whole file.
+
+    Several ranges (`bytes=0-1,5-6`) and malformed headers are ignored, as RFC 9110 allows: the
+    answer is then the whole file. Raises `Unsatisfiable` when no byte of the range exists."""
+    match = _RANGE.match(header.strip())
+    if not match or not (match.group(1) or match.group(2)):
+        return None
+    if match.group(1):
+        start = int(match.group(1))
+        end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+    else:  # a suffix: the last N bytes
+        start, end = max(size - int(match.group(2)), 0), size - 1
+    if start >= size or start > end:
+        raise Unsatisfiable
+    return start, end
+
+
+def file_blocks(handle: IO[bytes], *, start: int, length: int, block: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """`length` bytes of `handle` from `start`, in blocks of at most `block` bytes."""
+    handle.seek(start)
+    remaining = length
+    while remaining > 0:
+        chunk = handle.read(min(block, remaining))
+        if not chunk:  # the file shrank under us: stop rather than loop
+            return
+        remaining -= len(chunk)
+        yield chunk
+
+
+class FileStreamResponse(StreamingHttpResponse):
+    """A streaming response over an open file whose body is at most one block in memory at a time.
+
+    The handle is closed when the response is closed (Django's handlers always do), including when
+    the client hangs up half-way."""
+
+    block_size = BLOCK_BYTES
+
+    def __init__(self, handle: IO[bytes], *, start: int, length: int, **kwargs: Any) -> None:
+        self._blocks = file_blocks(handle, start=start, length=length, block=self.block_size)
+        self._handle = handle
+        super().__init__(self._blocks, **kwargs)
+        self["Content-Length"] = str(length)
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        finally:
+            super().close()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        # Not the base class's `sync_to_async(list)(…)`, which would read the whole file first.
+        # thread_sensitive=False: reads run in the default executor, not queued behind the one
+        # thread that runs every synchronous view.
+        step = sync_to_async(_next_block, thread_sensitive=False)
+        while (chunk := await step(self._blocks)) is not None:
+            yield chunk
+
+
+def _next_block(blocks: Iterator[bytes]) -> bytes | None:
+    return next(blocks, None)

@@ -84,6 +84,8 @@ class WorkOrderNote(models.Model):
     at = models.DateTimeField(auto_now_add=True)
     text = models.TextField(_("note"), blank=True)
     photo = models.FileField(_("photo"), upload_to="maintenance/photos/%Y/%m/", blank=True)
+    # What the photo is, decided from its content at upload (core.filetypes) and served as such.
+    photo_content_type = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

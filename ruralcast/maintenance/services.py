@@ -1,5 +1,6 @@
 """Writes on work orders by people: take one, add a note or photo, resolve it by hand."""
 
+import secrets
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -11,12 +12,13 @@ from ruralcast.accounts.access import access_require
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, ValidationError
+from ruralcast.core.filetypes import content_type_of_upload, extension_for
 from ruralcast.maintenance.models import OrderState, WorkOrder, WorkOrderNote
 from ruralcast.regions.selectors import region_get
 
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
-# JPEG, PNG, WebP by their first bytes (the extension alone proves nothing).
-_PHOTO_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
+# JPEG, PNG, WebP by their first bytes (the name and the browser's declared type prove nothing).
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 
 def _require(actor: Any, order: WorkOrder) -> None:
@@ -46,22 +48,32 @@ def work_order_take(*, actor: Any, order: WorkOrder) -> WorkOrder:
 def work_order_note_add(
     *, actor: Any, order: WorkOrder, text: str = "", photo: UploadedFile | None = None
 ) -> WorkOrderNote:
-    """A note, a photo (JPEG, PNG or WebP, at most 8 MB), or both."""
+    """A note, a photo (JPEG, PNG or WebP, at most 8 MB), or both.
+
+    The photo is stored under a name the platform chooses, with the type its content shows, and
+    served as that type (core.serving): never under the uploader's file name."""
     _require(actor, order)
     text = (text or "").strip()
     if not text and photo is None:
         raise ValidationError(_("Write a note or attach a photo."), fields={"text": [_("Empty.")]})
     if len(text) > 4000:
         raise ValidationError(_("At most 4,000 characters."), fields={"text": [_("Too long.")]})
+    content_type = ""
     if photo is not None:
         if (photo.size or 0) > PHOTO_MAX_BYTES:
             raise ValidationError(_("A photo is at most 8 MB."), fields={"photo": [_("Too large.")]})
-        head = photo.read(16)
-        photo.seek(0)
-        if not head.startswith(_PHOTO_MAGIC) or (head.startswith(b"RIFF") and head[8:12] != b"WEBP"):
+        content_type = content_type_of_upload(photo)
+        if content_type not in PHOTO_TYPES:
             raise ValidationError(_("Attach a JPEG, PNG or WebP photo."), fields={"photo": [_("Not a photo.")]})
+        photo.name = f"{secrets.token_hex(8)}.{extension_for(content_type)}"
     with transaction.atomic():
-        note = WorkOrderNote.objects.create(order=order, author=actor, text=text, photo=photo or "")
+        note = WorkOrderNote.objects.create(
+            order=order,
+            author=actor,
+            text=text,
+            photo=photo or "",
+            photo_content_type=content_type,
+        )
         audit_record(
             actor=actor,
             verb="work_order.note",

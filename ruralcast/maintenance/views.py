@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from ruralcast.accounts.access import access_check, access_require_somewhere
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.maintenance import figures, selectors, services
 from ruralcast.maintenance.forms import NoteForm, ResolveForm
 from ruralcast.maintenance.models import FaultKind
@@ -133,6 +134,8 @@ def note_photo(request: HttpRequest, pk: int, note_id: int) -> HttpResponseBase:
     note = order.notes.filter(pk=note_id).exclude(photo="").first()
     if note is None:
         raise NotFound(_("No such photo."))
-    response = FileResponse(note.photo.open("rb"))
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_file_response(
+        request,
+        StoredFile(name=note.photo.name, content_type=note.photo_content_type),
+        cache_control="private, max-age=3600",
+    )

@@ -1,13 +1,13 @@
 """Console and viewer pages for media. Thin: forms in, services and selectors, templates out.
 
-The file endpoints (`media_file`, `live_file`) check who may watch, then answer with range support
-and caching headers (core.ranged); the ingest endpoint takes the studio's HTTP PUTs.
+The file endpoints (`media_file`, `live_file`) check who may watch, then answer through core.serving
+(the type the platform decided, ranges, caching headers, nginx when it is in front); the ingest
+endpoint takes the studio's HTTP PUTs.
 """
 
-import mimetypes
 import re
 
-from django.conf import settings
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -22,21 +22,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied
-from ruralcast.core.ranged import ranged_file_response
+from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.media import links, selectors, services
 from ruralcast.media.forms import AssetForm, CatalogueFilter, CollectionForm, LiveForm, UploadForm
 from ruralcast.media.models import Access, Asset, LiveEvent, LiveStatus, RenditionKind
+from ruralcast.media.serving import original_file, platform_file
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
 
 _PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,3}$")
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
-    ".m4a": "audio/mp4",
-    ".mp3": "audio/mpeg",
-    ".jpg": "image/jpeg",
-}
 
 
 def _user(request: HttpRequest):  # type: ignore[no-untyped-def]
@@ -145,6 +139,7 @@ def _player_context(request: HttpRequest, asset: Asset) -> dict[str, str]:
 
 
 @xframe_options_exempt
+@csp_replace({"frame-ancestors": ["*"]})  # type: ignore[arg-type]  # django-csp types views as (request) only
 def asset_embed(request: HttpRequest, uid: str) -> HttpResponse:
     """The embeddable player (iframe): only the video, for other sites and the portal."""
     asset = selectors.access_asset(user=_user(request), uid=uid)
@@ -158,7 +153,11 @@ def media_file(request: HttpRequest, key: str, path: str) -> HttpResponseBase:
     uid, signed = links.key_check(key)
     if not _PATH.match(path) or ".." in path:
         raise NotFound(_("No such file."))
-    asset = Asset.objects.filter(uid=uid).only("uid", "access", "original_name", "state").first()
+    asset = (
+        Asset.objects.filter(uid=uid)
+        .only("uid", "access", "kind", "original_name", "original_filename", "video_codec", "state")
+        .first()
+    )
     if asset is None:
         raise NotFound(_("No such file."))
     if asset.access == Access.REGION and not signed:
@@ -167,19 +166,15 @@ def media_file(request: HttpRequest, key: str, path: str) -> HttpResponseBase:
         raise PermissionDenied(_("Log in to watch this."))
     if key != uid and not signed:
         raise PermissionDenied(_("This link has expired or is not valid; open the page again for a new one."))
-    name = asset.original_name if path == "original" else f"media/{asset.uid}/{path}"
-    if not default_storage.exists(name):
+    stored = original_file(asset) if path == "original" else platform_file(f"media/{asset.uid}/{path}", path)
+    if not default_storage.exists(stored.name):
         raise NotFound(_("No such file."))
-    return _serve(request, name, path, public=asset.access == Access.PUBLIC, playlist=path.endswith(".m3u8"))
+    return _serve(request, stored, public=asset.access == Access.PUBLIC, playlist=path.endswith(".m3u8"))
 
 
 def _serve(
-    request: HttpRequest, name: str, path: str, *, public: bool, playlist: bool, live: bool = False
+    request: HttpRequest, stored: StoredFile, *, public: bool, playlist: bool, live: bool = False
 ) -> HttpResponseBase:
-    suffix = "." + path.rsplit(".", 1)[-1] if "." in path else ""
-    content_type = CONTENT_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
-    if path == "original":
-        content_type = "application/octet-stream"
     if live and playlist:
         cache = "no-cache"
     elif playlist:
@@ -187,14 +182,7 @@ def _serve(
     else:
         cache = "max-age=86400"
     cache = ("public, " if public else "private, ") + cache
-    response = ranged_file_response(
-        request,
-        name,
-        content_type=content_type,
-        cache_control=cache,
-        accel_prefix=settings.RURALCAST_MEDIA["ACCEL_REDIRECT_PREFIX"],
-        read_whole_below=8 * 1024 * 1024,
-    )
+    response = stored_file_response(request, stored, cache_control=cache, read_whole_below=8 * 1024 * 1024)
     if public:
         response["Access-Control-Allow-Origin"] = "*"
     return response
@@ -329,7 +317,9 @@ def live_file(request: HttpRequest, key: str, path: str) -> HttpResponseBase:
         viewer = request.session.session_key if hasattr(request, "session") and request.session.session_key else ""
         viewer = viewer or f"{request.META.get('REMOTE_ADDR', '')}|{request.headers.get('User-Agent', '')[:40]}"
         services.live_viewer_seen(event=event, key=viewer)
-    return _serve(request, name, path, public=event.access == Access.PUBLIC, playlist=playlist, live=True)
+    return _serve(
+        request, platform_file(name, path), public=event.access == Access.PUBLIC, playlist=playlist, live=True
+    )
 
 
 # ---------------------------------------------------------------------------- collections

@@ -264,8 +264,10 @@ class Post(models.Model):
 class PostAttachment(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to="reporting/posts/%Y/%m/")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200)  # the uploader's file name: shown, and the download's name
     size = models.PositiveIntegerField(default=0)
+    # What the file is, decided from its content at upload (core.filetypes); served as a download.
+    content_type = models.CharField(max_length=100, blank=True)
 
     def __str__(self) -> str:
         return self.name

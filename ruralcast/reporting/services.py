@@ -4,6 +4,7 @@ an audit event; a refused write changes nothing."""
 
 import math
 import operator
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
+from ruralcast.core.filetypes import content_type_of_upload, extension_for
 from ruralcast.regions.codes import NATIONAL_CODE, Level
 from ruralcast.regions.models import Region
 from ruralcast.reporting.formulas import formula_evaluate, formula_names, formula_parse
@@ -497,6 +499,11 @@ def post_create(
         )
         for upload in files or []:
             name = (upload.name or "file")[-200:]
-            PostAttachment.objects.create(post=post, file=upload, name=name, size=upload.size or 0)
+            # Stored under a name of the platform's choosing, as the type its content shows.
+            content_type = content_type_of_upload(upload)
+            upload.name = f"{secrets.token_hex(8)}.{extension_for(content_type)}"
+            PostAttachment.objects.create(
+                post=post, file=upload, name=name, size=upload.size or 0, content_type=content_type
+            )
         audit_record(actor=actor, verb="report.post_create", obj=post, region_code=region.code)
     return post

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from ruralcast.accounts.access import access_check, access_require_somewhere, ac
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationError
+from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
 from ruralcast.reporting import selectors, services, spreadsheets
@@ -512,9 +513,11 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def post_attachment(request: HttpRequest, pk: int, attachment: int) -> FileResponse:
+def post_attachment(request: HttpRequest, pk: int, attachment: int) -> HttpResponseBase:
+    """An attachment, always as a download under the name it was uploaded with."""
     post = selectors.access_post(user=_user(request), pk=pk)
     item = post.attachments.filter(pk=attachment).first()
     if item is None:
         raise NotFound(_("No such attachment."))
-    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.name)
+    stored = StoredFile(name=item.file.name, content_type=item.content_type, download_name=item.name, attachment=True)
+    return stored_file_response(request, stored, cache_control="private, max-age=3600")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,6 +17,7 @@ from ruralcast.accounts.access import access_check, access_require, access_requi
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
 from ruralcast.terminals import commands, firmware, importer, maps, provisioning, selectors, services
@@ -373,14 +375,14 @@ def command_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def firmware_file(request: HttpRequest, sha256: str) -> HttpResponseBase:
-    """A firmware file by content hash, for terminals (public like alert audio: it is signed)."""
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse
+    """A firmware file by content hash, for terminals (public like alert audio: it is signed).
 
+    A download (`application/octet-stream`, attachment), resumable with ranges."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not default_storage.exists(firmware.firmware_name(sha256)):
         raise NotFound(_("No such firmware."))
-    response = FileResponse(
-        default_storage.open(firmware.firmware_name(sha256), "rb"), content_type="application/octet-stream"
+    return stored_file_response(
+        request,
+        StoredFile(name=firmware.firmware_name(sha256), content_type="application/octet-stream"),
+        cache_control="public, max-age=31536000, immutable",
+        etag=f'"{sha256}"',
     )
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
-    return response

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Playwright, expect
 
-from ruralcast.web.tests.browser import BASE_DIR, SCREENSHOTS, _free_port, log_in
+from ruralcast.web.tests.browser import BASE_DIR, SCREENSHOTS, _free_port, csp_watch, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -119,6 +119,7 @@ def test_a_village_broadcaster_speaks_from_the_browser_and_the_village_loudspeak
     )
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        violations = csp_watch(context)  # the AudioWorklet and the WebSocket under the console's policy
         page = context.new_page()
         url = live_stack["url"]
         log_in(page, url, "dashizi-broadcaster", live_stack["credentials"]["dashizi-broadcaster"])
@@ -149,6 +150,7 @@ def test_a_village_broadcaster_speaks_from_the_browser_and_the_village_loudspeak
         page.screenshot(path=str(SCREENSHOTS / "live-sessions.png"), full_page=True)
         page.goto(f"{url}/broadcasting/library/")
         expect(page.locator("table")).to_contain_text("实时喊话")
+        assert violations == []
     finally:
         browser.close()
     assert len(played.read_bytes()) > 4 * 720

@@ -153,12 +153,32 @@ def test_work_dynamics_post_with_an_attachment(operator_client, rongjiang, congj
     post = Post.objects.get()
     attachment = post.attachments.get()
     download = operator_client.get(f"/reporting/posts/{post.pk}/files/{attachment.pk}/")
-    assert b"".join(download.streaming_content).decode() == "村,状态\n"
+    assert download.getvalue().decode() == "村,状态\n"
     other = Client()
     other.force_login(neighbour_county_bureau_admin)
     assert other.get(f"/reporting/posts/{post.pk}/").status_code == 404
     with pytest.raises(Exception):  # noqa: B017 - PermissionDenied from the service
         post_create(actor=neighbour_county_bureau_admin, region=rongjiang, line=6, title="x", body="y")
+
+
+def test_an_attachment_named_html_is_a_download_of_unknown_type_never_a_page(operator_client, rongjiang):  # type: ignore[no-untyped-def]
+    markup = b"<html><script>alert(document.cookie)</script></html>"
+    files = [SimpleUploadedFile("x.html", markup, content_type="text/html"), SimpleUploadedFile("r.pdf", b"%PDF-1.4\n")]
+    response = operator_client.post(
+        "/reporting/posts/", {"region": rongjiang.code, "line": "6", "title": "t", "body": "b", "files": files}
+    )
+    assert response.status_code == 302
+    post = Post.objects.get()
+    html, pdf = post.attachments.order_by("name").reverse()
+    assert (html.name, html.content_type, pdf.content_type) == ("x.html", "application/octet-stream", "application/pdf")
+    assert not html.file.name.endswith(".html"), "stored under a name the platform chose"
+    download = operator_client.get(f"/reporting/posts/{post.pk}/files/{html.pk}/")
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Disposition"] == 'attachment; filename="x.html"'
+    assert download["X-Content-Type-Options"] == "nosniff" and "sandbox" in download["Content-Security-Policy"]
+    assert download.getvalue() == markup
+    shown = operator_client.get(f"/reporting/posts/{post.pk}/files/{pdf.pk}/")
+    assert shown["Content-Type"] == "application/pdf" and shown["Content-Disposition"].startswith("attachment")
 
 
 def test_api_enters_reads_aggregates_and_approves(

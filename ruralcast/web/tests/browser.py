@@ -6,6 +6,11 @@ and hands the tests the URL and the demo credentials `demo_setup` printed. One p
 
 Demo users whose roles need a second factor have an authenticator key in the credentials file;
 `log_in` answers the code page with the code for it, as a person with the app would.
+
+Every browser test that uses Playwright's `page` (or `context`) also fails on any
+Content-Security-Policy violation the browser reports in its pages (`csp_watch`): a style attribute
+that slipped into a template, a library that injects a <style>, a worker the policy does not allow.
+A test that opens a context of its own calls `csp_watch(context)` and checks the list itself.
 """
 
 import os
@@ -20,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 # username → base32 authenticator key of the demo users that have one (filled by demo_server).
@@ -28,6 +33,40 @@ TOTP_SECRETS: dict[str, str] = {}
 _last_step: dict[str, int] = {}
 _steps_lock = threading.Lock()
 SCREENSHOTS = Path(os.environ.get("RURALCAST_SCREENSHOT_DIR", BASE_DIR / ".run" / "screenshots"))
+
+
+# Reports each violation to the console, where Playwright hears it (Chromium also logs a "Refused
+# to …" line for most of them; either is counted).
+_CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + (event.blockedURI || "inline") +
+                " at " + event.sourceFile + ":" + event.lineNumber);
+}, true);
+"""
+
+
+def csp_watch(context: BrowserContext) -> list[str]:
+    """Every Content-Security-Policy violation in the pages of `context`, as it happens."""
+    violations: list[str] = []
+    context.add_init_script(_CSP_REPORTER)
+
+    def heard(message: ConsoleMessage) -> None:
+        if "CSP violation" in message.text or "Content Security Policy" in message.text:
+            where = message.page.url if message.page else "?"
+            violations.append(f"{where}: {message.text}")
+
+    context.on("console", heard)
+    return violations
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "page" not in request.fixturenames and "context" not in request.fixturenames:
+        yield
+        return
+    violations = csp_watch(request.getfixturevalue("context"))
+    yield
+    assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 def _free_port() -> int:

@@ -9,7 +9,7 @@
   var errorBox = form.querySelector("[data-upload-error]");
   function show(percent) {
     bar.hidden = false;
-    bar.querySelector(".progress-bar").style.width = percent + "%";
+    bar.querySelector(".progress-bar").value = percent;
     bar.querySelector("span").textContent = percent + " %";
   }
   function fail(body) {

@@ -1,4 +1,6 @@
 // Draws the reporting dashboard's charts with the vendored ECharts from the JSON the page embeds.
+// Tooltips are drawn on the canvas (renderMode "richText"): ECharts' HTML tooltip writes style
+// attributes into its markup, which the Content-Security-Policy refuses.
 document.addEventListener("DOMContentLoaded", function () {
   var data = JSON.parse(document.getElementById("charts-data").textContent);
   var charts = [];
@@ -6,6 +8,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var node = document.getElementById(id);
     if (!node || !window.echarts) return null;
     var chart = window.echarts.init(node);
+    option.tooltip = Object.assign({ renderMode: "richText" }, option.tooltip);
     chart.setOption(option);
     node.setAttribute("data-ready", "1");
     charts.push(chart);

@@ -1,7 +1,13 @@
-// ruralcast console behaviour: mobile menu, region picker, confirmation of dangerous actions.
+// ruralcast console behaviour: mobile menu, region picker, confirmation of dangerous actions, print.
+// Every behaviour lives in static files like this one: the Content-Security-Policy allows no inline
+// script, no inline event handler (onclick=, hx-on) and no style attribute.
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) {
+      window.print();
+      return;
+    }
     var toggle = event.target.closest("[data-nav-toggle]");
     if (toggle) {
       var nav = document.getElementById("main-nav");
