@@ -16,8 +16,8 @@ from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.forms import GrantForm, LoginForm, PasswordChangeForm, TokenForm, UserCreateForm
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 
 
 class LoginView(auth_views.LoginView):

@@ -23,10 +23,10 @@ from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
 from ruralcast.alerts.models import Alert, MsgType, State, Status
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.exports import safe_row
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.core.ranged import ranged_file_response
 from ruralcast.regions.selectors import region_get
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 
 @login_required

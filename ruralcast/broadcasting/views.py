@@ -34,9 +34,9 @@ from ruralcast.broadcasting.forms import (
 from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today, with_content
 from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.core.ranged import ranged_file_response
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 
 def _home_in(request: HttpRequest, action: str) -> str:

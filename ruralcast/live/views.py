@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, ValidationError
+from ruralcast.core.paging import paginate
 from ruralcast.live import selectors, services
 from ruralcast.live.forms import LiveStartForm
-from ruralcast.web.paging import paginate
 
 
 def _home(request: HttpRequest) -> str:

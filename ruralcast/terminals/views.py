@@ -16,13 +16,13 @@ from ruralcast.accounts.access import access_check, access_require, access_requi
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
 from ruralcast.terminals import commands, firmware, importer, maps, provisioning, selectors, services
 from ruralcast.terminals.forms import CommandForm, ImportForm, TerminalForm
 from ruralcast.terminals.models import AckState, Command, CommandKind, Terminal, TerminalKind, Transport
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 
 def _user(request: HttpRequest) -> User:
