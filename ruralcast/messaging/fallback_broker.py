@@ -36,7 +36,7 @@ from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
-from ruralcast.terminals.credentials import mosquitto_password_check
+from ruralcast.messaging.credentials import mosquitto_password_check
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,15 @@ class TerminalsConfig(AppConfig):
     verbose_name = _("Terminals")
 
     def ready(self) -> None:
+        # Imported here, not at the top: Django imports this module before the app registry is
+        # ready, and these modules import models.
+        from ruralcast.messaging.credentials import register_credentials_provider
         from ruralcast.messaging.handlers import register_uplink_handler
         from ruralcast.messaging.topics import STATUS
+        from ruralcast.terminals import commands
+        from ruralcast.terminals.credentials import terminal_broker_accounts
         from ruralcast.terminals.status import status_batch_write
 
         register_uplink_handler(STATUS, status_batch_write)
-
-        from ruralcast.terminals import commands
-
+        register_credentials_provider("terminals", terminal_broker_accounts)
         commands.connect()

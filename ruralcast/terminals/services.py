@@ -19,9 +19,10 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, ValidationError
+from ruralcast.messaging.credentials import mosquitto_password_hash
 from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
-from ruralcast.terminals.credentials import mosquitto_password_hash, new_device_password
+from ruralcast.terminals.credentials import new_device_password
 from ruralcast.terminals.models import KIND_TRANSPORT, Terminal, TerminalKind, TerminalState, Transport
 
 # Type, subtype, system serial and sub-resource of a village loudspeaker terminal (protocols.md §1).

@@ -22,11 +22,11 @@ from ruralcast.messaging.broker import (
     platform_credentials,
 )
 from ruralcast.messaging.client import MqttLink, Publication
+from ruralcast.messaging.credentials import mosquitto_password_check
 from ruralcast.messaging.health import broker_check
 from ruralcast.messaging.services import broker_credentials_sync
 from ruralcast.messaging.tests.conftest import Broker, connect_once, wait_for
 from ruralcast.messaging.topics import region_topic, terminal_topic, uplink_topic
-from ruralcast.terminals.credentials import mosquitto_password_check
 from ruralcast.terminals.services import Registration, terminal_revoke
 
 pytestmark = pytest.mark.django_db
