@@ -50,7 +50,7 @@ def _build_legacy_clear(key: str) -> list[Any]:
 
 
 def connect() -> None:
-    from ruralcast.broadcasting.playlogs import figures_register, playlogs_write
+    from ruralcast.broadcasting.playlogs import playlogs_write
     from ruralcast.broadcasting.services import OUTBOX_PUBLISH
     from ruralcast.messaging import handlers as messaging
     from ruralcast.messaging.topics import PLAYLOG
@@ -58,4 +58,3 @@ def connect() -> None:
     messaging.register_outbox_handler(OUTBOX_PUBLISH, _build_publish)
     messaging.register_outbox_handler(LEGACY_CLEAR, _build_legacy_clear)
     messaging.register_uplink_handler(PLAYLOG, playlogs_write)
-    figures_register()

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from ruralcast.accounts.models import User
+from ruralcast.broadcasting.figures import broadcast_coverage, programme_plays
 from ruralcast.broadcasting.models import PlaybackLog
-from ruralcast.broadcasting.playlogs import broadcast_coverage, programme_plays
 from ruralcast.broadcasting.programme import local_zone
 from ruralcast.broadcasting.selectors import playlog_list
 from ruralcast.messaging.ingest import IngestStats, ingest_batch
