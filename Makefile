@@ -30,9 +30,11 @@ test:
 	@scripts/bootstrap.sh test
 	@$(MAKE) --no-print-directory lint drift test-sqlite test-postgres
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]; docs/architecture.md "Layers").
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 	.venv/bin/mypy ruralcast config bench terminal/ruralcast_terminal
 
 format:
