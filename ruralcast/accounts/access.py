@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.models import RoleGrant, User
-from ruralcast.accounts.roles import ROLE_ACTIONS, Role
+from ruralcast.accounts.roles import ROLE_ACTIONS, Action, Role
 from ruralcast.core.errors import PermissionDenied
 from ruralcast.regions.codes import prefix_of, subtree_q
 from ruralcast.regions.models import Region
@@ -115,8 +115,6 @@ def is_platform_admin(user: User) -> bool:
 
 
 def _action_label(action: str) -> str:
-    from ruralcast.accounts.roles import Action
-
     try:
         return str(Action(action).label)
     except ValueError:

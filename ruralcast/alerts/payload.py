@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import timezone
 
 from ruralcast.alerts.models import Alert
 
@@ -18,8 +19,6 @@ REGION_TOPIC = "rc/v1/down/r/{region}/{ebm_id}"
 
 
 def _local_iso(value: Any) -> str:
-    from django.utils import timezone
-
     return timezone.localtime(value).isoformat(timespec="seconds")
 
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from openpyxl import Workbook
 
 from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
@@ -239,8 +240,6 @@ def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
         book = Workbook()
         sheet = book.active
         assert sheet is not None
@@ -257,6 +256,8 @@ def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
         return response
     if fmt == "pdf":
+        # Imported on the first PDF: reportlab takes a while to import and nothing else in the web
+        # process needs it.
         from ruralcast.alerts.proof_pdf import proof_pdf
 
         document = proof_pdf(

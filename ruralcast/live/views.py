@@ -14,6 +14,7 @@ from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.core.paging import paginate
 from ruralcast.live import selectors, services
 from ruralcast.live.forms import LiveStartForm
+from ruralcast.live.runtime import broadcast_finish
 
 
 def _home(request: HttpRequest) -> str:
@@ -77,8 +78,6 @@ def live_stop(request: HttpRequest, session_id: int) -> JsonResponse:
         return _error(error)
 
     def finish() -> None:
-        from ruralcast.live.runtime import broadcast_finish
-
         broadcast_finish(session_id)
 
     transaction.on_commit(finish)

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from ruralcast.core.forms import form_apply_error
 from ruralcast.core.paging import paginate
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
+from ruralcast.signing.selectors import trust_list_build
 from ruralcast.terminals import commands, firmware, importer, maps, provisioning, selectors, services
 from ruralcast.terminals.forms import CommandForm, ImportForm, TerminalForm
 from ruralcast.terminals.models import AckState, Command, CommandKind, Terminal, TerminalKind, Transport
@@ -225,7 +227,6 @@ def terminals_provision_zip(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("terminals:list")
-    from ruralcast.signing.selectors import trust_list_build
 
     trust = trust_list_build().to_list()
     data = provisioning.provisioning_zip(
@@ -374,9 +375,6 @@ def command_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def firmware_file(request: HttpRequest, sha256: str) -> HttpResponseBase:
     """A firmware file by content hash, for terminals (public like alert audio: it is signed)."""
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse
-
     if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not default_storage.exists(firmware.firmware_name(sha256)):
         raise NotFound(_("No such firmware."))
     response = FileResponse(

@@ -2,17 +2,19 @@
 
 import asyncio
 import contextlib
+import socket
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from ruralcast_terminal.mqtt import ConnectRefused
+from ruralcast_terminal.mqtt import PUBLISH, Client, ConnectRefused, PacketReader, connect_packet, subscribe_packet
 
 from ruralcast.messaging.broker import (
     ACL_FILE,
     CONFIG_FILE,
+    MAX_INFLIGHT_MESSAGES,
     PASSWORD_FILE,
     PLATFORM_PASSWORD_FILE,
     BrokerError,
@@ -217,12 +219,6 @@ def test_a_slow_acknowledging_subscriber_gets_more_than_twenty_messages_in_fligh
 ) -> None:
     """The ingest worker takes every terminal's receipts through one connection: the broker must
     not hold a burst back 20 messages per round trip (mosquitto's default) while it acknowledges."""
-    import socket
-
-    from ruralcast_terminal.mqtt import PUBLISH, PacketReader, connect_packet, subscribe_packet
-
-    from ruralcast.messaging.broker import MAX_INFLIGHT_MESSAGES
-
     broker.sync()  # the terminal registered after the broker started
     user, password = platform_credentials()
     burst = 200
@@ -236,8 +232,6 @@ def test_a_slow_acknowledging_subscriber_gets_more_than_twenty_messages_in_fligh
             packets.extend(reader.feed(raw.recv(65536)))
 
         async def publish_burst() -> None:
-            from ruralcast_terminal.mqtt import Client
-
             client = Client(
                 terminal.terminal.code, "127.0.0.1", broker.port, username=terminal.terminal.code,
                 password=terminal.password,

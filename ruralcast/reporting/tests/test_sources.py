@@ -20,6 +20,7 @@ from ruralcast.core.registries.figures import (
 from ruralcast.reporting.analytics import aggregate
 from ruralcast.reporting.models import Aggregation, DataElement, Indicator, ValueType
 from ruralcast.reporting.periods import period_of
+from ruralcast.reporting.services import values_save
 from ruralcast.reporting.sources import figure_value
 from ruralcast.terminals.services import terminal_register
 
@@ -107,8 +108,6 @@ def test_alerts_issued_received_and_coverage(
 def test_operational_elements_join_the_aggregation_and_indicators(
     metadata, terminals, broadcast_set, county_station_operator, dashizi, liziyuan, guzhou
 ):  # type: ignore[no-untyped-def]
-    from ruralcast.reporting.services import values_save
-
     period, _start, _end = _this_month()
     values_save(
         actor=county_station_operator,
