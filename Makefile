@@ -82,6 +82,7 @@ messages:
 
 lock:
 	.venv/bin/uv pip compile -q --python-version 3.11 --generate-hashes requirements/base.in -o requirements/base.txt
+	.venv/bin/uv pip compile -q --python-version 3.11 --generate-hashes requirements/demo.in -o requirements/demo.txt
 	.venv/bin/uv pip compile -q --python-version 3.11 --generate-hashes requirements/dev.in -o requirements/dev.txt
 
 demo-passwords:

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import shutil
 import socket
 import stat
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from ruralcast_terminal.mqtt import PUBLISH, Client, ConnectRefused, PacketReader, connect_packet, subscribe_packet
 
 from ruralcast.messaging.broker import (
@@ -70,6 +72,14 @@ def test_broker_run_write_only_writes_the_configuration(mqtt_settings: dict[str,
     call_command("broker_run", "--write-only")
     assert Path(capsys.readouterr().out.strip()) == broker_dir() / CONFIG_FILE
     assert (broker_dir() / PASSWORD_FILE).exists()
+
+
+def test_broker_run_without_mosquitto_stops_and_says_what_to_install(
+    mqtt_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+    with pytest.raises(CommandError, match="apt-get install mosquitto"):
+        call_command("broker_run")
 
 
 def test_sync_is_a_no_op_where_no_broker_was_set_up(mqtt_settings: dict[str, Any]) -> None:
