@@ -38,9 +38,11 @@ test:
 	@scripts/bootstrap.sh test
 	@$(MAKE) --no-print-directory lint drift test-sqlite test-postgres
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]; docs/architecture.md "Layers").
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 	.venv/bin/mypy ruralcast config bench terminal/ruralcast_terminal
 	$(PY) scripts/check_topics.py
 
@@ -89,6 +91,7 @@ messages:
 
 lock:
 	.venv/bin/uv pip compile -q --python-version 3.11 --generate-hashes requirements/base.in -o requirements/base.txt
+	.venv/bin/uv pip compile -q --python-version 3.11 --generate-hashes requirements/demo.in -o requirements/demo.txt
 	.venv/bin/uv pip compile -q --python-version 3.11 --generate-hashes requirements/dev.in -o requirements/dev.txt
 
 demo-passwords:

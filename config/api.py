@@ -4,8 +4,6 @@ Every error answer has the body {"error": {"code", "message", "fields"}}: servic
 `ApplicationError`s with a message for people; schema validation errors name the fields.
 """
 
-from typing import Any
-
 import structlog
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,10 +14,10 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from ruralcast.accounts.api import router as accounts_router
+from ruralcast.accounts.api_auth import API_AUTH
 from ruralcast.alerts.api import router as alerts_router
 from ruralcast.audit.api import router as audit_router
 from ruralcast.broadcasting.api import router as broadcasting_router
-from ruralcast.core.api_auth import API_AUTH
 from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
 from ruralcast.core.request_errors import request_error_answer
@@ -115,8 +113,3 @@ api.add_router("/live", live_router)
 api.add_router("/media", media_router)
 api.add_router("/terminals", terminals_router)
 api.add_router("/maintenance", maintenance_router)
-
-
-def openapi_schema() -> dict[str, Any]:
-    """The schema as served at /api/v1/openapi.json (also committed as docs/openapi.json)."""
-    return api.get_openapi_schema(path_prefix="/api/v1")

@@ -37,13 +37,14 @@ if [ ! -x .venv/bin/python ]; then
   say "creating the virtualenv .venv"
   "$python" -m venv .venv
 fi
-lock=requirements/base.txt
-[ "$mode" = test ] && lock=requirements/dev.txt
-stamp=".venv/.installed-$(cat requirements/tools.txt "$lock" terminal/pyproject.toml | sha256sum | cut -c1-16)"
+# run: the platform and what only the demo adds (honcho); test: everything a developer needs.
+locks=(requirements/base.txt requirements/demo.txt)
+[ "$mode" = test ] && locks=(requirements/dev.txt)
+stamp=".venv/.installed-$(cat requirements/tools.txt "${locks[@]}" terminal/pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  say "installing Python packages from $lock"
+  say "installing Python packages from ${locks[*]}"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/tools.txt
-  .venv/bin/uv pip install -q --python .venv/bin/python --require-hashes -r "$lock"
+  .venv/bin/uv pip install -q --python .venv/bin/python --require-hashes "${locks[@]/#/--requirement=}"
   # The terminal agent package (terminal/), which the platform shares the protocol code with.
   .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e terminal
   touch "$stamp"

@@ -156,8 +156,6 @@ def is_platform_admin(user: User) -> bool:
 
 
 def _action_label(action: str) -> str:
-    from ruralcast.accounts.roles import Action
-
     try:
         return str(Action(action).label)
     except ValueError:

@@ -10,6 +10,8 @@
   (django-otp's `TOTPDevice`) for the second factor (`accounts.second_factor`).
 """
 
+import hashlib
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -105,6 +107,17 @@ class LoginThrottle(models.Model):
         return f"{self.username} @ {self.address} ({self.step})"
 
 
+RECOVERY_CODE_LENGTH = 16  # 16 of 31 symbols: 79 bits
+
+
+def recovery_code_digest(code: str) -> str | None:
+    """The stored form of a recovery code as typed (dashes, spaces and case ignored)."""
+    cleaned = "".join(code.split()).replace("-", "").lower()
+    if len(cleaned) != RECOVERY_CODE_LENGTH:
+        return None
+    return hashlib.sha256(cleaned.encode()).hexdigest()
+
+
 class RecoveryCodeDevice(Device):
     """A person's one-time recovery codes, as one django-otp device (for a lost phone).
 
@@ -117,8 +130,6 @@ class RecoveryCodeDevice(Device):
         verbose_name_plural = _("recovery codes")
 
     def verify_token(self, token: str) -> bool:
-        from ruralcast.accounts.second_factor import recovery_code_digest
-
         digest = recovery_code_digest(token)
         if digest is None:
             return False

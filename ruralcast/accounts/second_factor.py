@@ -18,7 +18,6 @@ enrolled and verified, their session reaches only the enrolment and verification
   token: the token then stands for both factors (a 256-bit secret shown once).
 """
 
-import hashlib
 import secrets
 from base64 import b32encode
 from binascii import unhexlify
@@ -31,14 +30,20 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ruralcast.accounts.access import access_require_manage_user, user_scopes
 from ruralcast.accounts.lockout import login_failure_record, login_locked_until, login_success_record
-from ruralcast.accounts.models import LoginThrottle, RecoveryCode, RecoveryCodeDevice, User
+from ruralcast.accounts.models import (
+    RECOVERY_CODE_LENGTH,
+    LoginThrottle,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    User,
+    recovery_code_digest,
+)
 from ruralcast.accounts.roles import role_needs_second_factor
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ApplicationError, PermissionDenied, ValidationError
 
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
-_RECOVERY_LENGTH = 16  # 16 of 31 symbols: 79 bits
 
 
 class SecondFactorLocked(ApplicationError):
@@ -80,20 +85,13 @@ def _new_recovery_codes(user: User) -> list[str]:
     RecoveryCodeDevice.objects.filter(user=user).delete()
     device = RecoveryCodeDevice.objects.create(user=user, name="recovery codes", confirmed=True)
     codes = [
-        "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH)) for _ in range(RECOVERY_CODE_COUNT)
+        "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+        for _ in range(RECOVERY_CODE_COUNT)
     ]
     RecoveryCode.objects.bulk_create(
         [RecoveryCode(device=device, code_hash=recovery_code_digest(code) or "") for code in codes]
     )
     return [f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}" for code in codes]
-
-
-def recovery_code_digest(code: str) -> str | None:
-    """The stored form of a recovery code as typed (dashes, spaces and case ignored)."""
-    cleaned = "".join(code.split()).replace("-", "").lower()
-    if len(cleaned) != _RECOVERY_LENGTH:
-        return None
-    return hashlib.sha256(cleaned.encode()).hexdigest()
 
 
 def totp_enrol_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]:

@@ -48,8 +48,8 @@ from ruralcast.accounts.second_factor import (
 )
 from ruralcast.core.addresses import client_address
 from ruralcast.core.errors import ApplicationError
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 
 
 class LoginView(auth_views.LoginView):

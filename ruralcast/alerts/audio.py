@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from ruralcast.core.errors import ValidationError
+from ruralcast.speech.services import speech_synthesize
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_SECONDS = 600
@@ -121,8 +122,6 @@ def spoken_text(*, title: str, text: str, drill: bool) -> str:
 
 
 def audio_from_text(*, title: str, text: str, drill: bool) -> StoredAudio:
-    from ruralcast.speech.services import speech_synthesize
-
     speech = speech_synthesize(text=spoken_text(title=title, text=text, drill=drill))
     with default_storage.open(speech.name, "rb") as handle:
         data = handle.read()

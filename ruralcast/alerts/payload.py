@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import timezone
 
 from ruralcast.alerts.models import Alert
 from ruralcast.messaging.topics import REGION_TOPIC  # a str.format template (region, ebm_id)
@@ -18,8 +19,6 @@ INLINE_AUDIO_MAX_BYTES = 64 * 1024
 
 
 def _local_iso(value: Any) -> str:
-    from django.utils import timezone
-
     return timezone.localtime(value).isoformat(timespec="seconds")
 
 

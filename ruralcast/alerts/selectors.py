@@ -11,7 +11,9 @@ from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts.models import Alert, MsgType, Receipt, ReceiptEvent
+from ruralcast.alerts.services import OUTBOX_DISPATCH
 from ruralcast.core.errors import NotFound
+from ruralcast.messaging.models import OutboxMessage
 from ruralcast.regions.codes import PREFIX_LENGTH, Level, subtree_q
 from ruralcast.regions.models import Region
 from ruralcast.terminals.models import Terminal
@@ -209,9 +211,6 @@ def pending_cancel(*, alert: Alert) -> Alert | None:
 
 def signing_serial(*, alert: Alert) -> str:
     """The serial of the key that signed the dispatched alert ("" before dispatch), from its envelope."""
-    from ruralcast.alerts.services import OUTBOX_DISPATCH
-    from ruralcast.messaging.models import OutboxMessage
-
     outbox = OutboxMessage.objects.filter(kind=OUTBOX_DISPATCH, key=alert.ebm_id).first()
     for item in outbox.messages if outbox is not None else []:
         try:

@@ -42,6 +42,7 @@ from ruralcast.alerts.models import (
 )
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
+from ruralcast.messaging.services import outbox_enqueue
 from ruralcast.regions.models import Region
 from ruralcast.terminals.selectors import terminals_in_regions
 
@@ -256,8 +257,6 @@ def alert_submit(*, actor: User, alert: Alert) -> Alert:
 
 def alert_approve(*, approver: User, alert: Alert, confirm_status: str) -> Alert:
     """Second-person approval. Writes the dispatch outbox row in the same transaction."""
-    from ruralcast.messaging.services import outbox_enqueue
-
     if alert.state != State.SUBMITTED:
         raise Conflict(
             _("Only a submitted message can be approved; this one is %(state)s.") % {"state": alert.get_state_display()}
@@ -312,8 +311,6 @@ def alert_reject(*, approver: User, alert: Alert, reason: str) -> Alert:
 
 def alert_dispatch(*, actor: User, alert: Alert) -> Alert:
     """Make sure an approved message is queued for publication (idempotent: one outbox row)."""
-    from ruralcast.messaging.services import outbox_enqueue
-
     access_require(user=actor, action=Action.ALERT_APPROVE, region=alert.issuer_region)
     if alert.state not in (State.APPROVED, State.DISPATCHED):
         raise Conflict(_("Only an approved message can be dispatched."))
@@ -401,8 +398,6 @@ def alert_prepare_update(*, actor: User, alert: Alert) -> Alert:
 
 def alerts_expire_due(*, now: datetime | None = None) -> int:
     """Close dispatched alerts whose end has passed and clear their retained messages."""
-    from ruralcast.messaging.services import outbox_enqueue
-
     now = now or timezone.now()
     count = 0
     for alert in Alert.objects.filter(state=State.DISPATCHED, expires__lte=now):

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from openpyxl import Workbook
 
 from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
@@ -22,10 +23,10 @@ from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
 from ruralcast.alerts.models import Alert, MsgType, State, Status
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.exports import csv_response, safe_row
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.selectors import region_get
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 
 @login_required
@@ -231,8 +232,6 @@ def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
     if fmt == "csv":
         return csv_response(filename=f"{filename}.csv", header=_PROOF_HEADER, rows=rows)
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
         book = Workbook()
         sheet = book.active
         assert sheet is not None
@@ -250,6 +249,8 @@ def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
         return response
     if fmt == "pdf":
+        # Imported on the first PDF: reportlab takes a while to import and nothing else in the web
+        # process needs it.
         from ruralcast.alerts.proof_pdf import proof_pdf
 
         document = proof_pdf(

@@ -3,14 +3,15 @@
 from typing import Any
 
 from ruralcast.alerts.models import Alert, MsgType
+from ruralcast.alerts.payload import REGION_TOPIC, alert_attachment, alert_payload, alert_topics
+from ruralcast.alerts.services import OUTBOX_CLEAR, OUTBOX_DISPATCH, ReceiptIn, alert_mark_dispatched, receipts_store
+from ruralcast.messaging import handlers as messaging
+from ruralcast.messaging.handlers import Outgoing
 from ruralcast.messaging.uplinks import receipt_events
 
 
 def _build_dispatch(key: str) -> list[Any]:
     """One signed message per target region topic (the broker fans out), retained."""
-    from ruralcast.alerts.payload import REGION_TOPIC, alert_attachment, alert_payload, alert_topics
-    from ruralcast.messaging.handlers import Outgoing
-
     alert = Alert.objects.select_related("references").get(ebm_id=key)
     payload = alert_payload(alert)
     attachment = alert_attachment(alert)
@@ -31,9 +32,6 @@ def _build_dispatch(key: str) -> list[Any]:
 
 def _build_clear(key: str) -> list[Any]:
     """Expired: remove the retained messages of the alert's topics (empty retained payloads)."""
-    from ruralcast.alerts.payload import REGION_TOPIC
-    from ruralcast.messaging.handlers import Outgoing
-
     alert = Alert.objects.get(ebm_id=key)
     codes = set(alert.targets.values_list("code", flat=True))
     for followup in Alert.objects.filter(references=alert):
@@ -45,14 +43,10 @@ def _build_clear(key: str) -> list[Any]:
 
 
 def _on_dispatched(key: str) -> None:
-    from ruralcast.alerts.services import alert_mark_dispatched
-
     alert_mark_dispatched(ebm_id=key)
 
 
 def _store_receipts(items: list[Any]) -> None:
-    from ruralcast.alerts.services import ReceiptIn, receipts_store
-
     receipts: list[ReceiptIn] = []
     for item in items:
         body = item.payload
@@ -66,9 +60,6 @@ def _store_receipts(items: list[Any]) -> None:
 
 
 def connect() -> None:
-    from ruralcast.alerts.services import OUTBOX_CLEAR, OUTBOX_DISPATCH
-    from ruralcast.messaging import handlers as messaging
-
     messaging.register_outbox_handler(OUTBOX_DISPATCH, _build_dispatch, on_published=_on_dispatched)
     messaging.register_outbox_handler(OUTBOX_CLEAR, _build_clear)
     messaging.register_uplink_handler("receipt", _store_receipts)

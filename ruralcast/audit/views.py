@@ -15,8 +15,8 @@ from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_event_list
 from ruralcast.core.exports import csv_streaming_response
+from ruralcast.core.paging import paginate
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
-from ruralcast.web.paging import paginate
 
 
 def _filters_from(request: HttpRequest) -> tuple[AuditFilter, list[str]]:

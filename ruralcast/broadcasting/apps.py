@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from ruralcast.core.registries.figures import register_figure_source
+
 
 class BroadcastingConfig(AppConfig):
     name = "ruralcast.broadcasting"
@@ -8,6 +10,10 @@ class BroadcastingConfig(AppConfig):
     verbose_name = _("Daily broadcasting")
 
     def ready(self) -> None:
-        from ruralcast.broadcasting import wiring
+        # Imported here, not at the top: Django imports this module before the app registry is
+        # ready, and these modules import models.
+        from ruralcast.broadcasting import figures, wiring
 
         wiring.connect()
+        for source in figures.FIGURES:
+            register_figure_source(*source)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from ruralcast.core.errors import ValidationError
 from ruralcast.speech.encoding import MP3_FOR_LOUDSPEAKERS
 from ruralcast.speech.errors import SpeechUnavailable
+from ruralcast.speech.services import speech_synthesize
 from ruralcast.speech.tools import tool_path
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -131,8 +132,6 @@ def audio_from_upload(upload: UploadedFile) -> StoredAudio:
 
 def audio_from_text(*, text: str) -> StoredAudio:
     """Text read aloud by the speech app (its own cache), copied under the programme's hash address."""
-    from ruralcast.speech.services import speech_synthesize
-
     speech = speech_synthesize(text=text)
     with default_storage.open(speech.name, "rb") as handle:
         data = handle.read()

@@ -8,24 +8,20 @@ because the broker's acknowledgement was lost is stored once.
 Coverage: for one scheduled entry of one village (slot + scheduled start), the share of the
 village's active terminals that reported it `played`. The entries counted are those at least one
 terminal of the village reported (an entry no terminal reported at all is not known to the
-platform from logs). `FIGURES` publishes two figures to the reporting module over a region subtree
-and a period: `broadcasting.coverage` (percent, average of the entries' shares) and
+platform from logs). `broadcasting.figures` publishes two figures from it to reporting over a region
+subtree and a period: `broadcasting.coverage` (percent, average of the entries' shares) and
 `broadcasting.plays` (number of plays, sum).
 """
 
 import datetime
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from ruralcast.broadcasting.models import Outcome, PlaybackLog
 from ruralcast.messaging.uplinks import device_time
-from ruralcast.regions.codes import level_of_code, prefix_of, subtree_q
 from ruralcast.terminals.models import Terminal
 
 log = logging.getLogger(__name__)
@@ -90,14 +86,6 @@ def playlogs_write(items: list[Any]) -> None:
 # ---------------------------------------------------------------------------- coverage
 
 
-def _bounds(start: datetime.date, end: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    zone = timezone.get_current_timezone()
-    return (
-        datetime.datetime.combine(start, datetime.time.min, tzinfo=zone),
-        datetime.datetime.combine(end, datetime.time.min, tzinfo=zone),
-    )
-
-
 @dataclass(frozen=True)
 class EntryCoverage:
     village: str
@@ -158,40 +146,3 @@ def entry_coverage(*, logs: QuerySet[PlaybackLog]) -> list[EntryCoverage]:
             )
         )
     return result
-
-
-def _logs_in(region_code: str, start: datetime.date, end: datetime.date) -> QuerySet[PlaybackLog]:
-    begin, until = _bounds(start, end)
-    prefix = prefix_of(region_code, level_of_code(region_code))
-    return PlaybackLog.objects.filter(
-        subtree_q(prefix, "village_id"), scheduled_start__gte=begin, scheduled_start__lt=until
-    )
-
-
-def broadcast_coverage(*, region_code: str, start: datetime.date, end: datetime.date) -> float | None:
-    """Average, over the scheduled entries of the subtree in [start, end), of the share of the
-    village's terminals that played them (percent, one decimal; None without any entry)."""
-    entries = entry_coverage(logs=_logs_in(region_code, start, end))
-    if not entries:
-        return None
-    return round(sum(entry.percent for entry in entries) / len(entries), 1)
-
-
-def programme_plays(*, region_code: str, start: datetime.date, end: datetime.date) -> int:
-    """Scheduled entries played to the end (or resumed to the end) by terminals of the subtree."""
-    return _logs_in(region_code, start, end).filter(outcome=Outcome.PLAYED).count()
-
-
-Figure = Callable[..., int | float | None]
-
-FIGURES: list[tuple[str, object, str, str, Figure]] = [
-    ("broadcasting.coverage", _("Scheduled programme coverage"), "percent", "average", broadcast_coverage),
-    ("broadcasting.plays", _("Scheduled programme plays"), "number", "sum", programme_plays),
-]
-
-
-def figures_register() -> None:
-    from ruralcast.reporting.sources import register_figure_source
-
-    for code, label, value_type, aggregation, fn in FIGURES:
-        register_figure_source(code, label, value_type, aggregation, fn)

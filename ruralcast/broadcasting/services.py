@@ -39,8 +39,9 @@ from ruralcast.broadcasting.models import (
     ScheduleSlot,
     Source,
 )
-from ruralcast.broadcasting.programme import covering_codes, local_today, slots_touching
+from ruralcast.broadcasting.programme import covering_codes, local_today, local_zone, slots_touching
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
+from ruralcast.messaging.services import outbox_enqueue
 from ruralcast.regions.models import Region
 from ruralcast.terminals.selectors import terminals_in_regions
 
@@ -371,8 +372,6 @@ def _publish_change(*, schedule: Schedule | None, verb: str, areas: list[Region]
     changed = [code for code in villages if after.fingerprint(code) != old[code]]
     change = ScheduleChange.objects.create(schedule=schedule, verb=verb, villages=changed)
     if changed:
-        from ruralcast.messaging.services import outbox_enqueue
-
         outbox_enqueue(kind=OUTBOX_PUBLISH, key=str(change.pk))
     return result
 
@@ -604,8 +603,6 @@ def schedules_refresh() -> ScheduleChange | None:
     a terminal's horizon would run out; this moves it on. Idempotent per local day: a second call on
     the same day queues nothing and returns None (as does a day with no scheduled terminal).
     """
-    from ruralcast.broadcasting.programme import local_zone
-
     today = local_today()
     with transaction.atomic():
         for change in ScheduleChange.objects.filter(verb=REFRESH_VERB).order_by("-id")[:1]:
@@ -621,7 +618,6 @@ def schedules_refresh() -> ScheduleChange | None:
         if not codes:
             return None
         change = ScheduleChange.objects.create(schedule=None, verb=REFRESH_VERB, villages=codes)
-        from ruralcast.messaging.services import outbox_enqueue
 
         outbox_enqueue(kind=OUTBOX_PUBLISH, key=str(change.pk))
         audit_record(actor=None, verb=REFRESH_VERB, obj=change, after={"villages": len(codes)})

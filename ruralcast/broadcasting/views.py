@@ -32,9 +32,9 @@ from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today, with_content
 from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
 from ruralcast.core.exports import csv_streaming_response
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 
 def _home_in(request: HttpRequest, action: str) -> str:

@@ -5,21 +5,25 @@ written in batches by the ingest worker."""
 
 from typing import Any
 
+from ruralcast.broadcasting.documents import (
+    DEFAULT_DAYS,
+    TOPIC_NAME,
+    ProgrammeMemo,
+    schedule_document,
+    slots_covering,
+)
+from ruralcast.broadcasting.models import ScheduleChange
+from ruralcast.broadcasting.playlogs import playlogs_write
+from ruralcast.broadcasting.programme import local_today
+from ruralcast.broadcasting.services import OUTBOX_PUBLISH
+from ruralcast.messaging import handlers as messaging
+from ruralcast.messaging.handlers import Outgoing
+from ruralcast.messaging.topics import PLAYLOG, region_topic, terminal_topic
+from ruralcast.terminals.selectors import terminals_active
+
 
 def _build_publish(key: str) -> list[Any]:
     """One document per village the change touched (retained: a terminal that reconnects gets its latest)."""
-    from ruralcast.broadcasting.documents import (
-        DEFAULT_DAYS,
-        TOPIC_NAME,
-        ProgrammeMemo,
-        schedule_document,
-        slots_covering,
-    )
-    from ruralcast.broadcasting.models import ScheduleChange
-    from ruralcast.broadcasting.programme import local_today
-    from ruralcast.messaging.handlers import Outgoing
-    from ruralcast.messaging.topics import region_topic
-
     change = ScheduleChange.objects.get(pk=int(key))
     villages = sorted(change.villages)
     start = local_today()
@@ -41,21 +45,11 @@ LEGACY_CLEAR = "schedule.clear_legacy"
 
 
 def _build_legacy_clear(key: str) -> list[Any]:
-    from ruralcast.messaging.handlers import Outgoing
-    from ruralcast.messaging.topics import terminal_topic
-    from ruralcast.terminals.selectors import terminals_active
-
     codes = terminals_active().order_by("code").values_list("code", flat=True)
     return [Outgoing(topic=terminal_topic(code), payload=None, retain=True) for code in codes]
 
 
 def connect() -> None:
-    from ruralcast.broadcasting.playlogs import figures_register, playlogs_write
-    from ruralcast.broadcasting.services import OUTBOX_PUBLISH
-    from ruralcast.messaging import handlers as messaging
-    from ruralcast.messaging.topics import PLAYLOG
-
     messaging.register_outbox_handler(OUTBOX_PUBLISH, _build_publish)
     messaging.register_outbox_handler(LEGACY_CLEAR, _build_legacy_clear)
     messaging.register_uplink_handler(PLAYLOG, playlogs_write)
-    figures_register()

@@ -20,6 +20,7 @@ CJK_FONT_PATHS = (
 
 def cjk_font() -> str:
     """The reportlab font name to use, registering the font on first use."""
+    # Imported on the first PDF: reportlab takes a while to import and most processes never draw one.
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 

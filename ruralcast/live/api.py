@@ -14,6 +14,7 @@ from ninja.pagination import paginate
 
 from ruralcast.live import selectors, services
 from ruralcast.live.models import LiveSession
+from ruralcast.live.runtime import broadcast_finish
 from ruralcast.regions.selectors import region_get
 
 router = Router(tags=["live"])
@@ -90,6 +91,4 @@ def live_stop(request: HttpRequest, session_id: int) -> LiveSession:
 
 def _finish_here(session_id: int) -> None:
     """If this process holds the broadcast, take it off the air now (else its owner notices)."""
-    from ruralcast.live.runtime import broadcast_finish
-
     broadcast_finish(session_id)

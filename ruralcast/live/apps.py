@@ -8,6 +8,8 @@ class LiveConfig(AppConfig):
     verbose_name = _("Live voice")
 
     def ready(self) -> None:
+        # Imported here, not at the top: Django imports this module before the app registry is
+        # ready, and these modules import models.
         from ruralcast.live import wiring
 
         wiring.connect()

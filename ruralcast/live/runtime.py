@@ -13,7 +13,9 @@ import threading
 from collections.abc import Callable, Sequence
 
 from ruralcast.live.models import LiveSession, LiveState
+from ruralcast.live.services import live_recording_save, live_session_progress
 from ruralcast.live.stream import Broadcast, Publish, recording_dir
+from ruralcast.messaging.client import MqttLink, Publication, platform_client_id
 from ruralcast.signing.services import signer_active
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,6 @@ _active: dict[int, Broadcast] = {}
 def _mqtt_publish() -> Publish:
     """Publish through this process's platform link (started on first use)."""
     global _link
-    from ruralcast.messaging.client import MqttLink, Publication, platform_client_id
 
     with _lock:
         if _link is None:
@@ -82,8 +83,6 @@ def live_session_is_on(session_id: int) -> bool:
 
 def broadcast_finish(session_id: int, *, record: bool = True) -> LiveSession | None:
     """Take a broadcast off the air (if this process holds it) and keep its recording."""
-    from ruralcast.live.services import live_recording_save, live_session_progress
-
     with _lock:
         broadcast = _active.pop(session_id, None)
     if broadcast is None:

@@ -23,8 +23,11 @@ from ruralcast.accounts.access import access_require, user_scopes
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import ROLE_ACTIONS, Action
 from ruralcast.audit.services import audit_record
+from ruralcast.broadcasting.models import Source
+from ruralcast.broadcasting.services import programme_item_create_from_upload
 from ruralcast.core.errors import Conflict, ValidationError
 from ruralcast.live.models import LiveReceipt, LiveSession, LiveSource, LiveState
+from ruralcast.live.stream import pcm_to_wav
 from ruralcast.regions.codes import level_of_code
 from ruralcast.regions.models import Region
 
@@ -102,10 +105,6 @@ def live_session_progress(*, session_id: int, chunks: int, seconds: float) -> No
 def live_recording_save(*, session_id: int, pcm_path: Path) -> LiveSession:
     """Make the session's audio a programme item of the target region's library ("Live recording"),
     through the broadcasting app's own upload path (probe, loudness normalisation, MP3)."""
-    from ruralcast.broadcasting.models import Source
-    from ruralcast.broadcasting.services import programme_item_create_from_upload
-    from ruralcast.live.stream import pcm_to_wav
-
     session = LiveSession.objects.select_related("target", "operator").get(pk=session_id)
     if session.recording_id is not None or not pcm_path.exists():
         return session

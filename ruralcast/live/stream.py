@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import hashlib
 import logging
 import os
+import struct
 import subprocess
 import threading
 import time
+import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,8 +217,6 @@ class Broadcast:
             self._encoder.feed(pcm, captured_ms)
 
     def _chunk(self, mp3: bytes, captured_ms: int, duration_ms: int) -> None:
-        import hashlib
-
         audio = {"attached": True, "bytes": len(mp3), "sha256": hashlib.sha256(mp3).hexdigest()}
         with self._lock:
             payload = self._payload(terminal_live.CHUNK, captured_ms, duration_ms=duration_ms, audio=audio)
@@ -245,8 +246,6 @@ class Broadcast:
 
 def pcm_to_wav(pcm_path: Path, wav_path: Path) -> float:
     """Wrap raw 16 kHz mono PCM in a WAV header; returns its seconds."""
-    import wave
-
     data = pcm_path.read_bytes()
     with wave.open(str(wav_path), "wb") as out:
         out.setnchannels(1)
@@ -258,8 +257,6 @@ def pcm_to_wav(pcm_path: Path, wav_path: Path) -> float:
 
 def frame_split(message: bytes) -> tuple[float, bytes]:
     """(capture ms, PCM) of one binary WebSocket message: 8-byte float64 LE time, then s16le PCM."""
-    import struct
-
     if len(message) <= HEADER_BYTES or len(message) > MAX_FRAME_BYTES + HEADER_BYTES:
         raise ValueError("a frame is an 8-byte capture time and 1 B – 64 KiB of PCM")
     (captured,) = struct.unpack_from("<d", message)

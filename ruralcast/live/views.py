@@ -11,9 +11,10 @@ from django.views.decorators.http import require_POST
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, ValidationError
+from ruralcast.core.paging import paginate
 from ruralcast.live import selectors, services
 from ruralcast.live.forms import LiveStartForm
-from ruralcast.web.paging import paginate
+from ruralcast.live.runtime import broadcast_finish
 
 
 def _home(request: HttpRequest) -> str:
@@ -77,8 +78,6 @@ def live_stop(request: HttpRequest, session_id: int) -> JsonResponse:
         return _error(error)
 
     def finish() -> None:
-        from ruralcast.live.runtime import broadcast_finish
-
         broadcast_finish(session_id)
 
     transaction.on_commit(finish)

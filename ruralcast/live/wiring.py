@@ -7,6 +7,8 @@ receipts out of each batch and handing the rest on unchanged.
 
 from typing import Any
 
+from ruralcast.live.services import LiveReceiptIn, live_receipts_store
+from ruralcast.messaging import handlers as messaging
 from ruralcast.messaging.uplinks import receipt_events
 
 LIVE_PREFIX = "live-"
@@ -14,8 +16,6 @@ LIVE_PREFIX = "live-"
 
 def live_receipts_of(items: list[Any]) -> tuple[list[Any], list[Any]]:
     """(live receipts as LiveReceiptIn, the other uplinks untouched)."""
-    from ruralcast.live.services import LiveReceiptIn
-
     live: list[LiveReceiptIn] = []
     others: list[Any] = []
     for item in items:
@@ -33,15 +33,11 @@ def live_receipts_of(items: list[Any]) -> tuple[list[Any], list[Any]]:
 
 
 def connect() -> None:
-    from ruralcast.messaging import handlers as messaging
-
     inner = messaging.uplink_handler("receipt")
     if inner is not None and getattr(inner, "live_wrapped", False):
         return
 
     def store(items: list[Any]) -> None:
-        from ruralcast.live.services import live_receipts_store
-
         live, others = live_receipts_of(items)
         if live:
             live_receipts_store(live)

@@ -21,6 +21,14 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.utils.crypto import constant_time_compare
+from django.utils.module_loading import import_string
+
+from ruralcast.live.models import LiveSession, LiveState
+from ruralcast.live.runtime import broadcast_begin, broadcast_finish, live_session_is_on
+from ruralcast.live.services import live_session_stop
+from ruralcast.live.stream import frame_split
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +42,6 @@ def _headers(scope: dict[str, Any]) -> dict[str, str]:
 
 def _user_of(session_key: str) -> Any:
     """The logged-in, active user of a Django session key, or None."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.utils.crypto import constant_time_compare
-    from django.utils.module_loading import import_string
-
     store = import_string(settings.SESSION_ENGINE).SessionStore(session_key)
     try:
         user_id, backend = store[SESSION_KEY], store[BACKEND_SESSION_KEY]
@@ -54,24 +58,16 @@ def _user_of(session_key: str) -> Any:
 
 
 def _session_for(user: Any, session_id: int) -> Any:
-    from ruralcast.live.models import LiveSession, LiveState
-
     return (
         LiveSession.objects.select_related("target").filter(pk=session_id, operator=user, state=LiveState.LIVE).first()
     )
 
 
 def _begin(session: Any) -> Any:
-    from ruralcast.live.runtime import broadcast_begin
-
     return broadcast_begin(session)
 
 
 def _end(session_id: int, reason: str) -> None:
-    from ruralcast.live.models import LiveSession
-    from ruralcast.live.runtime import broadcast_finish
-    from ruralcast.live.services import live_session_stop
-
     session = LiveSession.objects.get(pk=session_id)
     live_session_stop(actor=None, session=session, reason=reason)
     broadcast_finish(session_id)
@@ -113,8 +109,6 @@ async def live_websocket(scope: dict[str, Any], receive: Any, send: Any) -> None
         await sync_to_async(_end)(session_id, "unavailable")
         return
     await send({"type": "websocket.accept"})
-    from ruralcast.live.runtime import live_session_is_on
-    from ruralcast.live.stream import frame_split
 
     reason = "disconnected"
     checked = time.monotonic()

@@ -1,8 +1,18 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from ruralcast.core.registries.figures import register_figure_source
+
 
 class MaintenanceConfig(AppConfig):
     name = "ruralcast.maintenance"
     label = "maintenance"
     verbose_name = _("Maintenance")
+
+    def ready(self) -> None:
+        # Imported here, not at the top: Django imports this module before the app registry is
+        # ready, and these modules import models.
+        from ruralcast.maintenance import figures
+
+        for source in figures.FIGURES:
+            register_figure_source(*source)

@@ -2,8 +2,9 @@
 
 Every function is `fn(*, region_code, start, end) -> int | float | None`: the value for the subtree of
 `region_code` over the days [start, end) (dates in the platform's time zone). `FIGURES` lists them as
-(code, label, value_type "number" | "percent", aggregation "sum" | "average" | "last", fn), so the
-reporting module can publish them without re-typing.
+figure sources (code, label, value_type "number" | "percent", aggregation "sum" | "average" |
+"last", fn): `MaintenanceConfig.ready` publishes them to reporting through the figure registry
+(`core.registries.figures`), and the maintenance statistics page and API read the same list.
 
 - `terminals`: active terminals registered before `end` (last);
 - `availability`: share of terminal-time online over the period, in percent, from the status
@@ -16,17 +17,15 @@ reporting module can publish them without re-typing.
 """
 
 import datetime
-from collections.abc import Callable
 
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ruralcast.core.registries.figures import FigureSource
 from ruralcast.maintenance.models import WorkOrder
 from ruralcast.regions.codes import level_of_code, prefix_of, subtree_q
 from ruralcast.terminals.models import EventKind, Terminal, TerminalEvent
-
-Figure = Callable[..., int | float | None]
 
 
 def _bounds(start: datetime.date, end: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -126,13 +125,13 @@ def mttr_hours(*, region_code: str, start: datetime.date, end: datetime.date) ->
     return round(sum(spans) / len(spans) / 3600, 2) if spans else None
 
 
-FIGURES: list[tuple[str, object, str, str, Figure]] = [
-    ("fleet.terminals", _("Terminals"), "number", "last", terminals),
-    ("fleet.availability", _("Terminal availability"), "percent", "average", availability),
-    ("fleet.orders_opened", _("Work orders opened"), "number", "sum", orders_opened),
-    ("fleet.orders_open", _("Work orders open"), "number", "last", orders_open),
-    ("fleet.orders_overdue", _("Work orders overdue"), "number", "last", orders_overdue),
-    ("fleet.mttr_hours", _("Mean time to repair (hours)"), "number", "average", mttr_hours),
+FIGURES = [
+    FigureSource("fleet.terminals", _("Terminals"), "number", "last", terminals),
+    FigureSource("fleet.availability", _("Terminal availability"), "percent", "average", availability),
+    FigureSource("fleet.orders_opened", _("Work orders opened"), "number", "sum", orders_opened),
+    FigureSource("fleet.orders_open", _("Work orders open"), "number", "last", orders_open),
+    FigureSource("fleet.orders_overdue", _("Work orders overdue"), "number", "last", orders_overdue),
+    FigureSource("fleet.mttr_hours", _("Mean time to repair (hours)"), "number", "average", mttr_hours),
 ]
 
 __all__ = ["FIGURES", "availability", "mttr_hours", "orders_open", "orders_opened", "orders_overdue", "terminals"]

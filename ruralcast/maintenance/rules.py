@@ -25,10 +25,12 @@ from django.utils import timezone
 
 from ruralcast.accounts.models import RoleGrant
 from ruralcast.accounts.roles import Role
+from ruralcast.alerts.models import Alert, MsgType, Receipt, State
 from ruralcast.audit.services import audit_record
 from ruralcast.maintenance.models import FaultKind, OrderState, WorkOrder
 from ruralcast.regions.codes import prefix_of
 from ruralcast.terminals.models import Terminal, TerminalState
+from ruralcast.terminals.selectors import terminals_in_regions
 
 
 def _config() -> dict[str, object]:
@@ -99,9 +101,6 @@ def current_faults(*, now: datetime) -> dict[tuple[str, str], str]:
 
 
 def _silent_in_alerts(*, now: datetime, minutes: int) -> dict[tuple[str, str], str]:
-    from ruralcast.alerts.models import Alert, MsgType, Receipt, State
-    from ruralcast.terminals.selectors import terminals_in_regions
-
     silent: dict[tuple[str, str], str] = {}
     alerts = Alert.objects.filter(
         state=State.DISPATCHED,

@@ -13,6 +13,8 @@ from ruralcast.accounts.access import access_check, access_require_somewhere
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.maintenance import figures, selectors, services
 from ruralcast.maintenance.forms import NoteForm, ResolveForm
@@ -20,8 +22,6 @@ from ruralcast.maintenance.models import FaultKind
 from ruralcast.regions.codes import Level
 from ruralcast.regions.selectors import region_children, region_get
 from ruralcast.terminals.selectors import fleet_region
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 
 def _user(request: HttpRequest) -> User:

@@ -27,6 +27,8 @@ from ruralcast.media.models import (
     LiveViewer,
 )
 from ruralcast.regions.codes import ancestor_codes, level_of_code, subtree_q
+from ruralcast.regions.models import Region
+from ruralcast.regions.selectors import region_get
 
 VIEWER_WINDOW = timedelta(seconds=30)
 
@@ -63,7 +65,6 @@ def may_manage(*, user: User | None, region_code: str) -> bool:
     scope = action_scope_q(user=user, action=Action.CONTENT_EDIT, field="code")
     if scope is None:
         return False
-    from ruralcast.regions.models import Region
 
     return Region.objects.filter(scope, code=region_code).exists()
 
@@ -92,8 +93,6 @@ def asset_catalogue(
     if tag:
         assets = assets.filter(tags__icontains=f",{tag.strip()},")
     if region_code:
-        from ruralcast.regions.selectors import region_get
-
         region = region_get(code=region_code)
         assets = assets.filter(subtree_q(region.prefix, "owner_region_id"))
     if kind:

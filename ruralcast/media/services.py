@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -359,11 +360,23 @@ def job_create(*, kind: str, asset: Asset | None = None, live_event: LiveEvent |
     return job
 
 
-def _enqueue(job_id: int) -> None:
-    from ruralcast.media.tasks import media_job_run
+# How a job reaches the task worker: `MediaConfig.ready` sets it to enqueue `tasks.media_job_run`.
+# The task runs the pipeline and the pipeline calls these services (a replay job creates the replay's
+# asset, whose transcode job is queued here), so this module cannot import the task without a cycle.
+JobEnqueue = Callable[[int], str]
+_job_enqueue: list[JobEnqueue] = []
 
-    result = media_job_run.enqueue(job_id)
-    Job.objects.filter(pk=job_id, task_id="").update(task_id=str(result.id)[:64])
+
+def job_enqueue_set(enqueue: JobEnqueue) -> None:
+    """Say how a job is handed to the task worker: `enqueue(job_id)` returns the task's id."""
+    _job_enqueue[:] = [enqueue]
+
+
+def _enqueue(job_id: int) -> None:
+    if not _job_enqueue:
+        raise RuntimeError("media jobs cannot be queued: MediaConfig.ready sets job_enqueue_set")
+    task_id = _job_enqueue[0](job_id)
+    Job.objects.filter(pk=job_id, task_id="").update(task_id=task_id[:64])
 
 
 def job_retry(*, actor: User, job: Job) -> Job:

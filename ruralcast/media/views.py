@@ -22,13 +22,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.media import links, selectors, services
 from ruralcast.media.forms import AssetForm, CatalogueFilter, CollectionForm, LiveForm, UploadForm
 from ruralcast.media.models import Access, Asset, LiveEvent, LiveStatus, RenditionKind
 from ruralcast.media.serving import original_file, platform_file
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 _PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,3}$")
 

@@ -1,5 +1,9 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from ruralcast.messaging.health import broker_check
+from ruralcast.ops.health import register_check
 
 
 class MessagingConfig(AppConfig):
@@ -8,11 +12,6 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
-        from django.conf import settings
-
-        from ruralcast.messaging.health import broker_check
-        from ruralcast.ops.health import register_check
-
         # Only where the environment names a broker (RURALCAST_MQTT_HOST/PORT): a developer running
         # the test suite has none, and /healthz must not report them unhealthy for it.
         if settings.RURALCAST_MQTT.get("CONFIGURED"):

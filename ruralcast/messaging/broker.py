@@ -6,8 +6,9 @@ foreground:
 - `mosquitto.conf`: one listener (RURALCAST_MQTT LISTEN:PORT), no anonymous clients, no connection
   limit, persistence in this folder (retained alerts survive a restart), a pid file for reloads;
 - `passwords`: `<user>:<hash>` in mosquitto's own `$7$` PBKDF2-SHA512 format: the platform's service
-  account and one line per terminal that is not revoked (`terminals.Terminal.broker_password_hash`;
-  the platform never knows a terminal's password);
+  account and one line per device account the registered providers name (`messaging.credentials`;
+  terminals provide theirs: every terminal not revoked, `Terminal.broker_password_hash`; the
+  platform never knows a terminal's password);
 - `acl`: the platform reads and writes `rc/v1/#`; every terminal (pattern ACLs, `%u` = its user
   name = its resource code) reads `rc/v1/down/t/<itself>` and writes only `rc/v1/up/<itself>/#`;
   a `user` block per terminal lets it read the region topics `rc/v1/down/r/<code>/+` of its
@@ -35,9 +36,8 @@ from pathlib import Path
 from django.conf import settings
 from ruralcast_terminal.protocol import covering_codes
 
+from ruralcast.messaging.credentials import broker_accounts, mosquitto_password_hash
 from ruralcast.messaging.topics import ACL_ALL_REGIONS, ACL_OWN_DOWNLINK, ACL_OWN_UPLINKS, EVERYTHING, region_filter
-from ruralcast.terminals.credentials import mosquitto_password_hash
-from ruralcast.terminals.selectors import terminals_active
 
 log = logging.getLogger(__name__)
 
@@ -182,30 +182,24 @@ def acl_render() -> str:
         "",
         "# Each terminal reads the region topics covering its village, nothing else.",
     ]
-    for code, village in (
-        terminals_active()
-        .exclude(broker_password_hash="")
-        .order_by("code")
-        .values_list("code", "village_id")
-        .iterator(chunk_size=5000)
-    ):
-        if code == username or not code.isdigit():
+    for account in broker_accounts():
+        if account.username == username or not account.username.isdigit():
             continue
-        lines.append(f"user {code}")
-        lines.extend(f"topic read {region_filter(area)}" for area in covering_codes(village))
+        lines.append(f"user {account.username}")
+        lines.extend(f"topic read {region_filter(area)}" for area in covering_codes(account.region_code))
     lines.append("")
     return "\n".join(lines)
 
 
 def passwords_render() -> tuple[str, int]:
-    """The password file's text and the number of terminals in it."""
+    """The password file's text and the number of device accounts in it."""
     username, password = platform_credentials()
     lines = [f"{username}:{mosquitto_password_hash(password)}"]
     count = 0
-    for code, encoded in terminals_active().order_by("code").values_list("code", "broker_password_hash").iterator():
-        if code == username or ":" in code or not encoded:
+    for account in broker_accounts():
+        if account.username == username or ":" in account.username or not account.password_hash:
             continue
-        lines.append(f"{code}:{encoded}")
+        lines.append(f"{account.username}:{account.password_hash}")
         count += 1
     return "\n".join(lines) + "\n", count
 

@@ -31,6 +31,7 @@ from django.db import InterfaceError, OperationalError, connection, connections
 from ruralcast_terminal import crypto
 
 from ruralcast.messaging.client import MqttLink, Publication, PublishError, platform_client_id
+from ruralcast.messaging.handlers import payload_signer
 from ruralcast.messaging.models import OutboxMessage
 from ruralcast.messaging.selectors import outbox_due
 from ruralcast.messaging.services import (
@@ -51,11 +52,18 @@ PUBACK_TIMEOUT_SECONDS = 10.0
 BATCH = 100
 
 
-def payload_sign(payload: dict[str, Any]) -> bytes:
-    """The production signer: the sealed envelope with the platform's active key."""
-    from ruralcast.signing.services import payload_sign as sign
+class NoSigner(RuntimeError):
+    """No app registered a payload signer (the signing app is not installed)."""
 
-    return sign(payload=payload)
+
+def payload_sign(payload: dict[str, Any]) -> bytes:
+    """The production signer: whatever the signing app registered (`register_payload_signer`: the
+    sealed envelope with the platform's active key). Without one nothing is published: the row
+    backs off and fails with this error, never goes out unsigned."""
+    sign = payload_signer()
+    if sign is None:
+        raise NoSigner("no payload signer is registered: is ruralcast.signing in INSTALLED_APPS?")
+    return sign(payload)
 
 
 class Publisher(Protocol):

@@ -1,10 +1,16 @@
-"""The registries other apps plug into: what an outbox row publishes, who writes which uplink.
+"""The registries other apps plug into: what an outbox row publishes, who writes which uplink, who
+signs what the dispatcher publishes.
 
 Apps register in their `AppConfig.ready()`, so every process (web, dispatcher, ingest) that has set
 Django up knows the same handlers:
 
     register_outbox_handler("alert.dispatch", build=alert_messages, on_published=alert_mark_dispatched)
     register_uplink_handler("receipt", receipts_write)
+    register_payload_signer(lambda payload: payload_sign(payload=payload))  # the signing app
+
+Messaging sits below the apps that publish (and below signing, which publishes its trust list
+through the outbox), so it learns about them only through these doors and imports none of them.
+The broker's device accounts have their own door, `messaging.credentials`.
 
 This module imports no models, so it is safe to import from anywhere at any time.
 """
@@ -106,3 +112,19 @@ def uplink_handler(kind: str) -> UplinkBatchHandler | None:
 
 def uplink_kinds() -> list[str]:
     return sorted(_UPLINK_HANDLERS)
+
+
+# The dispatcher seals every payload it publishes (docs/protocols.md §3): payload → envelope bytes.
+Signer = Callable[[dict[str, Any]], bytes]
+
+_SIGNERS: list[Signer] = []
+
+
+def register_payload_signer(sign: Signer) -> None:
+    """Say who turns a payload into the signed envelope bytes the dispatcher publishes (the signing
+    app: the platform's active key). One signer per process; registering again replaces it."""
+    _SIGNERS[:] = [sign]
+
+
+def payload_signer() -> Signer | None:
+    return _SIGNERS[0] if _SIGNERS else None

@@ -29,6 +29,7 @@ from ruralcast_terminal.protocol import message_join
 from ruralcast.messaging.broker import MAX_PACKET_BYTES, broker_sync
 from ruralcast.messaging.handlers import (
     Outgoing,
+    Signer,
     Uplink,
     outbox_handler,
     register_outbox_handler,
@@ -62,8 +63,6 @@ OUTBOX_CHANNEL = "ruralcast_outbox"
 MAX_ATTEMPTS = 8
 RETRY_BASE_SECONDS = 2.0
 RETRY_CAP_SECONDS = 300.0
-
-Signer = Callable[[dict[str, Any]], bytes]
 
 
 class OutboxBuildError(Exception):

@@ -12,13 +12,13 @@ from ruralcast.accounts.access import access_require, access_require_somewhere, 
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError
 from ruralcast.core.exports import csv_response
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.regions import selectors
 from ruralcast.regions.codes import Level
 from ruralcast.regions.forms import DesignationImportForm
 from ruralcast.regions.models import Region
 from ruralcast.regions.services import designation_import
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 _SESSION_KEY = "designation_import_csv"
 _MAX_CSV_BYTES = 2 * 1024 * 1024

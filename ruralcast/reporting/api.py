@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ValidationError
@@ -16,7 +17,7 @@ from ruralcast.regions.codes import Level
 from ruralcast.reporting import selectors, services
 from ruralcast.reporting.analytics import aggregate
 from ruralcast.reporting.circulars import circular_content, circular_pdf
-from ruralcast.reporting.models import Approval, Circular, DataSet
+from ruralcast.reporting.models import Approval, Circular, DataElement, DataSet, Indicator
 from ruralcast.reporting.periods import period_type_of
 
 router = Router(tags=["reporting"])
@@ -68,9 +69,6 @@ class MetadataOut(Schema):
 
 @router.get("/metadata", response=MetadataOut, summary="Data elements, data sets and indicators")
 def metadata(request: HttpRequest) -> dict[str, object]:
-    from ruralcast.accounts.access import access_require_somewhere
-    from ruralcast.reporting.models import DataElement, Indicator
-
     access_require_somewhere(user=_user(request), action=Action.REPORT_VIEW)
     return {
         "elements": list(DataElement.objects.all()),

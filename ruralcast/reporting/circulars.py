@@ -112,6 +112,7 @@ def circular_content(*, circular: Circular) -> CircularContent:
 
 def circular_pdf(*, content: CircularContent) -> bytes:
     """The circular as an A4 PDF with a real (extractable) Chinese text layer."""
+    # Imported on the first PDF: reportlab takes a while to import and most processes never draw one.
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle

@@ -2,7 +2,8 @@
 
 - `DataElement`: one figure (a number, percent, money amount or text) with its aggregation type
   (sum, average, last value in time). An element with a `source` is an *operational figure*: its
-  value comes from another module through `reporting.sources` and nobody types it in.
+  value comes from the app that publishes it (the figure registry, `core.registries.figures`,
+  read through `reporting.sources`) and nobody types it in.
 - `DataSet`: the elements one region reports together, with a period type (monthly, quarterly,
   yearly), the level that enters it (village, township or county) and a due date.
 - `Indicator`: a formula over element codes (online rate = online ÷ installed), parsed safely.

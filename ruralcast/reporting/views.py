@@ -15,6 +15,7 @@ from ruralcast.accounts.access import access_check, access_require_somewhere, ac
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationError
+from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
@@ -23,7 +24,6 @@ from ruralcast.reporting.analytics import Table, aggregate
 from ruralcast.reporting.circulars import circular_content, circular_pdf, value_text
 from ruralcast.reporting.models import DataElement, DataSet, Indicator, Line, PeriodType
 from ruralcast.reporting.periods import current_period, period_check, period_range, period_type_of
-from ruralcast.web.paging import paginate
 
 
 def _user(request: HttpRequest) -> User:

@@ -4,6 +4,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 from django.utils.translation import gettext_lazy as _
+from ruralcast_terminal.crypto import ALGORITHMS
 
 
 class SigningConfig(AppConfig):
@@ -12,17 +13,20 @@ class SigningConfig(AppConfig):
     verbose_name = _("Signing keys")
 
     def ready(self) -> None:
-        from ruralcast.messaging.handlers import register_outbox_handler
+        # Imported here, not at the top: Django imports this module before the app registry is
+        # ready, and these modules import models.
+        from ruralcast.messaging.handlers import register_outbox_handler, register_payload_signer
+        from ruralcast.signing.services import payload_sign
         from ruralcast.signing.trust import TRUST_OUTBOX_KIND, build_trust_update
 
         checks.register(signing_alg_check)
         register_outbox_handler(TRUST_OUTBOX_KIND, build_trust_update)  # type: ignore[arg-type]
+        # The dispatcher seals what it publishes with the active key; messaging asks through this door.
+        register_payload_signer(lambda payload: payload_sign(payload=payload))
 
 
 def signing_alg_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """RURALCAST_SIGNING_ALG names an algorithm the terminals understand."""
-    from ruralcast_terminal.crypto import ALGORITHMS
-
     alg = getattr(settings, "RURALCAST_SIGNING_ALG", None)
     if alg in ALGORITHMS:
         return []

@@ -17,7 +17,11 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from ruralcast.messaging.handlers import Outgoing
+from ruralcast.messaging.models import OutboxMessage
+from ruralcast.messaging.services import outbox_enqueue
 from ruralcast.messaging.topics import trust_topic
+from ruralcast.signing.selectors import trust_list_build
 
 TRUST_OUTBOX_KIND = "trust.publish"
 TRUST_TOPIC = trust_topic()
@@ -25,9 +29,6 @@ TRUST_TOPIC = trust_topic()
 
 def trust_publish_enqueue() -> None:
     """Queue a trust-list update (call inside the transaction that changed the keys)."""
-    from ruralcast.messaging.models import OutboxMessage
-    from ruralcast.messaging.services import outbox_enqueue
-
     last = OutboxMessage.objects.filter(kind=TRUST_OUTBOX_KIND).order_by("-id").values_list("key", flat=True).first()
     # Milliseconds since the epoch, and always above the last one (two changes in one millisecond).
     version = max(int(datetime.now(UTC).timestamp() * 1000), int(last) + 1 if last else 0)
@@ -37,9 +38,6 @@ def trust_publish_enqueue() -> None:
 
 def build_trust_update(key: str) -> list[object]:
     """The one retained message of an update (the dispatcher signs it with the active key)."""
-    from ruralcast.messaging.handlers import Outgoing
-    from ruralcast.signing.selectors import trust_list_build
-
     payload = {
         "kind": "trust",
         "version": int(key),

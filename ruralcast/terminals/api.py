@@ -18,7 +18,9 @@ from ruralcast.core.pagination import BoundedLimitOffsetPagination
 from ruralcast.regions.selectors import region_get
 from ruralcast.terminals import importer, selectors, services
 from ruralcast.terminals.commands import command_counts, command_send, regions_for_command
+from ruralcast.terminals.firmware import MAX_BYTES, firmware_store
 from ruralcast.terminals.models import Command, Terminal, TerminalKind, Transport
+from ruralcast.terminals.provisioning import provisioning_document
 
 router = Router(tags=["terminals"])
 
@@ -317,8 +319,6 @@ class FirmwareIn(Schema):
 def firmware_upload(
     request: HttpRequest, file: File[UploadedFile], payload: Form[FirmwareIn]
 ) -> Status[dict[str, object]]:
-    from ruralcast.terminals.firmware import MAX_BYTES, firmware_store
-
     if (file.size or 0) > MAX_BYTES:
         raise ValidationError(_("A firmware file is 1 byte to 64 MB."), fields={"file": [_("Wrong size.")]})
     return Status(201, firmware_store(actor=request.user, data=file.read(), version=payload.version))
@@ -351,8 +351,6 @@ def terminal_revoke(request: HttpRequest, code: str) -> Terminal:
     summary="Issue new credentials: the provisioning file (the password appears here only)",
 )
 def terminal_provision(request: HttpRequest, code: str) -> dict[str, object]:
-    from ruralcast.terminals.provisioning import provisioning_document
-
     terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
     registration = services.terminal_credentials_issue(actor=request.user, terminal=terminal)
     return provisioning_document(registration=registration)

@@ -1,6 +1,11 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from ruralcast.core.registries.figures import register_figure_source
+from ruralcast.messaging.credentials import register_credentials_provider
+from ruralcast.messaging.handlers import register_uplink_handler
+from ruralcast.messaging.topics import STATUS
+
 
 class TerminalsConfig(AppConfig):
     name = "ruralcast.terminals"
@@ -8,12 +13,14 @@ class TerminalsConfig(AppConfig):
     verbose_name = _("Terminals")
 
     def ready(self) -> None:
-        from ruralcast.messaging.handlers import register_uplink_handler
-        from ruralcast.messaging.topics import STATUS
+        # Imported here, not at the top: Django imports this module before the app registry is
+        # ready, and these modules import models.
+        from ruralcast.terminals import commands, figures
+        from ruralcast.terminals.credentials import terminal_broker_accounts
         from ruralcast.terminals.status import status_batch_write
 
         register_uplink_handler(STATUS, status_batch_write)
-
-        from ruralcast.terminals import commands
-
+        register_credentials_provider("terminals", terminal_broker_accounts)
         commands.connect()
+        for source in figures.FIGURES:
+            register_figure_source(*source)

@@ -23,8 +23,13 @@ from ruralcast.accounts.access import access_require
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ValidationError
+from ruralcast.messaging.handlers import Outgoing, register_outbox_handler, register_uplink_handler
+from ruralcast.messaging.services import outbox_enqueue
+from ruralcast.messaging.topics import ACK
 from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
+from ruralcast.regions.selectors import region_get
+from ruralcast.terminals.firmware import firmware_params
 from ruralcast.terminals.importer import _common_region
 from ruralcast.terminals.models import AckState, Command, CommandKind, CommandTarget, Terminal
 from ruralcast.terminals.selectors import terminals_in_regions
@@ -72,8 +77,6 @@ def params_clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             )
         return clean
     if kind == CommandKind.FIRMWARE:
-        from ruralcast.terminals.firmware import firmware_params
-
         return firmware_params(params)
     return {}  # reboot, time sync
 
@@ -102,8 +105,6 @@ def command_send(
     timeout_s: int = TIMEOUT_DEFAULT,
 ) -> Command:
     """Send a command to every active terminal below `regions`, or to `terminals`."""
-    from ruralcast.messaging.services import outbox_enqueue
-
     regions, terminals = list(regions or []), list(terminals or [])
     if bool(regions) == bool(terminals):
         raise ValidationError(_("Choose regions or terminals."), fields={"regions": [_("Choose the targets.")]})
@@ -193,17 +194,12 @@ def command_topics(command: Command) -> list[str]:
 
 
 def _build(key: str) -> list[Any]:
-    from ruralcast.messaging.handlers import Outgoing
-
     command = Command.objects.get(key=key)
     payload = command_payload(command)
     return [Outgoing(topic=topic, payload=payload, retain=False) for topic in command_topics(command)]
 
 
 def connect() -> None:
-    from ruralcast.messaging.handlers import register_outbox_handler, register_uplink_handler
-    from ruralcast.messaging.topics import ACK
-
     register_outbox_handler(OUTBOX_COMMAND, _build)
     register_uplink_handler(ACK, acks_write)
 
@@ -256,7 +252,5 @@ def command_counts(command: Command) -> CommandCounts:
 
 def regions_for_command(codes: list[str]) -> list[Region]:
     """Regions from codes (each must exist and lie at village level or above)."""
-    from ruralcast.regions.selectors import region_get
-
     found = [region_get(code=code, field="regions") for code in codes]
     return [r for r in found if r.level <= Level.VILLAGE]

@@ -1,36 +1,28 @@
-"""Per-device broker credentials in mosquitto's own password-file format.
+"""The broker accounts of terminals: a new device's password, and the provider that names every
+terminal allowed on the broker (registered in `TerminalsConfig.ready`, read by messaging's
+`broker_files_write` through `messaging.credentials`, which never imports terminals)."""
 
-mosquitto 2.0 stores `username:$7$<iterations>$<base64 salt>$<base64 PBKDF2-SHA512 hash>`;
-computing the same hash here lets the platform write the broker's password file from the database
-without ever storing a terminal's password (it is shown once, in the provisioning file).
-"""
-
-import base64
-import hashlib
-import hmac
 import secrets
+from collections.abc import Iterator
 
-MOSQUITTO_ITERATIONS = 101
-_SALT_BYTES = 12
-
-
-def mosquitto_password_hash(password: str, *, salt: bytes | None = None, iterations: int = MOSQUITTO_ITERATIONS) -> str:
-    salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
-    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def mosquitto_password_check(password: str, encoded: str) -> bool:
-    try:
-        _empty, kind, iterations, salt, digest = encoded.split("$")
-    except ValueError:
-        return False
-    if kind != "7":
-        return False
-    expected = mosquitto_password_hash(password, salt=base64.b64decode(salt), iterations=int(iterations))
-    return hmac.compare_digest(expected.split("$")[-1], digest)
+from ruralcast.messaging.credentials import BrokerAccount
+from ruralcast.terminals.selectors import terminals_active
 
 
 def new_device_password() -> str:
     """A long random password for a device (never typed by a person)."""
     return secrets.token_urlsafe(24)
+
+
+def terminal_broker_accounts() -> Iterator[BrokerAccount]:
+    """Every terminal not revoked that has broker credentials, by resource code (chunked: a province
+    has tens of thousands)."""
+    rows = (
+        terminals_active()
+        .exclude(broker_password_hash="")
+        .order_by("code")
+        .values_list("code", "broker_password_hash", "village_id")
+        .iterator(chunk_size=5000)
+    )
+    for code, encoded, village in rows:
+        yield BrokerAccount(username=code, password_hash=encoded, region_code=village)

@@ -14,8 +14,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from ruralcast.messaging.services import broker_credentials_sync
 from ruralcast.regions.codes import Level, subtree_q
 from ruralcast.regions.models import Region
+from ruralcast.signing.selectors import trust_list_build
 from ruralcast.terminals.models import Terminal
 from ruralcast.terminals.services import TerminalDetails, terminal_register, terminal_update
 
@@ -57,8 +59,6 @@ def simulator_files() -> SimulatorFiles:
 
 
 def trust_file_write() -> Path:
-    from ruralcast.signing.selectors import trust_list_build
-
     files = simulator_files()
     files.folder.mkdir(parents=True, exist_ok=True)
     files.trust.write_bytes(trust_list_build().to_json())
@@ -97,7 +97,6 @@ def demo_terminals_register(*, county: Region, per_village: int = 1) -> Simulato
             handle.write("\n".join(lines) + "\n")
         files.passwords.chmod(0o600)
     trust_file_write()
-    from ruralcast.messaging.services import broker_credentials_sync
 
     broker_credentials_sync()
     return simulator_files()

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ValidationError
+from ruralcast.signing.services import payload_sign
 
 MAX_BYTES = 64 * 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -32,8 +33,6 @@ def firmware_name(sha256: str) -> str:
 
 def firmware_store(*, actor: Any, data: bytes, version: str) -> dict[str, Any]:
     """Keep a firmware file and return the parameters of a `firmware` command for it."""
-    from ruralcast.signing.services import payload_sign
-
     if actor is not None:
         access_require_somewhere(user=actor, action=Action.TERMINAL_CONTROL)
     version = (version or "").strip()

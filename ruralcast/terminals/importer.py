@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
 
 from ruralcast.accounts.access import access_check
 from ruralcast.accounts.models import User
@@ -32,7 +33,14 @@ from ruralcast.core.exports import csv_bytes, safe_row
 from ruralcast.regions.codes import Level, is_valid_code
 from ruralcast.regions.models import Region
 from ruralcast.terminals.models import Terminal, TerminalKind, Transport
-from ruralcast.terminals.services import TerminalDetails, _detail_fields, details_problems, terminal_code_problem
+from ruralcast.terminals.services import (
+    TerminalDetails,
+    _detail_fields,
+    details_problems,
+    terminal_code,
+    terminal_code_problem,
+)
+from ruralcast.terminals.status import states_create
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -185,8 +193,6 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
 
 
 def _xlsx_rows(data: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
@@ -314,8 +320,6 @@ def terminals_import(
     report = rows_check(actor=actor, rows=rows)
     if dry_run or (report.invalid and not valid_only) or not report.valid:
         return report
-    from ruralcast.terminals.services import terminal_code
-    from ruralcast.terminals.status import states_create
 
     villages = Region.objects.in_bulk({r.village_code for r in report.valid})
     # Serials in use per village (one query), then handed out in file order.
@@ -431,8 +435,6 @@ def export_csv(terminals: Any) -> bytes:
 
 
 def export_xlsx(terminals: Any) -> bytes:
-    from openpyxl import Workbook
-
     book = Workbook(write_only=True)
     sheet = book.create_sheet("terminals")
     sheet.append(COLUMNS)

@@ -21,6 +21,7 @@ import segno
 from django.conf import settings
 from django.utils import timezone
 
+from ruralcast.signing.selectors import trust_list_build
 from ruralcast.terminals.models import Terminal
 from ruralcast.terminals.services import Registration
 
@@ -37,8 +38,6 @@ def broker_public_address() -> str:
 
 def provisioning_document(*, registration: Registration, trust: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The provisioning file of a terminal whose credentials were just issued."""
-    from ruralcast.signing.selectors import trust_list_build
-
     terminal = registration.terminal
     if not registration.password:
         raise ValueError("a provisioning file needs freshly issued credentials")

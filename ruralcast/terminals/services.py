@@ -19,10 +19,13 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, ValidationError
+from ruralcast.messaging.credentials import mosquitto_password_hash
+from ruralcast.messaging.services import broker_credentials_sync
 from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
-from ruralcast.terminals.credentials import mosquitto_password_hash, new_device_password
+from ruralcast.terminals.credentials import new_device_password
 from ruralcast.terminals.models import KIND_TRANSPORT, Terminal, TerminalKind, TerminalState, Transport
+from ruralcast.terminals.status import states_create
 
 # Type, subtype, system serial and sub-resource of a village loudspeaker terminal (protocols.md §1).
 TERMINAL_TYPE_DIGITS = "03140104"
@@ -240,8 +243,6 @@ def _detail_fields(details: TerminalDetails, *, village: Region, serial: int) ->
 
 def _state_create(terminals: list[Terminal]) -> None:
     """Every terminal has its current-state row from the start (offline until it reports)."""
-    from ruralcast.terminals.status import states_create
-
     states_create(terminals)
 
 
@@ -278,8 +279,6 @@ def terminal_credentials_issue(*, actor: Any, terminal: Terminal, sync: bool = T
     The previous password stops working when the broker reloads, right after the commit
     (`sync=False`: the caller syncs once for many, see `terminals_provision`).
     """
-    from ruralcast.messaging.services import broker_credentials_sync
-
     if actor is not None:
         access_require(user=actor, action=Action.TERMINAL_CONTROL, region=terminal.village)
     if terminal.revoked_at is not None:
@@ -301,8 +300,6 @@ PROVISION_BATCH_MAX = 5000
 
 def terminals_provision(*, actor: Any, terminals: list[Terminal]) -> list[Registration]:
     """Issue credentials to many terminals in one transaction and one broker reload."""
-    from ruralcast.messaging.services import broker_credentials_sync
-
     if len(terminals) > PROVISION_BATCH_MAX:
         raise ValidationError(_("At most %(n)d terminals at a time; narrow the filter.") % {"n": PROVISION_BATCH_MAX})
     with transaction.atomic():
@@ -313,8 +310,6 @@ def terminals_provision(*, actor: Any, terminals: list[Terminal]) -> list[Regist
 
 def terminal_revoke(*, actor: Any, terminal: Terminal) -> Terminal:
     """Cut a terminal off: the broker drops its credentials (and its connection) after the commit."""
-    from ruralcast.messaging.services import broker_credentials_sync
-
     if actor is not None:
         access_require(user=actor, action=Action.TERMINAL_CONTROL, region=terminal.village)
     if terminal.revoked_at is not None:

@@ -17,14 +17,15 @@ from ruralcast.accounts.access import access_check, access_require, access_requi
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
+from ruralcast.signing.selectors import trust_list_build
 from ruralcast.terminals import commands, firmware, importer, maps, provisioning, selectors, services
 from ruralcast.terminals.forms import CommandForm, ImportForm, TerminalForm
 from ruralcast.terminals.models import AckState, Command, CommandKind, Terminal, TerminalKind, Transport
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
 
 
 def _user(request: HttpRequest) -> User:
@@ -227,7 +228,6 @@ def terminals_provision_zip(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("terminals:list")
-    from ruralcast.signing.selectors import trust_list_build
 
     trust = trust_list_build().to_list()
     data = provisioning.provisioning_zip(

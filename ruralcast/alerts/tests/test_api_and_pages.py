@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from ruralcast.accounts.models import User
 from ruralcast.accounts.services import api_token_create
@@ -20,6 +21,7 @@ from ruralcast.alerts.models import Alert, Receipt, State
 from ruralcast.alerts.services import AlertFields, alert_create
 from ruralcast.messaging.models import OutboxMessage
 from ruralcast.regions.models import Region
+from ruralcast.terminals.services import terminal_register
 
 pytestmark = pytest.mark.django_db
 
@@ -125,8 +127,6 @@ def test_a_viewer_sees_alerts_but_cannot_draft_them(
 def _dispatched_with_receipts(
     operator: User, rongjiang: Region, guzhou: Region, fields_for: Callable[..., AlertFields]
 ) -> Alert:
-    from ruralcast.terminals.services import terminal_register
-
     village = Region.objects.filter(parent=guzhou).order_by("code")[0]
     played, silent = terminal_register(actor=None, village=village), terminal_register(actor=None, village=village)
     alert = alert_create(actor=operator, issuer_region=rongjiang, fields=fields_for([guzhou]))
@@ -167,8 +167,6 @@ def test_proof_of_broadcast_pdf_has_a_searchable_chinese_text_layer_with_every_t
     guzhou: Region,
     fields_for: Callable[..., AlertFields],
 ) -> None:
-    from pypdf import PdfReader
-
     alert = _dispatched_with_receipts(county_station_operator, rongjiang, guzhou, fields_for)
     client.force_login(county_station_operator)
     answer = client.get(f"/alerts/{alert.ebm_id}/proof.pdf")

@@ -18,6 +18,7 @@ from lxml import etree
 from ruralcast_terminal import crypto
 
 from ruralcast.accounts.models import User
+from ruralcast.accounts.roles import Role
 from ruralcast.accounts.services import api_token_create
 from ruralcast.alerts.audio import store_mp3
 from ruralcast.alerts.formats.cap import CAP_NS, alert_to_cap, cap_import, cap_schema
@@ -677,8 +678,6 @@ def test_api_serves_cap_and_ebm_xml(client: Client, alert: Alert, county_alert_a
 def test_api_xml_of_a_message_outside_my_regions_is_not_found(
     client: Client, alert: Alert, make_user: Callable[..., User], congjiang: Region
 ) -> None:
-    from ruralcast.accounts.roles import Role
-
     outsider = make_user(role=Role.VIEWER, region=congjiang, username="congjiang-viewer")
     assert client.get(f"{API}/{alert.ebm_id}/cap.xml", headers=_bearer(outsider)).status_code == 404
 

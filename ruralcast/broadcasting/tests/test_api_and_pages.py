@@ -9,6 +9,7 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.services import api_token_create
 from ruralcast.broadcasting.models import Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today
+from ruralcast.broadcasting.services import programme_item_create_from_text
 from ruralcast.regions.models import Region
 
 pytestmark = pytest.mark.django_db
@@ -135,8 +136,6 @@ def test_console_refuses_the_county_schedule_to_a_township_operator(
 
 
 def test_programme_audio_is_served_by_hash(county_station_operator: User, rongjiang: Region) -> None:
-    from ruralcast.broadcasting.services import programme_item_create_from_text
-
     item = programme_item_create_from_text(
         actor=county_station_operator, owner_region=rongjiang, title="t", text="你好"
     )

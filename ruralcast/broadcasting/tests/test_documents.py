@@ -5,6 +5,7 @@ import io
 from datetime import date, time
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from ruralcast_terminal.protocol import TrustList, open_envelope
@@ -13,7 +14,15 @@ from ruralcast.accounts.models import User
 from ruralcast.broadcasting.documents import document_bytes, schedule_document
 from ruralcast.broadcasting.models import ScheduleChange
 from ruralcast.broadcasting.programme import local_today
-from ruralcast.broadcasting.services import OUTBOX_PUBLISH, SlotFields, schedule_update, slot_create, slot_delete
+from ruralcast.broadcasting.services import (
+    OUTBOX_PUBLISH,
+    SlotFields,
+    schedule_update,
+    schedules_refresh,
+    slot_create,
+    slot_delete,
+)
+from ruralcast.broadcasting.wiring import LEGACY_CLEAR
 from ruralcast.messaging.dispatcher import payload_sign
 from ruralcast.messaging.handlers import outbox_handler
 from ruralcast.messaging.models import OutboxMessage
@@ -191,10 +200,6 @@ def test_a_change_costs_the_same_queries_for_more_terminals_and_villages(
 def test_daily_refresh_sends_every_scheduled_terminal_once_a_day(
     county_station_operator: User, guzhou: Region, dashizi: Region, terminals, make_item, make_schedule
 ) -> None:
-    from django.core.management import call_command
-
-    from ruralcast.broadcasting.services import schedules_refresh
-
     assert schedules_refresh() is None  # no schedule yet
     make_schedule(county_station_operator, dashizi, [("18:00", make_item(dashizi, 60))])
 
@@ -207,8 +212,6 @@ def test_daily_refresh_sends_every_scheduled_terminal_once_a_day(
 
 
 def test_the_legacy_clear_empties_every_active_terminals_own_retained_topic(terminals) -> None:
-    from ruralcast.broadcasting.wiring import LEGACY_CLEAR
-
     messages = outbox_handler(LEGACY_CLEAR).build("format-1")  # type: ignore[union-attr]
 
     codes = sorted(t.code for group in terminals.values() for t in group)

@@ -4,6 +4,8 @@ document's expanded entries and the re-send of changed villages only)."""
 from datetime import date, time
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from ruralcast.accounts.models import User
 from ruralcast.audit.models import AuditEvent
@@ -26,8 +28,10 @@ from ruralcast.broadcasting.services import (
     slot_update,
 )
 from ruralcast.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ruralcast.messaging.handlers import outbox_handler
 from ruralcast.messaging.models import OutboxMessage
 from ruralcast.regions.models import Region
+from ruralcast.terminals.services import terminal_register
 
 pytestmark = pytest.mark.django_db
 
@@ -147,8 +151,6 @@ def test_slot_plays_exactly_one_of_an_item_and_a_playlist(
 def test_database_refuses_a_slot_with_both_or_neither(
     county_station_operator: User, guzhou: Region, make_item, make_schedule
 ) -> None:
-    from django.db import IntegrityError, transaction
-
     item = make_item(guzhou, 30)
     playlist = _playlist(county_station_operator, guzhou, [item])
     schedule = make_schedule(county_station_operator, guzhou, [])
@@ -275,12 +277,6 @@ def test_a_playlist_that_slots_play_cannot_be_deleted_or_emptied(
 def test_building_documents_with_a_playlist_costs_the_same_queries_for_more_terminals(
     county_station_operator: User, rongjiang: Region, dashizi: Region, terminals, make_item, make_schedule
 ) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from ruralcast.messaging.handlers import outbox_handler
-    from ruralcast.terminals.services import terminal_register
-
     playlist = _playlist(county_station_operator, rongjiang, [make_item(rongjiang, 60, "a"), make_item(rongjiang, 9)])
     schedule = make_schedule(county_station_operator, rongjiang, [("07:00", make_item(rongjiang, 30, "c"))])
     slot_create(actor=county_station_operator, schedule=schedule, fields=SlotFields(time(19), playlist=playlist))

@@ -9,18 +9,21 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 import pytest
+from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ruralcast.accounts.models import User
+from ruralcast.broadcasting.figures import broadcast_coverage, programme_plays
 from ruralcast.broadcasting.models import PlaybackLog
-from ruralcast.broadcasting.playlogs import broadcast_coverage, programme_plays
 from ruralcast.broadcasting.programme import local_zone
 from ruralcast.broadcasting.selectors import playlog_list
 from ruralcast.messaging.ingest import IngestStats, ingest_batch
 from ruralcast.regions.models import Region
 from ruralcast.reporting.sources import figure_value
+from ruralcast.terminals.services import terminal_register
 
 pytestmark = pytest.mark.django_db
 
@@ -170,11 +173,6 @@ def test_village_page_shows_who_played_past_entries(
 
 
 def test_a_batch_costs_the_same_queries_for_one_terminal_or_many(terminals, dashizi: Region) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from ruralcast.terminals.services import terminal_register
-
     many = [terminal_register(actor=None, village=dashizi).terminal for _ in range(20)]
     with CaptureQueriesContext(connection) as one:
         ingest_batch([uplink(terminals["dashizi"][0].code, line(1, at(7)))])

@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from ruralcast.accounts.models import User
+from ruralcast.accounts.roles import Role
 from ruralcast.accounts.services import api_token_create
 from ruralcast.audit.models import AuditEvent
 from ruralcast.core.errors import Conflict, PermissionDenied
@@ -80,8 +81,6 @@ def test_one_session_at_a_time_and_stop_is_idempotent(county_station_operator: U
 def test_others_cannot_see_or_stop_a_session_outside_their_area(
     village_broadcaster: User, county_station_operator: User, guzhou: Region, congjiang: Region, make_user
 ) -> None:
-    from ruralcast.accounts.roles import Role
-
     session = live_session_start(actor=county_station_operator, target=guzhou)
     neighbour = make_user(role=Role.STATION_OPERATOR, region=congjiang)
     assert _api(neighbour).get(f"/api/v1/live/{session.pk}").status_code == 404

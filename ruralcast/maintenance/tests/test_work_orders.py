@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Role
+from ruralcast.alerts.models import Alert, Receipt, State
+from ruralcast.alerts.services import AlertFields, alert_create
 from ruralcast.core.errors import PermissionDenied, ValidationError
 from ruralcast.maintenance import figures
 from ruralcast.maintenance.models import FaultKind, OrderState, WorkOrder
@@ -91,9 +93,6 @@ def test_repeated_playback_failures_and_an_amplifier_fault_open_their_own_orders
 def test_a_silent_terminal_during_an_alert_opens_an_order(
     dashizi: Region, liziyuan: Region, county_station_operator: User, guzhou: Region, rongjiang: Region
 ) -> None:
-    from ruralcast.alerts.models import Alert, Receipt, State
-    from ruralcast.alerts.services import AlertFields, alert_create
-
     silent = terminal_register(actor=None, village=dashizi).terminal.code
     answering = terminal_register(actor=None, village=liziyuan).terminal.code
     now = timezone.now()

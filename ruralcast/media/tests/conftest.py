@@ -130,6 +130,8 @@ def asgi_server(transactional_db: None) -> Iterator[Server]:
     Requests are served one at a time, and the test takes the same lock for its own queries: the
     in-memory SQLite test database refuses concurrent connections ("table is locked") where
     PostgreSQL and the SQLite file of a deployment would not."""
+    # Imported when a test asks for the server: importing config.asgi builds the ASGI application
+    # (and sets a default settings module), which no other test of this folder needs.
     from config.asgi import application
 
     lock = threading.Lock()

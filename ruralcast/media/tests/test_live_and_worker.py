@@ -1,6 +1,7 @@
 """A live pushed by a real ffmpeg over HTTP PUT is watchable and becomes a replay asset; jobs run on
 the real django-tasks database worker."""
 
+import os
 import subprocess
 import time
 import urllib.error
@@ -9,12 +10,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
+from ruralcast.accounts.roles import Role
 from ruralcast.media.models import Access, Asset, AssetState, Job, JobState, LiveEvent, LiveStatus
-from ruralcast.media.selectors import live_viewer_count
-from ruralcast.media.services import AssetFields, LiveFields, asset_create_from_file, live_create
+from ruralcast.media.selectors import live_list, live_viewer_count
+from ruralcast.media.services import (
+    AssetFields,
+    LiveFields,
+    asset_create_from_file,
+    live_create,
+    live_end_if_idle,
+    live_ingest,
+)
+from ruralcast.ops.middleware import loggable_path
 
 
 def _get(url: str, agent: str = "test") -> tuple[int, bytes]:
@@ -118,9 +130,6 @@ def test_a_transcode_runs_on_the_real_database_worker(settings, county_station_o
 def test_a_region_restricted_live_is_for_its_audience_regions(
     county_station_operator, rongjiang, guzhou, make_user, zhongcheng
 ):
-    from ruralcast.accounts.roles import Role
-    from ruralcast.media.selectors import live_list
-
     now = timezone.now()
     event = live_create(
         actor=county_station_operator,
@@ -141,13 +150,6 @@ def test_a_region_restricted_live_is_for_its_audience_regions(
 
 
 def test_a_live_the_studio_stopped_feeding_ends_and_is_replayed(county_station_operator, rongjiang, settings, run_jobs):
-    import os
-
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    from ruralcast.media.services import live_end_if_idle, live_ingest
-
     now = timezone.now()
     event = live_create(
         actor=county_station_operator,
@@ -166,7 +168,5 @@ def test_a_live_the_studio_stopped_feeding_ends_and_is_replayed(county_station_o
 
 
 def test_the_ingest_secret_is_kept_out_of_the_request_log():
-    from ruralcast.ops.middleware import loggable_path
-
     assert loggable_path("/media/ingest/abc123/s3cr3t-Token/index1.ts") == "/media/ingest/abc123/***/index1.ts"
     assert loggable_path("/media/l/abc123/index1.ts") == "/media/l/abc123/index1.ts"

@@ -2,16 +2,20 @@
 
 import json
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.utils import translation
+from django.test import Client
+from django.utils import timezone, translation
 
+from ruralcast.accounts.roles import Role
 from ruralcast.media import transcode
 from ruralcast.media.models import Asset, AssetState, Job, JobState, Kind, RenditionKind, Upload
+from ruralcast.media.services import AssetFields, asset_create_from_file, job_retry, uploads_expire
 
 
 def test_a_renamed_text_file_is_refused_and_nothing_is_kept(operator_client, api_upload, media_samples):
@@ -49,10 +53,6 @@ def test_a_chunk_at_the_wrong_offset_is_answered_with_the_offset_to_resume_from(
 
 
 def test_a_neighbouring_county_operator_cannot_upload_into_our_county(make_user, congjiang, media_samples, api_upload):
-    from django.test import Client
-
-    from ruralcast.accounts.roles import Role
-
     client = Client()
     client.force_login(make_user(role=Role.STATION_OPERATOR, region=congjiang, username="congjiang-op"))
     answer = client.post(
@@ -142,8 +142,6 @@ def test_pictures_and_documents_are_recognised_by_content(
 def test_a_failed_transcode_says_so_in_plain_words_and_a_retry_succeeds(
     operator_client, media_samples, run_jobs, county_station_operator, rongjiang
 ):
-    from ruralcast.media.services import AssetFields, asset_create_from_file, job_retry
-
     original = media_samples["video"].read_bytes()
     with run_jobs():
         asset = asset_create_from_file(
@@ -172,12 +170,6 @@ def test_a_failed_transcode_says_so_in_plain_words_and_a_retry_succeeds(
 
 
 def test_uploads_left_unfinished_for_two_days_are_forgotten(operator_client, media_samples):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from ruralcast.media.services import uploads_expire
-
     data = media_samples["video"].read_bytes()
     started = operator_client.post(
         "/api/v1/media/uploads",

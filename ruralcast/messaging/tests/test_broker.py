@@ -2,17 +2,21 @@
 
 import asyncio
 import contextlib
+import shutil
+import socket
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from ruralcast_terminal.mqtt import ConnectRefused
+from django.core.management.base import CommandError
+from ruralcast_terminal.mqtt import PUBLISH, Client, ConnectRefused, PacketReader, connect_packet, subscribe_packet
 
 from ruralcast.messaging.broker import (
     ACL_FILE,
     CONFIG_FILE,
+    MAX_INFLIGHT_MESSAGES,
     PASSWORD_FILE,
     PLATFORM_PASSWORD_FILE,
     BrokerError,
@@ -22,11 +26,11 @@ from ruralcast.messaging.broker import (
     platform_credentials,
 )
 from ruralcast.messaging.client import MqttLink, Publication
+from ruralcast.messaging.credentials import mosquitto_password_check
 from ruralcast.messaging.health import broker_check
 from ruralcast.messaging.services import broker_credentials_sync
 from ruralcast.messaging.tests.conftest import Broker, connect_once, wait_for
 from ruralcast.messaging.topics import region_topic, terminal_topic, uplink_topic
-from ruralcast.terminals.credentials import mosquitto_password_check
 from ruralcast.terminals.services import Registration, terminal_revoke
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +72,14 @@ def test_broker_run_write_only_writes_the_configuration(mqtt_settings: dict[str,
     call_command("broker_run", "--write-only")
     assert Path(capsys.readouterr().out.strip()) == broker_dir() / CONFIG_FILE
     assert (broker_dir() / PASSWORD_FILE).exists()
+
+
+def test_broker_run_without_mosquitto_stops_and_says_what_to_install(
+    mqtt_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+    with pytest.raises(CommandError, match="apt-get install mosquitto"):
+        call_command("broker_run")
 
 
 def test_sync_is_a_no_op_where_no_broker_was_set_up(mqtt_settings: dict[str, Any]) -> None:
@@ -217,12 +229,6 @@ def test_a_slow_acknowledging_subscriber_gets_more_than_twenty_messages_in_fligh
 ) -> None:
     """The ingest worker takes every terminal's receipts through one connection: the broker must
     not hold a burst back 20 messages per round trip (mosquitto's default) while it acknowledges."""
-    import socket
-
-    from ruralcast_terminal.mqtt import PUBLISH, PacketReader, connect_packet, subscribe_packet
-
-    from ruralcast.messaging.broker import MAX_INFLIGHT_MESSAGES
-
     broker.sync()  # the terminal registered after the broker started
     user, password = platform_credentials()
     burst = 200
@@ -236,8 +242,6 @@ def test_a_slow_acknowledging_subscriber_gets_more_than_twenty_messages_in_fligh
             packets.extend(reader.feed(raw.recv(65536)))
 
         async def publish_burst() -> None:
-            from ruralcast_terminal.mqtt import Client
-
             client = Client(
                 terminal.terminal.code, "127.0.0.1", broker.port, username=terminal.terminal.code,
                 password=terminal.password,

@@ -1,12 +1,14 @@
 """The outbox: enqueue inside the caller's transaction, idempotent; prepare once; retry and fail."""
 
 import base64
+import threading
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from ruralcast.messaging.dispatcher import WakeListener
 from ruralcast.messaging.models import OutboxMessage, OutboxState
 from ruralcast.messaging.services import (
     MAX_ATTEMPTS,
@@ -166,12 +168,6 @@ def test_a_commit_nudges_a_dispatcher_in_another_process_through_its_wake_socket
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """SQLite has no NOTIFY: the enqueueing process sends a datagram the dispatcher listens for."""
-    import threading
-
-    from django.db import transaction
-
-    from ruralcast.messaging.dispatcher import WakeListener
-
     woken = threading.Event()
     listener = WakeListener(woken.set)
     assert listener.bound

@@ -5,7 +5,7 @@ import io
 
 import pytest
 from django.utils import timezone
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from ruralcast.audit.models import AuditEvent
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
@@ -197,8 +197,6 @@ def test_xlsx_rule_violation_points_at_both_cells(broadcast_set, county_station_
 
 
 def test_xlsx_template_round_trip_saves_every_row(broadcast_set, county_station_operator, dashizi, liziyuan):  # type: ignore[no-untyped-def]
-    from openpyxl import load_workbook
-
     template = entry_template(data_set=broadcast_set, period=PERIOD, regions=[dashizi, liziyuan])
     book = load_workbook(io.BytesIO(template))
     sheet = book["data"]

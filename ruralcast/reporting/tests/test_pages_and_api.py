@@ -9,8 +9,10 @@ from django.test import Client
 from openpyxl import Workbook, load_workbook
 from pypdf import PdfReader
 
+from ruralcast.accounts.roles import Role
 from ruralcast.accounts.services import api_token_create
-from ruralcast.reporting.models import Circular, DataValue, Post
+from ruralcast.regions.selectors import region_get
+from ruralcast.reporting.models import Approval, Circular, DataElement, DataValue, Indicator, Post
 from ruralcast.reporting.services import circular_create, post_create, values_save
 
 PERIOD = "2026-03"
@@ -267,10 +269,6 @@ def test_api_circulars_are_written_by_approvers_and_read_as_pdf(
 
 
 def test_approval_page_submits_and_the_city_sends_back(operator_client, consumption_set, rongjiang, make_user):  # type: ignore[no-untyped-def]
-    from ruralcast.accounts.roles import Role
-    from ruralcast.regions.selectors import region_get
-    from ruralcast.reporting.models import Approval
-
     url = f"/reporting/approval/{consumption_set.code}/?region={rongjiang.code}&period={PERIOD}"
     form = {"target": rongjiang.code, "region": rongjiang.code, "period": PERIOD}
     assert operator_client.post(url, {**form, "step": "advance"}).status_code == 302
@@ -306,8 +304,6 @@ def test_api_completeness_names_who_has_not_reported(county_station_operator, br
 def test_api_metadata_is_written_at_the_national_level_only(
     metadata, national_bureau_admin, county_bureau_admin, client
 ):  # type: ignore[no-untyped-def]
-    from ruralcast.reporting.models import DataElement, Indicator
-
     document = {
         "elements": [
             {"code": "radio_hours", "name": "广播时长", "line": 1, "aggregation": "sum"},

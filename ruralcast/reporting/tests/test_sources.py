@@ -9,15 +9,19 @@ from django.utils import timezone
 
 from ruralcast.alerts.models import Status
 from ruralcast.alerts.services import AlertFields, ReceiptIn, alert_approve, alert_create, alert_submit, receipts_store
-from ruralcast.reporting.analytics import aggregate
-from ruralcast.reporting.models import DataElement, Indicator
-from ruralcast.reporting.periods import period_of
-from ruralcast.reporting.sources import (
+from ruralcast.core.registries.figures import (
+    AGGREGATIONS,
+    VALUE_TYPES,
+    figure_source,
     figure_sources,
-    figure_value,
     register_figure_source,
     unregister_figure_source,
 )
+from ruralcast.reporting.analytics import aggregate
+from ruralcast.reporting.models import Aggregation, DataElement, Indicator, ValueType
+from ruralcast.reporting.periods import period_of
+from ruralcast.reporting.services import values_save
+from ruralcast.reporting.sources import figure_value
 from ruralcast.terminals.services import terminal_register
 
 
@@ -35,6 +39,28 @@ def _this_month() -> tuple[str, datetime.date, datetime.date]:
 
 def test_builtin_sources_are_registered():
     assert {"terminals.installed", "alerts.issued", "alerts.received", "alerts.coverage"} <= set(figure_sources())
+
+
+def test_every_operational_app_publishes_its_figures_through_the_one_registry():
+    """Registered by each app's AppConfig from its own figures.py, none by reporting."""
+    owners = {code: source.fn.__module__ for code, source in figure_sources().items()}
+    assert owners == {
+        "terminals.installed": "ruralcast.terminals.figures",
+        "alerts.issued": "ruralcast.alerts.figures",
+        "alerts.received": "ruralcast.alerts.figures",
+        "alerts.coverage": "ruralcast.alerts.figures",
+        "broadcasting.coverage": "ruralcast.broadcasting.figures",
+        "broadcasting.plays": "ruralcast.broadcasting.figures",
+        **{
+            f"fleet.{name}": "ruralcast.maintenance.figures"
+            for name in ("terminals", "availability", "orders_opened", "orders_open", "orders_overdue", "mttr_hours")
+        },
+    }
+
+
+def test_the_registry_knows_the_value_types_and_aggregations_of_data_elements():
+    assert set(VALUE_TYPES) == set(ValueType.values) - {ValueType.TEXT}
+    assert set(AGGREGATIONS) == set(Aggregation.values)
 
 
 def test_terminals_installed_counts_the_subtree_at_the_end_of_the_range(terminals, guzhou, dashizi, congjiang):  # type: ignore[no-untyped-def]
@@ -82,8 +108,6 @@ def test_alerts_issued_received_and_coverage(
 def test_operational_elements_join_the_aggregation_and_indicators(
     metadata, terminals, broadcast_set, county_station_operator, dashizi, liziyuan, guzhou
 ):  # type: ignore[no-untyped-def]
-    from ruralcast.reporting.services import values_save
-
     period, _start, _end = _this_month()
     values_save(
         actor=county_station_operator,
@@ -118,12 +142,15 @@ def test_another_module_can_publish_a_figure(metadata, guzhou):  # type: ignore[
         calls.append((region_code, start, end))
         return 5
 
+    published = figure_source("fleet.orders_opened")  # maintenance's own, put back afterwards
     register_figure_source("fleet.orders_opened", "工单", "number", "sum", work_orders)
     element = DataElement.objects.get(code="fleet_orders_opened")
     try:
         table = aggregate(items=[element], periods=["2026-01", "2026-02"], region=guzhou, level=guzhou.level)
     finally:
         unregister_figure_source("fleet.orders_opened")
+        if published is not None:
+            register_figure_source(*published)
     assert table.value(guzhou.code, "fleet_orders_opened") == 10
     assert (guzhou.code, datetime.date(2026, 2, 1), datetime.date(2026, 3, 1)) in calls
     with pytest.raises(ValueError):

@@ -16,6 +16,8 @@ from ruralcast_terminal.protocol import Rejected, TrustList, envelope_decode, en
 from ruralcast.accounts.models import User
 from ruralcast.audit.models import AuditEvent
 from ruralcast.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ruralcast.messaging.handlers import outbox_handler
+from ruralcast.messaging.models import OutboxMessage
 from ruralcast.signing import services
 from ruralcast.signing.errors import KeyStoreError, NoActiveKey
 from ruralcast.signing.keystore import FileKeyStore
@@ -27,6 +29,7 @@ from ruralcast.signing.services import (
     signing_key_revoke,
     signing_key_rotate,
 )
+from ruralcast.signing.trust import TRUST_OUTBOX_KIND, TRUST_TOPIC
 
 pytestmark = pytest.mark.django_db
 
@@ -311,11 +314,6 @@ def test_timestamps_are_aware_utc_instants() -> None:
 
 def test_key_changes_queue_a_signed_trust_list_update_for_terminals() -> None:
     """Generate (a successor), rotate and revoke each publish the whole list to every terminal."""
-    from ruralcast.messaging.handlers import outbox_handler
-    from ruralcast.messaging.models import OutboxMessage
-    from ruralcast.signing.selectors import trust_list_build
-    from ruralcast.signing.trust import TRUST_OUTBOX_KIND, TRUST_TOPIC
-
     first = signing_key_generate(actor=None, alg=ALG_ED25519)
     assert not OutboxMessage.objects.filter(kind=TRUST_OUTBOX_KIND).exists()  # provisioning covers the first key
     signing_key_generate(actor=None, alg=ALG_ED25519)

@@ -1,5 +1,6 @@
 """Remote commands: one signed message per region topic, acknowledgements from real terminals, timeouts."""
 
+import base64
 import json
 import subprocess
 import sys
@@ -9,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from ruralcast_terminal.protocol import open_envelope
 
 from ruralcast.accounts.models import User
 from ruralcast.core.errors import PermissionDenied, ValidationError
@@ -155,11 +158,6 @@ def test_the_console_sends_a_command_and_shows_the_answers(
 def test_the_api_sends_a_firmware_update_with_a_signed_manifest(
     client: Any, county_station_operator: User, guzhou: Region, dashizi: Region
 ) -> None:
-    import base64
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from ruralcast_terminal.protocol import open_envelope
-
     signing_key_generate(actor=None)
     terminal_register(actor=None, village=dashizi)
     client.force_login(county_station_operator)

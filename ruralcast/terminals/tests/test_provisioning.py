@@ -17,10 +17,12 @@ from ruralcast_terminal.provision import document_parse
 
 from ruralcast.accounts.models import User
 from ruralcast.messaging.client import Publication
+from ruralcast.messaging.ingest import IngestWorker
 from ruralcast.messaging.tests.conftest import Broker, wait_for
 from ruralcast.messaging.topics import region_topic, terminal_topic, uplink_topic
 from ruralcast.regions.models import Region
 from ruralcast.signing.services import signing_key_generate
+from ruralcast.terminals.models import EventKind, Terminal, TerminalEvent, TerminalState
 from ruralcast.terminals.provisioning import provisioning_document, provisioning_qr_text
 from ruralcast.terminals.services import terminal_credentials_issue, terminal_register, terminal_revoke
 
@@ -69,8 +71,6 @@ def test_one_command_installs_the_file_and_checks_it_then_revocation_cuts_the_te
 
 
 def _terminal(document: dict[str, Any]) -> Any:
-    from ruralcast.terminals.models import Terminal
-
     return Terminal.objects.get(code=document["terminal_id"])
 
 
@@ -152,9 +152,6 @@ def test_a_provisioned_agent_reports_online_and_its_last_will_marks_it_offline_w
 ) -> None:
     """The real agent process, the real broker, the real ingest worker: killed without a word,
     the terminal is marked offline by the will the broker publishes for it."""
-    from ruralcast.messaging.ingest import IngestWorker
-    from ruralcast.terminals.models import EventKind, TerminalEvent, TerminalState
-
     document = _provision(county_station_operator, dashizi)
     broker.sync()
     path = tmp_path / "p.json"

@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -10,8 +11,10 @@ from django.utils import timezone
 from ruralcast.messaging.ingest import ingest_batch
 from ruralcast.messaging.topics import uplink_topic
 from ruralcast.regions.models import Region
+from ruralcast.terminals.maps import fleet_svg
 from ruralcast.terminals.models import EventKind, TerminalEvent, TerminalState
-from ruralcast.terminals.services import terminal_register
+from ruralcast.terminals.selectors import fleet_map, online_rates
+from ruralcast.terminals.services import TerminalDetails, terminal_register
 from ruralcast.terminals.status import silent_mark_offline
 
 pytestmark = pytest.mark.django_db
@@ -94,10 +97,6 @@ def test_a_terminal_that_stops_reporting_goes_offline_as_silent(dashizi: Region,
 
 
 def _fleet(dashizi: Region, liziyuan: Region, zhongcheng_village: Region) -> list[str]:
-    from decimal import Decimal
-
-    from ruralcast.terminals.services import TerminalDetails
-
     codes = []
     for i, village in enumerate([dashizi, dashizi, liziyuan, zhongcheng_village]):
         details = TerminalDetails(latitude=Decimal("25.9") + Decimal(i) / 100, longitude=Decimal("108.5"))
@@ -113,8 +112,6 @@ def zhongcheng_village(db: None) -> Region:
 def test_online_rates_at_every_level(
     dashizi: Region, liziyuan: Region, zhongcheng_village: Region, rongjiang: Region, guzhou: Region, guizhou: Region
 ) -> None:
-    from ruralcast.terminals.selectors import online_rates
-
     codes = _fleet(dashizi, liziyuan, zhongcheng_village)
     ingest_batch([report(codes[0]), report(codes[2], speaker="fault"), report(codes[3]), will(codes[3])])
     total, children = online_rates(region=rongjiang)
@@ -134,9 +131,6 @@ def test_online_rates_at_every_level(
 def test_the_map_places_terminals_with_their_state_and_boxes_child_regions(
     dashizi: Region, liziyuan: Region, zhongcheng_village: Region, rongjiang: Region
 ) -> None:
-    from ruralcast.terminals.maps import fleet_svg
-    from ruralcast.terminals.selectors import fleet_map
-
     codes = _fleet(dashizi, liziyuan, zhongcheng_village)
     terminal_register(actor=None, village=liziyuan)  # no position
     ingest_batch([report(codes[0]), report(codes[1], amplifier="fault")])

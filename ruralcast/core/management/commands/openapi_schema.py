@@ -5,12 +5,21 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.test import RequestFactory
+from django.urls import resolve, reverse
 
 
 def schema_text() -> str:
-    from config.api import openapi_schema
+    """The schema exactly as the server answers GET /api/v1/openapi.json.
 
-    return json.dumps(openapi_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    The view is found through the URL configuration, as a request would find it, so this command
+    (in core, at the bottom of the layers) never imports the project's API object in config/.
+    """
+    path = reverse("api:openapi-json")
+    match = resolve(path)
+    response = match.func(RequestFactory().get(path), *match.args, **match.kwargs)
+    schema = json.loads(response.content)
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 class Command(BaseCommand):

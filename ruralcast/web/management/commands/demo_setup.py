@@ -1,6 +1,8 @@
 """`manage.py demo_setup`: the demo province, its designation list and one user per role.
 
-Idempotent. Passwords are random, printed once and written to .run/demo-credentials.txt.
+Idempotent. Passwords are random, printed once and written to .run/demo-credentials.txt. It seeds
+every app (users, designations, signing key, terminals, schedules, reporting), so it lives in web,
+the console shell at the top of the layers, which may import them all.
 """
 
 from pathlib import Path
@@ -12,8 +14,14 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import override
 
 from ruralcast.accounts.demo import demo_users_create
+from ruralcast.accounts.models import User
+from ruralcast.broadcasting.demo import demo_schedules_create
 from ruralcast.regions.models import Designation, Region
 from ruralcast.regions.services import designation_import
+from ruralcast.reporting.demo import demo_values_create
+from ruralcast.signing.models import SigningKey
+from ruralcast.signing.services import signing_key_generate
+from ruralcast.terminals.demo import demo_terminals_register
 
 DESIGNATION_FILE = Path(settings.BASE_DIR) / "data" / "designations" / "guizhou-last-nine-poverty-counties-2020.csv"
 CREDENTIALS_FILE = Path(settings.RUN_DIR) / "demo-credentials.txt"
@@ -33,8 +41,6 @@ class Command(BaseCommand):
             call_command("regions_import", province=province, stdout=self.stdout, stderr=self.stderr)
         created = demo_users_create(reset_passwords=options["reset_passwords"])
         if not Designation.objects.filter(key="gz-last-nine-poverty-counties-2020").exists():
-            from ruralcast.accounts.models import User
-
             with override("zh-hans"):
                 report = designation_import(
                     actor=User.objects.get(username="admin"),
@@ -70,8 +76,6 @@ class Command(BaseCommand):
 
     def _reporting(self) -> None:
         """The starter reporting metadata and twelve months of demo figures."""
-        from ruralcast.reporting.demo import demo_values_create
-
         call_command("reporting_metadata", stdout=self.stdout)
         values = demo_values_create(
             province=Region.objects.get(code=settings.DEMO_PROVINCE.ljust(12, "0")),
@@ -82,16 +86,10 @@ class Command(BaseCommand):
 
     def _signing_and_terminals(self) -> None:
         """A signing key (first start) and one simulated terminal per village of the demo county."""
-        from ruralcast.signing.models import SigningKey
-        from ruralcast.signing.services import signing_key_generate
-        from ruralcast.terminals.demo import demo_terminals_register
-
         if not SigningKey.objects.filter(status=SigningKey.Status.ACTIVE).exists():
             key = signing_key_generate(actor=None)
             self.stdout.write(f"signing key {key.serial} ({key.alg}) generated")
         files = demo_terminals_register(county=Region.objects.get(code=DEMO_COUNTY))
         self.stdout.write(f"{files.count} demo terminals in {DEMO_COUNTY} (simulated by `manage.py demo_simulator`)")
-        from ruralcast.broadcasting.demo import demo_schedules_create
-
         created = demo_schedules_create(county=Region.objects.get(code=DEMO_COUNTY))
         self.stdout.write(f"{created} demo broadcasting schedules created in {DEMO_COUNTY}")

@@ -1,4 +1,6 @@
-"""Pagination for console lists: page numbers that keep the current filters in the links."""
+"""Pagination for console lists: page numbers that keep the current filters in the links.
+
+The links are drawn by the console shell's `includes/pagination.html` (web/templates)."""
 
 from typing import Any
 

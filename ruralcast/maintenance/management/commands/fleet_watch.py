@@ -3,7 +3,8 @@
 Marks offline the terminals that stopped reporting without a last will (`status.silent_mark_offline`)
 times out command targets that did not answer by their deadline (`commands.commands_time_out`),
 and opens, resolves and escalates work orders (`maintenance.rules.work_orders_sync`).
-With `--every 0` it runs the checks once and exits (cron).
+With `--every 0` it runs the checks once and exits (cron). It lives in maintenance, the app above
+terminals that needs both: terminals never import maintenance.
 """
 
 import logging
@@ -14,15 +15,14 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import InterfaceError, OperationalError, connection
 
+from ruralcast.maintenance.rules import work_orders_sync
+from ruralcast.terminals.commands import commands_time_out
 from ruralcast.terminals.status import silent_mark_offline
 
 log = logging.getLogger(__name__)
 
 
 def fleet_checks() -> dict[str, int]:
-    from ruralcast.maintenance.rules import work_orders_sync
-    from ruralcast.terminals.commands import commands_time_out
-
     done = {"silent": len(silent_mark_offline()), "timed_out": commands_time_out()}
     orders = work_orders_sync()
     done.update(orders_opened=orders.opened, orders_resolved=orders.resolved, orders_escalated=orders.escalated)

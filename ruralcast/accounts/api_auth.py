@@ -1,17 +1,19 @@
-"""API authentication: bearer tokens for machines, the console session for people in a browser."""
+"""API authentication: bearer tokens for machines, the console session for people in a browser.
+
+Here rather than in core: a token is an account's, and checking it is an accounts service."""
 
 from typing import Any
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from ruralcast.accounts.services import api_token_authenticate
+
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer rc_<prefix>_<secret>`; see accounts.services.api_token_create."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from ruralcast.accounts.services import api_token_authenticate
-
         user = api_token_authenticate(presented=token)
         if user is not None:
             request.user = user

@@ -1,19 +1,20 @@
-"""Operational figures of the modules that existed before reporting: terminals and alerts.
+"""Emergency broadcasting's figures for reporting: messages issued, receipts and coverage.
 
-Each function answers for the subtree of `region_code` over the dates [start, end) (local days).
-Other modules (fleet: online rate, work orders, availability) register their own the same way.
+Published through the figure registry (`core.registries.figures`) in `AlertsConfig.ready`. Each
+function answers for the subtree of `region_code` over the dates [start, end) (local days); the
+messages counted are original alerts (not updates or cancels) sent in the range whose targets lie
+in the subtree or above it.
 """
 
 import datetime
-import importlib
 
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ruralcast.alerts.models import Alert, MsgType, Receipt, ReceiptEvent
+from ruralcast.core.registries.figures import FigureSource
 from ruralcast.regions.codes import ancestor_codes, level_of_code, prefix_of, subtree_q
-from ruralcast.reporting.sources import register_figure_source
 from ruralcast.terminals.models import Terminal
 
 
@@ -23,20 +24,6 @@ def _moment(day: datetime.date) -> datetime.datetime:
 
 def _prefix(region_code: str) -> str:
     return prefix_of(region_code, level_of_code(region_code))
-
-
-def _terminals_at(prefix: str, end: datetime.date) -> "Q":
-    moment = _moment(end)
-    return (
-        subtree_q(prefix, "village_id")
-        & Q(created_at__lt=moment)
-        & (Q(revoked_at__isnull=True) | Q(revoked_at__gte=moment))
-    )
-
-
-def terminals_installed(*, region_code: str, start: datetime.date, end: datetime.date) -> int:
-    """Terminals registered and not revoked at the end of the range."""
-    return Terminal.objects.filter(_terminals_at(_prefix(region_code), end)).count()
 
 
 def _alerts_reaching(region_code: str, start: datetime.date, end: datetime.date) -> list[Alert]:
@@ -90,21 +77,8 @@ def alerts_coverage(*, region_code: str, start: datetime.date, end: datetime.dat
     return round(100.0 * _received_count(alerts, prefix) / targeted, 2)
 
 
-register_figure_source("terminals.installed", _("Terminals installed"), "number", "last", terminals_installed)
-register_figure_source("alerts.issued", _("Emergency messages issued"), "number", "sum", alerts_issued)
-register_figure_source("alerts.received", _("Emergency message receipts"), "number", "sum", alerts_received)
-register_figure_source("alerts.coverage", _("Emergency message coverage"), "percent", "average", alerts_coverage)
-
-
-def _register_module_figures(module_name: str) -> None:
-    """Publish a module's `FIGURES` list [(code, label, value_type, aggregation, fn)] when that
-    module is installed (the fleet's `ruralcast.maintenance.figures`; absent on older checkouts)."""
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return
-    for code, label, value_type, aggregation, fn in getattr(module, "FIGURES", []):
-        register_figure_source(code, label, value_type, aggregation, fn)
-
-
-_register_module_figures("ruralcast.maintenance.figures")
+FIGURES = [
+    FigureSource("alerts.issued", _("Emergency messages issued"), "number", "sum", alerts_issued),
+    FigureSource("alerts.received", _("Emergency message receipts"), "number", "sum", alerts_received),
+    FigureSource("alerts.coverage", _("Emergency message coverage"), "percent", "average", alerts_coverage),
+]
