@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -10,6 +9,7 @@ from ruralcast.accounts import selectors, services
 from ruralcast.accounts.models import ApiToken, RoleGrant, User
 from ruralcast.accounts.roles import ROLE_ACTIONS, Role
 from ruralcast.core.api_types import UtcDatetime
+from ruralcast.core.requests import AuthenticatedHttpRequest
 from ruralcast.regions.selectors import region_get
 
 router = Router(tags=["accounts"])
@@ -42,8 +42,8 @@ class RoleOut(Schema):
 
 
 @router.get("/me", response=MeOut, summary="The authenticated user and their grants")
-def me(request: HttpRequest) -> dict[str, object]:
-    return _with_grants(request.user)  # type: ignore[arg-type]
+def me(request: AuthenticatedHttpRequest) -> dict[str, object]:
+    return _with_grants(request.user)
 
 
 def _with_grants(user: User) -> dict[str, object]:
@@ -51,7 +51,7 @@ def _with_grants(user: User) -> dict[str, object]:
 
 
 @router.get("/roles", response=list[RoleOut], summary="The role catalogue and what each role may do")
-def roles(request: HttpRequest) -> list[dict[str, object]]:
+def roles(request: AuthenticatedHttpRequest) -> list[dict[str, object]]:
     return [{"role": role.value, "name": str(role.label), "actions": sorted(ROLE_ACTIONS[role.value])} for role in Role]
 
 
@@ -61,8 +61,8 @@ class UserQuery(Schema):
 
 @router.get("/users", response=list[UserOut], summary="Users in my regions")
 @paginate
-def user_list(request: HttpRequest, params: Query[UserQuery]) -> object:
-    return selectors.user_list(viewer=request.user, query=params.q)  # type: ignore[arg-type]
+def user_list(request: AuthenticatedHttpRequest, params: Query[UserQuery]) -> object:
+    return selectors.user_list(viewer=request.user, query=params.q)
 
 
 class UserCreateIn(Schema):
@@ -74,9 +74,9 @@ class UserCreateIn(Schema):
 
 
 @router.post("/users", response={201: UserOut}, summary="Create a user")
-def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
+def user_create(request: AuthenticatedHttpRequest, payload: UserCreateIn) -> Status[User]:
     user = services.user_create(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         username=payload.username,
         password=payload.password,
         home_region=region_get(code=payload.home_region, field="home_region"),
@@ -87,8 +87,8 @@ def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
 
 
 @router.get("/users/{username}", response=MeOut, summary="One user with grants")
-def user_detail(request: HttpRequest, username: str) -> dict[str, object]:
-    return _with_grants(selectors.access_user(viewer=request.user, username=username))  # type: ignore[arg-type]
+def user_detail(request: AuthenticatedHttpRequest, username: str) -> dict[str, object]:
+    return _with_grants(selectors.access_user(viewer=request.user, username=username))
 
 
 class ActiveIn(Schema):
@@ -96,9 +96,9 @@ class ActiveIn(Schema):
 
 
 @router.post("/users/{username}/active", response=UserOut, summary="Activate or deactivate a user")
-def user_set_active(request: HttpRequest, username: str, payload: ActiveIn) -> User:
-    user = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
-    return services.user_set_active(actor=request.user, user=user, is_active=payload.is_active)  # type: ignore[arg-type]
+def user_set_active(request: AuthenticatedHttpRequest, username: str, payload: ActiveIn) -> User:
+    user = selectors.access_user(viewer=request.user, username=username)
+    return services.user_set_active(actor=request.user, user=user, is_active=payload.is_active)
 
 
 class GrantIn(Schema):
@@ -107,10 +107,10 @@ class GrantIn(Schema):
 
 
 @router.post("/users/{username}/grants", response={201: GrantOut}, summary="Grant a role on a region")
-def grant_create(request: HttpRequest, username: str, payload: GrantIn) -> Status[RoleGrant]:
-    user = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
+def grant_create(request: AuthenticatedHttpRequest, username: str, payload: GrantIn) -> Status[RoleGrant]:
+    user = selectors.access_user(viewer=request.user, username=username)
     grant = services.role_grant(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         user=user,
         role=payload.role.value,
         region=region_get(code=payload.region),
@@ -119,9 +119,9 @@ def grant_create(request: HttpRequest, username: str, payload: GrantIn) -> Statu
 
 
 @router.delete("/grants/{grant_id}", response={204: None}, summary="Revoke a role grant")
-def grant_revoke(request: HttpRequest, grant_id: int) -> Status[None]:
-    grant = selectors.access_role_grant(viewer=request.user, grant_id=grant_id)  # type: ignore[arg-type]
-    services.role_revoke(actor=request.user, grant=grant)  # type: ignore[arg-type]
+def grant_revoke(request: AuthenticatedHttpRequest, grant_id: int) -> Status[None]:
+    grant = selectors.access_role_grant(viewer=request.user, grant_id=grant_id)
+    services.role_revoke(actor=request.user, grant=grant)
     return Status(204, None)
 
 
@@ -145,17 +145,17 @@ class TokenIn(Schema):
 
 
 @router.get("/tokens", response=list[TokenOut], summary="My API tokens")
-def token_list(request: HttpRequest) -> list[ApiToken]:
-    return list(selectors.api_token_list(user=request.user))  # type: ignore[arg-type]
+def token_list(request: AuthenticatedHttpRequest) -> list[ApiToken]:
+    return list(selectors.api_token_list(user=request.user))
 
 
 @router.post("/tokens", response={201: TokenCreatedOut}, summary="Create an API token")
-def token_create(request: HttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
-    token, secret = services.api_token_create(user=request.user, name=payload.name, expires_at=payload.expires_at)  # type: ignore[arg-type]
+def token_create(request: AuthenticatedHttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
+    token, secret = services.api_token_create(user=request.user, name=payload.name, expires_at=payload.expires_at)
     return Status(201, {**TokenOut.from_orm(token).dict(), "token": secret})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke one of my API tokens")
-def token_revoke(request: HttpRequest, token_id: int) -> ApiToken:
-    token = selectors.access_api_token(user=request.user, token_id=token_id)  # type: ignore[arg-type]
-    return services.api_token_revoke(actor=request.user, token=token)  # type: ignore[arg-type]
+def token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> ApiToken:
+    token = selectors.access_api_token(user=request.user, token_id=token_id)
+    return services.api_token_revoke(actor=request.user, token=token)

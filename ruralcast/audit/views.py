@@ -2,10 +2,10 @@
 
 import csv
 import json
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -15,11 +15,12 @@ from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_event_list
 from ruralcast.core.exports import safe_row
+from ruralcast.core.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
 from ruralcast.web.paging import paginate
 
 
-def _filters_from(request: HttpRequest) -> tuple[AuditFilter, list[str]]:
+def _filters_from(request: AuthenticatedHttpRequest) -> tuple[AuditFilter, list[str]]:
     """Read the filter form; bad values become messages, never errors that lose the others."""
     problems: list[str] = []
     region = request.GET.get("region", "").strip()
@@ -55,11 +56,11 @@ def _filters_from(request: HttpRequest) -> tuple[AuditFilter, list[str]]:
     )
 
 
-@login_required
-def events(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)  # type: ignore[arg-type]
+@authenticated_view
+def events(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)
     filters, problems = _filters_from(request)
-    listing = audit_event_list(user=request.user, filters=filters)  # type: ignore[arg-type]
+    listing = audit_event_list(user=request.user, filters=filters)
     context = {"problems": problems, "values": request.GET, **paginate(request, listing)}
     return render(request, "audit/events.html", context)
 
@@ -69,16 +70,16 @@ class _Echo:
         return value
 
 
-@login_required
-def export(request: HttpRequest) -> StreamingHttpResponse:
+@authenticated_view
+def export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     """The filtered events as CSV (UTF-8 with BOM so spreadsheets read Chinese), streamed."""
-    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)  # type: ignore[arg-type]
+    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)
     filters, _problems = _filters_from(request)
-    listing = audit_event_list(user=request.user, filters=filters)  # type: ignore[arg-type]
+    listing = audit_event_list(user=request.user, filters=filters)
     writer = csv.writer(_Echo())
     header = ["seq", "time", "actor", "verb", "object_type", "object_id", "object", "region", "before", "after", "hash"]
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[str]:
         yield "\ufeff" + writer.writerow(header)
         for e in listing.iterator(chunk_size=1000):
             yield writer.writerow(

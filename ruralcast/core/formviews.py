@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 
@@ -64,11 +65,14 @@ def form_round_trip(
     context: Mapping[str, Any] | None = None,
     form_key: str = "form",
     error_field: str | None = None,
+    flash_error: bool = False,
 ) -> HttpResponseBase:
     """Validate a bound `form`, call `on_valid(cleaned_data)`, and answer (see the module docstring).
 
     `context` is the page's other content; the form goes in as `form_key`. `error_field` puts
-    every service error on that field instead of the fields the error names.
+    every service error on that field instead of the fields the error names; `flash_error` also
+    shows the error's message at the top of the page (for forms laid out as a grid, where the
+    per-field messages need a summary such as "nothing was saved").
     """
     error: ApplicationError | None = None
     extra: Mapping[str, Any] = {}
@@ -78,6 +82,8 @@ def form_round_trip(
         except ApplicationError as refused:
             error = refused
             form_error_apply(form, refused, field=error_field)
+            if flash_error:
+                messages.error(request, refused.message)
         else:
             if isinstance(outcome, HttpResponseBase):
                 return outcome

@@ -28,6 +28,8 @@ from django.contrib.auth.decorators import user_passes_test
 from django.http import HttpRequest, HttpResponseBase
 
 if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
     from ruralcast.accounts.models import User
 
 P = ParamSpec("P")
@@ -43,6 +45,7 @@ class AuthenticatedHttpRequest(HttpRequest):
 
     user: User
     auth: User
+    htmx: HtmxDetails  # django_htmx's middleware runs for every request
 
 
 def is_active_user(user: Any) -> bool:

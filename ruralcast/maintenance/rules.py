@@ -32,7 +32,7 @@ from ruralcast.terminals.models import Terminal, TerminalState
 
 
 def _config() -> dict[str, object]:
-    return settings.RURALCAST_FLEET  # type: ignore[no-any-return]
+    return settings.RURALCAST_FLEET
 
 
 def sla(fault: str) -> timedelta:

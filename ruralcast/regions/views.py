@@ -3,9 +3,8 @@
 import csv
 import secrets
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -13,6 +12,7 @@ from ruralcast.accounts.access import access_require, access_require_somewhere, 
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError
 from ruralcast.core.exports import safe_row
+from ruralcast.core.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.regions import selectors
 from ruralcast.regions.codes import Level
 from ruralcast.regions.forms import DesignationImportForm
@@ -29,10 +29,10 @@ def _with_paths(regions: list[Region]) -> list[dict[str, object]]:
     return [{"region": r, "path": selectors.region_path_label(region=r)} for r in regions]
 
 
-@login_required
-def browse(request: HttpRequest, code: str | None = None) -> HttpResponse:
+@authenticated_view
+def browse(request: AuthenticatedHttpRequest, code: str | None = None) -> HttpResponse:
     region = selectors.region_get(code=code) if code else selectors.region_root()
-    access_require(user=request.user, action=Action.REGION_VIEW, region=region)  # type: ignore[arg-type]
+    access_require(user=request.user, action=Action.REGION_VIEW, region=region)
     query = request.GET.get("q", "").strip()[:50]
     counts = dict(
         selectors.region_subtree(region=region)
@@ -55,30 +55,30 @@ def browse(request: HttpRequest, code: str | None = None) -> HttpResponse:
     return render(request, "regions/browse.html", context)
 
 
-@login_required
-def picker(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def picker(request: AuthenticatedHttpRequest) -> HttpResponse:
     """htmx partial: the picker's result list for the text typed so far."""
     query = next((str(v) for k, v in request.GET.items() if k == "q" or k.endswith("__q")), "").strip()[:50]
     results = _with_paths(selectors.region_search(query=query, limit=15)) if query else []
     return render(request, "regions/picker_results.html", {"results": results, "query": query})
 
 
-@login_required
-def designations(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def designations(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = selectors.designation_list().annotate(region_count=Count("members"))
-    can_manage = bool(action_prefixes(user=request.user, action=Action.DESIGNATION_MANAGE))  # type: ignore[arg-type]
+    can_manage = bool(action_prefixes(user=request.user, action=Action.DESIGNATION_MANAGE))
     return render(request, "regions/designations.html", {"designations": rows, "can_manage": can_manage})
 
 
-@login_required
-def designation_detail(request: HttpRequest, key: str) -> HttpResponse:
+@authenticated_view
+def designation_detail(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     designation = selectors.designation_get(key=key)
     regions = _with_paths(list(selectors.designation_regions(designation=designation)))
     return render(request, "regions/designation.html", {"designation": designation, "regions": regions})
 
 
-@login_required
-def designation_export(request: HttpRequest, key: str) -> HttpResponse:
+@authenticated_view
+def designation_export(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     designation = selectors.designation_get(key=key)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{designation.key}.csv"'
@@ -90,10 +90,10 @@ def designation_export(request: HttpRequest, key: str) -> HttpResponse:
     return response
 
 
-@login_required
-def designation_import_view(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def designation_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Two steps: check the file (dry run, stored in the session), then confirm to save."""
-    access_require_somewhere(user=request.user, action=Action.DESIGNATION_MANAGE)  # type: ignore[arg-type]
+    access_require_somewhere(user=request.user, action=Action.DESIGNATION_MANAGE)
     form = DesignationImportForm(request.POST or None, request.FILES or None)
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and request.POST.get("action") == "confirm":

@@ -16,7 +16,7 @@ class SigningConfig(AppConfig):
         from ruralcast.signing.trust import TRUST_OUTBOX_KIND, build_trust_update
 
         checks.register(signing_alg_check)
-        register_outbox_handler(TRUST_OUTBOX_KIND, build_trust_update)  # type: ignore[arg-type]
+        register_outbox_handler(TRUST_OUTBOX_KIND, build_trust_update)
 
 
 def signing_alg_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

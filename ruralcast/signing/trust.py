@@ -13,9 +13,13 @@ have not seen yet: they ignore it until a later update reaches them (say so to t
 """
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from ruralcast.messaging.handlers import Outgoing
 
 TRUST_OUTBOX_KIND = "trust.publish"
 TRUST_TOPIC = "rc/v1/down/r/000000000000/trust"
@@ -33,7 +37,7 @@ def trust_publish_enqueue() -> None:
         outbox_enqueue(kind=TRUST_OUTBOX_KIND, key=str(version))
 
 
-def build_trust_update(key: str) -> list[object]:
+def build_trust_update(key: str) -> list["Outgoing"]:
     """The one retained message of an update (the dispatcher signs it with the active key)."""
     from ruralcast.messaging.handlers import Outgoing
     from ruralcast.signing.selectors import trust_list_build

@@ -5,6 +5,7 @@ The same services and selectors as the console, scoped by the caller's grants.
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypedDict
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -15,6 +16,8 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import NotFound, ValidationError
 from ruralcast.core.pagination import BoundedLimitOffsetPagination
+from ruralcast.core.requests import AuthenticatedHttpRequest
+from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
 from ruralcast.terminals import importer, selectors, services
 from ruralcast.terminals.commands import command_counts, command_send, regions_for_command
@@ -83,6 +86,16 @@ class TerminalOut(Schema):
         }
 
 
+class TerminalFilters(TypedDict):
+    """The list's filters, as `selectors.terminal_list` takes them."""
+
+    query: str
+    region: Region | None
+    kind: str
+    transport: str
+    status: str
+
+
 class TerminalQuery(Schema):
     q: str = Field("", max_length=50, description="Code prefix, or part of the name, model or owner station")
     region: str = Field("", max_length=12, description="12-digit code: only terminals below this region")
@@ -90,7 +103,7 @@ class TerminalQuery(Schema):
     transport: str = Field("", max_length=20, description=f"One of {_TRANSPORTS}")
     status: str = Field("", max_length=20, description="online, offline, fault, unprovisioned or revoked")
 
-    def filters(self) -> dict[str, object]:
+    def filters(self) -> TerminalFilters:
         return {
             "query": self.q,
             "region": region_get(code=self.region) if self.region else None,
@@ -139,12 +152,12 @@ class TerminalIn(TerminalDetailsIn):
 
 @router.get("/", response=list[TerminalOut], summary="Terminals in my regions")
 @paginate(BoundedLimitOffsetPagination)
-def terminal_list(request: HttpRequest, params: Query[TerminalQuery]) -> object:
-    return selectors.terminal_list(user=request.user, **params.filters())  # type: ignore[arg-type]
+def terminal_list(request: AuthenticatedHttpRequest, params: Query[TerminalQuery]) -> object:
+    return selectors.terminal_list(user=request.user, **params.filters())
 
 
 @router.post("/", response={201: TerminalOut}, summary="Register a terminal (credentials come with provisioning)")
-def terminal_create(request: HttpRequest, payload: TerminalIn) -> Status[Terminal]:
+def terminal_create(request: AuthenticatedHttpRequest, payload: TerminalIn) -> Status[Terminal]:
     registration = services.terminal_register(
         actor=request.user,
         village=region_get(code=payload.village, field="village"),
@@ -219,8 +232,8 @@ _EXPORT = {
 
 
 @router.get("/export.csv", summary="Export terminals (same filters as the list) as CSV", openapi_extra=_EXPORT)
-def terminal_export(request: HttpRequest, params: Query[TerminalQuery]) -> HttpResponse:
-    listing = selectors.terminal_list(user=request.user, **params.filters())  # type: ignore[arg-type]
+def terminal_export(request: AuthenticatedHttpRequest, params: Query[TerminalQuery]) -> HttpResponse:
+    listing = selectors.terminal_list(user=request.user, **params.filters())
     response = HttpResponse(importer.export_csv(listing), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="terminals.csv"'
     return response
@@ -281,9 +294,9 @@ def _command_out(command: Command) -> dict[str, object]:
 @router.post(
     "/commands", response={201: CommandOut}, summary="Send a command to terminals or to every terminal below regions"
 )
-def command_create(request: HttpRequest, payload: CommandIn) -> Status[dict[str, object]]:
+def command_create(request: AuthenticatedHttpRequest, payload: CommandIn) -> Status[dict[str, object]]:
     terminals = [
-        selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+        selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
         for code in payload.terminals
     ]
     command = command_send(
@@ -298,8 +311,8 @@ def command_create(request: HttpRequest, payload: CommandIn) -> Status[dict[str,
 
 
 @router.get("/commands/{key}", response=CommandOut, summary="A command and its answers so far")
-def command_detail(request: HttpRequest, key: str) -> dict[str, object]:
-    command = selectors.command_list(user=request.user).filter(key=key).first()  # type: ignore[arg-type]
+def command_detail(request: AuthenticatedHttpRequest, key: str) -> dict[str, object]:
+    command = selectors.command_list(user=request.user).filter(key=key).first()
     if command is None:
         raise NotFound(_("No such command."))
     return _command_out(command)
@@ -329,19 +342,19 @@ def firmware_upload(
 
 
 @router.get("/{code}", response=TerminalOut, summary="One terminal")
-def terminal_detail(request: HttpRequest, code: str) -> Terminal:
-    return selectors.terminal_get(user=request.user, code=code)  # type: ignore[arg-type]
+def terminal_detail(request: AuthenticatedHttpRequest, code: str) -> Terminal:
+    return selectors.terminal_get(user=request.user, code=code)
 
 
 @router.put("/{code}", response=TerminalOut, summary="Change a terminal's registry fields")
-def terminal_edit(request: HttpRequest, code: str, payload: TerminalDetailsIn) -> Terminal:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+def terminal_edit(request: AuthenticatedHttpRequest, code: str, payload: TerminalDetailsIn) -> Terminal:
+    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     return services.terminal_update(actor=request.user, terminal=terminal, details=payload.details())
 
 
 @router.post("/{code}/revoke", response=TerminalOut, summary="Revoke a terminal: the broker cuts it off")
-def terminal_revoke(request: HttpRequest, code: str) -> Terminal:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+def terminal_revoke(request: AuthenticatedHttpRequest, code: str) -> Terminal:
+    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     return services.terminal_revoke(actor=request.user, terminal=terminal)
 
 
@@ -350,9 +363,9 @@ def terminal_revoke(request: HttpRequest, code: str) -> Terminal:
     response=dict[str, object],
     summary="Issue new credentials: the provisioning file (the password appears here only)",
 )
-def terminal_provision(request: HttpRequest, code: str) -> dict[str, object]:
+def terminal_provision(request: AuthenticatedHttpRequest, code: str) -> dict[str, object]:
     from ruralcast.terminals.provisioning import provisioning_document
 
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     registration = services.terminal_credentials_issue(actor=request.user, terminal=terminal)
     return provisioning_document(registration=registration)
