@@ -63,7 +63,7 @@ class ApprovalStepForm(forms.Form):
 
     target = forms.CharField(max_length=12)
     step = forms.ChoiceField(
-        choices=[("advance", _("Submit or approve")), ("accept", _("Accept")), ("revoke", _("Send back"))],
+        choices=[(step, step) for step in ("advance", "accept", "revoke")],  # hidden inputs, never shown
         error_messages={"invalid_choice": _("Unknown step."), "required": _("Unknown step.")},
     )
     reason = forms.CharField(max_length=500, required=False, strip=False)
