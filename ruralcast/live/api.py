@@ -70,22 +70,22 @@ def live_start(request: AuthenticatedHttpRequest, payload: LiveStartIn) -> Statu
         target=region_get(code=payload.target, field="target"),
         source=payload.source,
     )
-    return Status(201, selectors.session_get(user=request.user, session_id=session.pk))
+    return Status(201, selectors.access_live_session(user=request.user, session_id=session.pk))
 
 
 @router.get("/{session_id}", response=LiveStatusOut, summary="A session and which terminals play it")
 def live_status(request: AuthenticatedHttpRequest, session_id: int) -> dict[str, object]:
-    session = selectors.session_get(user=request.user, session_id=session_id)
+    session = selectors.access_live_session(user=request.user, session_id=session_id)
     status = selectors.session_status(session=session)
     return {"session": session, **status.__dict__}
 
 
 @router.post("/{session_id}/stop", response=LiveSessionOut, summary="Stop a live session")
 def live_stop(request: AuthenticatedHttpRequest, session_id: int) -> LiveSession:
-    session = selectors.session_get(user=request.user, session_id=session_id)
+    session = selectors.access_live_session(user=request.user, session_id=session_id)
     services.live_session_stop(actor=request.user, session=session)
     transaction.on_commit(lambda: _finish_here(session.pk))
-    return selectors.session_get(user=request.user, session_id=session_id)
+    return selectors.access_live_session(user=request.user, session_id=session_id)
 
 
 def _finish_here(session_id: int) -> None:

@@ -71,7 +71,7 @@ def live_start(request: AuthenticatedHttpRequest) -> JsonResponse:
 @require_POST
 def live_stop(request: AuthenticatedHttpRequest, session_id: int) -> JsonResponse:
     try:
-        session = selectors.session_get(user=request.user, session_id=session_id)
+        session = selectors.access_live_session(user=request.user, session_id=session_id)
         services.live_session_stop(actor=request.user, session=session)
     except ApplicationError as error:
         return _error(error)
@@ -87,7 +87,7 @@ def live_stop(request: AuthenticatedHttpRequest, session_id: int) -> JsonRespons
 
 @authenticated_view
 def live_detail(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
-    session = selectors.session_get(user=request.user, session_id=session_id)
+    session = selectors.access_live_session(user=request.user, session_id=session_id)
     context = {"session": session, "status": selectors.session_status(session=session)}
     return render(request, "live/detail.html", context)
 
@@ -95,6 +95,6 @@ def live_detail(request: AuthenticatedHttpRequest, session_id: int) -> HttpRespo
 @authenticated_view
 def live_status(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
     """The terminals' receipts of a session (htmx partial, polled while on the air)."""
-    session = selectors.session_get(user=request.user, session_id=session_id)
+    session = selectors.access_live_session(user=request.user, session_id=session_id)
     context = {"session": session, "status": selectors.session_status(session=session)}
     return render(request, "live/status_partial.html", context)

@@ -58,7 +58,7 @@ def order_list(request: AuthenticatedHttpRequest, params: Query[OrderQuery]) -> 
 
 @router.get("/orders/{pk}", response=WorkOrderOut, summary="One work order")
 def order_detail(request: AuthenticatedHttpRequest, pk: int) -> WorkOrder:
-    return selectors.work_order_get(user=request.user, pk=pk)
+    return selectors.access_work_order(user=request.user, pk=pk)
 
 
 class ResolveIn(Schema):
@@ -67,7 +67,7 @@ class ResolveIn(Schema):
 
 @router.post("/orders/{pk}/resolve", response=WorkOrderOut, summary="Resolve a work order by hand")
 def order_resolve(request: AuthenticatedHttpRequest, pk: int, payload: ResolveIn) -> WorkOrder:
-    order = selectors.work_order_get(user=request.user, pk=pk)
+    order = selectors.access_work_order(user=request.user, pk=pk)
     return services.work_order_resolve(actor=request.user, order=order, resolution=payload.resolution)
 
 

@@ -52,7 +52,7 @@ def order_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @authenticated_view
 def order_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     """The work order, its notes, and the maintainer's three actions: take, note, resolve."""
-    order = selectors.work_order_get(user=request.user, pk=pk)
+    order = selectors.access_work_order(user=request.user, pk=pk)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     note_form = NoteForm()
     page: dict[str, Any] = {
@@ -124,7 +124,7 @@ def statistics(request: AuthenticatedHttpRequest) -> HttpResponse:
 @authenticated_view
 def note_photo(request: AuthenticatedHttpRequest, pk: int, note_id: int) -> HttpResponseBase:
     """A note's photo, to those who may see the work order (media files are not served publicly)."""
-    order = selectors.work_order_get(user=request.user, pk=pk)
+    order = selectors.access_work_order(user=request.user, pk=pk)
     note = order.notes.filter(pk=note_id).exclude(photo="").first()
     if note is None:
         raise NotFound(_("No such photo."))

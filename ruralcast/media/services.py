@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require
+from ruralcast.accounts.access import access_require, access_require_all
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
@@ -423,8 +423,7 @@ def live_create(*, actor: User, owner_region: Region, fields: LiveFields) -> Liv
     access_require(user=actor, action=Action.CONTENT_EDIT, region=owner_region)
     _validate_live(fields)
     audience = fields.audience or [owner_region]
-    for region in audience:
-        access_require(user=actor, action=Action.CONTENT_EDIT, region=region)
+    access_require_all(user=actor, action=Action.CONTENT_EDIT, regions=audience)
     with transaction.atomic():
         event = LiveEvent.objects.create(
             title=fields.title.strip(),
@@ -540,8 +539,7 @@ def collection_set_items(*, actor: User, collection: Collection, assets: list[As
     access_require(user=actor, action=Action.CONTENT_EDIT, region=collection.owner_region)
     if len({asset.pk for asset in assets}) != len(assets):
         raise ValidationError(_("An asset appears twice."), fields={"assets": [_("Duplicate.")]})
-    for asset in assets:
-        access_require(user=actor, action=Action.CONTENT_EDIT, region=asset.owner_region)
+    access_require_all(user=actor, action=Action.CONTENT_EDIT, regions=[asset.owner_region for asset in assets])
     with transaction.atomic():
         CollectionItem.objects.filter(collection=collection).delete()
         CollectionItem.objects.bulk_create(

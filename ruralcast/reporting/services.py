@@ -18,8 +18,9 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
-from ruralcast.regions.codes import NATIONAL_CODE, Level
+from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
+from ruralcast.regions.selectors import region_root
 from ruralcast.reporting.formulas import formula_evaluate, formula_names, formula_parse
 from ruralcast.reporting.models import (
     Aggregation,
@@ -56,7 +57,7 @@ def metadata_load(*, data: Mapping[str, Any], actor: User | None = None) -> dict
     `actor` None is the system (the loader command); a person needs `report.approve` at the
     national level, since metadata is the same for every region. All or nothing."""
     if actor is not None:
-        access_require(user=actor, action=Action.REPORT_APPROVE, region=Region.objects.get(code=NATIONAL_CODE))
+        access_require(user=actor, action=Action.REPORT_APPROVE, region=region_root())
     _metadata_check(data)
     counts = {"elements": 0, "data_sets": 0, "validation_rules": 0, "indicators": 0}
     with transaction.atomic():
@@ -350,6 +351,30 @@ def _may_act(actor: User, action: str, region: Region) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class ApprovalRights:
+    """What a person may do on the approval page of `region`, by the same rules the services apply."""
+
+    advance: bool  # submit (county) or approve (city, province) the region's own report
+    accept: bool  # accept the province's approved report (the national level)
+    send_back_below: bool  # send back the reports of the regions directly below
+
+
+def approval_rights(*, user: User, region: Region) -> ApprovalRights:
+    """Asked by the approval page to offer only the buttons the services would accept."""
+    advance = region.level in (Level.COUNTY, Level.CITY, Level.PROVINCE) and _may_act(
+        user, _approval_action(region)[1], region
+    )
+    accept = region.level == Level.PROVINCE and access_check(
+        user=user, action=Action.REPORT_APPROVE, region=region_root()
+    )
+    return ApprovalRights(
+        advance=advance,
+        accept=accept,
+        send_back_below=access_check(user=user, action=Action.REPORT_APPROVE, region=region),
+    )
+
+
 def approval_advance(*, actor: User, data_set: DataSet, period: str, region: Region) -> Approval:
     """County submits its report; a city or the province approves once every region directly
     below it has. The new step locks entry for the whole subtree."""
@@ -394,8 +419,13 @@ def approval_advance(*, actor: User, data_set: DataSet, period: str, region: Reg
 
 def approval_accept(*, actor: User, data_set: DataSet, period: str, province: Region) -> Approval:
     """The national level accepts a province's approved report (the last step)."""
-    national = Region.objects.get(code=NATIONAL_CODE)
-    access_require(user=actor, action=Action.REPORT_APPROVE, region=national)
+    access_require(user=actor, action=Action.REPORT_APPROVE, region=region_root())
+    if province.level != Level.PROVINCE:  # a city's approval is a step below, never the last one
+        raise ValidationError(
+            _("Only a province's approved report is accepted; %(region)s is not a province.")
+            % {"region": province.name},
+            fields={"region": [_("Wrong level.")]},
+        )
     with transaction.atomic():
         approval = (
             Approval.objects.select_for_update().filter(data_set=data_set, period=period, region=province).first()
@@ -430,7 +460,7 @@ def approval_revoke(*, actor: User, data_set: DataSet, period: str, region: Regi
         if approval is None:
             raise Conflict(_("%(region)s has nothing to send back for this period.") % {"region": region.name})
         if approval.state == ApprovalState.ACCEPTED:
-            access_require(user=actor, action=Action.REPORT_APPROVE, region=Region.objects.get(code=NATIONAL_CODE))
+            access_require(user=actor, action=Action.REPORT_APPROVE, region=region_root())
             approval.state = ApprovalState.APPROVED
             approval.save(update_fields=["state"])
         else:

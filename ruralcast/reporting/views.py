@@ -10,12 +10,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
+from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.formviews import form_round_trip
 from ruralcast.core.requests import AuthenticatedHttpRequest, authenticated_view
-from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
 from ruralcast.reporting import selectors, services, spreadsheets
 from ruralcast.reporting.analytics import Table, aggregate
@@ -180,7 +179,7 @@ def approval(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     if request.method == "POST":
         return _approval_post(request, data_set, period, region)
     own, rows = selectors.approval_chain(data_set=data_set, period=period, region=region)
-    user = request.user
+    rights = services.approval_rights(user=request.user, region=region)
     return render(
         request,
         "reporting/approval.html",
@@ -192,14 +191,9 @@ def approval(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
             "rows": rows,
             "breadcrumbs": _breadcrumbs(region),
             "periods": period_range(current_period(data_set.period_type), 12)[::-1],
-            "can_act": region.level in (Level.COUNTY, Level.CITY, Level.PROVINCE)
-            and (
-                access_check(user=user, action=Action.REPORT_APPROVE, region=region)
-                or (region.level == Level.COUNTY and access_check(user=user, action=Action.REPORT_ENTER, region=region))
-            ),
-            "can_accept": region.level == Level.PROVINCE
-            and access_check(user=user, action=Action.REPORT_APPROVE, region=Region.objects.get(code="0" * 12)),
-            "can_send_back": access_check(user=user, action=Action.REPORT_APPROVE, region=region),
+            "can_act": rights.advance,
+            "can_accept": rights.accept,
+            "can_send_back": rights.send_back_below,
         },
     )
 

@@ -14,7 +14,7 @@ from ninja.pagination import paginate
 
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import NotFound, ValidationError
+from ruralcast.core.errors import ValidationError
 from ruralcast.core.pagination import BoundedLimitOffsetPagination
 from ruralcast.core.requests import AuthenticatedHttpRequest
 from ruralcast.regions.models import Region
@@ -296,7 +296,7 @@ def _command_out(command: Command) -> dict[str, object]:
 )
 def command_create(request: AuthenticatedHttpRequest, payload: CommandIn) -> Status[dict[str, object]]:
     terminals = [
-        selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
+        selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
         for code in payload.terminals
     ]
     command = command_send(
@@ -312,10 +312,7 @@ def command_create(request: AuthenticatedHttpRequest, payload: CommandIn) -> Sta
 
 @router.get("/commands/{key}", response=CommandOut, summary="A command and its answers so far")
 def command_detail(request: AuthenticatedHttpRequest, key: str) -> dict[str, object]:
-    command = selectors.command_list(user=request.user).filter(key=key).first()
-    if command is None:
-        raise NotFound(_("No such command."))
-    return _command_out(command)
+    return _command_out(selectors.access_command(user=request.user, key=key))
 
 
 class FirmwareIn(Schema):
@@ -343,18 +340,18 @@ def firmware_upload(
 
 @router.get("/{code}", response=TerminalOut, summary="One terminal")
 def terminal_detail(request: AuthenticatedHttpRequest, code: str) -> Terminal:
-    return selectors.terminal_get(user=request.user, code=code)
+    return selectors.access_terminal(user=request.user, code=code)
 
 
 @router.put("/{code}", response=TerminalOut, summary="Change a terminal's registry fields")
 def terminal_edit(request: AuthenticatedHttpRequest, code: str, payload: TerminalDetailsIn) -> Terminal:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     return services.terminal_update(actor=request.user, terminal=terminal, details=payload.details())
 
 
 @router.post("/{code}/revoke", response=TerminalOut, summary="Revoke a terminal: the broker cuts it off")
 def terminal_revoke(request: AuthenticatedHttpRequest, code: str) -> Terminal:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     return services.terminal_revoke(actor=request.user, terminal=terminal)
 
 
@@ -366,6 +363,6 @@ def terminal_revoke(request: AuthenticatedHttpRequest, code: str) -> Terminal:
 def terminal_provision(request: AuthenticatedHttpRequest, code: str) -> dict[str, object]:
     from ruralcast.terminals.provisioning import provisioning_document
 
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     registration = services.terminal_credentials_issue(actor=request.user, terminal=terminal)
     return provisioning_document(registration=registration)

@@ -19,7 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require
+from ruralcast.accounts.access import access_require_all
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ValidationError
@@ -114,10 +114,8 @@ def command_send(
         )
     clean = params_clean(kind, params or {})
     if actor is not None:
-        for region in regions:
-            access_require(user=actor, action=Action.TERMINAL_CONTROL, region=region)
-        for terminal in terminals:
-            access_require(user=actor, action=Action.TERMINAL_CONTROL, region=terminal.village)
+        areas = [*regions, *(terminal.village for terminal in terminals)]
+        access_require_all(user=actor, action=Action.TERMINAL_CONTROL, regions=areas)
     if any(t.revoked_at is not None for t in terminals):
         raise ValidationError(_("A revoked terminal cannot be commanded."), fields={"terminals": [_("Revoked.")]})
     # Nested regions: the outer one covers the inner ones (one message fewer, no duplicate).

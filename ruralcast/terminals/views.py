@@ -144,7 +144,7 @@ def _initial(terminal: Terminal) -> dict[str, Any]:
 
 @authenticated_view
 def terminal_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponseBase:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     form = TerminalForm(request.POST or None, initial=_initial(terminal), editing=True)
 
     def save(data: dict[str, Any]) -> HttpResponse:
@@ -157,7 +157,7 @@ def terminal_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponseB
 
 @authenticated_view
 def terminal_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    terminal = selectors.terminal_get(user=request.user, code=code)
+    terminal = selectors.access_terminal(user=request.user, code=code)
     context = {
         "terminal": terminal,
         "state": getattr(terminal, "state", None) if not terminal.is_revoked else None,
@@ -169,7 +169,7 @@ def terminal_detail(request: AuthenticatedHttpRequest, code: str) -> HttpRespons
 @authenticated_view
 @require_POST
 def terminal_revoke(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     services.terminal_revoke(actor=request.user, terminal=terminal)
     messages.success(request, _("Terminal revoked: the broker no longer lets it connect."))
     return redirect("terminals:detail", code=terminal.code)
@@ -184,7 +184,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @require_POST
 def terminal_provision(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """New credentials and the provisioning file (JSON download and QR code), shown once."""
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     try:
         registration = services.terminal_credentials_issue(actor=request.user, terminal=terminal)
     except ApplicationError as error:
@@ -230,7 +230,7 @@ def terminals_provision_zip(request: AuthenticatedHttpRequest) -> HttpResponse:
 @authenticated_view
 def terminal_label(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The printable asset label stuck on the device: no secret, a QR code of its identity."""
-    terminal = selectors.terminal_get(user=request.user, code=code)
+    terminal = selectors.access_terminal(user=request.user, code=code)
     qr = provisioning.qr_svg(provisioning.asset_label_text(terminal), scale=4)
     return render(request, "terminals/label.html", {"terminal": terminal, "qr": qr})
 
@@ -279,7 +279,7 @@ def fleet_map(request: AuthenticatedHttpRequest) -> HttpResponse:
 def _command_targets(request: AuthenticatedHttpRequest) -> dict[str, Any]:
     """The targets named in the query: ?terminal=CODE, or ?region=CODE (every terminal below)."""
     if request.GET.get("terminal"):
-        terminal = selectors.terminal_get(
+        terminal = selectors.access_terminal(
             user=request.user, code=request.GET["terminal"], action=Action.TERMINAL_CONTROL
         )
         return {"terminals": [terminal], "label": f"{terminal.name} ({terminal.code})"}
@@ -316,15 +316,6 @@ def command_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return form_round_trip(request, form, save, template="terminals/command_form.html", context={"targets": targets})
 
 
-def _command_get(request: AuthenticatedHttpRequest, key: str) -> Command:
-    command = Command.objects.select_related("created_by").filter(key=key).first()
-    if command is None:
-        raise NotFound(_("No such command."))
-    region = region_get(code=command.region_code)
-    access_require(user=request.user, action=Action.TERMINAL_VIEW, region=region)
-    return command
-
-
 def _command_context(command: Command) -> dict[str, Any]:
     now = timezone.now()
     problems = command.targets.exclude(state__in=[AckState.DONE, AckState.PENDING]).order_by("terminal_code")[:200]
@@ -339,14 +330,14 @@ def _command_context(command: Command) -> dict[str, Any]:
 
 @authenticated_view
 def command_detail(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
-    command = _command_get(request, key)
+    command = selectors.access_command(user=request.user, key=key)
     return render(request, "terminals/command.html", _command_context(command))
 
 
 @authenticated_view
 def command_status(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     """htmx partial: the answers so far and the time left."""
-    command = _command_get(request, key)
+    command = selectors.access_command(user=request.user, key=key)
     return render(request, "terminals/_command_status.html", _command_context(command))
 
 
