@@ -75,10 +75,10 @@ def test_request_user_or_none_for_pages_anonymous_visitors_may_see(township_view
 
 def _operations() -> list[tuple[str, Callable[..., Any], Any]]:
     found: list[tuple[str, Callable[..., Any], Any]] = []
-    for prefix, router in api._routers:
+    for router in api._get_bound_routers():  # the operations as served, with the API's auth applied
         for path, path_view in router.path_operations.items():
             for operation in path_view.operations:
-                found.append((f"{prefix}{path}", operation.view_func, operation.auth_callbacks))
+                found.append((f"{router.prefix}{path}", operation.view_func, operation.auth_callbacks))
     return found
 
 
