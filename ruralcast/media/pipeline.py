@@ -139,10 +139,10 @@ def _transcode(job: Job, asset: Asset) -> None:
             transcode.run(transcode.poster_command(source=source, out=out, at=0))
         # documents: nothing to convert; the original is served as it is
         job_progress(job=job, percent=95, step="store")
-        storage_delete_tree(f"{asset.folder}/hls")
-        storage_delete_tree(f"{asset.folder}/thumbs")
+        storage_delete_tree(prefix=f"{asset.folder}/hls")
+        storage_delete_tree(prefix=f"{asset.folder}/thumbs")
         sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in out.rglob("*") if p.is_file()}
-        written = storage_put_tree(out, asset.folder)
+        written = storage_put_tree(folder=out, prefix=asset.folder)
         for path in written:
             if path.startswith("thumbs/"):
                 renditions.append(Rendition(asset=asset, kind=RenditionKind.THUMBNAIL, name=Path(path).stem, path=path))

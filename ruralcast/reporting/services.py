@@ -146,7 +146,7 @@ def _check_formula(formula: str, elements: Mapping[str, DataElement]) -> None:
 # ---------------------------------------------------------------------------- entry
 
 
-def value_parse(element: DataElement, raw: Any) -> tuple[float | None, str]:
+def value_parse(*, element: DataElement, raw: Any) -> tuple[float | None, str]:
     """(number, text) for what someone typed; ValueError with a message for people if it is not one."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, ""
@@ -204,7 +204,7 @@ def entry_check(*, actor: User, data_set: DataSet, period: str, region: Region) 
         )
 
 
-def entry_elements(data_set: DataSet) -> list[DataElement]:
+def entry_elements(*, data_set: DataSet) -> list[DataElement]:
     """The elements people type in for this data set, in form order (operational ones excluded)."""
     return [m.element for m in data_set.members.select_related("element") if not m.element.source]
 
@@ -242,7 +242,7 @@ def values_prepare(
             errors.setdefault(code, []).append(_("Not an element of this data set that people enter."))
             continue
         try:
-            parsed[code] = value_parse(element, value)
+            parsed[code] = value_parse(element=element, raw=value)
         except ValueError as error:
             errors.setdefault(code, []).append(str(error))
     if not errors:
@@ -261,7 +261,7 @@ def _values_write(
 ) -> EntryResult:
     """Write parsed values of one region (call inside a transaction, after `values_prepare`)."""
     result = EntryResult()
-    elements = {e.code: e for e in entry_elements(data_set)}
+    elements = {e.code: e for e in entry_elements(data_set=data_set)}
     existing = {
         v.element_id: v for v in DataValue.objects.filter(element__in=elements.values(), period=period, region=region)
     }
@@ -318,7 +318,7 @@ def values_save(*, actor: User, data_set: DataSet, period: str, region: Region, 
     rule fails; nothing is written then."""
     entry_check(actor=actor, data_set=data_set, period=period, region=region)
     parsed, errors = values_prepare(
-        data_set=data_set, period=period, region=region, raw=raw, elements=entry_elements(data_set)
+        data_set=data_set, period=period, region=region, raw=raw, elements=entry_elements(data_set=data_set)
     )
     if errors:
         raise ValidationError(_("Nothing was saved: correct the values marked below."), fields=errors)

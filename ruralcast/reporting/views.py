@@ -83,7 +83,7 @@ def entry(request: AuthenticatedHttpRequest, code: str) -> HttpResponseBase:
         return render(request, "reporting/entry_regions.html", context)
     form = EntryForm(
         request.POST or None,
-        elements=services.entry_elements(data_set),
+        elements=services.entry_elements(data_set=data_set),
         current=selectors.entry_values(data_set=data_set, period=period, region=region),
     )
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TypedDict
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
@@ -196,7 +196,7 @@ class ImportIn(Schema):
     summary="Import terminals from CSV or xlsx (nothing is written while a row is wrong, unless valid_only)",
 )
 def terminal_import(
-    request: HttpRequest, file: File[UploadedFile], payload: Form[ImportIn]
+    request: AuthenticatedHttpRequest, file: File[UploadedFile], payload: Form[ImportIn]
 ) -> Status[dict[str, object]]:
     if (file.size or 0) > importer.MAX_BYTES:
         raise ValidationError(_("The file is larger than 20 MB; split it."), fields={"file": [_("Too large.")]})
@@ -325,7 +325,7 @@ class FirmwareIn(Schema):
     summary="Upload a firmware file; returns the params of a firmware command",
 )
 def firmware_upload(
-    request: HttpRequest, file: File[UploadedFile], payload: Form[FirmwareIn]
+    request: AuthenticatedHttpRequest, file: File[UploadedFile], payload: Form[FirmwareIn]
 ) -> Status[dict[str, object]]:
     from ruralcast.terminals.firmware import MAX_BYTES, firmware_store
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_require_all
+from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ValidationError
@@ -94,7 +95,7 @@ class CommandCounts:
 
 def command_send(
     *,
-    actor: Any,
+    actor: User | None,
     kind: str,
     params: dict[str, Any] | None = None,
     regions: list[Region] | None = None,

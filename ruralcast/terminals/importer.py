@@ -216,7 +216,7 @@ def _date(value: Any) -> date | None:
         raise ValueError(value) from None
 
 
-def rows_check(*, actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportReport:
+def rows_check(*, actor: User | None, rows: list[tuple[int, dict[str, Any]]]) -> ImportReport:
     """Check every row against the registry and the actor's rights; writes nothing."""
     kinds, transports = _choice_lookup(TerminalKind), _choice_lookup(Transport)
     village_codes = {str(r.get("village_code") or "") for _, r in rows}
@@ -246,7 +246,7 @@ def rows_check(*, actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportR
             if not allowed[village_code]:
                 errors.append(_("village_code: %(name)s is outside your regions.") % {"name": village.name})
         if code:
-            problem = terminal_code_problem(code, village=village if village and not errors else None)
+            problem = terminal_code_problem(code=code, village=village if village and not errors else None)
             if problem:
                 errors.append(f"code: {problem}")
             elif code in seen:
@@ -286,7 +286,7 @@ def rows_check(*, actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportR
             if details.maintainer is None:
                 errors.append(_("maintainer: no active user %(u)s.") % {"u": username})
         if village is not None and village.level == Level.VILLAGE:
-            for name, messages in details_problems(details, village=village).items():
+            for name, messages in details_problems(details=details, village=village).items():
                 errors.extend(f"{name}: {message}" for message in messages)
         result.details = details
         if not errors:
@@ -299,7 +299,7 @@ def rows_check(*, actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportR
 
 def terminals_import(
     *,
-    actor: Any,
+    actor: User | None,
     filename: str,
     data: bytes,
     valid_only: bool = False,
@@ -369,7 +369,7 @@ def terminals_import(
             batch_size=1000,
         )
         Terminal.objects.bulk_create(new, batch_size=1000)
-        states_create(new)
+        states_create(terminals=new)
         report.created = [t.code for t in new]
         audit_record(
             actor=actor,

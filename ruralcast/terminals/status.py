@@ -32,7 +32,7 @@ def silent_after() -> timedelta:
     return timedelta(seconds=int(settings.RURALCAST_FLEET["SILENT_AFTER_SECONDS"]))
 
 
-def states_create(terminals: Iterable[Terminal]) -> None:
+def states_create(*, terminals: Iterable[Terminal]) -> None:
     """A state row (offline, never seen) for each new terminal."""
     TerminalState.objects.bulk_create(
         [TerminalState(terminal_id=t.code, village_code=t.village_id) for t in terminals],
