@@ -3,6 +3,13 @@
 Runs outside any request, called by `tasks.media_job_run`. Progress goes to the job row as ffmpeg
 reports it; a failure is stored as a sentence a person can act on (the ffmpeg detail follows it
 for whoever investigates) and the asset is marked failed, so the console offers a retry.
+
+A deliberate writer outside services (CONTRIBUTING.md): the worker moves the job it holds through
+its states (running, failed, succeeded) and stores the renditions it made. No person acts here and
+no region is chosen, so there is no access to check; the person's act (the upload, the retry) was
+checked and audited by its service when the job was queued. The outcomes people rely on are
+audited here too: `media.asset_ready` when the renditions are stored, and a replay is created
+through `asset_create_from_file` (audited) in the same transaction that links it to its live.
 """
 
 import re

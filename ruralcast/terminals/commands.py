@@ -7,6 +7,12 @@ outbox row: the dispatcher signs the command once and publishes it **once per ta
 named terminals, QoS 1, not retained. Each terminal answers on `rc/v1/up/<id>/ack`; the ingest
 worker writes answers in batches (`acks_write`), and `fleet_watch` marks the targets that have not
 answered by the deadline as timed out (`commands_time_out`).
+
+`command_send` is the service (access over every target, audit record and outbox row in one
+transaction). `acks_write` (the ingest worker's, per batch) and `commands_time_out` (the fleet
+watcher's) are deliberate bulk writers outside services: they record what terminals answered, or
+that they did not, on the targets of a command already audited; one UPDATE per answer group, no
+actor, no per-target audit (CONTRIBUTING.md).
 """
 
 import secrets

@@ -10,6 +10,11 @@ others reported. New terminals get no broker credentials here: each gets its pro
 (and with it its password) from `terminal_credentials_issue`, when it is installed.
 
 An export has the same columns, so export → edit → import round-trips.
+
+`terminals_import` is a service although it writes in bulk: `rows_check` applies the actor's
+`terminal.control` to every row's village, and the whole file is written in one transaction with
+one audit record (the file's SHA-256, the refused lines, the codes created and updated) instead of
+one per row: a county's registry of 3,000 devices is one act of one person.
 """
 
 import csv
