@@ -23,7 +23,7 @@ from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
 from ruralcast.alerts.models import Alert, MsgType, State, Status
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.exports import safe_row
-from ruralcast.core.formviews import form_round_trip
+from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.ranged import ranged_file_response
 from ruralcast.core.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.regions.selectors import region_get
@@ -170,7 +170,7 @@ def alert_status(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse
 def _workflow(request: AuthenticatedHttpRequest, ebm_id: str, action: str) -> HttpResponse:
     alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     user = request.user
-    try:
+    with service_errors_flashed(request):
         if action == "submit":
             services.alert_submit(actor=user, alert=alert)
             messages.success(request, _("Submitted. A second person with approval rights must now approve it."))
@@ -189,8 +189,6 @@ def _workflow(request: AuthenticatedHttpRequest, ebm_id: str, action: str) -> Ht
             update = services.alert_prepare_update(actor=user, alert=alert)
             messages.success(request, _("Update prepared as a draft: change what is new, then submit."))
             return redirect("alerts:edit", ebm_id=update.ebm_id)
-    except ApplicationError as error:
-        messages.error(request, error.message)
     return redirect("alerts:detail", ebm_id=alert.ebm_id)
 
 

@@ -22,11 +22,16 @@ service is the transaction, so a failure leaves nothing half-written. GET filter
 same helper (a form bound to `request.GET or None` is bound only when a filter was sent), or
 `form_status` when the page shows results whether or not the filter is valid.
 
+Buttons without a form page (approve, end the live, retry) post and redirect back: their service
+runs inside `service_errors_flashed(request)`, which turns an `ApplicationError` into the error
+message of the page the browser is sent back to.
+
 The console's form pages are full-page posts (htmx only polls partials and checks slot
 conflicts, which are not round trips), so the helper has no htmx branch.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from django import forms
@@ -90,3 +95,20 @@ def form_round_trip(
             extra = outcome
     page = {**(context or {}), form_key: form, **extra}
     return render(request, template, page, status=form_status(form, error))
+
+
+@contextmanager
+def service_errors_flashed(request: HttpRequest) -> Iterator[None]:
+    """Run a button's service; its `ApplicationError` becomes the message shown after the redirect.
+
+        with service_errors_flashed(request):
+            services.live_end(actor=request.user, event=event)
+            messages.success(request, _("The live has ended."))
+        return redirect("media:live_detail", uid=event.uid)
+
+    Nothing after the failing call inside the block runs; the code after the block does.
+    """
+    try:
+        yield
+    except ApplicationError as error:
+        messages.error(request, error.message)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied
-from ruralcast.core.formviews import form_round_trip
+from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.ranged import ranged_file_response
 from ruralcast.core.requests import AuthenticatedHttpRequest, authenticated_view, request_user_or_none
 from ruralcast.media import links, selectors, services
@@ -213,10 +213,8 @@ def job_status(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
 @require_POST
 def job_retry(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     job = selectors.access_job(user=request.user, job_id=job_id)
-    try:
+    with service_errors_flashed(request):
         job = services.job_retry(actor=request.user, job=job)
-    except ApplicationError as error:
-        messages.error(request, error.message)
     if request.htmx:
         return render(request, "media/_job.html", {"job": job})
     if job.asset_id:
@@ -281,11 +279,9 @@ def live_status(request: HttpRequest, uid: str) -> HttpResponse:
 @require_POST
 def live_end(request: AuthenticatedHttpRequest, uid: str) -> HttpResponse:
     event = selectors.access_live(user=request.user, uid=uid)
-    try:
+    with service_errors_flashed(request):
         services.live_end(actor=request.user, event=event)
         messages.success(request, _("The live has ended; its replay is being prepared."))
-    except ApplicationError as error:
-        messages.error(request, error.message)
     return redirect("media:live_detail", uid=event.uid)
 
 

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import ApplicationError, NotFound
-from ruralcast.core.formviews import form_round_trip
+from ruralcast.core.errors import NotFound
+from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.regions.models import Region
 from ruralcast.reporting import selectors, services, spreadsheets
@@ -208,7 +208,7 @@ def _approval_post(request: AuthenticatedHttpRequest, data_set: DataSet, period:
     user = request.user
     target = selectors.access_report_region(user=user, code=form.cleaned_data["target"])
     step = form.cleaned_data["step"]
-    try:
+    with service_errors_flashed(request):
         if step == "advance":
             services.approval_advance(actor=user, data_set=data_set, period=period, region=target)
             messages.success(request, _("Done: %(region)s.") % {"region": target.name})
@@ -220,8 +220,6 @@ def _approval_post(request: AuthenticatedHttpRequest, data_set: DataSet, period:
                 actor=user, data_set=data_set, period=period, region=target, reason=form.cleaned_data["reason"]
             )
             messages.success(request, _("Sent back: %(region)s.") % {"region": target.name})
-    except ApplicationError as error:
-        messages.error(request, error.message)
     return redirect(back)
 
 

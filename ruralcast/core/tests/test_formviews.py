@@ -119,3 +119,35 @@ def test_form_status_for_filter_forms() -> None:
     assert form_status(ScheduleNameForm(QueryDict("name=a&volume=1"))) == 200
     assert form_status(ScheduleNameForm(QueryDict("name=a&volume=x"))) == 400
     assert form_status(ScheduleNameForm(None), Conflict("x")) == 409
+
+
+def _with_messages(request: HttpRequest) -> HttpRequest:
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.db import SessionStore
+
+    request.session = SessionStore()
+    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+    return request
+
+
+def test_a_buttons_service_error_becomes_the_message_after_the_redirect() -> None:
+    from django.contrib.messages import get_messages
+
+    from ruralcast.core.formviews import service_errors_flashed
+
+    request = _with_messages(RequestFactory().post("/alerts/1/approve/"))
+    ran: list[str] = []
+    with service_errors_flashed(request):
+        ran.append("before")
+        raise Conflict("这条消息刚被别人处理过")
+    ran.append("after the block")  # the redirect back still happens
+    assert ran == ["before", "after the block"]
+    assert [str(m) for m in get_messages(request)] == ["这条消息刚被别人处理过"]
+
+
+def test_other_exceptions_are_not_swallowed_by_the_button_helper() -> None:
+    from ruralcast.core.formviews import service_errors_flashed
+
+    request = _with_messages(RequestFactory().post("/x/"))
+    with pytest.raises(ZeroDivisionError), service_errors_flashed(request):
+        _ = 1 / 0
