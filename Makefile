@@ -34,6 +34,7 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy ruralcast config bench terminal/ruralcast_terminal
+	$(PY) scripts/check_topics.py
 
 format:
 	.venv/bin/ruff check --fix .

@@ -43,6 +43,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ruralcast_terminal import topics
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PROVINCE = "520000000000"
@@ -84,7 +86,9 @@ def _bare_worker(
             reply = b"r" * reply_bytes
             for (user, _password), client in zip(credentials, clients, strict=True):
 
-                def answer(_message: Any, client: Any = client, topic: str = f"rc/v1/up/{user}/bench") -> None:
+                def answer(
+                    _message: Any, client: Any = client, topic: str = topics.uplink_topic(user, "bench")
+                ) -> None:
                     arrivals.append(time.time())
                     client.publish_nowait(topic, reply, qos=1)
 
@@ -115,7 +119,7 @@ def _bare_collector(port: int, expected: int, account: tuple[str, str], events: 
         arrivals: list[float] = []
         user, password = account
         [collector] = await connected_clients(
-            [(user, password, [("rc/v1/up/+/bench", 1)])],
+            [(user, password, [(topics.uplink_filter("bench"), 1)])],
             port=port,
             on_message=lambda _message: arrivals.append(time.time()),
         )
@@ -155,7 +159,7 @@ def bare_fanout(
     from bench.common import platform_publisher, start_baseline_workers
     from ruralcast.messaging.broker import platform_credentials
 
-    topic_filter = f"rc/v1/down/r/{PROVINCE}/+"
+    topic_filter = topics.region_filter(PROVINCE)
     collector = None
     if reply_bytes:
         context = multiprocessing.get_context("spawn")
@@ -179,7 +183,7 @@ def bare_fanout(
     async def publish_once(round_number: int) -> float:
         publisher = await platform_publisher("bench-bare-publisher", port=port)
         started = time.time()
-        await publisher.publish(f"rc/v1/down/r/{PROVINCE}/bare{round_number}", b"x" * size, qos=1)
+        await publisher.publish(topics.region_topic(PROVINCE, f"bare{round_number}"), b"x" * size, qos=1)
         await publisher.disconnect()
         return started
 
@@ -203,7 +207,7 @@ def bare_fanout(
 
 def _receipt_bytes(ebm_id: str, terminal: str) -> int:
     """The size of a terminal's `received` + `started` receipt message for this alert."""
-    from ruralcast_terminal.agent import local_now_iso, receipts_bytes
+    from ruralcast_terminal.receipts import local_now_iso, receipts_bytes
 
     now = local_now_iso()
     return len(receipts_bytes(terminal=terminal, ebm_id=ebm_id, events=[("received", "", now), ("started", "", now)]))

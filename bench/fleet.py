@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ruralcast_terminal import topics
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PROVINCE = "52"
@@ -110,7 +112,7 @@ def generate(args: argparse.Namespace) -> None:
                     f'"signal_dbm":-71,"storage_free_mb":900,"firmware":"1.0.0","uptime_s":{sent},'
                     f'"playback_failures":0}}'
                 ).encode()
-                future = clients[sent % len(clients)].publish_nowait(f"rc/v1/up/{code}/status", body, qos=1)
+                future = clients[sent % len(clients)].publish_nowait(topics.status_topic(code), body, qos=1)
                 future.add_done_callback(done)
                 sent += 1
             await asyncio.sleep(0.005)

@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ruralcast_terminal import topics
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -81,7 +83,7 @@ def bare_stream(
     """Delays (ms) of a bare QoS 0 stream of `chunks` messages of `size` bytes every `interval` s."""
     from bench.common import platform_publisher, start_baseline_workers
 
-    topic_filter = f"rc/v1/down/r/{PROVINCE}/+"
+    topic_filter = topics.region_filter(PROVINCE)
     workers, events, stop = start_baseline_workers(_bare_stream_worker, credentials, processes, port, topic_filter)
 
     async def publish() -> None:
@@ -91,7 +93,7 @@ def bare_stream(
         for n in range(chunks):
             await asyncio.sleep(max(0.0, start + n * interval - loop.time()))
             body = struct.pack("<d", time.time() * 1000).ljust(size, b"x")
-            publisher.publish_nowait(f"rc/v1/down/r/{PROVINCE}/bare-stream", body, qos=0)
+            publisher.publish_nowait(topics.region_topic(PROVINCE, "bare-stream"), body, qos=0)
         await asyncio.sleep(0.5)
         await publisher.disconnect()
 
@@ -115,7 +117,7 @@ class Observer:
         self.server_ms: list[int] = []
         self.link = MqttLink(
             client_id="bench-live-observer",
-            subscriptions=[(f"rc/v1/down/r/{PROVINCE}/+", 0)],
+            subscriptions=[(topics.region_filter(PROVINCE), 0)],
             on_message=self._message,
         )
 

@@ -42,6 +42,8 @@ from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
+from ruralcast_terminal import topics
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -64,7 +66,7 @@ def _bare_worker(index: int, clients_spec: list[tuple[str, str, str]], port: int
             if marker.startswith("bare"):
                 arrivals.setdefault(marker, []).append(time.time())
 
-        accounts = [(user, password, [(f"rc/v1/down/r/{village}/+", 1)]) for user, password, village in clients_spec]
+        accounts = [(user, password, [(topics.region_filter(village), 1)]) for user, password, village in clients_spec]
         clients = await connected_clients(accounts, port=port, on_message=arrived)
         await asyncio.sleep(1.0)  # subscriptions acknowledged, retained documents delivered
         events.put(("ready", index, 0.0))

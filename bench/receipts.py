@@ -23,6 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ruralcast_terminal import topics
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "rc_receipts_bench"
@@ -56,13 +58,13 @@ def _alert(serial: int) -> Any:
 
 def _messages(ebm_id: str, count: int) -> list[tuple[str, bytes, Any]]:
     from django.utils import timezone
-    from ruralcast_terminal.agent import local_now_iso, receipts_bytes
+    from ruralcast_terminal.receipts import local_now_iso, receipts_bytes
 
     out = []
     for n in range(count):
         terminal, at = f"5200{n:019d}", local_now_iso()
         body = receipts_bytes(terminal=terminal, ebm_id=ebm_id, events=[("received", "", at), ("started", "", at)])
-        out.append((f"rc/v1/up/{terminal}/receipt", body, timezone.now()))
+        out.append((topics.receipt_topic(terminal), body, timezone.now()))
     return out
 
 

@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from ruralcast.alerts.models import Alert
+from ruralcast.messaging.topics import REGION_TOPIC  # a str.format template (region, ebm_id)
 
 # Audio up to this size travels with the message, attached after the envelope as raw bytes
 # (docs/protocols.md §3), so a terminal can play from the message alone and 10,000 terminals do not
@@ -14,7 +15,6 @@ from ruralcast.alerts.models import Alert
 # the signed JSON (where it would be encoded twice, payload and envelope): 40 % fewer bytes for every
 # loudspeaker on a metered 4G link. Longer audio goes by URL + SHA-256 (range requests, caching).
 INLINE_AUDIO_MAX_BYTES = 64 * 1024
-REGION_TOPIC = "rc/v1/down/r/{region}/{ebm_id}"
 
 
 def _local_iso(value: Any) -> str:

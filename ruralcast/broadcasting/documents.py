@@ -33,13 +33,14 @@ from ruralcast.broadcasting.programme import (
     slots_touching,
     with_content,
 )
+from ruralcast.messaging.topics import SCHEDULE
 from ruralcast.regions.models import Region
 
 DOCUMENT_KIND = "schedule"
 DEFAULT_DAYS = 3
 FORMAT_VERSION = 2
 # The last level of the retained topic a village's document lives on: rc/v1/down/r/<village>/schedule.
-TOPIC_NAME = "schedule"
+TOPIC_NAME = SCHEDULE
 
 
 def programme_audio_url(sha256: str) -> str:

@@ -35,6 +35,8 @@ from django.conf import settings
 from ruralcast_terminal import live as terminal_live
 from ruralcast_terminal.protocol import message_join
 
+from ruralcast.messaging.topics import live_topic
+
 if TYPE_CHECKING:
     from ruralcast.signing.services import ActiveSigner
 
@@ -186,7 +188,7 @@ class Broadcast:
 
     def _send(self, payload: dict[str, Any], attachment: bytes | None, qos: int) -> int:
         data = message_join(self.signer.seal(payload), attachment)
-        self.publish([(terminal_live.live_topic(area, self.session), data, qos) for area in self.areas])
+        self.publish([(live_topic(area, self.session), data, qos) for area in self.areas])
         return len(data)
 
     def open(self) -> None:

@@ -35,7 +35,7 @@ from pathlib import Path
 from django.conf import settings
 from ruralcast_terminal.protocol import covering_codes
 
-from ruralcast.messaging.topics import ROOT
+from ruralcast.messaging.topics import ACL_ALL_REGIONS, ACL_OWN_DOWNLINK, ACL_OWN_UPLINKS, EVERYTHING, region_filter
 from ruralcast.terminals.credentials import mosquitto_password_hash
 from ruralcast.terminals.selectors import terminals_active
 
@@ -162,23 +162,23 @@ def acl_render() -> str:
             [
                 "# Written by ruralcast from the database (messaging/broker.py); edits are lost.",
                 f"user {username}",
-                f"topic readwrite {ROOT}/#",
+                f"topic readwrite {EVERYTHING}",
                 "",
                 "# Every terminal: its user name is its resource code; region topics are shared (REGION_ACL).",
-                f"pattern read {ROOT}/down/t/%u",
-                f"pattern write {ROOT}/up/%u/#",
-                f"pattern read {ROOT}/down/r/#",
+                f"pattern read {ACL_OWN_DOWNLINK}",
+                f"pattern write {ACL_OWN_UPLINKS}",
+                f"pattern read {ACL_ALL_REGIONS}",
                 "",
             ]
         )
     lines = [
         "# Written by ruralcast from the database (messaging/broker.py); edits are lost.",
         f"user {username}",
-        f"topic readwrite {ROOT}/#",
+        f"topic readwrite {EVERYTHING}",
         "",
         "# Every terminal: its user name is its resource code.",
-        f"pattern read {ROOT}/down/t/%u",
-        f"pattern write {ROOT}/up/%u/#",
+        f"pattern read {ACL_OWN_DOWNLINK}",
+        f"pattern write {ACL_OWN_UPLINKS}",
         "",
         "# Each terminal reads the region topics covering its village, nothing else.",
     ]
@@ -192,7 +192,7 @@ def acl_render() -> str:
         if code == username or not code.isdigit():
             continue
         lines.append(f"user {code}")
-        lines.extend(f"topic read {ROOT}/down/r/{area}/+" for area in covering_codes(village))
+        lines.extend(f"topic read {region_filter(area)}" for area in covering_codes(village))
     lines.append("")
     return "\n".join(lines)
 

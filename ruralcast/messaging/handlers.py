@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ruralcast.messaging.topics import is_downlink
+from ruralcast.messaging.topics import DOWN_PREFIX, is_downlink
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Outgoing:
 
     def __post_init__(self) -> None:
         if not is_downlink(self.topic):
-            raise ValueError(f"the platform publishes only on concrete rc/v1/down/ topics, not {self.topic!r}")
+            raise ValueError(f"the platform publishes only on concrete {DOWN_PREFIX} topics, not {self.topic!r}")
         if self.qos not in (0, 1):
             raise ValueError("QoS 0 or 1")
         if self.attachment is not None and self.payload is None:

@@ -1,55 +1,87 @@
-"""MQTT topic names of protocol v1 (docs/protocols.md §2), in one place.
+"""MQTT topic names of protocol v1 (docs/protocols.md §2), re-exported from the wire protocol's home.
 
-Downlinks: `rc/v1/down/r/<region code>/<ebm id>` (one alert for a region's subtree, retained; its
-update or cancel replaces it on the same topic) and `rc/v1/down/t/<terminal code>` (one device). Uplinks: `rc/v1/up/<terminal code>/<kind>`, where the
-broker's ACL lets only the terminal whose user name is `<terminal code>` write; that is what makes
-the terminal id in an uplink topic trustworthy.
+The names are spelt once, in `ruralcast_terminal.topics` (the terminal package carries the wire
+protocol, and a village device must not import the platform); the platform imports them from here
+so that its apps depend on messaging, not on the terminal package's layout. See that module for what
+each topic carries and who may read or write it.
 """
 
-ROOT = "rc/v1"
-DOWN_PREFIX = f"{ROOT}/down/"
-UP_PREFIX = f"{ROOT}/up/"
+from ruralcast_terminal.topics import (
+    ACK,
+    ACL_ALL_REGIONS,
+    ACL_OWN_DOWNLINK,
+    ACL_OWN_UPLINKS,
+    COMMAND_PREFIX,
+    DOWN_PREFIX,
+    EVERYTHING,
+    LIVE_PREFIX,
+    PLAYLOG,
+    RECEIPT,
+    REGION_PREFIX,
+    REGION_TOPIC,
+    ROOT,
+    SCHEDULE,
+    STATUS,
+    TERMINAL_PREFIX,
+    TRUST,
+    UP_PREFIX,
+    UPLINK_KINDS,
+    ack_topic,
+    command_topic,
+    is_downlink,
+    is_region_topic,
+    live_topic,
+    playlog_topic,
+    receipt_topic,
+    region_filter,
+    region_topic,
+    region_topics,
+    schedule_topic,
+    status_topic,
+    subscriptions,
+    terminal_topic,
+    trust_topic,
+    uplink_filter,
+    uplink_parse,
+    uplink_topic,
+)
 
-RECEIPT = "receipt"
-STATUS = "status"
-ACK = "ack"  # answers to remote commands (the fleet issue, protocols.md §8)
-PLAYLOG = "playlog"  # what a terminal played of its schedule (播出记录, docs/broadcasting.md)
-UPLINK_KINDS = (RECEIPT, STATUS, ACK, PLAYLOG)
-
-
-def region_topic(code: str, ebm_id: str) -> str:
-    """The retained topic of one alert (named by its original EBM id) under one target region."""
-    return f"{ROOT}/down/r/{code}/{ebm_id}"
-
-
-def region_filter(code: str) -> str:
-    """What a terminal subscribes to for one region it lies in: every alert under it."""
-    return f"{ROOT}/down/r/{code}/+"
-
-
-def terminal_topic(code: str) -> str:
-    return f"{ROOT}/down/t/{code}"
-
-
-def uplink_topic(terminal: str, kind: str) -> str:
-    return f"{ROOT}/up/{terminal}/{kind}"
-
-
-def uplink_filter(kind: str) -> str:
-    """The subscription filter for one uplink kind of every terminal."""
-    return f"{ROOT}/up/+/{kind}"
-
-
-def uplink_parse(topic: str) -> tuple[str, str] | None:
-    """(terminal code, kind) of an uplink topic, or None if `topic` is not one."""
-    if not topic.startswith(UP_PREFIX):
-        return None
-    parts = topic[len(UP_PREFIX) :].split("/")
-    if len(parts) != 2 or not all(parts):
-        return None
-    return parts[0], parts[1]
-
-
-def is_downlink(topic: str) -> bool:
-    """A concrete topic the platform may publish on (no wildcards, under rc/v1/down/)."""
-    return topic.startswith(DOWN_PREFIX) and not any(c in topic for c in "+#\0") and len(topic) > len(DOWN_PREFIX)
+__all__ = [
+    "ACK",
+    "ACL_ALL_REGIONS",
+    "ACL_OWN_DOWNLINK",
+    "ACL_OWN_UPLINKS",
+    "COMMAND_PREFIX",
+    "DOWN_PREFIX",
+    "EVERYTHING",
+    "LIVE_PREFIX",
+    "PLAYLOG",
+    "RECEIPT",
+    "REGION_PREFIX",
+    "REGION_TOPIC",
+    "ROOT",
+    "SCHEDULE",
+    "STATUS",
+    "TERMINAL_PREFIX",
+    "TRUST",
+    "UPLINK_KINDS",
+    "UP_PREFIX",
+    "ack_topic",
+    "command_topic",
+    "is_downlink",
+    "is_region_topic",
+    "live_topic",
+    "playlog_topic",
+    "receipt_topic",
+    "region_filter",
+    "region_topic",
+    "region_topics",
+    "schedule_topic",
+    "status_topic",
+    "subscriptions",
+    "terminal_topic",
+    "trust_topic",
+    "uplink_filter",
+    "uplink_parse",
+    "uplink_topic",
+]

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
+from ruralcast.messaging.topics import trust_topic
+
 if TYPE_CHECKING:
     from ruralcast.messaging.handlers import Outgoing
 
 TRUST_OUTBOX_KIND = "trust.publish"
-TRUST_TOPIC = "rc/v1/down/r/000000000000/trust"
+TRUST_TOPIC = trust_topic()
 
 
 def trust_publish_enqueue() -> None:

@@ -190,9 +190,11 @@ def command_payload(command: Command) -> dict[str, Any]:
 
 
 def command_topics(command: Command) -> list[str]:
+    from ruralcast.messaging.topics import command_topic, terminal_topic
+
     if command.regions:
-        return [f"rc/v1/down/r/{code}/cmd-{command.key}" for code in command.regions]
-    return [f"rc/v1/down/t/{code}" for code in command.terminals]
+        return [command_topic(code, command.key) for code in command.regions]
+    return [terminal_topic(code) for code in command.terminals]
 
 
 def _build(key: str) -> list[Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ruralcast_terminal import protocol
 
+COMMAND_KIND = "command"
 COMMANDS = ("power", "volume", "reboot", "time_sync", "config", "firmware")
 DONE, FAILED, REJECTED = "done", "failed", "rejected"
 
@@ -27,17 +28,13 @@ class Refused(Exception):
     """The command is for this terminal but cannot be carried out; answered `rejected`."""
 
 
-def ack_topic(terminal_id: str) -> str:
-    return f"rc/v1/up/{terminal_id}/ack"
-
-
 def ack_bytes(*, terminal: str, command_id: str, result: str, detail: str = "", at: str) -> bytes:
     body = {"terminal": terminal, "id": command_id, "result": result, "detail": detail[:200], "at": at}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def is_command(payload: dict[str, Any]) -> bool:
-    return payload.get("kind") == "command"
+    return payload.get("kind") == COMMAND_KIND
 
 
 def command_check(

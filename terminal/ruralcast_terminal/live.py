@@ -67,10 +67,6 @@ def receipt_id(session: str) -> str:
     return f"live-{session}"
 
 
-def live_topic(region_code: str, session: str) -> str:
-    return f"rc/v1/down/r/{region_code}/live-{session}"
-
-
 def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -346,14 +342,21 @@ class LiveReceiver:
         return self.current.state.session if self.current is not None else None
 
     def handle(self, payload: dict[str, Any], attachment: bytes | None) -> None:
-        """Check one verified live payload and act on it (the playing happens in a task)."""
+        """Check one verified live payload and act on it (the agent's router checks, then `accept`s)."""
         try:
             live_parse(payload, attachment)
             state = self.state.check(payload)
         except Rejected as rejected:
-            self.rejected.append(rejected.reason)
-            log.info("live message refused: %s", rejected)
+            self.refused(rejected.reason, str(rejected))
             return
+        self.accept(state, payload, attachment)
+
+    def refused(self, reason: str, detail: str = "") -> None:
+        self.rejected.append(reason)
+        log.info("live message refused: %s %s", reason, detail)
+
+    def accept(self, state: LiveSessionState, payload: dict[str, Any], attachment: bytes | None) -> None:
+        """Act on a live payload that passed its checks (the playing happens in a task)."""
         audio = attachment if payload["event"] == CHUNK else None
         task = asyncio.get_running_loop().create_task(self._act(state, payload, audio))
         task.add_done_callback(_log_failure)

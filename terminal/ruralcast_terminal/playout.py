@@ -50,6 +50,7 @@ from typing import Any
 from ruralcast_terminal import priority, protocol
 from ruralcast_terminal.protocol import Rejected, TrustList
 from ruralcast_terminal.sinks import AudioSink, Playback
+from ruralcast_terminal.topics import playlog_topic
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,6 @@ DONE_KEEP = timedelta(days=8)
 # Outcomes of one entry (docs/broadcasting.md, "Playback logs").
 PLAYED, INTERRUPTED, MISSED = "played", "interrupted", "missed"
 AUDIO_MISSING, BUSY, PREEMPTED, STOPPED = "audio_missing", "busy", "preempted", "stopped"
-
-
-def playlog_topic(terminal_id: str) -> str:
-    return f"rc/v1/up/{terminal_id}/playlog"
 
 
 @dataclass(frozen=True)
@@ -263,6 +260,10 @@ class Playout:
         Raises Rejected (malformed, not_in_target, duplicate for a version not above the held one).
         """
         entries = schedule_check(payload, village_code=self.village_code, current_version=self.version)
+        return self.adopt(data, payload, entries)
+
+    def adopt(self, data: bytes, payload: dict[str, Any], entries: list[ScheduleEntry]) -> bool:
+        """Keep and play a document the router found to be this village's and newer (its `entries`)."""
         _write_atomic(self.directory / SCHEDULE_FILE, protocol.message_split(data)[0])
         self.version, self.entries = int(payload["version"]), entries
         log.info("%s: schedule version %s adopted (%d entries)", self.terminal_id, self.version, len(entries))

@@ -1,0 +1,112 @@
+"""A terminal's provisioning: `AgentConfig`, read from the provisioning file (JSON or TOML).
+
+Who the terminal is (23-digit id, village), where its broker is and with which credentials, whom it
+trusts (the trust list it was provisioned with; later updates are kept in the cache dir), where it
+keeps its state, how it plays (the sink) and how it reports. `ruralcast-terminal provision` writes
+such a file from the platform's provisioning document (`provision.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ruralcast_terminal import protocol
+from ruralcast_terminal.protocol import TrustList
+
+
+@dataclass
+class AgentConfig:
+    """A terminal's provisioning: who it is, where the broker is, whom it trusts, how it plays."""
+
+    terminal_id: str
+    village_code: str
+    trust: TrustList
+    cache_dir: Path
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    sink: dict[str, Any] | str | None = None
+    freshness: timedelta = protocol.DEFAULT_FRESHNESS
+    keepalive: int = 60
+    reconnect_base: float = 1.0
+    reconnect_cap: float = 60.0
+    status_interval: float = 60.0  # seconds between status reports (§7); 0: only on connect
+    reboot_command: list[str] | None = None  # what `reboot` runs (default: reconnect only)
+    firmware_command: list[str] | None = None  # installs a verified firmware file (its path is appended)
+    probe: list[str] | None = None  # a vendor command printing a JSON object of readings
+    firmware: str = ""
+    volume: int = 80
+
+    def __post_init__(self) -> None:
+        protocol.covering_codes(self.village_code)  # raises ValueError for a bad code
+        if not self.terminal_id or any(c in self.terminal_id for c in "/+#"):
+            raise ValueError(f"terminal id {self.terminal_id!r} cannot be an MQTT topic level")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, base: Path | None = None) -> AgentConfig:
+        """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
+        username, password, trust (the list itself) or trust_path, cache_dir, sink,
+        freshness_seconds, keepalive, reconnect_base, reconnect_cap, status_interval, probe (argv),
+        firmware, volume. Relative paths are read
+        from `base` (the provisioning file's directory)."""
+        base = base or Path.cwd()
+
+        def path(value: str) -> Path:
+            p = Path(value).expanduser()
+            return p if p.is_absolute() else base / p
+
+        missing = [k for k in ("terminal_id", "village_code", "cache_dir") if not data.get(k)]
+        if missing:
+            raise ValueError(f"provisioning file lacks {', '.join(missing)}")
+        if "trust" in data and not isinstance(data["trust"], str):
+            trust = TrustList.from_list(data["trust"])
+        elif data.get("trust_path") or isinstance(data.get("trust"), str):
+            trust = TrustList.from_json(path(data.get("trust_path") or data["trust"]).read_bytes())
+        else:
+            raise ValueError("provisioning file lacks trust (a list) or trust_path")
+        host, port = data.get("broker_host", "127.0.0.1"), int(data.get("broker_port", 1883))
+        if data.get("broker"):
+            host, _, port_text = str(data["broker"]).rpartition(":")
+            port = int(port_text)
+        return cls(
+            terminal_id=str(data["terminal_id"]),
+            village_code=str(data["village_code"]),
+            trust=trust,
+            cache_dir=path(str(data["cache_dir"])),
+            broker_host=host,
+            broker_port=port,
+            username=data.get("username"),
+            password=data.get("password"),
+            sink=data.get("sink"),
+            freshness=timedelta(
+                seconds=float(data.get("freshness_seconds", protocol.DEFAULT_FRESHNESS.total_seconds()))
+            ),
+            keepalive=int(data.get("keepalive", 60)),
+            reconnect_base=float(data.get("reconnect_base", 1.0)),
+            reconnect_cap=float(data.get("reconnect_cap", 60.0)),
+            status_interval=float(data.get("status_interval", 60.0)),
+            probe=[str(part) for part in data["probe"]] if isinstance(data.get("probe"), list) else None,
+            firmware=str(data.get("firmware", "")),
+            reboot_command=[str(p) for p in data["reboot_command"]]
+            if isinstance(data.get("reboot_command"), list)
+            else None,
+            firmware_command=[str(p) for p in data["firmware_command"]]
+            if isinstance(data.get("firmware_command"), list)
+            else None,
+            volume=int(data.get("volume", 80)),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> AgentConfig:
+        """Read a provisioning file: TOML if it ends in .toml, JSON otherwise."""
+        text = path.read_bytes()
+        data = tomllib.loads(text.decode("utf-8")) if path.suffix == ".toml" else json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a provisioning file holds one object")
+        return cls.from_dict(data, base=path.parent)
