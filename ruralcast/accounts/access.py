@@ -91,6 +91,8 @@ def access_require_somewhere(*, user: User, action: str) -> None:
 
 
 def access_require_all(*, user: User, action: str, regions: Iterable[Region]) -> None:
+    """`access_require` over every region an act touches (an alert's targets, a command's areas):
+    the first region the user may not act on refuses the whole act."""
     for region in regions:
         access_require(user=user, action=action, region=region)
 

@@ -2,13 +2,13 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from ruralcast.accounts import selectors, services
 from ruralcast.accounts.models import ApiToken, RoleGrant, User
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.accounts.roles import ROLE_ACTIONS, Role
 from ruralcast.accounts.second_factor import second_factor_required, session_verified
 from ruralcast.core.api_types import UtcDatetime
@@ -45,8 +45,8 @@ class RoleOut(Schema):
 
 
 @router.get("/me", response=MeOut, summary="The authenticated user and their grants")
-def me(request: HttpRequest) -> dict[str, object]:
-    return _with_grants(request.user)  # type: ignore[arg-type]
+def me(request: AuthenticatedHttpRequest) -> dict[str, object]:
+    return _with_grants(request.user)
 
 
 def _with_grants(user: User) -> dict[str, object]:
@@ -54,7 +54,7 @@ def _with_grants(user: User) -> dict[str, object]:
 
 
 @router.get("/roles", response=list[RoleOut], summary="The role catalogue and what each role may do")
-def roles(request: HttpRequest) -> list[dict[str, object]]:
+def roles(request: AuthenticatedHttpRequest) -> list[dict[str, object]]:
     return [{"role": role.value, "name": str(role.label), "actions": sorted(ROLE_ACTIONS[role.value])} for role in Role]
 
 
@@ -64,8 +64,8 @@ class UserQuery(Schema):
 
 @router.get("/users", response=list[UserOut], summary="Users in my regions")
 @paginate
-def user_list(request: HttpRequest, params: Query[UserQuery]) -> object:
-    return selectors.user_list(viewer=request.user, query=params.q)  # type: ignore[arg-type]
+def user_list(request: AuthenticatedHttpRequest, params: Query[UserQuery]) -> object:
+    return selectors.user_list(viewer=request.user, query=params.q)
 
 
 class UserCreateIn(Schema):
@@ -77,9 +77,9 @@ class UserCreateIn(Schema):
 
 
 @router.post("/users", response={201: UserOut}, summary="Create a user")
-def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
+def user_create(request: AuthenticatedHttpRequest, payload: UserCreateIn) -> Status[User]:
     user = services.user_create(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         username=payload.username,
         password=payload.password,
         home_region=region_get(code=payload.home_region, field="home_region"),
@@ -90,8 +90,8 @@ def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
 
 
 @router.get("/users/{username}", response=MeOut, summary="One user with grants")
-def user_detail(request: HttpRequest, username: str) -> dict[str, object]:
-    return _with_grants(selectors.access_user(viewer=request.user, username=username))  # type: ignore[arg-type]
+def user_detail(request: AuthenticatedHttpRequest, username: str) -> dict[str, object]:
+    return _with_grants(selectors.access_user(viewer=request.user, username=username))
 
 
 class ActiveIn(Schema):
@@ -99,9 +99,9 @@ class ActiveIn(Schema):
 
 
 @router.post("/users/{username}/active", response=UserOut, summary="Activate or deactivate a user")
-def user_set_active(request: HttpRequest, username: str, payload: ActiveIn) -> User:
-    user = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
-    return services.user_set_active(actor=request.user, user=user, is_active=payload.is_active)  # type: ignore[arg-type]
+def user_set_active(request: AuthenticatedHttpRequest, username: str, payload: ActiveIn) -> User:
+    user = selectors.access_user(viewer=request.user, username=username)
+    return services.user_set_active(actor=request.user, user=user, is_active=payload.is_active)
 
 
 class GrantIn(Schema):
@@ -110,10 +110,10 @@ class GrantIn(Schema):
 
 
 @router.post("/users/{username}/grants", response={201: GrantOut}, summary="Grant a role on a region")
-def grant_create(request: HttpRequest, username: str, payload: GrantIn) -> Status[RoleGrant]:
-    user = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
+def grant_create(request: AuthenticatedHttpRequest, username: str, payload: GrantIn) -> Status[RoleGrant]:
+    user = selectors.access_user(viewer=request.user, username=username)
     grant = services.role_grant(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         user=user,
         role=payload.role.value,
         region=region_get(code=payload.region),
@@ -122,9 +122,9 @@ def grant_create(request: HttpRequest, username: str, payload: GrantIn) -> Statu
 
 
 @router.delete("/grants/{grant_id}", response={204: None}, summary="Revoke a role grant")
-def grant_revoke(request: HttpRequest, grant_id: int) -> Status[None]:
-    grant = selectors.access_role_grant(viewer=request.user, grant_id=grant_id)  # type: ignore[arg-type]
-    services.role_revoke(actor=request.user, grant=grant)  # type: ignore[arg-type]
+def grant_revoke(request: AuthenticatedHttpRequest, grant_id: int) -> Status[None]:
+    grant = selectors.access_role_grant(viewer=request.user, grant_id=grant_id)
+    services.role_revoke(actor=request.user, grant=grant)
     return Status(204, None)
 
 
@@ -148,23 +148,23 @@ class TokenIn(Schema):
 
 
 @router.get("/tokens", response=list[TokenOut], summary="My API tokens")
-def token_list(request: HttpRequest) -> list[ApiToken]:
-    return list(selectors.api_token_list(user=request.user))  # type: ignore[arg-type]
+def token_list(request: AuthenticatedHttpRequest) -> list[ApiToken]:
+    return list(selectors.api_token_list(user=request.user))
 
 
 @router.post("/tokens", response={201: TokenCreatedOut}, summary="Create an API token")
-def token_create(request: HttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
+def token_create(request: AuthenticatedHttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
     """People whose roles need a second factor create tokens only from a verified console session,
     never with another token: the token then stands for both factors."""
-    if second_factor_required(request.user) and not session_verified(request.user):  # type: ignore[arg-type]
+    if second_factor_required(request.user) and not session_verified(request.user):
         raise PermissionDenied(
             _("Your roles need a second factor: create tokens from the console after entering your code.")
         )
-    token, secret = services.api_token_create(user=request.user, name=payload.name, expires_at=payload.expires_at)  # type: ignore[arg-type]
+    token, secret = services.api_token_create(user=request.user, name=payload.name, expires_at=payload.expires_at)
     return Status(201, {**TokenOut.from_orm(token).dict(), "token": secret})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke one of my API tokens")
-def token_revoke(request: HttpRequest, token_id: int) -> ApiToken:
-    token = selectors.access_api_token(user=request.user, token_id=token_id)  # type: ignore[arg-type]
-    return services.api_token_revoke(actor=request.user, token=token)  # type: ignore[arg-type]
+def token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> ApiToken:
+    token = selectors.access_api_token(user=request.user, token_id=token_id)
+    return services.api_token_revoke(actor=request.user, token=token)

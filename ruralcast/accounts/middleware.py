@@ -28,7 +28,7 @@ class SecondFactorMiddleware:
             not request.path.startswith(_OPEN_PREFIXES)
             and user.is_authenticated
             and not session_verified(user)
-            and second_factor_required(user)  # type: ignore[arg-type]
+            and second_factor_required(user)
         ):
             return self._refuse(request)
         return self.get_response(request)

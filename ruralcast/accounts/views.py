@@ -3,14 +3,14 @@ API tokens, password."""
 
 import math
 from datetime import datetime
+from typing import Any
 
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -33,6 +33,7 @@ from ruralcast.accounts.forms import (
 )
 from ruralcast.accounts.lockout import login_throttle_clear, login_throttle_list
 from ruralcast.accounts.models import RecoveryCodeDevice
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.accounts.second_factor import (
     recovery_codes_left,
@@ -49,6 +50,7 @@ from ruralcast.accounts.second_factor import (
 from ruralcast.core.addresses import client_address
 from ruralcast.core.errors import ApplicationError
 from ruralcast.core.forms import form_apply_error
+from ruralcast.core.formviews import form_round_trip
 from ruralcast.core.paging import paginate
 
 
@@ -91,17 +93,17 @@ def _next_url(request: HttpRequest) -> str:
     return str(resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
-@login_required
-def second_factor(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def second_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
     """After the password: the code from the authenticator app (or a recovery code)."""
-    if not second_factor_enrolled(request.user):  # type: ignore[arg-type]
+    if not second_factor_enrolled(request.user):
         return redirect("accounts:second_factor_setup")
     form = SecondFactorForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
             device = second_factor_check(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 token=form.cleaned_data["token"],
                 address=client_address(request),
             )
@@ -111,7 +113,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         else:
             otp_login(request, device)
             if isinstance(device, RecoveryCodeDevice):
-                left = recovery_codes_left(user=request.user)  # type: ignore[arg-type]
+                left = recovery_codes_left(user=request.user)
                 messages.warning(
                     request,
                     _("Recovery code used; %(left)s left. Set up your authenticator again if the phone is lost.")
@@ -124,16 +126,16 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def second_factor_setup(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def second_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Enrolment: scan the QR code (or type the key), confirm with a first code, keep the recovery codes."""
-    if second_factor_enrolled(request.user) and not session_verified(request.user):  # type: ignore[arg-type]
+    if second_factor_enrolled(request.user) and not session_verified(request.user):
         return redirect("accounts:second_factor")  # changing an enrolled factor needs the current one first
-    device = totp_enrol_start(user=request.user)  # type: ignore[arg-type]
+    device = totp_enrol_start(user=request.user)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = totp_enrol_confirm(user=request.user, device=device, token=form.cleaned_data["token"])  # type: ignore[arg-type]
+            codes = totp_enrol_confirm(user=request.user, device=device, token=form.cleaned_data["token"])
         except ApplicationError as error:
             form_apply_error(form, error)
         else:
@@ -146,85 +148,75 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
         "uri": uri,
         "qr_svg": mark_safe(segno.make(uri, error="m").svg_inline(scale=5, title=_("Authenticator QR code"))),  # noqa: S308 — SVG made here from our own URI
         "next": request.GET.get("next", request.POST.get("next", "")),
-        "required": second_factor_required(request.user),  # type: ignore[arg-type]
+        "required": second_factor_required(request.user),
     }
     return render(request, "accounts/second_factor_setup.html", context, status=400 if form.errors else 200)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def recovery_codes_new(request: HttpRequest) -> HttpResponse:
-    codes = recovery_codes_regenerate(user=request.user)  # type: ignore[arg-type]
+def recovery_codes_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    codes = recovery_codes_regenerate(user=request.user)
     return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)})
 
 
-@login_required
+@authenticated_view
 @require_POST
-def user_second_factor_reset(request: HttpRequest, username: str) -> HttpResponse:
-    person = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
-    second_factor_reset(actor=request.user, user=person, reason=request.POST.get("reason", "")[:500])  # type: ignore[arg-type]
+def user_second_factor_reset(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
+    person = selectors.access_user(viewer=request.user, username=username)
+    second_factor_reset(actor=request.user, user=person, reason=request.POST.get("reason", "")[:500])
     messages.success(request, _("Second factor reset: %(name)s sets it up again at the next login.") % {"name": person})
     return redirect("accounts:user", username=person.username)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def user_lockout_clear(request: HttpRequest, username: str) -> HttpResponse:
-    person = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
-    login_throttle_clear(actor=request.user, user=person)  # type: ignore[arg-type]
+def user_lockout_clear(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
+    person = selectors.access_user(viewer=request.user, username=username)
+    login_throttle_clear(actor=request.user, user=person)
     messages.success(request, _("%(name)s may try to log in again at once.") % {"name": person})
     return redirect("accounts:user", username=person.username)
 
 
-@login_required
-def users(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.USER_VIEW)  # type: ignore[arg-type]
+@authenticated_view
+def users(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.USER_VIEW)
     query = request.GET.get("q", "").strip()[:100]
-    listing = selectors.user_list(viewer=request.user, query=query)  # type: ignore[arg-type]
-    can_manage = bool(action_prefixes(user=request.user, action=Action.USER_MANAGE))  # type: ignore[arg-type]
+    listing = selectors.user_list(viewer=request.user, query=query)
+    can_manage = bool(action_prefixes(user=request.user, action=Action.USER_MANAGE))
     return render(
         request, "accounts/users.html", {"query": query, "can_manage": can_manage, **paginate(request, listing)}
     )
 
 
-@login_required
-def user_create(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.USER_MANAGE)  # type: ignore[arg-type]
+@authenticated_view
+def user_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.USER_MANAGE)
     form = UserCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_create(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("User %(name)s created.") % {"name": user.username})
-            return redirect("accounts:user", username=user.username)
-    return render(request, "accounts/user_create.html", {"form": form}, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        user = services.user_create(actor=request.user, **data)
+        messages.success(request, _("User %(name)s created.") % {"name": user.username})
+        return redirect("accounts:user", username=user.username)
+
+    return form_round_trip(request, form, save, template="accounts/user_create.html")
 
 
-@login_required
-def user_detail(request: HttpRequest, username: str) -> HttpResponse:
-    person = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
+@authenticated_view
+def user_detail(request: AuthenticatedHttpRequest, username: str) -> HttpResponseBase:
+    person = selectors.access_user(viewer=request.user, username=username)
     grant_form = GrantForm(request.POST or None)
-    if request.method == "POST" and grant_form.is_valid():
-        try:
-            services.role_grant(
-                actor=request.user,  # type: ignore[arg-type]
-                user=person,
-                role=grant_form.cleaned_data["role"],
-                region=grant_form.cleaned_data["region"],
-            )
-        except ApplicationError as error:
-            form_apply_error(grant_form, error)
-        else:
-            messages.success(request, _("Role granted."))
-            return redirect("accounts:user", username=person.username)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.role_grant(actor=request.user, user=person, role=data["role"], region=data["region"])
+        messages.success(request, _("Role granted."))
+        return redirect("accounts:user", username=person.username)
+
     context = {
         "person": person,
         "grants": selectors.role_grant_list(user=person),
-        "grant_form": grant_form,
-        "can_grant": bool(action_prefixes(user=request.user, action=Action.ROLE_GRANT)),  # type: ignore[arg-type]
-        "can_manage": bool(action_prefixes(user=request.user, action=Action.USER_MANAGE)),  # type: ignore[arg-type]
+        "can_grant": bool(action_prefixes(user=request.user, action=Action.ROLE_GRANT)),
+        "can_manage": bool(action_prefixes(user=request.user, action=Action.USER_MANAGE)),
         "second_factor": {
             "required": second_factor_required(person),
             "enrolled": second_factor_enrolled(person),
@@ -233,69 +225,66 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
         "lockouts": login_throttle_list(user=person),
         "reset_form": SecondFactorResetForm(),
     }
-    return render(request, "accounts/user_detail.html", context, status=400 if grant_form.errors else 200)
+    return form_round_trip(
+        request, grant_form, save, template="accounts/user_detail.html", context=context, form_key="grant_form"
+    )
 
 
-@login_required
+@authenticated_view
 @require_POST
-def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
-    grant = selectors.access_role_grant(viewer=request.user, grant_id=grant_id)  # type: ignore[arg-type]
+def grant_revoke(request: AuthenticatedHttpRequest, grant_id: int) -> HttpResponse:
+    grant = selectors.access_role_grant(viewer=request.user, grant_id=grant_id)
     username = grant.user.username
-    services.role_revoke(actor=request.user, grant=grant)  # type: ignore[arg-type]
+    services.role_revoke(actor=request.user, grant=grant)
     messages.success(request, _("Role revoked."))
     return redirect("accounts:user", username=username)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def user_set_active(request: HttpRequest, username: str) -> HttpResponse:
-    person = selectors.access_user(viewer=request.user, username=username)  # type: ignore[arg-type]
+def user_set_active(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
+    person = selectors.access_user(viewer=request.user, username=username)
     active = request.POST.get("is_active") == "1"
-    services.user_set_active(actor=request.user, user=person, is_active=active)  # type: ignore[arg-type]
+    services.user_set_active(actor=request.user, user=person, is_active=active)
     messages.success(request, _("Account activated.") if active else _("Account deactivated."))
     return redirect("accounts:user", username=person.username)
 
 
-@login_required
-def tokens(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The person's API tokens. (A person who needs a second factor reaches this page only verified.)"""
     form = TokenForm(request.POST or None)
-    created_secret = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            _token, created_secret = services.api_token_create(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            form = TokenForm()
-    context = {"form": form, "tokens": selectors.api_token_list(user=request.user), "created_secret": created_secret}  # type: ignore[arg-type]
-    return render(request, "accounts/tokens.html", context, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> dict[str, Any]:
+        _token, created_secret = services.api_token_create(user=request.user, **data)
+        return {"form": TokenForm(), "created_secret": created_secret}  # shown once, with an empty form
+
+    context = {"tokens": selectors.api_token_list(user=request.user), "created_secret": None}
+    return form_round_trip(request, form, save, template="accounts/tokens.html", context=context)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = selectors.access_api_token(user=request.user, token_id=token_id)  # type: ignore[arg-type]
-    services.api_token_revoke(actor=request.user, token=token)  # type: ignore[arg-type]
+def token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
+    token = selectors.access_api_token(user=request.user, token_id=token_id)
+    services.api_token_revoke(actor=request.user, token=token)
     messages.success(request, _("Token revoked."))
     return redirect("accounts:tokens")
 
 
-@login_required
-def password_change(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def password_change(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     form = PasswordChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.user_password_change(
-                actor=request.user,  # type: ignore[arg-type]
-                user=request.user,  # type: ignore[arg-type]
-                old_password=form.cleaned_data["old_password"],
-                new_password=form.cleaned_data["new_password"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
-            messages.success(request, _("Password changed."))
-            return redirect("web:dashboard")
-    return render(request, "accounts/password_change.html", {"form": form}, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.user_password_change(
+            actor=request.user,
+            user=request.user,
+            old_password=data["old_password"],
+            new_password=data["new_password"],
+        )
+        update_session_auth_hash(request, request.user)
+        messages.success(request, _("Password changed."))
+        return redirect("web:dashboard")
+
+    return form_round_trip(request, form, save, template="accounts/password_change.html")

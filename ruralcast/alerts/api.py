@@ -3,11 +3,12 @@
 from datetime import datetime
 from typing import Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.alerts import selectors, services
 from ruralcast.alerts.events import event_types
 from ruralcast.alerts.formats.cap import alert_to_cap, cap_import
@@ -100,7 +101,7 @@ class AlertQuery(Schema):
 
 
 @router.get("/event-types", response=list[dict[str, object]], summary="The emergency event classification")
-def event_type_list(request: HttpRequest) -> list[dict[str, object]]:
+def event_type_list(request: AuthenticatedHttpRequest) -> list[dict[str, object]]:
     return [
         {"code": e.code, "category": e.category, "name_zh": e.name_zh, "name_en": e.name_en, "source": e.source}
         for e in event_types().values()
@@ -109,14 +110,14 @@ def event_type_list(request: HttpRequest) -> list[dict[str, object]]:
 
 @router.get("/", response=list[AlertOut], summary="Messages in my regions, newest first")
 @paginate
-def alert_list(request: HttpRequest, params: Query[AlertQuery]) -> object:
-    return selectors.alert_list(user=request.user, query=params.q, state=params.state)  # type: ignore[arg-type]
+def alert_list(request: AuthenticatedHttpRequest, params: Query[AlertQuery]) -> object:
+    return selectors.alert_list(user=request.user, query=params.q, state=params.state)
 
 
 @router.post("/", response={201: AlertOut}, summary="Draft a message")
-def alert_create(request: HttpRequest, payload: AlertIn) -> Status[Alert]:
+def alert_create(request: AuthenticatedHttpRequest, payload: AlertIn) -> Status[Alert]:
     alert = services.alert_create(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         issuer_region=region_get(code=payload.issuer_region),
         fields=payload.fields(),
     )
@@ -130,19 +131,19 @@ class ImportIn(Schema):
 
 # Registered before the /{ebm_id} routes, so that "import" is never read as an EBM id.
 @router.post("/import", response={201: AlertOut}, summary="Draft a message from a CAP 1.2 or EBM XML file")
-def alert_import(request: HttpRequest, file: File[UploadedFile], payload: Form[ImportIn]) -> Status[Alert]:
+def alert_import(request: AuthenticatedHttpRequest, file: File[UploadedFile], payload: Form[ImportIn]) -> Status[Alert]:
     if (file.size or 0) > MAX_IMPORT_BYTES:
         raise ValidationError(
             _("The file is larger than 2 MB; a CAP or EBM message is far smaller."), fields={"file": [_("Too large.")]}
         )
     importer = cap_import if payload.format == "cap" else ebm_import
-    alert = importer(actor=request.user, xml_bytes=file.read(), issuer_region=region_get(code=payload.issuer_region))  # type: ignore[arg-type]
+    alert = importer(actor=request.user, xml_bytes=file.read(), issuer_region=region_get(code=payload.issuer_region))
     return Status(201, alert)
 
 
 @router.get("/{ebm_id}", response=AlertOut, summary="One message")
-def alert_detail(request: HttpRequest, ebm_id: str) -> Alert:
-    return selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+def alert_detail(request: AuthenticatedHttpRequest, ebm_id: str) -> Alert:
+    return selectors.access_alert(user=request.user, ebm_id=ebm_id)
 
 
 _XML_RESPONSE = {
@@ -157,27 +158,27 @@ def _xml(data: bytes, filename: str) -> HttpResponse:
 
 
 @router.get("/{ebm_id}/cap.xml", summary="The message as CAP 1.2 XML", openapi_extra=_XML_RESPONSE)
-def alert_cap_xml(request: HttpRequest, ebm_id: str) -> HttpResponse:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+def alert_cap_xml(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     return _xml(alert_to_cap(alert), f"{alert.ebm_id}.cap.xml")
 
 
 @router.get("/{ebm_id}/ebm.xml", summary="The message as an EBD packet carrying an EBM", openapi_extra=_XML_RESPONSE)
-def alert_ebm_xml(request: HttpRequest, ebm_id: str) -> HttpResponse:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+def alert_ebm_xml(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     return _xml(alert_to_ebm(alert), f"{alert.ebm_id}.ebm.xml")
 
 
 @router.put("/{ebm_id}", response=AlertOut, summary="Change a draft")
-def alert_edit(request: HttpRequest, ebm_id: str, payload: AlertIn) -> Alert:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
-    return services.alert_edit(actor=request.user, alert=alert, fields=payload.fields())  # type: ignore[arg-type]
+def alert_edit(request: AuthenticatedHttpRequest, ebm_id: str, payload: AlertIn) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
+    return services.alert_edit(actor=request.user, alert=alert, fields=payload.fields())
 
 
 @router.post("/{ebm_id}/submit", response=AlertOut, summary="Submit a draft for approval")
-def alert_submit(request: HttpRequest, ebm_id: str) -> Alert:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
-    return services.alert_submit(actor=request.user, alert=alert)  # type: ignore[arg-type]
+def alert_submit(request: AuthenticatedHttpRequest, ebm_id: str) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
+    return services.alert_submit(actor=request.user, alert=alert)
 
 
 class ApproveIn(Schema):
@@ -185,9 +186,9 @@ class ApproveIn(Schema):
 
 
 @router.post("/{ebm_id}/approve", response=AlertOut, summary="Approve (a second person) and dispatch")
-def alert_approve(request: HttpRequest, ebm_id: str, payload: ApproveIn) -> Alert:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
-    return services.alert_approve(approver=request.user, alert=alert, confirm_status=payload.confirm_status)  # type: ignore[arg-type]
+def alert_approve(request: AuthenticatedHttpRequest, ebm_id: str, payload: ApproveIn) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
+    return services.alert_approve(approver=request.user, alert=alert, confirm_status=payload.confirm_status)
 
 
 class RejectIn(Schema):
@@ -195,27 +196,27 @@ class RejectIn(Schema):
 
 
 @router.post("/{ebm_id}/reject", response=AlertOut, summary="Send a submitted message back")
-def alert_reject(request: HttpRequest, ebm_id: str, payload: RejectIn) -> Alert:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
-    return services.alert_reject(approver=request.user, alert=alert, reason=payload.reason)  # type: ignore[arg-type]
+def alert_reject(request: AuthenticatedHttpRequest, ebm_id: str, payload: RejectIn) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
+    return services.alert_reject(approver=request.user, alert=alert, reason=payload.reason)
 
 
 @router.post("/{ebm_id}/dispatch", response=AlertOut, summary="Make sure an approved message is queued (idempotent)")
-def alert_dispatch(request: HttpRequest, ebm_id: str) -> Alert:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
-    return services.alert_dispatch(actor=request.user, alert=alert)  # type: ignore[arg-type]
+def alert_dispatch(request: AuthenticatedHttpRequest, ebm_id: str) -> Alert:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
+    return services.alert_dispatch(actor=request.user, alert=alert)
 
 
 @router.post("/{ebm_id}/cancel", response={201: AlertOut}, summary="Prepare and submit the Cancel of a live alert")
-def alert_cancel(request: HttpRequest, ebm_id: str) -> Status[Alert]:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
-    return Status(201, services.alert_cancel(actor=request.user, alert=alert))  # type: ignore[arg-type]
+def alert_cancel(request: AuthenticatedHttpRequest, ebm_id: str) -> Status[Alert]:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
+    return Status(201, services.alert_cancel(actor=request.user, alert=alert))
 
 
 @router.post("/{ebm_id}/update", response={201: AlertOut}, summary="Prepare an Update draft of a live alert")
-def alert_update(request: HttpRequest, ebm_id: str) -> Status[Alert]:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
-    return Status(201, services.alert_prepare_update(actor=request.user, alert=alert))  # type: ignore[arg-type]
+def alert_update(request: AuthenticatedHttpRequest, ebm_id: str) -> Status[Alert]:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
+    return Status(201, services.alert_prepare_update(actor=request.user, alert=alert))
 
 
 class TallyOut(Schema):
@@ -251,8 +252,8 @@ def _tally_out(tally: selectors.RegionTally) -> dict[str, object]:
 
 
 @router.get("/{ebm_id}/status", response=StatusOut, summary="Live broadcast status")
-def alert_status(request: HttpRequest, ebm_id: str, region: str | None = None) -> dict[str, object]:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+def alert_status(request: AuthenticatedHttpRequest, ebm_id: str, region: str | None = None) -> dict[str, object]:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     status = selectors.broadcast_status(alert=alert, breakdown=region_get(code=region) if region else None)
     return {
         "totals": _tally_out(status.totals),
@@ -271,6 +272,6 @@ class ReceiptOut(Schema):
 
 @router.get("/{ebm_id}/receipts", response=list[ReceiptOut], summary="Receipts of a message")
 @paginate
-def alert_receipts(request: HttpRequest, ebm_id: str) -> object:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+def alert_receipts(request: AuthenticatedHttpRequest, ebm_id: str) -> object:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     return Receipt.objects.filter(alert=alert).order_by("stored_at", "id")

@@ -37,7 +37,7 @@ class MultiRegionField(forms.CharField):
             return ",".join(r.code if isinstance(r, Region) else str(r) for r in value)
         return value
 
-    def clean(self, value: Any) -> list[Region]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[Region]:
         raw = super().clean(value) or ""
         regions = []
         for code in [c.strip() for c in raw.split(",") if c.strip()]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,10 +38,10 @@ OUTCOME_LABELS = {
 }
 
 
-def _when(value: object) -> str:
+def _when(value: datetime | None) -> str:
     if value is None:
         return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow], signing_serial: str = "") -> bytes:

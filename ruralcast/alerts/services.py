@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require
+from ruralcast.accounts.access import access_require, access_require_all
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import ids
@@ -130,9 +130,7 @@ def _validate(fields: AlertFields, *, issuer_region: Region) -> None:
 
 
 def _require_draft_rights(actor: User, issuer_region: Region, targets: list[Region]) -> None:
-    access_require(user=actor, action=Action.ALERT_DRAFT, region=issuer_region)
-    for region in targets:
-        access_require(user=actor, action=Action.ALERT_DRAFT, region=region)
+    access_require_all(user=actor, action=Action.ALERT_DRAFT, regions=[issuer_region, *targets])
 
 
 def _set_targets(alert: Alert, targets: list[Region]) -> None:
@@ -264,8 +262,7 @@ def alert_approve(*, approver: User, alert: Alert, confirm_status: str) -> Alert
     if approver.pk in (alert.created_by_id, alert.submitted_by_id):
         raise PermissionDenied(_("A different person must approve: you drafted or submitted this message."))
     targets = list(alert.targets.all())
-    for region in targets:
-        access_require(user=approver, action=Action.ALERT_APPROVE, region=region)
+    access_require_all(user=approver, action=Action.ALERT_APPROVE, regions=targets)
     if confirm_status != alert.status:
         raise ValidationError(
             _("Confirm the status: this message is “%(status)s”.") % {"status": alert.get_status_display()},
@@ -292,8 +289,7 @@ def alert_reject(*, approver: User, alert: Alert, reason: str) -> Alert:
     """Send a submitted message back to its author as an editable draft, with the reason."""
     if alert.state != State.SUBMITTED:
         raise Conflict(_("Only a submitted message can be sent back."))
-    for region in alert.targets.all():
-        access_require(user=approver, action=Action.ALERT_APPROVE, region=region)
+    access_require_all(user=approver, action=Action.ALERT_APPROVE, regions=alert.targets.all())
     if not reason.strip():
         raise ValidationError(_("Say why the message is sent back."), fields={"reason": [_("Required.")]})
     with transaction.atomic():

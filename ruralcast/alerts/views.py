@@ -2,9 +2,9 @@
 
 import io
 import re
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from openpyxl import Workbook
 
 from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import selectors, services
 from ruralcast.alerts.events import event_types
@@ -23,17 +24,17 @@ from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
 from ruralcast.alerts.models import Alert, MsgType, State, Status
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.exports import csv_response, safe_row
-from ruralcast.core.forms import form_apply_error
+from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.selectors import region_get
 
 
-@login_required
-def alert_list(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     query, state = request.GET.get("q", "").strip()[:50], request.GET.get("state", "")
-    listing = selectors.alert_list(user=request.user, query=query, state=state if state in State.values else "")  # type: ignore[arg-type]
-    can_draft = bool(action_prefixes(user=request.user, action=Action.ALERT_DRAFT))  # type: ignore[arg-type]
+    listing = selectors.alert_list(user=request.user, query=query, state=state if state in State.values else "")
+    can_draft = bool(action_prefixes(user=request.user, action=Action.ALERT_DRAFT))
     context = {
         "query": query,
         "state": state,
@@ -44,60 +45,50 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/list.html", context)
 
 
-def _initial_issuer(request: HttpRequest) -> str:
-    prefixes = action_prefixes(user=request.user, action=Action.ALERT_DRAFT)  # type: ignore[arg-type]
+def _initial_issuer(request: AuthenticatedHttpRequest) -> str:
+    prefixes = action_prefixes(user=request.user, action=Action.ALERT_DRAFT)
     home = getattr(request.user, "home_region", None)
     if home is not None and any(home.code.startswith(p) for p in prefixes):
         return str(home.code)
     return ""
 
 
-@login_required
-def alert_create(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.ALERT_DRAFT)  # type: ignore[arg-type]
+@authenticated_view
+def alert_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.ALERT_DRAFT)
     form = AlertForm(request.POST or None, request.FILES or None, initial={"issuer_region": _initial_issuer(request)})
-    if request.method == "POST" and form.is_valid():
-        try:
-            alert = services.alert_create(
-                actor=request.user,  # type: ignore[arg-type]
-                issuer_region=form.cleaned_data["issuer_region"],
-                fields=form.alert_fields(),
-                audio_upload=form.cleaned_data.get("audio_file"),
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Draft saved. Check it, then submit it for approval."))
-            return redirect("alerts:detail", ebm_id=alert.ebm_id)
-    return render(
-        request, "alerts/form.html", {"form": form, "events": event_types()}, status=400 if form.errors else 200
-    )
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        alert = services.alert_create(
+            actor=request.user,
+            issuer_region=data["issuer_region"],
+            fields=form.alert_fields(),
+            audio_upload=data.get("audio_file"),
+        )
+        messages.success(request, _("Draft saved. Check it, then submit it for approval."))
+        return redirect("alerts:detail", ebm_id=alert.ebm_id)
+
+    return form_round_trip(request, form, save, template="alerts/form.html", context={"events": event_types()})
 
 
-@login_required
-def alert_import(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def alert_import(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """Draft a message from a CAP 1.2 or EBM file; errors name the line and keep the choices."""
-    access_require_somewhere(user=request.user, action=Action.ALERT_DRAFT)  # type: ignore[arg-type]
+    access_require_somewhere(user=request.user, action=Action.ALERT_DRAFT)
     form = ImportForm(request.POST or None, request.FILES or None, initial={"issuer_region": _initial_issuer(request)})
-    if request.method == "POST" and form.is_valid():
-        importer = cap_import if form.cleaned_data["format"] == "cap" else ebm_import
-        try:
-            alert = importer(
-                actor=request.user,  # type: ignore[arg-type]
-                xml_bytes=form.cleaned_data["file"].read(),
-                issuer_region=form.cleaned_data["issuer_region"],
-            )
-        except ApplicationError as error:
-            form.add_error("file", error.message)
-        else:
-            messages.success(request, _("Imported as a draft. Check every field, then submit it for approval."))
-            return redirect("alerts:detail", ebm_id=alert.ebm_id)
-    return render(request, "alerts/import.html", {"form": form}, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        importer = cap_import if data["format"] == "cap" else ebm_import
+        alert = importer(actor=request.user, xml_bytes=data["file"].read(), issuer_region=data["issuer_region"])
+        messages.success(request, _("Imported as a draft. Check every field, then submit it for approval."))
+        return redirect("alerts:detail", ebm_id=alert.ebm_id)
+
+    return form_round_trip(request, form, save, template="alerts/import.html", error_field="file")
 
 
-@login_required
-def alert_edit(request: HttpRequest, ebm_id: str) -> HttpResponse:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+@authenticated_view
+def alert_edit(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponseBase:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     initial = {
         "issuer_region": alert.issuer_region_id,
         **{
@@ -121,33 +112,28 @@ def alert_edit(request: HttpRequest, ebm_id: str) -> HttpResponse:
     }
     form = AlertForm(request.POST or None, request.FILES or None, initial=initial)
     form.fields["issuer_region"].disabled = True
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.alert_edit(
-                actor=request.user,  # type: ignore[arg-type]
-                alert=alert,
-                fields=form.alert_fields(),
-                audio_upload=form.cleaned_data.get("audio_file"),
-            )  # type: ignore[arg-type]
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Draft updated."))
-            return redirect("alerts:detail", ebm_id=alert.ebm_id)
-    return render(request, "alerts/form.html", {"form": form, "alert": alert}, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.alert_edit(
+            actor=request.user, alert=alert, fields=form.alert_fields(), audio_upload=data.get("audio_file")
+        )
+        messages.success(request, _("Draft updated."))
+        return redirect("alerts:detail", ebm_id=alert.ebm_id)
+
+    return form_round_trip(request, form, save, template="alerts/form.html", context={"alert": alert})
 
 
-@login_required
-def alert_detail(request: HttpRequest, ebm_id: str) -> HttpResponse:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+@authenticated_view
+def alert_detail(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     user = request.user
     targets = selectors.alert_targets(alert=alert)
     can_approve = (
         alert.state == State.SUBMITTED
         and user.pk not in (alert.created_by_id, alert.submitted_by_id)
-        and all(access_check(user=user, action=Action.ALERT_APPROVE, region=r) for r in targets)  # type: ignore[arg-type]
+        and all(access_check(user=user, action=Action.ALERT_APPROVE, region=r) for r in targets)
     )
-    can_draft = access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region)  # type: ignore[arg-type]
+    can_draft = access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region)
     context = {
         "alert": alert,
         "event": event_types().get(alert.event_code),
@@ -165,11 +151,11 @@ def alert_detail(request: HttpRequest, ebm_id: str) -> HttpResponse:
     return render(request, "alerts/detail.html", context)
 
 
-@login_required
+@authenticated_view
 @require_GET
-def alert_status(request: HttpRequest, ebm_id: str) -> HttpResponse:
+def alert_status(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse:
     """htmx partial: live counts, per region (drill down with ?region=CODE), silent terminals."""
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     breakdown = None
     if request.GET.get("region"):
         try:
@@ -181,36 +167,34 @@ def alert_status(request: HttpRequest, ebm_id: str) -> HttpResponse:
     return render(request, "alerts/status_partial.html", context)
 
 
-def _workflow(request: HttpRequest, ebm_id: str, action: str) -> HttpResponse:
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+def _workflow(request: AuthenticatedHttpRequest, ebm_id: str, action: str) -> HttpResponse:
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     user = request.user
-    try:
+    with service_errors_flashed(request):
         if action == "submit":
-            services.alert_submit(actor=user, alert=alert)  # type: ignore[arg-type]
+            services.alert_submit(actor=user, alert=alert)
             messages.success(request, _("Submitted. A second person with approval rights must now approve it."))
         elif action == "approve":
             confirm = request.POST.get("confirm_status", "")
-            services.alert_approve(approver=user, alert=alert, confirm_status=confirm)  # type: ignore[arg-type]
+            services.alert_approve(approver=user, alert=alert, confirm_status=confirm)
             messages.success(request, _("Approved. The message is being signed and sent."))
         elif action == "reject":
-            services.alert_reject(approver=user, alert=alert, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
+            services.alert_reject(approver=user, alert=alert, reason=request.POST.get("reason", ""))
             messages.success(request, _("Sent back to its author."))
         elif action == "cancel":
-            cancel = services.alert_cancel(actor=user, alert=alert)  # type: ignore[arg-type]
+            cancel = services.alert_cancel(actor=user, alert=alert)
             messages.success(request, _("Cancel prepared and submitted; it needs a second person's approval."))
             return redirect("alerts:detail", ebm_id=cancel.ebm_id)
         elif action == "update":
-            update = services.alert_prepare_update(actor=user, alert=alert)  # type: ignore[arg-type]
+            update = services.alert_prepare_update(actor=user, alert=alert)
             messages.success(request, _("Update prepared as a draft: change what is new, then submit."))
             return redirect("alerts:edit", ebm_id=update.ebm_id)
-    except ApplicationError as error:
-        messages.error(request, error.message)
     return redirect("alerts:detail", ebm_id=alert.ebm_id)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def alert_action(request: HttpRequest, ebm_id: str, action: str) -> HttpResponse:
+def alert_action(request: AuthenticatedHttpRequest, ebm_id: str, action: str) -> HttpResponse:
     if action not in {"submit", "approve", "reject", "cancel", "update"}:
         raise NotFound(_("Unknown action."))
     return _workflow(request, ebm_id, action)
@@ -223,10 +207,10 @@ def _proof_table(alert: Alert) -> list[list[str]]:
     return [safe_row([getattr(row, name) for name in _PROOF_HEADER]) for row in selectors.proof_rows(alert=alert)]
 
 
-@login_required
-def proof_export(request: HttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
+@authenticated_view
+def proof_export(request: AuthenticatedHttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
     """Proof of broadcast: one row per targeted terminal, as CSV, xlsx or PDF (with the message and totals)."""
-    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)  # type: ignore[arg-type]
+    alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     rows = _proof_table(alert)
     filename = f"proof-{alert.ebm_id}"
     if fmt == "csv":

@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from ruralcast.accounts.access import access_require
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_chain_verify, audit_event_list
 from ruralcast.core.api_types import UtcDatetime
@@ -41,7 +41,7 @@ class AuditQuery(Schema):
 
 @router.get("/events", response=list[AuditEventOut], summary="Audit events in my regions, newest first")
 @paginate
-def event_list(request: HttpRequest, params: Query[AuditQuery]) -> object:
+def event_list(request: AuthenticatedHttpRequest, params: Query[AuditQuery]) -> object:
     filters = AuditFilter(
         verb=params.verb,
         actor=params.actor,
@@ -50,7 +50,7 @@ def event_list(request: HttpRequest, params: Query[AuditQuery]) -> object:
         since=params.since,
         until=params.until,
     )
-    return audit_event_list(user=request.user, filters=filters)  # type: ignore[arg-type]
+    return audit_event_list(user=request.user, filters=filters)
 
 
 def _region_prefix(code: str) -> str:
@@ -65,7 +65,7 @@ class VerifyOut(Schema):
 
 
 @router.get("/verify", response=VerifyOut, summary="Verify the whole hash chain (national auditors)")
-def verify(request: HttpRequest) -> dict[str, object]:
-    access_require(user=request.user, action=Action.AUDIT_VIEW, region=region_root())  # type: ignore[arg-type]
+def verify(request: AuthenticatedHttpRequest) -> dict[str, object]:
+    access_require(user=request.user, action=Action.AUDIT_VIEW, region=region_root())
     report = audit_chain_verify()
     return {"ok": report.ok, "checked": report.checked, "problems": report.problems}

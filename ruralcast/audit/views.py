@@ -3,8 +3,7 @@
 import json
 from datetime import datetime, time, timedelta
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_require_somewhere
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.selectors import AuditFilter, audit_event_list
 from ruralcast.core.exports import csv_streaming_response
@@ -19,7 +19,7 @@ from ruralcast.core.paging import paginate
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
 
 
-def _filters_from(request: HttpRequest) -> tuple[AuditFilter, list[str]]:
+def _filters_from(request: AuthenticatedHttpRequest) -> tuple[AuditFilter, list[str]]:
     """Read the filter form; bad values become messages, never errors that lose the others."""
     problems: list[str] = []
     region = request.GET.get("region", "").strip()
@@ -55,21 +55,21 @@ def _filters_from(request: HttpRequest) -> tuple[AuditFilter, list[str]]:
     )
 
 
-@login_required
-def events(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)  # type: ignore[arg-type]
+@authenticated_view
+def events(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)
     filters, problems = _filters_from(request)
-    listing = audit_event_list(user=request.user, filters=filters)  # type: ignore[arg-type]
+    listing = audit_event_list(user=request.user, filters=filters)
     context = {"problems": problems, "values": request.GET, **paginate(request, listing)}
     return render(request, "audit/events.html", context)
 
 
-@login_required
-def export(request: HttpRequest) -> HttpResponseBase:
+@authenticated_view
+def export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The filtered events as CSV (UTF-8 with BOM so spreadsheets read Chinese), streamed."""
-    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)  # type: ignore[arg-type]
+    access_require_somewhere(user=request.user, action=Action.AUDIT_VIEW)
     filters, _problems = _filters_from(request)
-    listing = audit_event_list(user=request.user, filters=filters)  # type: ignore[arg-type]
+    listing = audit_event_list(user=request.user, filters=filters)
     header = ["seq", "time", "actor", "verb", "object_type", "object_id", "object", "region", "before", "after", "hash"]
     rows = (
         [

@@ -4,11 +4,11 @@ from datetime import date, datetime, time
 from typing import Literal
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.broadcasting import selectors, services
 from ruralcast.broadcasting.documents import programme_audio_url
 from ruralcast.broadcasting.models import Outcome, Playlist, ProgrammeItem, Schedule, ScheduleSlot
@@ -148,14 +148,14 @@ class SlotIn(Schema):
     start_date: date | None = None
     end_date: date | None = None
 
-    def fields(self, request: HttpRequest) -> services.SlotFields:
+    def fields(self, request: AuthenticatedHttpRequest) -> services.SlotFields:
         return services.SlotFields(
             start_time=self.start_time,
-            item=None if self.item is None else selectors.access_item(user=request.user, item_id=self.item),  # type: ignore[arg-type]
+            item=None if self.item is None else selectors.access_item(user=request.user, item_id=self.item),
             playlist=(
                 None
                 if self.playlist is None
-                else selectors.access_playlist(user=request.user, playlist_id=self.playlist)  # type: ignore[arg-type]
+                else selectors.access_playlist(user=request.user, playlist_id=self.playlist)
             ),
             recurrence=self.recurrence,
             weekdays=self.weekdays,
@@ -257,14 +257,14 @@ class ItemQuery(Schema):
 
 @router.get("/items", response=list[ItemOut], summary="Library items in my regions, newest first")
 @paginate
-def item_list(request: HttpRequest, params: Query[ItemQuery]) -> object:
-    return selectors.item_list(user=request.user, query=params.q)  # type: ignore[arg-type]
+def item_list(request: AuthenticatedHttpRequest, params: Query[ItemQuery]) -> object:
+    return selectors.item_list(user=request.user, query=params.q)
 
 
 @router.post("/items/speech", response={201: ItemOut}, summary="Add an item read aloud from text")
-def item_speech(request: HttpRequest, payload: SpeechItemIn) -> Status[ProgrammeItem]:
+def item_speech(request: AuthenticatedHttpRequest, payload: SpeechItemIn) -> Status[ProgrammeItem]:
     item = services.programme_item_create_from_text(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         owner_region=region_get(code=payload.owner_region),
         title=payload.title,
         text=payload.text,
@@ -274,9 +274,11 @@ def item_speech(request: HttpRequest, payload: SpeechItemIn) -> Status[Programme
 
 
 @router.post("/items/upload", response={201: ItemOut}, summary="Add an uploaded recording (refused if not audio)")
-def item_upload(request: HttpRequest, file: File[UploadedFile], payload: Form[UploadItemIn]) -> Status[ProgrammeItem]:
+def item_upload(
+    request: AuthenticatedHttpRequest, file: File[UploadedFile], payload: Form[UploadItemIn]
+) -> Status[ProgrammeItem]:
     item = services.programme_item_create_from_upload(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         owner_region=region_get(code=payload.owner_region),
         title=payload.title,
         upload=file,
@@ -286,96 +288,96 @@ def item_upload(request: HttpRequest, file: File[UploadedFile], payload: Form[Up
 
 
 @router.get("/items/{item_id}", response=ItemOut)
-def item_get(request: HttpRequest, item_id: int) -> ProgrammeItem:
-    return selectors.access_item(user=request.user, item_id=item_id)  # type: ignore[arg-type]
+def item_get(request: AuthenticatedHttpRequest, item_id: int) -> ProgrammeItem:
+    return selectors.access_item(user=request.user, item_id=item_id)
 
 
 class PlaylistQuery(Schema):
     q: str = Field("", max_length=50)
 
 
-def _items(request: HttpRequest, ids: list[int]) -> list[ProgrammeItem]:
-    found = {item.pk: item for item in selectors.item_list(user=request.user).filter(pk__in=ids)}  # type: ignore[arg-type]
+def _items(request: AuthenticatedHttpRequest, ids: list[int]) -> list[ProgrammeItem]:
+    found = {item.pk: item for item in selectors.item_list(user=request.user).filter(pk__in=ids)}
     missing = [item_id for item_id in ids if item_id not in found]
     if missing:
         raise NotFound(_("No programme item %(id)s in your regions.") % {"id": missing[0]})
     return [found[item_id] for item_id in ids]
 
 
-def _fresh(request: HttpRequest, playlist: Playlist) -> Playlist:
-    return selectors.access_playlist(user=request.user, playlist_id=playlist.pk)  # type: ignore[arg-type]
+def _fresh(request: AuthenticatedHttpRequest, playlist: Playlist) -> Playlist:
+    return selectors.access_playlist(user=request.user, playlist_id=playlist.pk)
 
 
 @router.get("/playlists", response=list[PlaylistOut], summary="Playlists in my regions (search by name or tag)")
 @paginate
-def playlist_list(request: HttpRequest, params: Query[PlaylistQuery]) -> object:
-    return selectors.playlist_list(user=request.user, query=params.q)  # type: ignore[arg-type]
+def playlist_list(request: AuthenticatedHttpRequest, params: Query[PlaylistQuery]) -> object:
+    return selectors.playlist_list(user=request.user, query=params.q)
 
 
 @router.post("/playlists", response={201: PlaylistOut}, summary="Create a playlist (optionally with its items)")
-def playlist_create(request: HttpRequest, payload: PlaylistIn) -> Status[Playlist]:
+def playlist_create(request: AuthenticatedHttpRequest, payload: PlaylistIn) -> Status[Playlist]:
     owner = region_get(code=payload.owner_region)
     items = _items(request, payload.items)
     with transaction.atomic():  # the playlist and its items, or nothing
         playlist = services.playlist_create(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             owner_region=owner,
             name=payload.name,
             tags=payload.tags,
         )
         if items:
-            services.playlist_items_set(actor=request.user, playlist=playlist, items=items)  # type: ignore[arg-type]
+            services.playlist_items_set(actor=request.user, playlist=playlist, items=items)
     return Status(201, _fresh(request, playlist))
 
 
 @router.get("/playlists/{playlist_id}", response=PlaylistOut)
-def playlist_get(request: HttpRequest, playlist_id: int) -> Playlist:
-    return selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+def playlist_get(request: AuthenticatedHttpRequest, playlist_id: int) -> Playlist:
+    return selectors.access_playlist(user=request.user, playlist_id=playlist_id)
 
 
 @router.put("/playlists/{playlist_id}", response=PlaylistOut, summary="Rename a playlist or change its tags")
-def playlist_update(request: HttpRequest, playlist_id: int, payload: PlaylistUpdateIn) -> Playlist:
-    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
-    services.playlist_update(actor=request.user, playlist=playlist, name=payload.name, tags=payload.tags)  # type: ignore[arg-type]
+def playlist_update(request: AuthenticatedHttpRequest, playlist_id: int, payload: PlaylistUpdateIn) -> Playlist:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)
+    services.playlist_update(actor=request.user, playlist=playlist, name=payload.name, tags=payload.tags)
     return _fresh(request, playlist)
 
 
 @router.put("/playlists/{playlist_id}/items", response=PlaylistOut, summary="Set a playlist's items in play order")
-def playlist_items(request: HttpRequest, playlist_id: int, payload: PlaylistItemsIn) -> Playlist:
+def playlist_items(request: AuthenticatedHttpRequest, playlist_id: int, payload: PlaylistItemsIn) -> Playlist:
     """Add, remove and reorder in one call: the list replaces the playlist's items. The terminals of the
     villages whose programme changes receive their documents again."""
-    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
-    services.playlist_items_set(actor=request.user, playlist=playlist, items=_items(request, payload.items))  # type: ignore[arg-type]
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)
+    services.playlist_items_set(actor=request.user, playlist=playlist, items=_items(request, payload.items))
     return _fresh(request, playlist)
 
 
 @router.post("/playlists/{playlist_id}/items", response=PlaylistOut, summary="Append an item to a playlist")
-def playlist_item_add(request: HttpRequest, playlist_id: int, payload: PlaylistItemAddIn) -> Playlist:
-    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
-    item = selectors.access_item(user=request.user, item_id=payload.item)  # type: ignore[arg-type]
-    services.playlist_item_add(actor=request.user, playlist=playlist, item=item)  # type: ignore[arg-type]
+def playlist_item_add(request: AuthenticatedHttpRequest, playlist_id: int, payload: PlaylistItemAddIn) -> Playlist:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)
+    item = selectors.access_item(user=request.user, item_id=payload.item)
+    services.playlist_item_add(actor=request.user, playlist=playlist, item=item)
     return _fresh(request, playlist)
 
 
 @router.delete("/playlists/{playlist_id}", response={204: None}, summary="Delete a playlist no slot plays")
-def playlist_delete(request: HttpRequest, playlist_id: int) -> Status[None]:
-    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
-    services.playlist_delete(actor=request.user, playlist=playlist)  # type: ignore[arg-type]
+def playlist_delete(request: AuthenticatedHttpRequest, playlist_id: int) -> Status[None]:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)
+    services.playlist_delete(actor=request.user, playlist=playlist)
     return Status(204, None)
 
 
 @router.get("/schedules", response=list[ScheduleOut], summary="Schedules owned in my regions")
 @paginate
-def schedule_list(request: HttpRequest) -> object:
-    return selectors.schedule_list(user=request.user)  # type: ignore[arg-type]
+def schedule_list(request: AuthenticatedHttpRequest) -> object:
+    return selectors.schedule_list(user=request.user)
 
 
 @router.post(
     "/schedules", response={201: ScheduleOut}, summary="Create a schedule (owner: county, township or village)"
 )
-def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Status[Schedule]:
+def schedule_create(request: AuthenticatedHttpRequest, payload: ScheduleIn) -> Status[Schedule]:
     schedule = services.schedule_create(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         owner_region=region_get(code=payload.owner_region),
         target_region=region_get(code=payload.target_region),
         name=payload.name,
@@ -386,15 +388,15 @@ def schedule_create(request: HttpRequest, payload: ScheduleIn) -> Status[Schedul
 
 
 @router.get("/schedules/{schedule_id}", response=ScheduleOut)
-def schedule_get(request: HttpRequest, schedule_id: int) -> Schedule:
-    return selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+def schedule_get(request: AuthenticatedHttpRequest, schedule_id: int) -> Schedule:
+    return selectors.access_schedule(user=request.user, schedule_id=schedule_id)
 
 
 @router.put("/schedules/{schedule_id}", response=ScheduleOut, summary="Change a schedule (not its owner)")
-def schedule_update(request: HttpRequest, schedule_id: int, payload: ScheduleUpdateIn) -> Schedule:
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+def schedule_update(request: AuthenticatedHttpRequest, schedule_id: int, payload: ScheduleUpdateIn) -> Schedule:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
     return services.schedule_update(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         schedule=schedule,
         name=payload.name,
         target_region=region_get(code=payload.target_region),
@@ -404,20 +406,20 @@ def schedule_update(request: HttpRequest, schedule_id: int, payload: ScheduleUpd
 
 
 @router.delete("/schedules/{schedule_id}", response={204: None})
-def schedule_delete(request: HttpRequest, schedule_id: int) -> Status[None]:
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
-    services.schedule_delete(actor=request.user, schedule=schedule)  # type: ignore[arg-type]
+def schedule_delete(request: AuthenticatedHttpRequest, schedule_id: int) -> Status[None]:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
+    services.schedule_delete(actor=request.user, schedule=schedule)
     return Status(204, None)
 
 
 @router.post("/schedules/{schedule_id}/check", response=list[ConflictOut], summary="Conflicts of a slot, before saving")
-def slot_check(request: HttpRequest, schedule_id: int, payload: CheckIn) -> list[dict[str, object]]:
+def slot_check(request: AuthenticatedHttpRequest, schedule_id: int, payload: CheckIn) -> list[dict[str, object]]:
     """The slots above, below and beside this schedule's target that the proposed slot would overlap
     in the next 7 days, and whether it or the other would play (nothing is saved)."""
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
     if payload.slot is not None:
-        selectors.access_slot(user=request.user, slot_id=payload.slot)  # type: ignore[arg-type]
-    fields = services.slot_fields_validate(actor=request.user, schedule=schedule, fields=payload.fields(request))  # type: ignore[arg-type]
+        selectors.access_slot(user=request.user, slot_id=payload.slot)
+    fields = services.slot_fields_validate(actor=request.user, schedule=schedule, fields=payload.fields(request))
     conflicts = selectors.slot_conflicts(schedule=schedule, fields=fields, exclude_slot_id=payload.slot)
     return [
         {"day": c.day, "other": _entry(c.other), "relation": c.relation, "yours_plays": c.yours_plays}
@@ -426,22 +428,22 @@ def slot_check(request: HttpRequest, schedule_id: int, payload: CheckIn) -> list
 
 
 @router.post("/schedules/{schedule_id}/slots", response={201: SlotOut})
-def slot_create(request: HttpRequest, schedule_id: int, payload: SlotIn) -> Status[ScheduleSlot]:
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
-    slot = services.slot_create(actor=request.user, schedule=schedule, fields=payload.fields(request))  # type: ignore[arg-type]
+def slot_create(request: AuthenticatedHttpRequest, schedule_id: int, payload: SlotIn) -> Status[ScheduleSlot]:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
+    slot = services.slot_create(actor=request.user, schedule=schedule, fields=payload.fields(request))
     return Status(201, slot)
 
 
 @router.put("/slots/{slot_id}", response=SlotOut)
-def slot_update(request: HttpRequest, slot_id: int, payload: SlotIn) -> ScheduleSlot:
-    slot = selectors.access_slot(user=request.user, slot_id=slot_id)  # type: ignore[arg-type]
-    return services.slot_update(actor=request.user, slot=slot, fields=payload.fields(request))  # type: ignore[arg-type]
+def slot_update(request: AuthenticatedHttpRequest, slot_id: int, payload: SlotIn) -> ScheduleSlot:
+    slot = selectors.access_slot(user=request.user, slot_id=slot_id)
+    return services.slot_update(actor=request.user, slot=slot, fields=payload.fields(request))
 
 
 @router.delete("/slots/{slot_id}", response={204: None})
-def slot_delete(request: HttpRequest, slot_id: int) -> Status[None]:
-    slot = selectors.access_slot(user=request.user, slot_id=slot_id)  # type: ignore[arg-type]
-    services.slot_delete(actor=request.user, slot=slot)  # type: ignore[arg-type]
+def slot_delete(request: AuthenticatedHttpRequest, slot_id: int) -> Status[None]:
+    slot = selectors.access_slot(user=request.user, slot_id=slot_id)
+    services.slot_delete(actor=request.user, slot=slot)
     return Status(204, None)
 
 
@@ -451,9 +453,9 @@ class EffectiveQuery(Schema):
 
 
 @router.get("/effective", response=ProgrammeOut, summary="What a village hears on a day (the merged programme)")
-def effective(request: HttpRequest, params: Query[EffectiveQuery]) -> dict[str, object]:
+def effective(request: AuthenticatedHttpRequest, params: Query[EffectiveQuery]) -> dict[str, object]:
     programme = selectors.village_programme(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         village=region_get(code=params.village),
         day=params.day or local_today(),
     )
@@ -486,9 +488,9 @@ class PlaylogQuery(Schema):
     "/playlogs", response=list[PlaylogOut], summary="Playback logs (播出记录) of terminals in my regions, newest first"
 )
 @paginate
-def playlogs(request: HttpRequest, params: Query[PlaylogQuery]) -> object:
+def playlogs(request: AuthenticatedHttpRequest, params: Query[PlaylogQuery]) -> object:
     return selectors.playlog_list(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         region=region_get(code=params.region) if params.region else None,
         terminal=params.terminal,
         day=params.day,

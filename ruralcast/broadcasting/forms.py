@@ -60,7 +60,7 @@ class PlaylistEditForm(forms.Form):
 class DatesField(forms.CharField):
     """ISO dates separated by commas or spaces."""
 
-    def clean(self, value: Any) -> list[date]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[date]:
         raw = super().clean(value) or ""
         days = []
         for part in raw.replace("，", ",").replace(",", " ").split():

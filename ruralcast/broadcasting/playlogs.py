@@ -3,7 +3,9 @@
 Terminals upload what they did with each scheduled entry on `rc/v1/up/<terminal>/playlog` (QoS 1,
 batches; docs/broadcasting.md "Playback logs"): `playlogs_write` stores them for the ingest worker,
 in bulk and idempotently by (terminal, slot, scheduled start): a line the terminal sent again
-because the broker's acknowledgement was lost is stored once.
+because the broker's acknowledgement was lost is stored once. It is a deliberate bulk writer
+outside services (CONTRIBUTING.md): device reports, one INSERT per batch, no actor to check, and
+no audit per line (the log itself is the record of what was played).
 
 Coverage: for one scheduled entry of one village (slot + scheduled start), the share of the
 village's active terminals that reported it `played`. The entries counted are those at least one

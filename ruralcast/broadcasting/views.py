@@ -5,7 +5,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.broadcasting import selectors, services
 from ruralcast.broadcasting.audio import audio_storage_name
@@ -32,65 +32,62 @@ from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today, with_content
 from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
 from ruralcast.core.exports import csv_streaming_response
-from ruralcast.core.forms import form_apply_error
+from ruralcast.core.formviews import form_round_trip, form_status
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 
 
-def _home_in(request: HttpRequest, action: str) -> str:
-    prefixes = action_prefixes(user=request.user, action=action)  # type: ignore[arg-type]
+def _home_in(request: AuthenticatedHttpRequest, action: str) -> str:
+    prefixes = action_prefixes(user=request.user, action=action)
     home = getattr(request.user, "home_region", None)
     if home is not None and any(home.code.startswith(p) for p in prefixes):
         return str(home.code)
     return ""
 
 
-def _can_manage(request: HttpRequest, schedule: Schedule) -> bool:
-    return access_check(user=request.user, action=Action.SCHEDULE_MANAGE, region=schedule.owner_region)  # type: ignore[arg-type]
+def _can_manage(request: AuthenticatedHttpRequest, schedule: Schedule) -> bool:
+    return access_check(user=request.user, action=Action.SCHEDULE_MANAGE, region=schedule.owner_region)
 
 
 # ---------------------------------------------------------------------------- schedules
 
 
-@login_required
-def schedule_list(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
-    listing = selectors.schedule_list(user=request.user)  # type: ignore[arg-type]
+@authenticated_view
+def schedule_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)
+    listing = selectors.schedule_list(user=request.user)
     context = {
-        "can_create": bool(action_prefixes(user=request.user, action=Action.SCHEDULE_MANAGE)),  # type: ignore[arg-type]
+        "can_create": bool(action_prefixes(user=request.user, action=Action.SCHEDULE_MANAGE)),
         **paginate(request, listing),
     }
     return render(request, "broadcasting/schedules.html", context)
 
 
-@login_required
-def schedule_create(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.SCHEDULE_MANAGE)  # type: ignore[arg-type]
+@authenticated_view
+def schedule_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.SCHEDULE_MANAGE)
     home = _home_in(request, Action.SCHEDULE_MANAGE)
     form = ScheduleForm(request.POST or None, initial={"owner_region": home, "target_region": home})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            schedule = services.schedule_create(
-                actor=request.user,  # type: ignore[arg-type]
-                owner_region=data["owner_region"],
-                target_region=data["target_region"],
-                name=data["name"],
-                volume=data["volume"],
-                active=data["active"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Schedule created. Add its slots."))
-            return redirect("broadcasting:schedule", schedule_id=schedule.pk)
-    return render(request, "broadcasting/schedule_form.html", {"form": form}, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        schedule = services.schedule_create(
+            actor=request.user,
+            owner_region=data["owner_region"],
+            target_region=data["target_region"],
+            name=data["name"],
+            volume=data["volume"],
+            active=data["active"],
+        )
+        messages.success(request, _("Schedule created. Add its slots."))
+        return redirect("broadcasting:schedule", schedule_id=schedule.pk)
+
+    return form_round_trip(request, form, save, template="broadcasting/schedule_form.html")
 
 
-@login_required
-def schedule_edit(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
-    services.require_schedule_manage(actor=request.user, schedule=schedule)  # type: ignore[arg-type]
+@authenticated_view
+def schedule_edit(request: AuthenticatedHttpRequest, schedule_id: int) -> HttpResponseBase:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
+    services.require_schedule_manage(actor=request.user, schedule=schedule)
     initial = {
         "owner_region": schedule.owner_region_id,
         "name": schedule.name,
@@ -100,39 +97,36 @@ def schedule_edit(request: HttpRequest, schedule_id: int) -> HttpResponse:
     }
     form = ScheduleForm(request.POST or None, initial=initial)
     form.fields["owner_region"].disabled = True
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.schedule_update(
-                actor=request.user,  # type: ignore[arg-type]
-                schedule=schedule,
-                name=data["name"],
-                target_region=data["target_region"],
-                volume=data["volume"],
-                active=data["active"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Schedule saved."))
-            return redirect("broadcasting:schedule", schedule_id=schedule.pk)
-    context = {"form": form, "schedule": schedule}
-    return render(request, "broadcasting/schedule_form.html", context, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.schedule_update(
+            actor=request.user,
+            schedule=schedule,
+            name=data["name"],
+            target_region=data["target_region"],
+            volume=data["volume"],
+            active=data["active"],
+        )
+        messages.success(request, _("Schedule saved."))
+        return redirect("broadcasting:schedule", schedule_id=schedule.pk)
+
+    context = {"schedule": schedule}
+    return form_round_trip(request, form, save, template="broadcasting/schedule_form.html", context=context)
 
 
-@login_required
-def schedule_detail(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+@authenticated_view
+def schedule_detail(request: AuthenticatedHttpRequest, schedule_id: int) -> HttpResponse:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
     slots = with_content(schedule.slots.all()).order_by("start_time", "id")
     context = {"schedule": schedule, "slots": slots, "can_manage": _can_manage(request, schedule)}
     return render(request, "broadcasting/schedule_detail.html", context)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
-    services.schedule_delete(actor=request.user, schedule=schedule)  # type: ignore[arg-type]
+def schedule_delete(request: AuthenticatedHttpRequest, schedule_id: int) -> HttpResponse:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
+    services.schedule_delete(actor=request.user, schedule=schedule)
     messages.success(request, _("Schedule deleted."))
     return redirect("broadcasting:schedules")
 
@@ -140,9 +134,9 @@ def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
 # ---------------------------------------------------------------------------- slots
 
 
-def _slot_form(request: HttpRequest, schedule: Schedule, slot: ScheduleSlot | None) -> SlotForm:
-    items = selectors.items_for_schedule(user=request.user, schedule=schedule)  # type: ignore[arg-type]
-    playlists = selectors.playlists_for_schedule(user=request.user, schedule=schedule)  # type: ignore[arg-type]
+def _slot_form(request: AuthenticatedHttpRequest, schedule: Schedule, slot: ScheduleSlot | None) -> SlotForm:
+    items = selectors.items_for_schedule(user=request.user, schedule=schedule)
+    playlists = selectors.playlists_for_schedule(user=request.user, schedule=schedule)
     initial = {}
     if slot is not None:
         initial = {
@@ -158,58 +152,56 @@ def _slot_form(request: HttpRequest, schedule: Schedule, slot: ScheduleSlot | No
     return SlotForm(request.POST or None, items=items, playlists=playlists, initial=initial)
 
 
-def _slot_page(request: HttpRequest, schedule: Schedule, slot: ScheduleSlot | None) -> HttpResponse:
-    services.require_schedule_manage(actor=request.user, schedule=schedule)  # type: ignore[arg-type]
+def _slot_page(request: AuthenticatedHttpRequest, schedule: Schedule, slot: ScheduleSlot | None) -> HttpResponseBase:
+    services.require_schedule_manage(actor=request.user, schedule=schedule)
     form = _slot_form(request, schedule, slot)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if slot is None:
-                services.slot_create(actor=request.user, schedule=schedule, fields=form.slot_fields())  # type: ignore[arg-type]
-            else:
-                services.slot_update(actor=request.user, slot=slot, fields=form.slot_fields())  # type: ignore[arg-type]
-        except ApplicationError as error:
-            form_apply_error(form, error)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        if slot is None:
+            services.slot_create(actor=request.user, schedule=schedule, fields=form.slot_fields())
         else:
-            messages.success(request, _("Slot saved; the terminals whose programme changed receive it now."))
-            return redirect("broadcasting:schedule", schedule_id=schedule.pk)
-    context = {"form": form, "schedule": schedule, "slot": slot}
-    return render(request, "broadcasting/slot_form.html", context, status=400 if form.errors else 200)
+            services.slot_update(actor=request.user, slot=slot, fields=form.slot_fields())
+        messages.success(request, _("Slot saved; the terminals whose programme changed receive it now."))
+        return redirect("broadcasting:schedule", schedule_id=schedule.pk)
+
+    context = {"schedule": schedule, "slot": slot}
+    return form_round_trip(request, form, save, template="broadcasting/slot_form.html", context=context)
 
 
-@login_required
-def slot_create(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+@authenticated_view
+def slot_create(request: AuthenticatedHttpRequest, schedule_id: int) -> HttpResponseBase:
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
     return _slot_page(request, schedule, None)
 
 
-@login_required
-def slot_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
-    slot = selectors.access_slot(user=request.user, slot_id=slot_id)  # type: ignore[arg-type]
+@authenticated_view
+def slot_edit(request: AuthenticatedHttpRequest, slot_id: int) -> HttpResponseBase:
+    slot = selectors.access_slot(user=request.user, slot_id=slot_id)
     return _slot_page(request, slot.schedule, slot)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def slot_delete(request: HttpRequest, slot_id: int) -> HttpResponse:
-    slot = selectors.access_slot(user=request.user, slot_id=slot_id)  # type: ignore[arg-type]
+def slot_delete(request: AuthenticatedHttpRequest, slot_id: int) -> HttpResponse:
+    slot = selectors.access_slot(user=request.user, slot_id=slot_id)
     schedule_id = slot.schedule_id
-    services.slot_delete(actor=request.user, slot=slot)  # type: ignore[arg-type]
+    services.slot_delete(actor=request.user, slot=slot)
     messages.success(request, _("Slot deleted."))
     return redirect("broadcasting:schedule", schedule_id=schedule_id)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def slot_check(request: HttpRequest, schedule_id: int) -> HttpResponse:
+def slot_check(request: AuthenticatedHttpRequest, schedule_id: int) -> HttpResponse:
     """The conflicts of the slot being typed (htmx partial), before anything is saved."""
-    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)  # type: ignore[arg-type]
+    schedule = selectors.access_schedule(user=request.user, schedule_id=schedule_id)
     slot_id = request.POST.get("slot_id", "")
-    slot = selectors.access_slot(user=request.user, slot_id=int(slot_id)) if slot_id.isdigit() else None  # type: ignore[arg-type]
+    slot = selectors.access_slot(user=request.user, slot_id=int(slot_id)) if slot_id.isdigit() else None
     form = _slot_form(request, schedule, slot)
     context: dict[str, object] = {"schedule": schedule, "checked": False}
     if form.is_valid():
         try:
-            fields = services.slot_fields_validate(actor=request.user, schedule=schedule, fields=form.slot_fields())  # type: ignore[arg-type]
+            fields = services.slot_fields_validate(actor=request.user, schedule=schedule, fields=form.slot_fields())
         except ApplicationError as error:
             context["error"] = error.message
         else:
@@ -226,136 +218,116 @@ def slot_check(request: HttpRequest, schedule_id: int) -> HttpResponse:
 # ---------------------------------------------------------------------------- library
 
 
-@login_required
-def library(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
+@authenticated_view
+def library(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)
     query = request.GET.get("q", "").strip()[:50]
-    listing = selectors.item_list(user=request.user, query=query)  # type: ignore[arg-type]
+    listing = selectors.item_list(user=request.user, query=query)
     context = {
         "query": query,
-        "can_add": bool(action_prefixes(user=request.user, action=Action.PROGRAMME_EDIT)),  # type: ignore[arg-type]
+        "can_add": bool(action_prefixes(user=request.user, action=Action.PROGRAMME_EDIT)),
         **paginate(request, listing),
     }
     return render(request, "broadcasting/library.html", context)
 
 
-@login_required
-def item_speech(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)  # type: ignore[arg-type]
+@authenticated_view
+def item_speech(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)
     form = SpeechItemForm(request.POST or None, initial={"owner_region": _home_in(request, Action.PROGRAMME_EDIT)})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.programme_item_create_from_text(
-                actor=request.user,  # type: ignore[arg-type]
-                owner_region=data["owner_region"],
-                title=data["title"],
-                text=data["text"],
-                tags=data["tags"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Item added to the library."))
-            return redirect("broadcasting:library")
-    context = {"form": form, "heading": _("New item from text")}
-    return render(request, "broadcasting/item_form.html", context, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.programme_item_create_from_text(
+            actor=request.user,
+            owner_region=data["owner_region"],
+            title=data["title"],
+            text=data["text"],
+            tags=data["tags"],
+        )
+        messages.success(request, _("Item added to the library."))
+        return redirect("broadcasting:library")
+
+    context = {"heading": _("New item from text")}
+    return form_round_trip(request, form, save, template="broadcasting/item_form.html", context=context)
 
 
-@login_required
-def item_upload(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)  # type: ignore[arg-type]
+@authenticated_view
+def item_upload(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)
     form = UploadItemForm(
         request.POST or None, request.FILES or None, initial={"owner_region": _home_in(request, Action.PROGRAMME_EDIT)}
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.programme_item_create_from_upload(
-                actor=request.user,  # type: ignore[arg-type]
-                owner_region=data["owner_region"],
-                title=data["title"],
-                upload=data["audio_file"],
-                tags=data["tags"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Item added to the library."))
-            return redirect("broadcasting:library")
-    context = {"form": form, "heading": _("Upload a recording"), "multipart": True}
-    return render(request, "broadcasting/item_form.html", context, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.programme_item_create_from_upload(
+            actor=request.user,
+            owner_region=data["owner_region"],
+            title=data["title"],
+            upload=data["audio_file"],
+            tags=data["tags"],
+        )
+        messages.success(request, _("Item added to the library."))
+        return redirect("broadcasting:library")
+
+    context = {"heading": _("Upload a recording"), "multipart": True}
+    return form_round_trip(request, form, save, template="broadcasting/item_form.html", context=context)
 
 
 # ---------------------------------------------------------------------------- playlists
 
 
-@login_required
-def playlist_list(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
+@authenticated_view
+def playlist_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)
     query = request.GET.get("q", "").strip()[:50]
-    listing = selectors.playlist_list(user=request.user, query=query)  # type: ignore[arg-type]
+    listing = selectors.playlist_list(user=request.user, query=query)
     context = {
         "query": query,
-        "can_add": bool(action_prefixes(user=request.user, action=Action.PROGRAMME_EDIT)),  # type: ignore[arg-type]
+        "can_add": bool(action_prefixes(user=request.user, action=Action.PROGRAMME_EDIT)),
         **paginate(request, listing),
     }
     return render(request, "broadcasting/playlists.html", context)
 
 
-@login_required
-def playlist_create(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)  # type: ignore[arg-type]
+@authenticated_view
+def playlist_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_EDIT)
     form = PlaylistForm(request.POST or None, initial={"owner_region": _home_in(request, Action.PROGRAMME_EDIT)})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            playlist = services.playlist_create(
-                actor=request.user,  # type: ignore[arg-type]
-                owner_region=data["owner_region"],
-                name=data["name"],
-                tags=data["tags"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Playlist created. Add its items."))
-            return redirect("broadcasting:playlist", playlist_id=playlist.pk)
-    context = {"form": form, "playlist": None}
-    return render(request, "broadcasting/playlist_form.html", context, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        playlist = services.playlist_create(
+            actor=request.user, owner_region=data["owner_region"], name=data["name"], tags=data["tags"]
+        )
+        messages.success(request, _("Playlist created. Add its items."))
+        return redirect("broadcasting:playlist", playlist_id=playlist.pk)
+
+    return form_round_trip(request, form, save, template="broadcasting/playlist_form.html", context={"playlist": None})
 
 
-@login_required
-def playlist_edit(request: HttpRequest, playlist_id: int) -> HttpResponse:
-    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
-    access_require(user=request.user, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)  # type: ignore[arg-type]
+@authenticated_view
+def playlist_edit(request: AuthenticatedHttpRequest, playlist_id: int) -> HttpResponseBase:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)
+    access_require(user=request.user, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)
     form = PlaylistEditForm(request.POST or None, initial={"name": playlist.name, "tags": ", ".join(playlist.tag_list)})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.playlist_update(
-                actor=request.user,  # type: ignore[arg-type]
-                playlist=playlist,
-                name=form.cleaned_data["name"],
-                tags=form.cleaned_data["tags"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Playlist saved."))
-            return redirect("broadcasting:playlist", playlist_id=playlist.pk)
-    context = {"form": form, "playlist": playlist}
-    return render(request, "broadcasting/playlist_form.html", context, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.playlist_update(actor=request.user, playlist=playlist, name=data["name"], tags=data["tags"])
+        messages.success(request, _("Playlist saved."))
+        return redirect("broadcasting:playlist", playlist_id=playlist.pk)
+
+    context = {"playlist": playlist}
+    return form_round_trip(request, form, save, template="broadcasting/playlist_form.html", context=context)
 
 
-def _playlist_page(request: HttpRequest, playlist: Playlist, *, status: int = 200) -> HttpResponse:
+def _playlist_page(request: AuthenticatedHttpRequest, playlist: Playlist, *, status: int = 200) -> HttpResponse:
     user = request.user
-    can_edit = access_check(user=user, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)  # type: ignore[arg-type]
+    can_edit = access_check(user=user, action=Action.PROGRAMME_EDIT, region=playlist.owner_region)
     query = request.GET.get("q", "").strip()[:50]
-    candidates = selectors.items_for_playlist(user=user, playlist=playlist, query=query)[:20] if can_edit else []  # type: ignore[arg-type]
+    candidates = selectors.items_for_playlist(user=user, playlist=playlist, query=query)[:20] if can_edit else []
     context = {
         "playlist": playlist,
         "rows": playlist.ordered_items(),
-        "schedules": selectors.playlist_schedules(user=user, playlist=playlist),  # type: ignore[arg-type]
+        "schedules": selectors.playlist_schedules(user=user, playlist=playlist),
         "can_edit": can_edit,
         "query": query,
         "candidates": candidates,
@@ -363,17 +335,17 @@ def _playlist_page(request: HttpRequest, playlist: Playlist, *, status: int = 20
     return render(request, "broadcasting/playlist_detail.html", context, status=status)
 
 
-@login_required
-def playlist_detail(request: HttpRequest, playlist_id: int) -> HttpResponse:
-    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+@authenticated_view
+def playlist_detail(request: AuthenticatedHttpRequest, playlist_id: int) -> HttpResponse:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)
     return _playlist_page(request, playlist)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def playlist_change(request: HttpRequest, playlist_id: int) -> HttpResponse:
+def playlist_change(request: AuthenticatedHttpRequest, playlist_id: int) -> HttpResponse:
     """One change of the playlist page: `action` add (an `item`), up, down or remove (at `position`)."""
-    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)
     action, position = request.POST.get("action", ""), request.POST.get("position", "")
     actor = request.user
     try:
@@ -381,19 +353,19 @@ def playlist_change(request: HttpRequest, playlist_id: int) -> HttpResponse:
             item_id = request.POST.get("item", "")
             if not item_id.isdigit():
                 raise ValidationError(_("Choose an item to add."), fields={"item": [_("This field is required.")]})
-            item = selectors.access_item(user=actor, item_id=int(item_id))  # type: ignore[arg-type]
-            services.playlist_item_add(actor=actor, playlist=playlist, item=item)  # type: ignore[arg-type]
+            item = selectors.access_item(user=actor, item_id=int(item_id))
+            services.playlist_item_add(actor=actor, playlist=playlist, item=item)
         elif action in ("up", "down", "remove") and position.isdigit():
             if action == "remove":
-                services.playlist_item_remove(actor=actor, playlist=playlist, position=int(position))  # type: ignore[arg-type]
+                services.playlist_item_remove(actor=actor, playlist=playlist, position=int(position))
             else:
                 offset = -1 if action == "up" else 1
-                services.playlist_item_move(actor=actor, playlist=playlist, position=int(position), offset=offset)  # type: ignore[arg-type]
+                services.playlist_item_move(actor=actor, playlist=playlist, position=int(position), offset=offset)
         else:
             raise ValidationError(_("Unknown change."), fields={"action": [_("Add, up, down or remove.")]})
     except ApplicationError as error:
         messages.error(request, error.message)
-        playlist = selectors.access_playlist(user=actor, playlist_id=playlist_id)  # type: ignore[arg-type]
+        playlist = selectors.access_playlist(user=actor, playlist_id=playlist_id)
         return _playlist_page(request, playlist, status=error.status_code)
     messages.success(request, _("Playlist saved; the terminals whose programme changed receive it now."))
     query = request.POST.get("q", "").strip()[:50]
@@ -401,12 +373,12 @@ def playlist_change(request: HttpRequest, playlist_id: int) -> HttpResponse:
     return redirect(f"{target}?{urlencode({'q': query})}" if query else target)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def playlist_delete(request: HttpRequest, playlist_id: int) -> HttpResponse:
-    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)  # type: ignore[arg-type]
+def playlist_delete(request: AuthenticatedHttpRequest, playlist_id: int) -> HttpResponse:
+    playlist = selectors.access_playlist(user=request.user, playlist_id=playlist_id)
     try:
-        services.playlist_delete(actor=request.user, playlist=playlist)  # type: ignore[arg-type]
+        services.playlist_delete(actor=request.user, playlist=playlist)
     except ApplicationError as error:
         messages.error(request, error.message)
         return _playlist_page(request, playlist, status=error.status_code)
@@ -417,48 +389,36 @@ def playlist_delete(request: HttpRequest, playlist_id: int) -> HttpResponse:
 # ---------------------------------------------------------------------------- what a village hears
 
 
-@login_required
-def effective(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
-    data = request.GET if "village" in request.GET else None
-    form = EffectiveForm(data, initial={"day": local_today()})
-    programme = None
-    if data is not None and form.is_valid():
-        try:
-            programme = selectors.village_programme(
-                user=request.user,  # type: ignore[arg-type]
-                village=form.cleaned_data["village"],
-                day=form.cleaned_data["day"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-    rows = []
-    if programme is not None:
+@authenticated_view
+def effective(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)
+    form = EffectiveForm(request.GET if "village" in request.GET else None, initial={"day": local_today()})
+
+    def show(data: dict[str, Any]) -> dict[str, Any]:
+        programme = selectors.village_programme(user=request.user, village=data["village"], day=data["day"])
         # Coverage (share of the village's terminals that played an entry) for entries already over.
-        coverage = selectors.village_coverage(
-            user=request.user,  # type: ignore[arg-type]
-            village=programme.village,
-            day=programme.day,
-        )
+        coverage = selectors.village_coverage(user=request.user, village=programme.village, day=programme.day)
         now = timezone.now()
         rows = [(entry, coverage.get((entry.slot_id, entry.start)), entry.end <= now) for entry in programme.entries]
-    context = {"form": form, "programme": programme, "rows": rows}
-    return render(request, "broadcasting/effective.html", context, status=400 if form.errors else 200)
+        return {"programme": programme, "rows": rows}
+
+    context: dict[str, Any] = {"programme": None, "rows": []}
+    return form_round_trip(request, form, show, template="broadcasting/effective.html", context=context)
 
 
 # ---------------------------------------------------------------------------- playback logs
 
 
-@login_required
-def playlogs(request: HttpRequest) -> HttpResponseBase:
+@authenticated_view
+def playlogs(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """Playback logs per village / terminal, filtered by day and outcome; `?format=csv` exports them."""
-    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)  # type: ignore[arg-type]
+    access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)
     form = PlaylogFilterForm(request.GET or None)
-    listing = selectors.playlog_list(user=request.user)  # type: ignore[arg-type]
+    listing = selectors.playlog_list(user=request.user)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         listing = selectors.playlog_list(
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,
             region=data["region"],
             terminal=data["terminal"].strip(),
             day=data["day"],
@@ -467,7 +427,7 @@ def playlogs(request: HttpRequest) -> HttpResponseBase:
     if request.GET.get("format") == "csv":
         return _playlogs_csv(listing)
     context = {"form": form, **paginate(request, listing)}
-    return render(request, "broadcasting/playlogs.html", context, status=400 if form.errors else 200)
+    return render(request, "broadcasting/playlogs.html", context, status=form_status(form))
 
 
 def _playlogs_csv(listing: Any) -> HttpResponseBase:

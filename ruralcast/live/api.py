@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Literal
 
 from django.db import transaction
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.live import selectors, services
 from ruralcast.live.models import LiveSession
 from ruralcast.live.runtime import broadcast_finish
@@ -60,33 +60,33 @@ class LiveQuery(Schema):
 
 @router.get("/", response=list[LiveSessionOut], summary="Live sessions in my regions, newest first")
 @paginate
-def live_list(request: HttpRequest, params: Query[LiveQuery]) -> object:
-    return selectors.session_list(user=request.user, state=params.state)  # type: ignore[arg-type]
+def live_list(request: AuthenticatedHttpRequest, params: Query[LiveQuery]) -> object:
+    return selectors.session_list(user=request.user, state=params.state)
 
 
 @router.post("/", response={201: LiveSessionOut}, summary="Start a live session (then speak into its WebSocket)")
-def live_start(request: HttpRequest, payload: LiveStartIn) -> Status[LiveSession]:
+def live_start(request: AuthenticatedHttpRequest, payload: LiveStartIn) -> Status[LiveSession]:
     session = services.live_session_start(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         target=region_get(code=payload.target, field="target"),
         source=payload.source,
     )
-    return Status(201, selectors.session_get(user=request.user, session_id=session.pk))  # type: ignore[arg-type]
+    return Status(201, selectors.access_live_session(user=request.user, session_id=session.pk))
 
 
 @router.get("/{session_id}", response=LiveStatusOut, summary="A session and which terminals play it")
-def live_status(request: HttpRequest, session_id: int) -> dict[str, object]:
-    session = selectors.session_get(user=request.user, session_id=session_id)  # type: ignore[arg-type]
+def live_status(request: AuthenticatedHttpRequest, session_id: int) -> dict[str, object]:
+    session = selectors.access_live_session(user=request.user, session_id=session_id)
     status = selectors.session_status(session=session)
     return {"session": session, **status.__dict__}
 
 
 @router.post("/{session_id}/stop", response=LiveSessionOut, summary="Stop a live session")
-def live_stop(request: HttpRequest, session_id: int) -> LiveSession:
-    session = selectors.session_get(user=request.user, session_id=session_id)  # type: ignore[arg-type]
-    services.live_session_stop(actor=request.user, session=session)  # type: ignore[arg-type]
+def live_stop(request: AuthenticatedHttpRequest, session_id: int) -> LiveSession:
+    session = selectors.access_live_session(user=request.user, session_id=session_id)
+    services.live_session_stop(actor=request.user, session=session)
     transaction.on_commit(lambda: _finish_here(session.pk))
-    return selectors.session_get(user=request.user, session_id=session_id)  # type: ignore[arg-type]
+    return selectors.access_live_session(user=request.user, session_id=session_id)
 
 
 def _finish_here(session_id: int) -> None:

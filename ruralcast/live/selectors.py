@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_check, action_scope_q
+from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import NotFound
@@ -23,10 +23,10 @@ def session_list(*, user: User, state: str = "") -> QuerySet[LiveSession]:
     return sessions
 
 
-def session_get(*, user: User, session_id: int) -> LiveSession:
+def access_live_session(*, user: User, session_id: int) -> LiveSession:
     """One session the user may see (NotFound otherwise, whether it exists or not)."""
-    session = LiveSession.objects.select_related("target", "operator", "recording").filter(pk=session_id).first()
-    if session is None or not access_check(user=user, action=Action.BROADCAST_LIVE, region=session.target):
+    session = session_list(user=user).filter(pk=session_id).first()
+    if session is None:
         raise NotFound(_("No such live session."))
     return session
 

@@ -1,14 +1,14 @@
 """Console pages of live voice. Thin: the form and the JSON the microphone page needs, services
 and selectors do the rest; the audio goes over the WebSocket (ruralcast.live.ws)."""
 
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.core.paging import paginate
@@ -17,21 +17,21 @@ from ruralcast.live.forms import LiveStartForm
 from ruralcast.live.runtime import broadcast_finish
 
 
-def _home(request: HttpRequest) -> str:
-    prefixes = action_prefixes(user=request.user, action=Action.BROADCAST_LIVE)  # type: ignore[arg-type]
+def _home(request: AuthenticatedHttpRequest) -> str:
+    prefixes = action_prefixes(user=request.user, action=Action.BROADCAST_LIVE)
     home = getattr(request.user, "home_region", None)
     if home is not None and any(home.code.startswith(p) for p in prefixes):
         return str(home.code)
     return ""
 
 
-@login_required
-def live_index(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.BROADCAST_LIVE)  # type: ignore[arg-type]
-    sessions = selectors.session_receipt_counts(sessions=selectors.session_list(user=request.user))  # type: ignore[arg-type]
+@authenticated_view
+def live_index(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.BROADCAST_LIVE)
+    sessions = selectors.session_receipt_counts(sessions=selectors.session_list(user=request.user))
     context = {
         "form": LiveStartForm(initial={"target": _home(request)}),
-        "on_air": selectors.session_on_air(user=request.user),  # type: ignore[arg-type]
+        "on_air": selectors.session_on_air(user=request.user),
         **paginate(request, sessions),
     }
     return render(request, "live/index.html", context)
@@ -43,16 +43,16 @@ def _error(error: ApplicationError) -> JsonResponse:
     )
 
 
-@login_required
+@authenticated_view
 @require_POST
-def live_start(request: HttpRequest) -> JsonResponse:
+def live_start(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Start a session (the page then opens the WebSocket it names)."""
     form = LiveStartForm(request.POST)
     try:
         if not form.is_valid():
             fields = {name: [str(message) for message in errors] for name, errors in form.errors.items()}
             raise ValidationError(fields.get("target", [""])[0], fields=fields)
-        session = services.live_session_start(actor=request.user, target=form.cleaned_data["target"])  # type: ignore[arg-type]
+        session = services.live_session_start(actor=request.user, target=form.cleaned_data["target"])
     except ApplicationError as error:
         return _error(error)
     return JsonResponse(
@@ -68,12 +68,12 @@ def live_start(request: HttpRequest) -> JsonResponse:
     )
 
 
-@login_required
+@authenticated_view
 @require_POST
-def live_stop(request: HttpRequest, session_id: int) -> JsonResponse:
+def live_stop(request: AuthenticatedHttpRequest, session_id: int) -> JsonResponse:
     try:
-        session = selectors.session_get(user=request.user, session_id=session_id)  # type: ignore[arg-type]
-        services.live_session_stop(actor=request.user, session=session)  # type: ignore[arg-type]
+        session = selectors.access_live_session(user=request.user, session_id=session_id)
+        services.live_session_stop(actor=request.user, session=session)
     except ApplicationError as error:
         return _error(error)
 
@@ -84,16 +84,16 @@ def live_stop(request: HttpRequest, session_id: int) -> JsonResponse:
     return JsonResponse({"id": session_id, "state": "ended", "detail": reverse("live:detail", args=[session_id])})
 
 
-@login_required
-def live_detail(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = selectors.session_get(user=request.user, session_id=session_id)  # type: ignore[arg-type]
+@authenticated_view
+def live_detail(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
+    session = selectors.access_live_session(user=request.user, session_id=session_id)
     context = {"session": session, "status": selectors.session_status(session=session)}
     return render(request, "live/detail.html", context)
 
 
-@login_required
-def live_status(request: HttpRequest, session_id: int) -> HttpResponse:
+@authenticated_view
+def live_status(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
     """The terminals' receipts of a session (htmx partial, polled while on the air)."""
-    session = selectors.session_get(user=request.user, session_id=session_id)  # type: ignore[arg-type]
+    session = selectors.access_live_session(user=request.user, session_id=session_id)
     context = {"session": session, "status": selectors.session_status(session=session)}
     return render(request, "live/status_partial.html", context)

@@ -2,12 +2,12 @@
 
 import datetime
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from ruralcast.accounts.access import access_require
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ValidationError
 from ruralcast.core.pagination import BoundedLimitOffsetPagination
@@ -50,15 +50,15 @@ class OrderQuery(Schema):
 
 @router.get("/orders", response=list[WorkOrderOut], summary="Work orders in my regions")
 @paginate(BoundedLimitOffsetPagination)
-def order_list(request: HttpRequest, params: Query[OrderQuery]) -> object:
+def order_list(request: AuthenticatedHttpRequest, params: Query[OrderQuery]) -> object:
     state = params.state if params.state in selectors.STATE_FILTERS else ""
     region = region_get(code=params.region) if params.region else None
-    return selectors.work_order_list(user=request.user, region=region, state=state, fault=params.fault)  # type: ignore[arg-type]
+    return selectors.work_order_list(user=request.user, region=region, state=state, fault=params.fault)
 
 
 @router.get("/orders/{pk}", response=WorkOrderOut, summary="One work order")
-def order_detail(request: HttpRequest, pk: int) -> WorkOrder:
-    return selectors.work_order_get(user=request.user, pk=pk)  # type: ignore[arg-type]
+def order_detail(request: AuthenticatedHttpRequest, pk: int) -> WorkOrder:
+    return selectors.access_work_order(user=request.user, pk=pk)
 
 
 class ResolveIn(Schema):
@@ -66,8 +66,8 @@ class ResolveIn(Schema):
 
 
 @router.post("/orders/{pk}/resolve", response=WorkOrderOut, summary="Resolve a work order by hand")
-def order_resolve(request: HttpRequest, pk: int, payload: ResolveIn) -> WorkOrder:
-    order = selectors.work_order_get(user=request.user, pk=pk)  # type: ignore[arg-type]
+def order_resolve(request: AuthenticatedHttpRequest, pk: int, payload: ResolveIn) -> WorkOrder:
+    order = selectors.access_work_order(user=request.user, pk=pk)
     return services.work_order_resolve(actor=request.user, order=order, resolution=payload.resolution)
 
 
@@ -90,9 +90,9 @@ class FigureOut(Schema):
     response=list[FigureOut],
     summary="Availability, repair time and work orders of a region's subtree over [start, end)",
 )
-def figure_values(request: HttpRequest, params: Query[FiguresQuery]) -> list[dict[str, object]]:
+def figure_values(request: AuthenticatedHttpRequest, params: Query[FiguresQuery]) -> list[dict[str, object]]:
     region = region_get(code=params.region)
-    access_require(user=request.user, action=Action.TERMINAL_VIEW, region=region)  # type: ignore[arg-type]
+    access_require(user=request.user, action=Action.TERMINAL_VIEW, region=region)
     if not params.start < params.end or (params.end - params.start).days > 366:
         raise ValidationError(
             _("start comes before end, at most 366 days apart."), fields={"end": [_("Out of range.")]}

@@ -34,7 +34,7 @@ from ruralcast.terminals.selectors import terminals_in_regions
 
 
 def _config() -> dict[str, object]:
-    return settings.RURALCAST_FLEET  # type: ignore[no-any-return]
+    return settings.RURALCAST_FLEET
 
 
 def sla(fault: str) -> timedelta:

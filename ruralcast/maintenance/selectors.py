@@ -37,7 +37,8 @@ def work_order_list(
     return orders.order_by("-opened_at", "-id")
 
 
-def work_order_get(*, user: User, pk: int) -> WorkOrder:
+def access_work_order(*, user: User, pk: int) -> WorkOrder:
+    """A work order in the user's `terminal.view` scope, or NotFound."""
     order = work_order_list(user=user, state="").filter(pk=pk).first()
     if order is None:
         raise NotFound(_("No work order %(id)s in your regions.") % {"id": pk})

@@ -1,7 +1,6 @@
 """Writes on work orders by people: take one, add a note or photo, resolve it by hand."""
 
 import secrets
-from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -9,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_require
+from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, ValidationError
@@ -21,11 +21,11 @@ PHOTO_MAX_BYTES = 8 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 
-def _require(actor: Any, order: WorkOrder) -> None:
+def _require(actor: User, order: WorkOrder) -> None:
     access_require(user=actor, action=Action.TERMINAL_MAINTAIN, region=region_get(code=order.village_code))
 
 
-def work_order_take(*, actor: Any, order: WorkOrder) -> WorkOrder:
+def work_order_take(*, actor: User, order: WorkOrder) -> WorkOrder:
     """The maintainer takes the order: assigned to them, in progress."""
     _require(actor, order)
     if not order.is_open:
@@ -46,7 +46,7 @@ def work_order_take(*, actor: Any, order: WorkOrder) -> WorkOrder:
 
 
 def work_order_note_add(
-    *, actor: Any, order: WorkOrder, text: str = "", photo: UploadedFile | None = None
+    *, actor: User, order: WorkOrder, text: str = "", photo: UploadedFile | None = None
 ) -> WorkOrderNote:
     """A note, a photo (JPEG, PNG or WebP, at most 8 MB), or both.
 
@@ -84,7 +84,7 @@ def work_order_note_add(
     return note
 
 
-def work_order_resolve(*, actor: Any, order: WorkOrder, resolution: str) -> WorkOrder:
+def work_order_resolve(*, actor: User, order: WorkOrder, resolution: str) -> WorkOrder:
     """Resolved by hand (repaired, replaced…). A rule opens a new order if the fault is still there."""
     _require(actor, order)
     resolution = (resolution or "").strip()

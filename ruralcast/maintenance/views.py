@@ -1,19 +1,19 @@
 """Console pages of work orders and the county statistics. Thin: forms in, services, templates out."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_check, access_require_somewhere
-from ruralcast.accounts.models import User
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
-from ruralcast.core.forms import form_apply_error
+from ruralcast.core.formviews import form_error_apply, form_round_trip, form_status
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.maintenance import figures, selectors, services
@@ -24,13 +24,9 @@ from ruralcast.regions.selectors import region_children, region_get
 from ruralcast.terminals.selectors import fleet_region
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-@login_required
-def order_list(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.TERMINAL_VIEW)
+@authenticated_view
+def order_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
     state = request.GET.get("state", "open")
     state = state if state in (*selectors.STATE_FILTERS, "all") else "open"
     fault = request.GET.get("fault", "")
@@ -41,7 +37,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         except ApplicationError:
             region = None
     listing = selectors.work_order_list(
-        user=_user(request), region=region, state=state if state != "all" else "", fault=fault
+        user=request.user, region=region, state=state if state != "all" else "", fault=fault
     )
     context = {
         "state": state,
@@ -54,57 +50,56 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(request, "maintenance/list.html", context)
 
 
-@login_required
-def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    order = selectors.work_order_get(user=_user(request), pk=pk)
-    note_form, resolve_form = NoteForm(), ResolveForm()
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        try:
-            if action == "take":
-                services.work_order_take(actor=_user(request), order=order)
-                messages.success(request, _("The work order is yours."))
-            elif action == "note":
-                note_form = NoteForm(request.POST, request.FILES)
-                if note_form.is_valid():
-                    services.work_order_note_add(
-                        actor=_user(request),
-                        order=order,
-                        text=note_form.cleaned_data["text"],
-                        photo=note_form.cleaned_data.get("photo"),
-                    )
-                    messages.success(request, _("Note added."))
-                    return redirect("maintenance:detail", pk=order.pk)
-            elif action == "resolve":
-                resolve_form = ResolveForm(request.POST)
-                if resolve_form.is_valid():
-                    services.work_order_resolve(
-                        actor=_user(request), order=order, resolution=resolve_form.cleaned_data["resolution"]
-                    )
-                    messages.success(request, _("Resolved."))
-                    return redirect("maintenance:detail", pk=order.pk)
-        except ApplicationError as error:
-            form_apply_error(resolve_form if action == "resolve" else note_form, error)
-        if not (note_form.errors or resolve_form.errors):
-            return redirect("maintenance:detail", pk=order.pk)
-    region = region_get(code=order.village_code)
-    context = {
+@authenticated_view
+def order_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
+    """The work order, its notes, and the maintainer's three actions: take, note, resolve."""
+    order = selectors.access_work_order(user=request.user, pk=pk)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    note_form = NoteForm()
+    page: dict[str, Any] = {
         "order": order,
         "notes": order.notes.select_related("author"),
         "note_form": note_form,
-        "resolve_form": resolve_form,
-        "can_maintain": access_check(user=_user(request), action=Action.TERMINAL_MAINTAIN, region=region),
+        "resolve_form": ResolveForm(),
+        "can_maintain": access_check(
+            user=request.user, action=Action.TERMINAL_MAINTAIN, region=region_get(code=order.village_code)
+        ),
         "now": timezone.now(),
     }
-    return render(
-        request, "maintenance/detail.html", context, status=400 if note_form.errors or resolve_form.errors else 200
-    )
+    template = "maintenance/detail.html"
+
+    def note(data: dict[str, Any]) -> HttpResponse:
+        services.work_order_note_add(actor=request.user, order=order, text=data["text"], photo=data.get("photo"))
+        messages.success(request, _("Note added."))
+        return redirect("maintenance:detail", pk=order.pk)
+
+    def resolve(data: dict[str, Any]) -> HttpResponse:
+        services.work_order_resolve(actor=request.user, order=order, resolution=data["resolution"])
+        messages.success(request, _("Resolved."))
+        return redirect("maintenance:detail", pk=order.pk)
+
+    if action == "note":
+        note_form = NoteForm(request.POST, request.FILES)
+        return form_round_trip(request, note_form, note, template=template, context=page, form_key="note_form")
+    if action == "resolve":
+        resolve_form = ResolveForm(request.POST)
+        return form_round_trip(request, resolve_form, resolve, template=template, context=page, form_key="resolve_form")
+    if action == "take":
+        try:
+            services.work_order_take(actor=request.user, order=order)
+        except ApplicationError as error:  # shown above the note form, as the page's message
+            form_error_apply(note_form, error)
+            return render(request, template, page, status=form_status(note_form, error))
+        messages.success(request, _("The work order is yours."))
+    if request.method == "POST":
+        return redirect("maintenance:detail", pk=order.pk)
+    return render(request, template, page)
 
 
-@login_required
-def statistics(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def statistics(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Availability, mean time to repair and open orders per county (or per child region), last 30 days."""
-    region = fleet_region(user=_user(request), code=request.GET.get("region", ""))
+    region = fleet_region(user=request.user, code=request.GET.get("region", ""))
     days = 30
     end = timezone.localdate() + timedelta(days=1)
     start = end - timedelta(days=days)
@@ -127,10 +122,10 @@ def statistics(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def note_photo(request: HttpRequest, pk: int, note_id: int) -> HttpResponseBase:
+@authenticated_view
+def note_photo(request: AuthenticatedHttpRequest, pk: int, note_id: int) -> HttpResponseBase:
     """A note's photo, to those who may see the work order (media files are not served publicly)."""
-    order = selectors.work_order_get(user=_user(request), pk=pk)
+    order = selectors.access_work_order(user=request.user, pk=pk)
     note = order.notes.filter(pk=note_id).exclude(photo="").first()
     if note is None:
         raise NotFound(_("No such photo."))

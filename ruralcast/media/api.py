@@ -11,12 +11,12 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.core.api_types import UtcDatetime
 from ruralcast.core.errors import NotFound, ValidationError
 from ruralcast.media import links, selectors, services
@@ -112,9 +112,9 @@ class CatalogueQuery(Schema):
 
 @router.get("/assets", response=list[AssetOut], summary="The catalogue: assets I may watch (and manage)")
 @paginate
-def asset_list(request: HttpRequest, params: Query[CatalogueQuery]) -> object:
+def asset_list(request: AuthenticatedHttpRequest, params: Query[CatalogueQuery]) -> object:
     return selectors.asset_catalogue(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         query=params.q,
         tag=params.tag,
         region_code=params.region,
@@ -126,14 +126,14 @@ def asset_list(request: HttpRequest, params: Query[CatalogueQuery]) -> object:
 
 
 @router.get("/assets/{uid}", response=AssetDetailOut, summary="One asset with its renditions")
-def asset_detail(request: HttpRequest, uid: str) -> Asset:
-    return selectors.access_asset(user=request.user, uid=uid)  # type: ignore[arg-type]
+def asset_detail(request: AuthenticatedHttpRequest, uid: str) -> Asset:
+    return selectors.access_asset(user=request.user, uid=uid)
 
 
 @router.put("/assets/{uid}", response=AssetDetailOut, summary="Change an asset's metadata")
-def asset_update(request: HttpRequest, uid: str, payload: AssetIn) -> Asset:
-    asset = selectors.access_asset(user=request.user, uid=uid, manage=True)  # type: ignore[arg-type]
-    return services.asset_update(actor=request.user, asset=asset, fields=payload.fields())  # type: ignore[arg-type]
+def asset_update(request: AuthenticatedHttpRequest, uid: str, payload: AssetIn) -> Asset:
+    asset = selectors.access_asset(user=request.user, uid=uid, manage=True)
+    return services.asset_update(actor=request.user, asset=asset, fields=payload.fields())
 
 
 class UploadIn(AssetIn):
@@ -157,9 +157,9 @@ class UploadOut(Schema):
 
 
 @router.post("/uploads", response={201: UploadOut}, url_name="media_upload_start", summary="Start a chunked upload")
-def upload_start(request: HttpRequest, payload: UploadIn) -> Status[Upload]:
+def upload_start(request: AuthenticatedHttpRequest, payload: UploadIn) -> Status[Upload]:
     upload = services.upload_start(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         owner_region=region_get(code=payload.owner_region, field="owner_region"),
         filename=payload.filename,
         size=payload.size,
@@ -168,15 +168,15 @@ def upload_start(request: HttpRequest, payload: UploadIn) -> Status[Upload]:
     return Status(201, upload)
 
 
-def _upload(request: HttpRequest, uid: str) -> Upload:
-    upload = Upload.objects.select_related("owner_region", "asset").filter(uid=uid, created_by=request.user).first()  # type: ignore[misc]
+def _upload(request: AuthenticatedHttpRequest, uid: str) -> Upload:
+    upload = Upload.objects.select_related("owner_region", "asset").filter(uid=uid, created_by=request.user).first()
     if upload is None:
         raise NotFound(_("No such upload."))
     return upload
 
 
 @router.get("/uploads/{uid}", response=UploadOut, summary="Where an upload stands (resume from offset)")
-def upload_state(request: HttpRequest, uid: str) -> Upload:
+def upload_state(request: AuthenticatedHttpRequest, uid: str) -> Upload:
     return _upload(request, uid)
 
 
@@ -189,7 +189,7 @@ def upload_state(request: HttpRequest, uid: str) -> Upload:
         "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
     },
 )
-def upload_chunk(request: HttpRequest, uid: str) -> Upload:
+def upload_chunk(request: AuthenticatedHttpRequest, uid: str) -> Upload:
     upload = _upload(request, uid)
     match = _CONTENT_RANGE.match(request.headers.get("Content-Range", ""))
     if not match:
@@ -202,11 +202,11 @@ def upload_chunk(request: HttpRequest, uid: str) -> Upload:
     if declared is not None and declared.isdigit() and int(declared) != length:
         raise ValidationError(_("Content-Length and Content-Range disagree."), fields={"Content-Range": [_("Wrong.")]})
     return services.upload_append(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         upload=upload,
         start=start,
         total=total,
-        stream=request,  # type: ignore[arg-type]
+        stream=request,  # type: ignore[arg-type]  # read as a stream; the service types it IO[bytes]
         length=length,
     )
 
@@ -241,19 +241,19 @@ class JobOut(Schema):
 
 @router.get("/jobs", response=list[JobOut], summary="Background jobs in my regions, newest first")
 @paginate
-def job_list(request: HttpRequest) -> object:
-    return selectors.job_list(user=request.user)  # type: ignore[arg-type]
+def job_list(request: AuthenticatedHttpRequest) -> object:
+    return selectors.job_list(user=request.user)
 
 
 @router.get("/jobs/{job_id}", response=JobOut, summary="One job: state and progress")
-def job_detail(request: HttpRequest, job_id: JobId) -> Job:
-    return selectors.access_job(user=request.user, job_id=job_id)  # type: ignore[arg-type]
+def job_detail(request: AuthenticatedHttpRequest, job_id: JobId) -> Job:
+    return selectors.access_job(user=request.user, job_id=job_id)
 
 
 @router.post("/jobs/{job_id}/retry", response=JobOut, summary="Retry a failed job")
-def job_retry(request: HttpRequest, job_id: JobId) -> Job:
-    job = selectors.access_job(user=request.user, job_id=job_id)  # type: ignore[arg-type]
-    return services.job_retry(actor=request.user, job=job)  # type: ignore[arg-type]
+def job_retry(request: AuthenticatedHttpRequest, job_id: JobId) -> Job:
+    job = selectors.access_job(user=request.user, job_id=job_id)
+    return services.job_retry(actor=request.user, job=job)
 
 
 class LiveIn(Schema):
@@ -307,14 +307,14 @@ class LiveOut(Schema):
 
 @router.get("/lives", response=list[LiveOut], summary="Live events I may watch or manage")
 @paginate
-def live_list(request: HttpRequest) -> object:
-    return selectors.live_list(user=request.user)  # type: ignore[arg-type]
+def live_list(request: AuthenticatedHttpRequest) -> object:
+    return selectors.live_list(user=request.user)
 
 
 @router.post("/lives", response={201: LiveOut}, summary="Schedule a live event")
-def live_create(request: HttpRequest, payload: LiveIn) -> Status[LiveEvent]:
+def live_create(request: AuthenticatedHttpRequest, payload: LiveIn) -> Status[LiveEvent]:
     event = services.live_create(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         owner_region=region_get(code=payload.owner_region, field="owner_region"),
         fields=services.LiveFields(
             title=payload.title,
@@ -329,14 +329,14 @@ def live_create(request: HttpRequest, payload: LiveIn) -> Status[LiveEvent]:
 
 
 @router.get("/lives/{uid}", response=LiveOut, summary="One live: status and viewer count")
-def live_detail(request: HttpRequest, uid: str) -> LiveEvent:
-    return services.live_end_if_idle(event=selectors.access_live(user=request.user, uid=uid))  # type: ignore[arg-type]
+def live_detail(request: AuthenticatedHttpRequest, uid: str) -> LiveEvent:
+    return services.live_end_if_idle(event=selectors.access_live(user=request.user, uid=uid))
 
 
 @router.post("/lives/{uid}/end", response=LiveOut, summary="End a live now (its replay follows)")
-def live_end(request: HttpRequest, uid: str) -> LiveEvent:
-    event = selectors.access_live(user=request.user, uid=uid)  # type: ignore[arg-type]
-    return services.live_end(actor=request.user, event=event)  # type: ignore[arg-type]
+def live_end(request: AuthenticatedHttpRequest, uid: str) -> LiveEvent:
+    event = selectors.access_live(user=request.user, uid=uid)
+    return services.live_end(actor=request.user, event=event)
 
 
 class CollectionIn(Schema):
@@ -366,14 +366,14 @@ class CollectionItemsIn(Schema):
 
 @router.get("/collections", response=list[CollectionOut], summary="Collections (courses, columns, series)")
 @paginate
-def collection_list(request: HttpRequest) -> object:
-    return selectors.collection_list(user=request.user)  # type: ignore[arg-type]
+def collection_list(request: AuthenticatedHttpRequest) -> object:
+    return selectors.collection_list(user=request.user)
 
 
 @router.post("/collections", response={201: CollectionOut}, summary="Create a collection")
-def collection_create(request: HttpRequest, payload: CollectionIn) -> Status[Collection]:
+def collection_create(request: AuthenticatedHttpRequest, payload: CollectionIn) -> Status[Collection]:
     collection = services.collection_create(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         owner_region=region_get(code=payload.owner_region, field="owner_region"),
         title=payload.title,
         kind=payload.kind,
@@ -383,12 +383,12 @@ def collection_create(request: HttpRequest, payload: CollectionIn) -> Status[Col
 
 
 @router.get("/collections/{uid}", response=CollectionOut, summary="One collection, its assets in order")
-def collection_detail(request: HttpRequest, uid: str) -> Collection:
-    return selectors.access_collection(uid=uid, user=request.user)  # type: ignore[arg-type]
+def collection_detail(request: AuthenticatedHttpRequest, uid: str) -> Collection:
+    return selectors.access_collection(uid=uid, user=request.user)
 
 
 @router.put("/collections/{uid}/items", response=CollectionOut, summary="Set the collection's assets and order")
-def collection_items(request: HttpRequest, uid: str, payload: CollectionItemsIn) -> Collection:
-    collection = selectors.access_collection(uid=uid, user=request.user)  # type: ignore[arg-type]
-    assets = [selectors.access_asset(user=request.user, uid=u, manage=True) for u in payload.assets]  # type: ignore[arg-type]
-    return services.collection_set_items(actor=request.user, collection=collection, assets=assets)  # type: ignore[arg-type]
+def collection_items(request: AuthenticatedHttpRequest, uid: str, payload: CollectionItemsIn) -> Collection:
+    collection = selectors.access_collection(uid=uid, user=request.user)
+    assets = [selectors.access_asset(user=request.user, uid=u, manage=True) for u in payload.assets]
+    return services.collection_set_items(actor=request.user, collection=collection, assets=assets)

@@ -3,6 +3,13 @@
 Runs outside any request, called by `tasks.media_job_run`. Progress goes to the job row as ffmpeg
 reports it; a failure is stored as a sentence a person can act on (the ffmpeg detail follows it
 for whoever investigates) and the asset is marked failed, so the console offers a retry.
+
+A deliberate writer outside services (CONTRIBUTING.md): the worker moves the job it holds through
+its states (running, failed, succeeded) and stores the renditions it made. No person acts here and
+no region is chosen, so there is no access to check; the person's act (the upload, the retry) was
+checked and audited by its service when the job was queued. The outcomes people rely on are
+audited here too: `media.asset_ready` when the renditions are stored, and a replay is created
+through `asset_create_from_file` (audited) in the same transaction that links it to its live.
 """
 
 import re
@@ -139,10 +146,10 @@ def _transcode(job: Job, asset: Asset) -> None:
             transcode.run(transcode.poster_command(source=source, out=out, at=0))
         # documents: nothing to convert; the original is served as it is
         job_progress(job=job, percent=95, step="store")
-        storage_delete_tree(f"{asset.folder}/hls")
-        storage_delete_tree(f"{asset.folder}/thumbs")
+        storage_delete_tree(prefix=f"{asset.folder}/hls")
+        storage_delete_tree(prefix=f"{asset.folder}/thumbs")
         sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in out.rglob("*") if p.is_file()}
-        written = storage_put_tree(out, asset.folder)
+        written = storage_put_tree(folder=out, prefix=asset.folder)
         for path in written:
             if path.startswith("thumbs/"):
                 renditions.append(Rendition(asset=asset, kind=RenditionKind.THUMBNAIL, name=Path(path).stem, path=path))

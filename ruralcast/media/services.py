@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require
+from ruralcast.accounts.access import access_require, access_require_all
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
@@ -56,7 +56,7 @@ _INGEST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(m3u8|ts)$")
 # ---------------------------------------------------------------------------- storage helpers
 
 
-def storage_put(name: str, content: IO[bytes]) -> str:
+def storage_put(*, name: str, content: IO[bytes]) -> str:
     """Write `content` at exactly `name`, replacing what was there (atomically on local disk)."""
     if isinstance(default_storage, FileSystemStorage):
         target = Path(default_storage.path(name))
@@ -71,7 +71,7 @@ def storage_put(name: str, content: IO[bytes]) -> str:
     return default_storage.save(name, File(content))
 
 
-def storage_put_tree(folder: Path, prefix: str) -> list[str]:
+def storage_put_tree(*, folder: Path, prefix: str) -> list[str]:
     """Move every file under `folder` to storage under `prefix` (a rename on the same local disk,
     a copy otherwise); returns the relative paths."""
     written = []
@@ -89,11 +89,11 @@ def storage_put_tree(folder: Path, prefix: str) -> list[str]:
                 except OSError:  # another file system: copy below
                     pass
             with path.open("rb") as handle:
-                storage_put(f"{prefix}/{relative}", handle)
+                storage_put(name=f"{prefix}/{relative}", content=handle)
     return written
 
 
-def storage_delete_tree(prefix: str) -> None:
+def storage_delete_tree(*, prefix: str) -> None:
     try:
         folders, files = default_storage.listdir(prefix)
     except (FileNotFoundError, NotADirectoryError):
@@ -101,7 +101,7 @@ def storage_delete_tree(prefix: str) -> None:
     for name in files:
         default_storage.delete(f"{prefix}/{name}")
     for folder in folders:
-        storage_delete_tree(f"{prefix}/{folder}")
+        storage_delete_tree(prefix=f"{prefix}/{folder}")
 
 
 # ---------------------------------------------------------------------------- metadata
@@ -142,7 +142,7 @@ def _validate_fields(fields: AssetFields) -> None:
         raise ValidationError(_("Some fields need attention."), fields=problems)
 
 
-def fields_from_metadata(metadata: dict[str, Any]) -> AssetFields:
+def fields_from_metadata(*, metadata: dict[str, Any]) -> AssetFields:
     tags = metadata.get("tags") or []
     if isinstance(tags, str):
         tags = tags.split(",")
@@ -248,7 +248,7 @@ def upload_finish(*, actor: User, upload: Upload) -> Asset:
             owner_region=upload.owner_region,
             path=path,
             filename=upload.filename,
-            fields=fields_from_metadata(upload.metadata),
+            fields=fields_from_metadata(metadata=upload.metadata),
         )
     except ValidationError:
         path.unlink(missing_ok=True)
@@ -313,7 +313,7 @@ def asset_create_from_file(
         )
         asset.original_name = f"{asset.folder}/original"
         with path.open("rb") as handle:
-            storage_put(asset.original_name, handle)
+            storage_put(name=asset.original_name, content=handle)
         asset.save()
         audit_record(
             actor=actor,
@@ -436,8 +436,7 @@ def live_create(*, actor: User, owner_region: Region, fields: LiveFields) -> Liv
     access_require(user=actor, action=Action.CONTENT_EDIT, region=owner_region)
     _validate_live(fields)
     audience = fields.audience or [owner_region]
-    for region in audience:
-        access_require(user=actor, action=Action.CONTENT_EDIT, region=region)
+    access_require_all(user=actor, action=Action.CONTENT_EDIT, regions=audience)
     with transaction.atomic():
         event = LiveEvent.objects.create(
             title=fields.title.strip(),
@@ -469,7 +468,7 @@ def live_ingest(*, uid: str, secret: str, name: str, stream: IO[bytes]) -> LiveE
         raise Conflict(_("This live has ended."))
     if not _INGEST_NAME.match(name):
         raise ValidationError(_("Only .m3u8 playlists and .ts segments are accepted."), fields={"name": [name]})
-    storage_put(f"{event.folder}/{name}", stream)
+    storage_put(name=f"{event.folder}/{name}", content=stream)
     if event.status == LiveStatus.WAITING:
         with transaction.atomic():
             if LiveEvent.objects.filter(pk=event.pk, status=LiveStatus.WAITING).update(
@@ -553,8 +552,7 @@ def collection_set_items(*, actor: User, collection: Collection, assets: list[As
     access_require(user=actor, action=Action.CONTENT_EDIT, region=collection.owner_region)
     if len({asset.pk for asset in assets}) != len(assets):
         raise ValidationError(_("An asset appears twice."), fields={"assets": [_("Duplicate.")]})
-    for asset in assets:
-        access_require(user=actor, action=Action.CONTENT_EDIT, region=asset.owner_region)
+    access_require_all(user=actor, action=Action.CONTENT_EDIT, regions=[asset.owner_region for asset in assets])
     with transaction.atomic():
         CollectionItem.objects.filter(collection=collection).delete()
         CollectionItem.objects.bulk_create(

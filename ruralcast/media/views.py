@@ -6,10 +6,10 @@ endpoint takes the studio's HTTP PUTs.
 """
 
 import re
+from typing import Any
 
 from csp.decorators import csp_replace
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -20,9 +20,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view, request_user_or_none
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied
 from ruralcast.core.forms import form_apply_error
+from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.media import links, selectors, services
@@ -33,12 +35,9 @@ from ruralcast.media.serving import original_file, platform_file
 _PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,3}$")
 
 
-def _user(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return request.user if request.user.is_authenticated else None
-
-
 def _can_edit(request: HttpRequest) -> bool:
-    return bool(request.user.is_authenticated and action_prefixes(user=request.user, action=Action.CONTENT_EDIT))  # type: ignore[arg-type]
+    viewer = request_user_or_none(request)
+    return viewer is not None and bool(action_prefixes(user=viewer, action=Action.CONTENT_EDIT))
 
 
 def playback_key(request: HttpRequest, uid: str, access: str) -> str:
@@ -49,13 +48,13 @@ def playback_key(request: HttpRequest, uid: str, access: str) -> str:
 # ---------------------------------------------------------------------------- catalogue
 
 
-@login_required
-def catalogue(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def catalogue(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CatalogueFilter(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     try:
         assets = selectors.asset_catalogue(
-            user=_user(request),
+            user=request.user,
             query=filters.get("q", ""),
             tag=filters.get("tag", ""),
             region_code=filters.get("region", ""),
@@ -76,49 +75,48 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@login_required
-def asset_upload(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def asset_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The upload page: the browser sends the file in chunks to the API (resumable)."""
-    access_require_somewhere(user=request.user, action=Action.CONTENT_EDIT)  # type: ignore[arg-type]
+    access_require_somewhere(user=request.user, action=Action.CONTENT_EDIT)
     home = getattr(request.user, "home_region_id", "") or ""
     return render(request, "media/upload.html", {"form": UploadForm(initial={"owner_region": home})})
 
 
-def asset_detail(request: HttpRequest, uid: str) -> HttpResponse:
-    asset = selectors.access_asset(user=_user(request), uid=uid)
-    can_manage = selectors.may_manage(user=_user(request), region_code=asset.owner_region_id)
-    form = None
-    if can_manage:
-        initial = {
-            "title": asset.title,
-            "description": asset.description,
-            "tags": ", ".join(asset.tag_list),
-            "language": asset.language,
-            "licence": asset.licence,
-            "access": asset.access,
-        }
-        form = AssetForm(request.POST or None, initial=initial)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.asset_update(actor=request.user, asset=asset, fields=form.asset_fields())  # type: ignore[arg-type]
-            except ApplicationError as error:
-                form_apply_error(form, error)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("media:detail", uid=asset.uid)
-    elif request.method == "POST":
+def asset_detail(request: HttpRequest, uid: str) -> HttpResponseBase:
+    viewer = request_user_or_none(request)
+    asset = selectors.access_asset(user=viewer, uid=uid)
+    manager = viewer if selectors.may_manage(user=viewer, region_code=asset.owner_region_id) else None
+    if manager is None and request.method == "POST":
         raise PermissionDenied(_("You may not change this asset."))
     context = {
         "asset": asset,
         "player": _player_context(request, asset),
         "renditions": list(asset.renditions.exclude(kind=RenditionKind.THUMBNAIL)),
         "thumbnails": list(asset.renditions.filter(kind=RenditionKind.THUMBNAIL).order_by("name")),
-        "jobs": list(selectors.asset_jobs(asset=asset)[:5]) if can_manage else [],
-        "can_manage": can_manage,
-        "form": form,
+        "jobs": list(selectors.asset_jobs(asset=asset)[:5]) if manager is not None else [],
+        "can_manage": manager is not None,
+        "form": None,
         "embed_url": request.build_absolute_uri(reverse("media:embed", args=[asset.uid])),
     }
-    return render(request, "media/detail.html", context, status=400 if form is not None and form.errors else 200)
+    if manager is None:
+        return render(request, "media/detail.html", context)
+    initial = {
+        "title": asset.title,
+        "description": asset.description,
+        "tags": ", ".join(asset.tag_list),
+        "language": asset.language,
+        "licence": asset.licence,
+        "access": asset.access,
+    }
+    form = AssetForm(request.POST or None, initial=initial)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.asset_update(actor=manager, asset=asset, fields=form.asset_fields())
+        messages.success(request, _("Saved."))
+        return redirect("media:detail", uid=asset.uid)
+
+    return form_round_trip(request, form, save, template="media/detail.html", context=context)
 
 
 def _player_context(request: HttpRequest, asset: Asset) -> dict[str, str]:
@@ -142,7 +140,7 @@ def _player_context(request: HttpRequest, asset: Asset) -> dict[str, str]:
 @csp_replace({"frame-ancestors": ["*"]})  # type: ignore[arg-type]  # django-csp types views as (request) only
 def asset_embed(request: HttpRequest, uid: str) -> HttpResponse:
     """The embeddable player (iframe): only the video, for other sites and the portal."""
-    asset = selectors.access_asset(user=_user(request), uid=uid)
+    asset = selectors.access_asset(user=request_user_or_none(request), uid=uid)
     return render(request, "media/embed.html", {"asset": asset, "player": _player_context(request, asset)})
 
 
@@ -191,23 +189,21 @@ def _serve(
 # ---------------------------------------------------------------------------- jobs
 
 
-@login_required
+@authenticated_view
 @require_GET
-def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_status(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     """htmx partial: the job's progress bar; polls itself while the job runs."""
-    job = selectors.access_job(user=request.user, job_id=job_id)  # type: ignore[arg-type]
+    job = selectors.access_job(user=request.user, job_id=job_id)
     return render(request, "media/_job.html", {"job": job})
 
 
-@login_required
+@authenticated_view
 @require_POST
-def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.access_job(user=request.user, job_id=job_id)  # type: ignore[arg-type]
-    try:
-        job = services.job_retry(actor=request.user, job=job)  # type: ignore[arg-type]
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    if request.htmx:  # type: ignore[attr-defined]
+def job_retry(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.access_job(user=request.user, job_id=job_id)
+    with service_errors_flashed(request):
+        job = services.job_retry(actor=request.user, job=job)
+    if request.htmx:
         return render(request, "media/_job.html", {"job": job})
     if job.asset_id:
         return redirect("media:detail", uid=job.asset.uid)  # type: ignore[union-attr]
@@ -217,30 +213,24 @@ def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
 # ---------------------------------------------------------------------------- live
 
 
-@login_required
-def live_list(request: HttpRequest) -> HttpResponse:
-    events = selectors.live_list(user=_user(request))
+@authenticated_view
+def live_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    events = selectors.live_list(user=request.user)
     return render(request, "media/live_list.html", {"can_edit": _can_edit(request), **paginate(request, events)})
 
 
-@login_required
-def live_create(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.CONTENT_EDIT)  # type: ignore[arg-type]
+@authenticated_view
+def live_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.CONTENT_EDIT)
     home = getattr(request.user, "home_region_id", "") or ""
     form = LiveForm(request.POST or None, initial={"owner_region": home})
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = services.live_create(
-                actor=request.user,  # type: ignore[arg-type]
-                owner_region=form.cleaned_data["owner_region"],
-                fields=form.live_fields(),
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Live scheduled. Give the studio the push command below."))
-            return redirect("media:live_detail", uid=event.uid)
-    return render(request, "media/live_form.html", {"form": form}, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        event = services.live_create(actor=request.user, owner_region=data["owner_region"], fields=form.live_fields())
+        messages.success(request, _("Live scheduled. Give the studio the push command below."))
+        return redirect("media:live_detail", uid=event.uid)
+
+    return form_round_trip(request, form, save, template="media/live_form.html")
 
 
 def ingest_url(request: HttpRequest, event: LiveEvent) -> str:
@@ -250,8 +240,9 @@ def ingest_url(request: HttpRequest, event: LiveEvent) -> str:
 
 
 def live_detail(request: HttpRequest, uid: str) -> HttpResponse:
-    event = services.live_end_if_idle(event=selectors.access_live(user=_user(request), uid=uid))
-    can_manage = selectors.may_manage(user=_user(request), region_code=event.owner_region_id)
+    viewer = request_user_or_none(request)
+    event = services.live_end_if_idle(event=selectors.access_live(user=viewer, uid=uid))
+    can_manage = selectors.may_manage(user=viewer, region_code=event.owner_region_id)
     key = playback_key(request, event.uid, event.access)
     context = {
         "event": event,
@@ -266,21 +257,19 @@ def live_detail(request: HttpRequest, uid: str) -> HttpResponse:
 
 def live_status(request: HttpRequest, uid: str) -> HttpResponse:
     """htmx partial: status and viewer count, polled by the live page."""
-    event = services.live_end_if_idle(event=selectors.access_live(user=_user(request), uid=uid))
+    event = services.live_end_if_idle(event=selectors.access_live(user=request_user_or_none(request), uid=uid))
     return render(
         request, "media/_live_status.html", {"event": event, "viewers": selectors.live_viewer_count(event=event)}
     )
 
 
-@login_required
+@authenticated_view
 @require_POST
-def live_end(request: HttpRequest, uid: str) -> HttpResponse:
-    event = selectors.access_live(user=request.user, uid=uid)  # type: ignore[arg-type]
-    try:
-        services.live_end(actor=request.user, event=event)  # type: ignore[arg-type]
+def live_end(request: AuthenticatedHttpRequest, uid: str) -> HttpResponse:
+    event = selectors.access_live(user=request.user, uid=uid)
+    with service_errors_flashed(request):
+        services.live_end(actor=request.user, event=event)
         messages.success(request, _("The live has ended; its replay is being prepared."))
-    except ApplicationError as error:
-        messages.error(request, error.message)
     return redirect("media:live_detail", uid=event.uid)
 
 
@@ -291,7 +280,7 @@ def ingest(request: HttpRequest, uid: str, secret: str, name: str) -> HttpRespon
     replay keeps the whole broadcast."""
     if request.method == "DELETE":
         return HttpResponse(status=204)
-    services.live_ingest(uid=uid, secret=secret, name=name, stream=request)  # type: ignore[arg-type]
+    services.live_ingest(uid=uid, secret=secret, name=name, stream=request)  # type: ignore[arg-type]  # a stream, typed IO[bytes]
     return HttpResponse(status=201)
 
 
@@ -325,45 +314,42 @@ def live_file(request: HttpRequest, key: str, path: str) -> HttpResponseBase:
 # ---------------------------------------------------------------------------- collections
 
 
-@login_required
-def collection_list(request: HttpRequest) -> HttpResponse:
-    form = CollectionForm(request.POST or None)
+@authenticated_view
+def collection_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     if request.method == "POST":
-        access_require_somewhere(user=request.user, action=Action.CONTENT_EDIT)  # type: ignore[arg-type]
-        if form.is_valid():
-            try:
-                collection = services.collection_create(
-                    actor=request.user,  # type: ignore[arg-type]
-                    owner_region=form.cleaned_data["owner_region"],
-                    title=form.cleaned_data["title"],
-                    kind=form.cleaned_data["kind"],
-                    description=form.cleaned_data["description"],
-                )
-            except ApplicationError as error:
-                form_apply_error(form, error)
-            else:
-                return redirect("media:collection", uid=collection.uid)
-    collections = selectors.collection_list(user=_user(request))
-    context = {"form": form, "can_edit": _can_edit(request), **paginate(request, collections)}
-    return render(request, "media/collections.html", context, status=400 if form.errors else 200)
+        access_require_somewhere(user=request.user, action=Action.CONTENT_EDIT)
+    form = CollectionForm(request.POST or None)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        collection = services.collection_create(
+            actor=request.user,
+            owner_region=data["owner_region"],
+            title=data["title"],
+            kind=data["kind"],
+            description=data["description"],
+        )
+        return redirect("media:collection", uid=collection.uid)
+
+    context = {"can_edit": _can_edit(request), **paginate(request, selectors.collection_list(user=request.user))}
+    return form_round_trip(request, form, save, template="media/collections.html", context=context)
 
 
-@login_required
-def collection_detail(request: HttpRequest, uid: str) -> HttpResponse:
-    collection = selectors.access_collection(uid=uid, user=_user(request))
-    can_manage = selectors.may_manage(user=_user(request), region_code=collection.owner_region_id)
+@authenticated_view
+def collection_detail(request: AuthenticatedHttpRequest, uid: str) -> HttpResponse:
+    collection = selectors.access_collection(uid=uid, user=request.user)
+    can_manage = selectors.may_manage(user=request.user, region_code=collection.owner_region_id)
     if request.method == "POST":
         try:
-            asset = selectors.access_asset(user=request.user, uid=request.POST.get("asset", ""), manage=True)  # type: ignore[arg-type]
+            asset = selectors.access_asset(user=request.user, uid=request.POST.get("asset", ""), manage=True)
             if request.POST.get("op") == "add":
-                services.collection_add(actor=request.user, collection=collection, asset=asset)  # type: ignore[arg-type]
+                services.collection_add(actor=request.user, collection=collection, asset=asset)
             else:
                 position = int(request.POST.get("position", "1") or 1)
-                services.collection_move(actor=request.user, collection=collection, asset=asset, position=position)  # type: ignore[arg-type]
+                services.collection_move(actor=request.user, collection=collection, asset=asset, position=position)
         except (ApplicationError, ValueError) as error:
             messages.error(request, getattr(error, "message", str(error)))
         return redirect("media:collection", uid=collection.uid)
-    assets = selectors.collection_assets(user=_user(request), collection=collection)
+    assets = selectors.collection_assets(user=request.user, collection=collection)
     template = "media/tv.html" if request.GET.get("view") == "tv" else "media/collection_detail.html"
     context = {"collection": collection, "assets": assets, "can_manage": can_manage, "page_obj": None}
     return render(request, template, context)

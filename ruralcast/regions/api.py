@@ -1,9 +1,9 @@
 """Regions API: lookup, children, search for pickers, designations."""
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.regions import selectors
 from ruralcast.regions.models import Designation, Region
 from ruralcast.regions.services import DesignationImportReport, designation_import
@@ -32,13 +32,13 @@ class RegionSearchQuery(Schema):
 
 
 @router.get("/search", response=list[RegionOut], summary="Search regions (picker)")
-def region_search(request: HttpRequest, params: Query[RegionSearchQuery]) -> list[Region]:
+def region_search(request: AuthenticatedHttpRequest, params: Query[RegionSearchQuery]) -> list[Region]:
     within = selectors.region_get(code=params.within) if params.within else None
     return selectors.region_search(query=params.q, within=within, limit=params.limit)
 
 
 @router.get("/{code}", response=RegionDetailOut, summary="One region with its ancestors")
-def region_detail(request: HttpRequest, code: str) -> dict[str, object]:
+def region_detail(request: AuthenticatedHttpRequest, code: str) -> dict[str, object]:
     region = selectors.region_get(code=code)
     return {
         "code": region.code,
@@ -53,7 +53,7 @@ def region_detail(request: HttpRequest, code: str) -> dict[str, object]:
 
 @router.get("/{code}/children", response=list[RegionOut], summary="Direct children of a region")
 @paginate
-def region_children(request: HttpRequest, code: str) -> object:
+def region_children(request: AuthenticatedHttpRequest, code: str) -> object:
     return selectors.region_children(region=selectors.region_get(code=code))
 
 
@@ -80,12 +80,12 @@ def _designation_out(designation: Designation) -> dict[str, object]:
 
 
 @designations_router.get("/", response=list[DesignationOut], summary="Designation lists")
-def designation_list(request: HttpRequest) -> list[dict[str, object]]:
+def designation_list(request: AuthenticatedHttpRequest) -> list[dict[str, object]]:
     return [_designation_out(d) for d in selectors.designation_list()]
 
 
 @designations_router.get("/{key}", response=DesignationDetailOut, summary="One designation with its regions")
-def designation_detail(request: HttpRequest, key: str) -> dict[str, object]:
+def designation_detail(request: AuthenticatedHttpRequest, key: str) -> dict[str, object]:
     designation = selectors.designation_get(key=key)
     return {**_designation_out(designation), "regions": list(selectors.designation_regions(designation=designation))}
 
@@ -114,7 +114,7 @@ class DesignationImportOut(Schema):
 
 
 @designations_router.post("/", response=DesignationImportOut, summary="Import a designation from CSV")
-def designation_import_endpoint(request: HttpRequest, payload: DesignationImportIn) -> dict[str, object]:
+def designation_import_endpoint(request: AuthenticatedHttpRequest, payload: DesignationImportIn) -> dict[str, object]:
     report: DesignationImportReport = designation_import(
         actor=request.user,
         key=payload.key,

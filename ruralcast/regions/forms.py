@@ -39,7 +39,7 @@ class RegionField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return value.code if isinstance(value, Region) else value
 
-    def clean(self, value: Any) -> Region | None:  # type: ignore[override]
+    def clean(self, value: Any) -> Region | None:
         code = super().clean(value)
         if not code:
             return None

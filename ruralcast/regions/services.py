@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require, action_scope_q
+from ruralcast.accounts.access import access_require, access_require_all, action_scope_q
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, ValidationError
@@ -219,8 +219,7 @@ def designation_import(
     report = designation_csv_parse(csv_text=csv_text)
     matched_codes = sorted({r.region_code for r in report.matched})
     regions = list(Region.objects.filter(code__in=matched_codes))
-    for region in regions:
-        access_require(user=actor, action=Action.DESIGNATION_MANAGE, region=region)
+    access_require_all(user=actor, action=Action.DESIGNATION_MANAGE, regions=regions)
     if dry_run:
         return report
     if not matched_codes:
@@ -264,8 +263,7 @@ def designation_import(
 
 def designation_delete(*, actor: Any, designation: Designation) -> None:
     codes = list(designation.members.values_list("region_id", flat=True))
-    for region in Region.objects.filter(code__in=codes):
-        access_require(user=actor, action=Action.DESIGNATION_MANAGE, region=region)
+    access_require_all(user=actor, action=Action.DESIGNATION_MANAGE, regions=Region.objects.filter(code__in=codes))
     if not codes:
         access_require(user=actor, action=Action.DESIGNATION_MANAGE, region=Region.objects.get(code=NATIONAL_CODE))
     with transaction.atomic():

@@ -2,13 +2,13 @@
 
 import secrets
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_require, access_require_somewhere, action_prefixes
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError
 from ruralcast.core.exports import csv_response
@@ -28,10 +28,10 @@ def _with_paths(regions: list[Region]) -> list[dict[str, object]]:
     return [{"region": r, "path": selectors.region_path_label(region=r)} for r in regions]
 
 
-@login_required
-def browse(request: HttpRequest, code: str | None = None) -> HttpResponse:
+@authenticated_view
+def browse(request: AuthenticatedHttpRequest, code: str | None = None) -> HttpResponse:
     region = selectors.region_get(code=code) if code else selectors.region_root()
-    access_require(user=request.user, action=Action.REGION_VIEW, region=region)  # type: ignore[arg-type]
+    access_require(user=request.user, action=Action.REGION_VIEW, region=region)
     query = request.GET.get("q", "").strip()[:50]
     counts = dict(
         selectors.region_subtree(region=region)
@@ -54,30 +54,30 @@ def browse(request: HttpRequest, code: str | None = None) -> HttpResponse:
     return render(request, "regions/browse.html", context)
 
 
-@login_required
-def picker(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def picker(request: AuthenticatedHttpRequest) -> HttpResponse:
     """htmx partial: the picker's result list for the text typed so far."""
     query = next((str(v) for k, v in request.GET.items() if k == "q" or k.endswith("__q")), "").strip()[:50]
     results = _with_paths(selectors.region_search(query=query, limit=15)) if query else []
     return render(request, "regions/picker_results.html", {"results": results, "query": query})
 
 
-@login_required
-def designations(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def designations(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = selectors.designation_list().annotate(region_count=Count("members"))
-    can_manage = bool(action_prefixes(user=request.user, action=Action.DESIGNATION_MANAGE))  # type: ignore[arg-type]
+    can_manage = bool(action_prefixes(user=request.user, action=Action.DESIGNATION_MANAGE))
     return render(request, "regions/designations.html", {"designations": rows, "can_manage": can_manage})
 
 
-@login_required
-def designation_detail(request: HttpRequest, key: str) -> HttpResponse:
+@authenticated_view
+def designation_detail(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     designation = selectors.designation_get(key=key)
     regions = _with_paths(list(selectors.designation_regions(designation=designation)))
     return render(request, "regions/designation.html", {"designation": designation, "regions": regions})
 
 
-@login_required
-def designation_export(request: HttpRequest, key: str) -> HttpResponse:
+@authenticated_view
+def designation_export(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     designation = selectors.designation_get(key=key)
     rows = (
         [region.code, region.name, region.level, selectors.region_path_label(region=region)]
@@ -86,10 +86,10 @@ def designation_export(request: HttpRequest, key: str) -> HttpResponse:
     return csv_response(filename=f"{designation.key}.csv", header=["code", "name", "level", "path"], rows=rows)
 
 
-@login_required
-def designation_import_view(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def designation_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Two steps: check the file (dry run, stored in the session), then confirm to save."""
-    access_require_somewhere(user=request.user, action=Action.DESIGNATION_MANAGE)  # type: ignore[arg-type]
+    access_require_somewhere(user=request.user, action=Action.DESIGNATION_MANAGE)
     form = DesignationImportForm(request.POST or None, request.FILES or None)
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and request.POST.get("action") == "confirm":

@@ -4,13 +4,13 @@ chain, scoped by region exactly like the console (same services and selectors)."
 from datetime import datetime
 from typing import Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from ruralcast.accounts.access import access_require_somewhere
-from ruralcast.accounts.models import User
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ValidationError
 from ruralcast.regions.codes import Level
@@ -21,10 +21,6 @@ from ruralcast.reporting.models import Approval, Circular, DataElement, DataSet,
 from ruralcast.reporting.periods import period_type_of
 
 router = Router(tags=["reporting"])
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 class ElementOut(Schema):
@@ -68,8 +64,8 @@ class MetadataOut(Schema):
 
 
 @router.get("/metadata", response=MetadataOut, summary="Data elements, data sets and indicators")
-def metadata(request: HttpRequest) -> dict[str, object]:
-    access_require_somewhere(user=_user(request), action=Action.REPORT_VIEW)
+def metadata(request: AuthenticatedHttpRequest) -> dict[str, object]:
+    access_require_somewhere(user=request.user, action=Action.REPORT_VIEW)
     return {
         "elements": list(DataElement.objects.all()),
         "data_sets": list(selectors.data_sets()),
@@ -124,8 +120,8 @@ class MetadataIn(Schema):
 
 
 @router.post("/metadata", response=dict[str, int], summary="Create or update metadata by code (national level)")
-def metadata_write(request: HttpRequest, payload: MetadataIn) -> dict[str, int]:
-    return services.metadata_load(data=payload.model_dump(), actor=_user(request))
+def metadata_write(request: AuthenticatedHttpRequest, payload: MetadataIn) -> dict[str, int]:
+    return services.metadata_load(data=payload.model_dump(), actor=request.user)
 
 
 class ValuesIn(Schema):
@@ -140,14 +136,14 @@ class EntryOut(Schema):
 
 
 @router.post("/data-sets/{code}/values", response=EntryOut, summary="Enter values of one region and period")
-def values_save(request: HttpRequest, code: str, payload: ValuesIn) -> services.EntryResult:
+def values_save(request: AuthenticatedHttpRequest, code: str, payload: ValuesIn) -> services.EntryResult:
     if len(payload.values) > 200:
         raise ValidationError(_("At most 200 values at a time."), fields={"values": [_("Too many.")]})
     return services.values_save(
-        actor=_user(request),
+        actor=request.user,
         data_set=selectors.access_data_set(code=code),
         period=payload.period,
-        region=selectors.access_report_region(user=_user(request), code=payload.region, action=Action.REPORT_ENTER),
+        region=selectors.access_report_region(user=request.user, code=payload.region, action=Action.REPORT_ENTER),
         raw=payload.values,
     )
 
@@ -164,9 +160,9 @@ class StoredValueOut(Schema):
 
 
 @router.get("/data-sets/{code}/values", response=list[StoredValueOut], summary="Values one region entered")
-def values_read(request: HttpRequest, code: str, params: Query[ValuesQuery]) -> list[dict[str, object]]:
+def values_read(request: AuthenticatedHttpRequest, code: str, params: Query[ValuesQuery]) -> list[dict[str, object]]:
     data_set = selectors.access_data_set(code=code)
-    region = selectors.access_report_region(user=_user(request), code=params.region)
+    region = selectors.access_report_region(user=request.user, code=params.region)
     period_type_of(params.period)
     stored = selectors.entry_values(data_set=data_set, period=params.period, region=region)
     return [{"element": c, "value": v.value, "text": v.text} for c, v in sorted(stored.items())]
@@ -194,8 +190,8 @@ class AggregateOut(Schema):
 
 
 @router.get("/aggregate", response=AggregateOut, summary="Live totals, averages and indicators")
-def aggregate_read(request: HttpRequest, params: Query[AggregateQuery]) -> dict[str, object]:
-    region = selectors.access_report_region(user=_user(request), code=params.region)
+def aggregate_read(request: AuthenticatedHttpRequest, params: Query[AggregateQuery]) -> dict[str, object]:
+    region = selectors.access_report_region(user=request.user, code=params.region)
     codes = [c.strip() for c in params.items.split(",") if c.strip()][:20]
     periods = [p.strip() for p in params.periods.split(",") if p.strip()][:60]
     if not periods:
@@ -226,9 +222,9 @@ class CompletenessOut(Schema):
 
 
 @router.get("/data-sets/{code}/completeness", response=CompletenessOut, summary="Who reported, who was late")
-def completeness_read(request: HttpRequest, code: str, params: Query[ValuesQuery]) -> dict[str, object]:
+def completeness_read(request: AuthenticatedHttpRequest, code: str, params: Query[ValuesQuery]) -> dict[str, object]:
     data_set = selectors.access_data_set(code=code)
-    region = selectors.access_report_region(user=_user(request), code=params.region)
+    region = selectors.access_report_region(user=request.user, code=params.region)
     state = selectors.completeness(data_set=data_set, period=params.period, region=region)
     return {
         "region": region.code,
@@ -257,16 +253,16 @@ class ApprovalOut(Schema):
 
 
 @router.post("/data-sets/{code}/approval", response=ApprovalOut, summary="One step of the approval chain")
-def approval_step(request: HttpRequest, code: str, payload: ApprovalIn) -> dict[str, object]:
+def approval_step(request: AuthenticatedHttpRequest, code: str, payload: ApprovalIn) -> dict[str, object]:
     data_set = selectors.access_data_set(code=code)
-    region = selectors.access_report_region(user=_user(request), code=payload.region)
+    region = selectors.access_report_region(user=request.user, code=payload.region)
     if payload.step == "advance":
-        services.approval_advance(actor=_user(request), data_set=data_set, period=payload.period, region=region)
+        services.approval_advance(actor=request.user, data_set=data_set, period=payload.period, region=region)
     elif payload.step == "accept":
-        services.approval_accept(actor=_user(request), data_set=data_set, period=payload.period, province=region)
+        services.approval_accept(actor=request.user, data_set=data_set, period=payload.period, province=region)
     else:
         services.approval_revoke(
-            actor=_user(request), data_set=data_set, period=payload.period, region=region, reason=payload.reason
+            actor=request.user, data_set=data_set, period=payload.period, region=region, reason=payload.reason
         )
     state = Approval.objects.filter(data_set=data_set, period=payload.period, region=region).first()
     return {"region": region.code, "period": payload.period, "state": state.state if state else None}
@@ -290,15 +286,15 @@ class CircularIn(Schema):
 
 @router.get("/circulars", response=list[CircularOut], summary="Circulars of my regions, newest first")
 @paginate
-def circular_list(request: HttpRequest) -> object:
-    return selectors.circulars(user=_user(request))
+def circular_list(request: AuthenticatedHttpRequest) -> object:
+    return selectors.circulars(user=request.user)
 
 
 @router.post("/circulars", response={201: CircularOut}, summary="Write a circular (通报)")
-def circular_create(request: HttpRequest, payload: CircularIn) -> Status[Circular]:
-    region = selectors.access_report_region(user=_user(request), code=payload.region, action=Action.REPORT_APPROVE)
+def circular_create(request: AuthenticatedHttpRequest, payload: CircularIn) -> Status[Circular]:
+    region = selectors.access_report_region(user=request.user, code=payload.region, action=Action.REPORT_APPROVE)
     circular = services.circular_create(
-        actor=_user(request), region=region, period=payload.period, title=payload.title, body=payload.body
+        actor=request.user, region=region, period=payload.period, title=payload.title, body=payload.body
     )
     return Status(201, circular)
 
@@ -307,6 +303,6 @@ _PDF = {"responses": {200: {"description": "PDF", "content": {"application/pdf":
 
 
 @router.get("/circulars/{circular_id}.pdf", summary="A circular as PDF", openapi_extra=_PDF)
-def circular_pdf_download(request: HttpRequest, circular_id: int) -> HttpResponse:
-    circular = selectors.access_circular(user=_user(request), pk=circular_id)
+def circular_pdf_download(request: AuthenticatedHttpRequest, circular_id: int) -> HttpResponse:
+    circular = selectors.access_circular(user=request.user, pk=circular_id)
     return HttpResponse(circular_pdf(content=circular_content(circular=circular)), content_type="application/pdf")

@@ -29,7 +29,7 @@ def demo_values_create(*, province: Region, county: Region, months: int = 12) ->
     for data_set in DataSet.objects.filter(period_type=PeriodType.MONTHLY):
         parent = county if data_set.entry_level == Level.VILLAGE else province
         regions = list(Region.objects.filter(subtree_q(parent.prefix), level=data_set.entry_level))
-        elements = [e for e in entry_elements(data_set) if e.value_type != ValueType.TEXT]
+        elements = [e for e in entry_elements(data_set=data_set) if e.value_type != ValueType.TEXT]
         for region in regions:
             scale = rng.uniform(0.5, 1.5)
             for index, period in enumerate(periods):

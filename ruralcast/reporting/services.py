@@ -20,8 +20,9 @@ from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
 from ruralcast.core.filetypes import content_type_of_upload, extension_for
-from ruralcast.regions.codes import NATIONAL_CODE, Level
+from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
+from ruralcast.regions.selectors import region_root
 from ruralcast.reporting.formulas import formula_evaluate, formula_names, formula_parse
 from ruralcast.reporting.models import (
     Aggregation,
@@ -58,7 +59,7 @@ def metadata_load(*, data: Mapping[str, Any], actor: User | None = None) -> dict
     `actor` None is the system (the loader command); a person needs `report.approve` at the
     national level, since metadata is the same for every region. All or nothing."""
     if actor is not None:
-        access_require(user=actor, action=Action.REPORT_APPROVE, region=Region.objects.get(code=NATIONAL_CODE))
+        access_require(user=actor, action=Action.REPORT_APPROVE, region=region_root())
     _metadata_check(data)
     counts = {"elements": 0, "data_sets": 0, "validation_rules": 0, "indicators": 0}
     with transaction.atomic():
@@ -147,7 +148,7 @@ def _check_formula(formula: str, elements: Mapping[str, DataElement]) -> None:
 # ---------------------------------------------------------------------------- entry
 
 
-def value_parse(element: DataElement, raw: Any) -> tuple[float | None, str]:
+def value_parse(*, element: DataElement, raw: Any) -> tuple[float | None, str]:
     """(number, text) for what someone typed; ValueError with a message for people if it is not one."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, ""
@@ -205,7 +206,7 @@ def entry_check(*, actor: User, data_set: DataSet, period: str, region: Region) 
         )
 
 
-def entry_elements(data_set: DataSet) -> list[DataElement]:
+def entry_elements(*, data_set: DataSet) -> list[DataElement]:
     """The elements people type in for this data set, in form order (operational ones excluded)."""
     return [m.element for m in data_set.members.select_related("element") if not m.element.source]
 
@@ -243,7 +244,7 @@ def values_prepare(
             errors.setdefault(code, []).append(_("Not an element of this data set that people enter."))
             continue
         try:
-            parsed[code] = value_parse(element, value)
+            parsed[code] = value_parse(element=element, raw=value)
         except ValueError as error:
             errors.setdefault(code, []).append(str(error))
     if not errors:
@@ -262,7 +263,7 @@ def _values_write(
 ) -> EntryResult:
     """Write parsed values of one region (call inside a transaction, after `values_prepare`)."""
     result = EntryResult()
-    elements = {e.code: e for e in entry_elements(data_set)}
+    elements = {e.code: e for e in entry_elements(data_set=data_set)}
     existing = {
         v.element_id: v for v in DataValue.objects.filter(element__in=elements.values(), period=period, region=region)
     }
@@ -319,7 +320,7 @@ def values_save(*, actor: User, data_set: DataSet, period: str, region: Region, 
     rule fails; nothing is written then."""
     entry_check(actor=actor, data_set=data_set, period=period, region=region)
     parsed, errors = values_prepare(
-        data_set=data_set, period=period, region=region, raw=raw, elements=entry_elements(data_set)
+        data_set=data_set, period=period, region=region, raw=raw, elements=entry_elements(data_set=data_set)
     )
     if errors:
         raise ValidationError(_("Nothing was saved: correct the values marked below."), fields=errors)
@@ -349,6 +350,30 @@ def _approval_action(region: Region) -> tuple[str, str]:
 def _may_act(actor: User, action: str, region: Region) -> bool:
     return access_check(user=actor, action=action, region=region) or access_check(
         user=actor, action=Action.REPORT_APPROVE, region=region
+    )
+
+
+@dataclass(frozen=True)
+class ApprovalRights:
+    """What a person may do on the approval page of `region`, by the same rules the services apply."""
+
+    advance: bool  # submit (county) or approve (city, province) the region's own report
+    accept: bool  # accept the province's approved report (the national level)
+    send_back_below: bool  # send back the reports of the regions directly below
+
+
+def approval_rights(*, user: User, region: Region) -> ApprovalRights:
+    """Asked by the approval page to offer only the buttons the services would accept."""
+    advance = region.level in (Level.COUNTY, Level.CITY, Level.PROVINCE) and _may_act(
+        user, _approval_action(region)[1], region
+    )
+    accept = region.level == Level.PROVINCE and access_check(
+        user=user, action=Action.REPORT_APPROVE, region=region_root()
+    )
+    return ApprovalRights(
+        advance=advance,
+        accept=accept,
+        send_back_below=access_check(user=user, action=Action.REPORT_APPROVE, region=region),
     )
 
 
@@ -396,8 +421,13 @@ def approval_advance(*, actor: User, data_set: DataSet, period: str, region: Reg
 
 def approval_accept(*, actor: User, data_set: DataSet, period: str, province: Region) -> Approval:
     """The national level accepts a province's approved report (the last step)."""
-    national = Region.objects.get(code=NATIONAL_CODE)
-    access_require(user=actor, action=Action.REPORT_APPROVE, region=national)
+    access_require(user=actor, action=Action.REPORT_APPROVE, region=region_root())
+    if province.level != Level.PROVINCE:  # a city's approval is a step below, never the last one
+        raise ValidationError(
+            _("Only a province's approved report is accepted; %(region)s is not a province.")
+            % {"region": province.name},
+            fields={"region": [_("Wrong level.")]},
+        )
     with transaction.atomic():
         approval = (
             Approval.objects.select_for_update().filter(data_set=data_set, period=period, region=province).first()
@@ -432,7 +462,7 @@ def approval_revoke(*, actor: User, data_set: DataSet, period: str, region: Regi
         if approval is None:
             raise Conflict(_("%(region)s has nothing to send back for this period.") % {"region": region.name})
         if approval.state == ApprovalState.ACCEPTED:
-            access_require(user=actor, action=Action.REPORT_APPROVE, region=Region.objects.get(code=NATIONAL_CODE))
+            access_require(user=actor, action=Action.REPORT_APPROVE, region=region_root())
             approval.state = ApprovalState.APPROVED
             approval.save(update_fields=["state"])
         else:

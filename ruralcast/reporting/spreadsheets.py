@@ -30,7 +30,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def entry_template(*, data_set: DataSet, period: str, regions: Sequence[Region]) -> bytes:
     """An xlsx to fill in offline for these regions, with the values already entered."""
-    elements = services.entry_elements(data_set)
+    elements = services.entry_elements(data_set=data_set)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -83,7 +83,7 @@ def entry_import(*, actor: User, data_set: DataSet, period: str, content: bytes)
     sheet = book["data"] if "data" in book.sheetnames else book.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
-    elements = services.entry_elements(data_set)
+    elements = services.entry_elements(data_set=data_set)
     by_code = {e.code: e for e in elements}
     report = ImportReport()
     if not header or header[0] != "region_code":

@@ -5,43 +5,39 @@ services and selectors, template out."""
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
-from ruralcast.accounts.models import User
+from ruralcast.accounts.access import access_require_somewhere, action_prefixes
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationError
+from ruralcast.core.errors import NotFound
+from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
-from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
 from ruralcast.reporting import selectors, services, spreadsheets
 from ruralcast.reporting.analytics import Table, aggregate
 from ruralcast.reporting.circulars import circular_content, circular_pdf, value_text
+from ruralcast.reporting.forms import ApprovalStepForm, CircularForm, EntryForm, EntryUploadForm, PostForm
 from ruralcast.reporting.models import DataElement, DataSet, Indicator, Line, PeriodType
 from ruralcast.reporting.periods import current_period, period_check, period_range, period_type_of
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _region(request: HttpRequest, action: str = Action.REPORT_VIEW) -> Region:
+def _region(request: AuthenticatedHttpRequest, action: str = Action.REPORT_VIEW) -> Region:
     code = request.GET.get("region", "").strip()[:12] or request.POST.get("region", "").strip()[:12]
     if not code:
-        region = selectors.home_report_region(user=_user(request), action=action)
+        region = selectors.home_report_region(user=request.user, action=action)
         if region is None:
-            access_require_somewhere(user=_user(request), action=action)
+            access_require_somewhere(user=request.user, action=action)
             raise NotFound(_("No region to show."))
         return region
-    return selectors.access_report_region(user=_user(request), code=code, action=action)
+    return selectors.access_report_region(user=request.user, code=code, action=action)
 
 
-def _period(request: HttpRequest, period_type: str) -> str:
+def _period(request: AuthenticatedHttpRequest, period_type: str) -> str:
     period = (request.GET.get("period") or request.POST.get("period") or "").strip()[:7]
     return period_check(period, period_type) if period else current_period(period_type)
 
@@ -50,9 +46,9 @@ def _breadcrumbs(region: Region) -> list[Region]:
     return [*Region.objects.filter(code__in=region.ancestor_codes).order_by("level"), region]
 
 
-@login_required
-def index(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.REPORT_VIEW)
+@authenticated_view
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.REPORT_VIEW)
     region = _region(request)
     sets = list(selectors.data_sets())
     for data_set in sets:
@@ -65,7 +61,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "data_sets": sets,
             "elements": DataElement.objects.all(),
             "indicators": Indicator.objects.all(),
-            "can_enter": bool(action_prefixes(user=_user(request), action=Action.REPORT_ENTER)),
+            "can_enter": bool(action_prefixes(user=request.user, action=Action.REPORT_ENTER)),
         },
     )
 
@@ -73,66 +69,48 @@ def index(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------- entry
 
 
-@login_required
-def entry(request: HttpRequest, code: str) -> HttpResponse:
+@authenticated_view
+def entry(request: AuthenticatedHttpRequest, code: str) -> HttpResponseBase:
     data_set = selectors.access_data_set(code=code)
-    access_require_somewhere(user=_user(request), action=Action.REPORT_ENTER)
+    access_require_somewhere(user=request.user, action=Action.REPORT_ENTER)
     region = _region(request, Action.REPORT_ENTER)
     period = _period(request, data_set.period_type)
     context: dict[str, Any] = {"data_set": data_set, "region": region, "period": period}
     context["periods"] = period_range(current_period(data_set.period_type), 12)[::-1]
     if region.level != data_set.entry_level:
-        regions = selectors.entry_regions(user=_user(request), data_set=data_set, parent=region)
+        regions = selectors.entry_regions(user=request.user, data_set=data_set, parent=region)
         done = set(data_set.receipts.filter(period=period, region__in=regions).values_list("region_id", flat=True))
         context.update({"done": done, **paginate(request, regions, per_page=100)})
         return render(request, "reporting/entry_regions.html", context)
-    elements = services.entry_elements(data_set)
-    errors: dict[str, list[str]] = {}
-    typed: dict[str, str] = {}
-    if request.method == "POST":
-        typed = {e.code: request.POST.get(e.code, "")[:500] for e in elements}
-        try:
-            result = services.values_save(
-                actor=_user(request), data_set=data_set, period=period, region=region, raw=typed
-            )
-        except ApplicationError as error:
-            errors = error.fields
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("Saved: %(saved)d changed, %(cleared)d cleared.") % result.__dict__)
-            return redirect(f"{request.path}?region={region.code}&period={period}")
-    current = selectors.entry_values(data_set=data_set, period=period, region=region)
-    rows = []
-    for element in elements:
-        value = current.get(element.code)
-        shown = typed.get(element.code) if typed else (None if value is None else (value.text or _plain(value.value)))
-        rows.append({"element": element, "value": shown or "", "errors": errors.get(element.code, [])})
+    form = EntryForm(
+        request.POST or None,
+        elements=services.entry_elements(data_set=data_set),
+        current=selectors.entry_values(data_set=data_set, period=period, region=region),
+    )
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        result = services.values_save(actor=request.user, data_set=data_set, period=period, region=region, raw=data)
+        messages.success(request, _("Saved: %(saved)d changed, %(cleared)d cleared.") % result.__dict__)
+        return redirect(f"{request.path}?region={region.code}&period={period}")
+
     context.update(
         {
-            "rows": rows,
             "lock": services.entry_locked(data_set=data_set, period=period, region=region),
-            "form_errors": errors.get("__all__", []),
             "operational": [m.element for m in data_set.members.select_related("element") if m.element.source],
         }
     )
-    return render(request, "reporting/entry.html", context, status=400 if errors else 200)
+    return form_round_trip(request, form, save, template="reporting/entry.html", context=context, flash_error=True)
 
 
-def _plain(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-@login_required
-def entry_template(request: HttpRequest, code: str) -> HttpResponse:
+@authenticated_view
+def entry_template(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     data_set = selectors.access_data_set(code=code)
     region = _region(request, Action.REPORT_ENTER)
     period = _period(request, data_set.period_type)
     regions = (
         [region]
         if region.level == data_set.entry_level
-        else list(selectors.entry_regions(user=_user(request), data_set=data_set, parent=region)[:30000])
+        else list(selectors.entry_regions(user=request.user, data_set=data_set, parent=region)[:30000])
     )
     content = spreadsheets.entry_template(data_set=data_set, period=period, regions=regions)
     response = HttpResponse(content, content_type=spreadsheets.XLSX_TYPE)
@@ -140,45 +118,36 @@ def entry_template(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
-@login_required
-def entry_upload(request: HttpRequest, code: str) -> HttpResponse:
+@authenticated_view
+def entry_upload(request: AuthenticatedHttpRequest, code: str) -> HttpResponseBase:
     data_set = selectors.access_data_set(code=code)
-    access_require_somewhere(user=_user(request), action=Action.REPORT_ENTER)
+    access_require_somewhere(user=request.user, action=Action.REPORT_ENTER)
     region = _region(request, Action.REPORT_ENTER)
     period = _period(request, data_set.period_type)
-    report = None
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, _("Choose the filled-in xlsx file."))
-        else:
-            try:
-                report = spreadsheets.entry_import(
-                    actor=_user(request), data_set=data_set, period=period, content=upload.read()
-                )
-            except ApplicationError as error:
-                messages.error(request, error.message)
-            else:
-                if report.ok:
-                    messages.success(
-                        request,
-                        _("Imported %(rows)d rows: %(saved)d values changed, %(cleared)d cleared.")
-                        % {"rows": report.rows, "saved": report.saved, "cleared": report.cleared},
-                    )
-    status = 400 if report is not None and not report.ok else 200
-    return render(
-        request,
-        "reporting/upload.html",
-        {"data_set": data_set, "region": region, "period": period, "report": report},
-        status=status,
-    )
+    form = EntryUploadForm(request.POST or None, request.FILES or None)
+    page = {"data_set": data_set, "region": region, "period": period, "report": None}
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        report = spreadsheets.entry_import(
+            actor=request.user, data_set=data_set, period=period, content=data["file"].read()
+        )
+        if report.ok:
+            messages.success(
+                request,
+                _("Imported %(rows)d rows: %(saved)d values changed, %(cleared)d cleared.")
+                % {"rows": report.rows, "saved": report.saved, "cleared": report.cleared},
+            )
+        page.update({"form": form, "report": report})  # the cells to correct, below the form
+        return render(request, "reporting/upload.html", page, status=200 if report.ok else 400)
+
+    return form_round_trip(request, form, save, template="reporting/upload.html", context=page, error_field="file")
 
 
 # ---------------------------------------------------------------------------- completeness and approval
 
 
-@login_required
-def completeness(request: HttpRequest, code: str) -> HttpResponse:
+@authenticated_view
+def completeness(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     data_set = selectors.access_data_set(code=code)
     region = _region(request)
     period = _period(request, data_set.period_type)
@@ -203,15 +172,15 @@ def completeness(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
-def approval(request: HttpRequest, code: str) -> HttpResponse:
+@authenticated_view
+def approval(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     data_set = selectors.access_data_set(code=code)
     region = _region(request)
     period = _period(request, data_set.period_type)
     if request.method == "POST":
-        return _approval_post(request, data_set, period)
+        return _approval_post(request, data_set, period, region)
     own, rows = selectors.approval_chain(data_set=data_set, period=period, region=region)
-    user = _user(request)
+    rights = services.approval_rights(user=request.user, region=region)
     return render(
         request,
         "reporting/approval.html",
@@ -223,23 +192,24 @@ def approval(request: HttpRequest, code: str) -> HttpResponse:
             "rows": rows,
             "breadcrumbs": _breadcrumbs(region),
             "periods": period_range(current_period(data_set.period_type), 12)[::-1],
-            "can_act": region.level in (Level.COUNTY, Level.CITY, Level.PROVINCE)
-            and (
-                access_check(user=user, action=Action.REPORT_APPROVE, region=region)
-                or (region.level == Level.COUNTY and access_check(user=user, action=Action.REPORT_ENTER, region=region))
-            ),
-            "can_accept": region.level == Level.PROVINCE
-            and access_check(user=user, action=Action.REPORT_APPROVE, region=Region.objects.get(code="0" * 12)),
-            "can_send_back": access_check(user=user, action=Action.REPORT_APPROVE, region=region),
+            "can_act": rights.advance,
+            "can_accept": rights.accept,
+            "can_send_back": rights.send_back_below,
         },
     )
 
 
-def _approval_post(request: HttpRequest, data_set: DataSet, period: str) -> HttpResponse:
-    user = _user(request)
-    target = selectors.access_report_region(user=user, code=request.POST.get("target", "")[:12])
-    step = request.POST.get("step", "")
-    try:
+def _approval_post(request: AuthenticatedHttpRequest, data_set: DataSet, period: str, region: Region) -> HttpResponse:
+    """One button of the approval page; the outcome comes back as a message on the page."""
+    back = f"{reverse('reporting:approval', args=[data_set.code])}?region={region.code}&period={period}"
+    form = ApprovalStepForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(str(m) for errors in form.errors.values() for m in errors))
+        return redirect(back)
+    user = request.user
+    target = selectors.access_report_region(user=user, code=form.cleaned_data["target"])
+    step = form.cleaned_data["step"]
+    with service_errors_flashed(request):
         if step == "advance":
             services.approval_advance(actor=user, data_set=data_set, period=period, region=target)
             messages.success(request, _("Done: %(region)s.") % {"region": target.name})
@@ -248,27 +218,22 @@ def _approval_post(request: HttpRequest, data_set: DataSet, period: str) -> Http
             messages.success(request, _("Accepted: %(region)s.") % {"region": target.name})
         elif step == "revoke":
             services.approval_revoke(
-                actor=user, data_set=data_set, period=period, region=target, reason=request.POST.get("reason", "")[:500]
+                actor=user, data_set=data_set, period=period, region=target, reason=form.cleaned_data["reason"]
             )
             messages.success(request, _("Sent back: %(region)s.") % {"region": target.name})
-        else:
-            raise ValidationError(_("Unknown step."))
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    region = request.POST.get("region", target.code)[:12]
-    return redirect(f"{reverse('reporting:approval', args=[data_set.code])}?region={region}&period={period}")
+    return redirect(back)
 
 
 # ---------------------------------------------------------------------------- analysis
 
 
-def _items(request: HttpRequest) -> list[DataElement | Indicator]:
+def _items(request: AuthenticatedHttpRequest) -> list[DataElement | Indicator]:
     codes = [c.strip() for c in request.GET.getlist("item") if c.strip()][:20]
     items = selectors.items_by_codes(codes)
     return items or list(Indicator.objects.all()[:1]) or list(DataElement.objects.all()[:1])
 
 
-def _periods(request: HttpRequest) -> list[str]:
+def _periods(request: AuthenticatedHttpRequest) -> list[str]:
     last = request.GET.get("period", "").strip()[:7] or current_period(PeriodType.MONTHLY)
     period_type_of(last)
     try:
@@ -278,7 +243,7 @@ def _periods(request: HttpRequest) -> list[str]:
     return period_range(last, count)
 
 
-def _export(request: HttpRequest, name: str, header: list[Any], rows: list[list[Any]]) -> HttpResponse:
+def _export(request: AuthenticatedHttpRequest, name: str, header: list[Any], rows: list[list[Any]]) -> HttpResponse:
     if request.GET.get("format") == "csv":
         response = HttpResponse(
             spreadsheets.export_csv(header=header, rows=rows), content_type="text/csv; charset=utf-8"
@@ -300,9 +265,9 @@ def table_export_rows(table: Table) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-@login_required
-def pivot(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.REPORT_VIEW)
+@authenticated_view
+def pivot(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.REPORT_VIEW)
     region = _region(request)
     items, periods = _items(request), _periods(request)
     by_period = request.GET.get("by", "period") == "period"
@@ -349,9 +314,9 @@ def pivot(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.REPORT_VIEW)
+@authenticated_view
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.REPORT_VIEW)
     region = _region(request)
     try:
         line = int(request.GET.get("line", Line.PUBLIC_SERVICE))
@@ -415,107 +380,77 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------- circulars and posts
 
 
-@login_required
-def circular_list(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.REPORT_VIEW)
-    can_write = bool(action_prefixes(user=_user(request), action=Action.REPORT_APPROVE))
-    values: dict[str, str] = {}
-    if request.method == "POST":
-        values = {k: request.POST.get(k, "")[:20000] for k in ("region", "period", "title", "body")}
-        try:
-            region = selectors.access_report_region(
-                user=_user(request), code=values["region"][:12], action=Action.REPORT_APPROVE
-            )
-            circular = services.circular_create(
-                actor=_user(request),
-                region=region,
-                period=values["period"][:7],
-                title=values["title"],
-                body=values["body"],
-            )
-        except PermissionDenied:
-            raise
-        except ApplicationError as error:
-            messages.error(request, error.message)
-        else:
-            return redirect("reporting:circular", pk=circular.pk)
-    home = selectors.home_report_region(user=_user(request), action=Action.REPORT_APPROVE)
-    return render(
-        request,
-        "reporting/circulars.html",
-        {
-            "can_write": can_write,
-            "values": values or {"region": home.code if home else "", "period": current_period(PeriodType.MONTHLY)},
-            **paginate(request, selectors.circulars(user=_user(request))),
-        },
-        status=400 if values else 200,
-    )
+@authenticated_view
+def circular_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.REPORT_VIEW)
+    home = selectors.home_report_region(user=request.user, action=Action.REPORT_APPROVE)
+    initial = {"region": home.code if home else "", "period": current_period(PeriodType.MONTHLY)}
+    form = CircularForm(request.POST or None, initial=initial)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        region = selectors.access_report_region(user=request.user, code=data["region"], action=Action.REPORT_APPROVE)
+        circular = services.circular_create(
+            actor=request.user, region=region, period=data["period"], title=data["title"], body=data["body"]
+        )
+        return redirect("reporting:circular", pk=circular.pk)
+
+    context = {
+        "can_write": bool(action_prefixes(user=request.user, action=Action.REPORT_APPROVE)),
+        **paginate(request, selectors.circulars(user=request.user)),
+    }
+    return form_round_trip(request, form, save, template="reporting/circulars.html", context=context)
 
 
-@login_required
-def circular_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    circular = selectors.access_circular(user=_user(request), pk=pk)
+@authenticated_view
+def circular_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    circular = selectors.access_circular(user=request.user, pk=pk)
     content = circular_content(circular=circular)
     return render(request, "reporting/circular.html", {"content": content, "circular": circular})
 
 
-@login_required
-def circular_download(request: HttpRequest, pk: int) -> HttpResponse:
-    circular = selectors.access_circular(user=_user(request), pk=pk)
+@authenticated_view
+def circular_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    circular = selectors.access_circular(user=request.user, pk=pk)
     pdf = circular_pdf(content=circular_content(circular=circular))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="circular-{circular.pk}.pdf"'
     return response
 
 
-@login_required
-def post_list(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.REPORT_VIEW)
-    can_write = bool(action_prefixes(user=_user(request), action=Action.REPORT_ENTER))
-    values: dict[str, str] = {}
-    if request.method == "POST":
-        values = {k: request.POST.get(k, "")[:20000] for k in ("region", "line", "title", "body")}
-        try:
-            region = selectors.access_report_region(
-                user=_user(request), code=values["region"][:12], action=Action.REPORT_ENTER
-            )
-            post = services.post_create(
-                actor=_user(request),
-                region=region,
-                line=int(values["line"]) if values["line"].isdigit() else 0,
-                title=values["title"],
-                body=values["body"],
-                files=request.FILES.getlist("files")[:10],
-            )
-        except PermissionDenied:
-            raise
-        except ApplicationError as error:
-            messages.error(request, error.message)
-        else:
-            return redirect("reporting:post", pk=post.pk)
-    home = selectors.home_report_region(user=_user(request), action=Action.REPORT_ENTER)
-    return render(
-        request,
-        "reporting/posts.html",
-        {
-            "can_write": can_write,
-            "lines": Line.choices,
-            "values": values or {"region": home.code if home else ""},
-            **paginate(request, selectors.posts(user=_user(request))),
-        },
-        status=400 if values else 200,
-    )
+@authenticated_view
+def post_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.REPORT_VIEW)
+    home = selectors.home_report_region(user=request.user, action=Action.REPORT_ENTER)
+    form = PostForm(request.POST or None, request.FILES or None, initial={"region": home.code if home else ""})
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        region = selectors.access_report_region(user=request.user, code=data["region"], action=Action.REPORT_ENTER)
+        post = services.post_create(
+            actor=request.user,
+            region=region,
+            line=data["line"],
+            title=data["title"],
+            body=data["body"],
+            files=data["files"],
+        )
+        return redirect("reporting:post", pk=post.pk)
+
+    context = {
+        "can_write": bool(action_prefixes(user=request.user, action=Action.REPORT_ENTER)),
+        **paginate(request, selectors.posts(user=request.user)),
+    }
+    return form_round_trip(request, form, save, template="reporting/posts.html", context=context)
 
 
-@login_required
-def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "reporting/post.html", {"post": selectors.access_post(user=_user(request), pk=pk)})
+@authenticated_view
+def post_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return render(request, "reporting/post.html", {"post": selectors.access_post(user=request.user, pk=pk)})
 
 
-@login_required
-def post_attachment(request: HttpRequest, pk: int, attachment: int) -> HttpResponseBase:
+@authenticated_view
+def post_attachment(request: AuthenticatedHttpRequest, pk: int, attachment: int) -> HttpResponseBase:
     """An attachment, always as a download under the name it was uploaded with."""
-    post = selectors.access_post(user=_user(request), pk=pk)
+    post = selectors.access_post(user=request.user, pk=pk)
     item = post.attachments.filter(pk=attachment).first()
     if item is None:
         raise NotFound(_("No such attachment."))

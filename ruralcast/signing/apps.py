@@ -20,7 +20,7 @@ class SigningConfig(AppConfig):
         from ruralcast.signing.trust import TRUST_OUTBOX_KIND, build_trust_update
 
         checks.register(signing_alg_check)
-        register_outbox_handler(TRUST_OUTBOX_KIND, build_trust_update)  # type: ignore[arg-type]
+        register_outbox_handler(TRUST_OUTBOX_KIND, build_trust_update)
         # The dispatcher seals what it publishes with the active key; messaging asks through this door.
         register_payload_signer(lambda payload: payload_sign(payload=payload))
 

@@ -29,6 +29,7 @@ from ruralcast_terminal import crypto
 from ruralcast_terminal.protocol import seal_with
 
 from ruralcast.accounts.access import is_platform_admin
+from ruralcast.accounts.models import User
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
 from ruralcast.signing.errors import KeyStoreError
@@ -40,7 +41,7 @@ from ruralcast.signing.trust import trust_publish_enqueue
 _SERIAL_ATTEMPTS = 100
 
 
-def _require_key_manager(actor: Any) -> None:
+def _require_key_manager(actor: User | None) -> None:
     if actor is not None and not is_platform_admin(actor):
         raise PermissionDenied(_("Only a platform administrator may manage signing keys."))
 
@@ -76,7 +77,7 @@ def _serial_new(store: KeyStore) -> str:
     raise Conflict(_("No free key serial is left for today; try again tomorrow."))
 
 
-def _key_create(*, actor: Any, alg: str, status: str, store: KeyStore) -> SigningKey:
+def _key_create(*, actor: User | None, alg: str, status: str, store: KeyStore) -> SigningKey:
     """A new key in `status`, its private half in `store`. Call inside a transaction."""
     serial = _serial_new(store)
     public = store.create(serial=serial, alg=alg)
@@ -103,7 +104,7 @@ def _active_conflict() -> Conflict:
     return Conflict(_("Another signing key became active at the same moment; check the keys and try again."))
 
 
-def signing_key_generate(*, actor: Any, alg: str | None = None) -> SigningKey:
+def signing_key_generate(*, actor: User | None, alg: str | None = None) -> SigningKey:
     """A new key of `alg` (default: settings.RURALCAST_SIGNING_ALG).
 
     It is *active* when the deployment has no active key (first start), otherwise *pending*: trusted
@@ -124,7 +125,7 @@ def signing_key_generate(*, actor: Any, alg: str | None = None) -> SigningKey:
         raise _active_conflict() from error
 
 
-def _rotate(*, actor: Any, alg: str, store: KeyStore) -> SigningKey:
+def _rotate(*, actor: User | None, alg: str, store: KeyStore) -> SigningKey:
     """Activate the oldest pending key of `alg` (or a new one), retire the active key. In a transaction."""
     now = timezone.now()
     successor = (
@@ -144,7 +145,7 @@ def _rotate(*, actor: Any, alg: str, store: KeyStore) -> SigningKey:
     return successor
 
 
-def signing_key_rotate(*, actor: Any, alg: str | None = None) -> SigningKey:
+def signing_key_rotate(*, actor: User | None, alg: str | None = None) -> SigningKey:
     """Make the next key of `alg` (default: the setting) active; the active key becomes retired.
 
     The next key is the oldest pending key of that algorithm, or a new one. The retired key stays in
@@ -163,7 +164,7 @@ def signing_key_rotate(*, actor: Any, alg: str | None = None) -> SigningKey:
         raise _active_conflict() from error
 
 
-def signing_key_revoke(*, actor: Any, serial: str, reason: str, rotate: bool = False) -> SigningKey:
+def signing_key_revoke(*, actor: User | None, serial: str, reason: str, rotate: bool = False) -> SigningKey:
     """Revoke key `serial`: it stays in the trust list flagged revoked, and its private key is destroyed.
 
     The active key cannot simply be revoked (nothing could sign afterwards): rotate first, or pass

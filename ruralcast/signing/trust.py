@@ -13,6 +13,7 @@ have not seen yet: they ignore it until a later update reaches them (say so to t
 """
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,9 @@ from ruralcast.messaging.models import OutboxMessage
 from ruralcast.messaging.services import outbox_enqueue
 from ruralcast.messaging.topics import trust_topic
 from ruralcast.signing.selectors import trust_list_build
+
+if TYPE_CHECKING:
+    from ruralcast.messaging.handlers import Outgoing
 
 TRUST_OUTBOX_KIND = "trust.publish"
 TRUST_TOPIC = trust_topic()
@@ -36,7 +40,7 @@ def trust_publish_enqueue() -> None:
         outbox_enqueue(kind=TRUST_OUTBOX_KIND, key=str(version))
 
 
-def build_trust_update(key: str) -> list[object]:
+def build_trust_update(key: str) -> list["Outgoing"]:
     """The one retained message of an update (the dispatcher signs it with the active key)."""
     payload = {
         "kind": "trust",

@@ -5,16 +5,19 @@ The same services and selectors as the console, scoped by the caller's grants.
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypedDict
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from ruralcast.accounts.models import User
+from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import NotFound, ValidationError
+from ruralcast.core.errors import ValidationError
 from ruralcast.core.pagination import BoundedLimitOffsetPagination
+from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
 from ruralcast.terminals import importer, selectors, services
 from ruralcast.terminals.commands import command_counts, command_send, regions_for_command
@@ -85,6 +88,16 @@ class TerminalOut(Schema):
         }
 
 
+class TerminalFilters(TypedDict):
+    """The list's filters, as `selectors.terminal_list` takes them."""
+
+    query: str
+    region: Region | None
+    kind: str
+    transport: str
+    status: str
+
+
 class TerminalQuery(Schema):
     q: str = Field("", max_length=50, description="Code prefix, or part of the name, model or owner station")
     region: str = Field("", max_length=12, description="12-digit code: only terminals below this region")
@@ -92,7 +105,7 @@ class TerminalQuery(Schema):
     transport: str = Field("", max_length=20, description=f"One of {_TRANSPORTS}")
     status: str = Field("", max_length=20, description="online, offline, fault, unprovisioned or revoked")
 
-    def filters(self) -> dict[str, object]:
+    def filters(self) -> TerminalFilters:
         return {
             "query": self.q,
             "region": region_get(code=self.region) if self.region else None,
@@ -141,12 +154,12 @@ class TerminalIn(TerminalDetailsIn):
 
 @router.get("/", response=list[TerminalOut], summary="Terminals in my regions")
 @paginate(BoundedLimitOffsetPagination)
-def terminal_list(request: HttpRequest, params: Query[TerminalQuery]) -> object:
-    return selectors.terminal_list(user=request.user, **params.filters())  # type: ignore[arg-type]
+def terminal_list(request: AuthenticatedHttpRequest, params: Query[TerminalQuery]) -> object:
+    return selectors.terminal_list(user=request.user, **params.filters())
 
 
 @router.post("/", response={201: TerminalOut}, summary="Register a terminal (credentials come with provisioning)")
-def terminal_create(request: HttpRequest, payload: TerminalIn) -> Status[Terminal]:
+def terminal_create(request: AuthenticatedHttpRequest, payload: TerminalIn) -> Status[Terminal]:
     registration = services.terminal_register(
         actor=request.user,
         village=region_get(code=payload.village, field="village"),
@@ -185,7 +198,7 @@ class ImportIn(Schema):
     summary="Import terminals from CSV or xlsx (nothing is written while a row is wrong, unless valid_only)",
 )
 def terminal_import(
-    request: HttpRequest, file: File[UploadedFile], payload: Form[ImportIn]
+    request: AuthenticatedHttpRequest, file: File[UploadedFile], payload: Form[ImportIn]
 ) -> Status[dict[str, object]]:
     if (file.size or 0) > importer.MAX_BYTES:
         raise ValidationError(_("The file is larger than 20 MB; split it."), fields={"file": [_("Too large.")]})
@@ -221,8 +234,8 @@ _EXPORT = {
 
 
 @router.get("/export.csv", summary="Export terminals (same filters as the list) as CSV", openapi_extra=_EXPORT)
-def terminal_export(request: HttpRequest, params: Query[TerminalQuery]) -> HttpResponse:
-    listing = selectors.terminal_list(user=request.user, **params.filters())  # type: ignore[arg-type]
+def terminal_export(request: AuthenticatedHttpRequest, params: Query[TerminalQuery]) -> HttpResponse:
+    listing = selectors.terminal_list(user=request.user, **params.filters())
     response = HttpResponse(importer.export_csv(listing), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="terminals.csv"'
     return response
@@ -283,9 +296,9 @@ def _command_out(command: Command) -> dict[str, object]:
 @router.post(
     "/commands", response={201: CommandOut}, summary="Send a command to terminals or to every terminal below regions"
 )
-def command_create(request: HttpRequest, payload: CommandIn) -> Status[dict[str, object]]:
+def command_create(request: AuthenticatedHttpRequest, payload: CommandIn) -> Status[dict[str, object]]:
     terminals = [
-        selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+        selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
         for code in payload.terminals
     ]
     command = command_send(
@@ -300,11 +313,8 @@ def command_create(request: HttpRequest, payload: CommandIn) -> Status[dict[str,
 
 
 @router.get("/commands/{key}", response=CommandOut, summary="A command and its answers so far")
-def command_detail(request: HttpRequest, key: str) -> dict[str, object]:
-    command = selectors.command_list(user=request.user).filter(key=key).first()  # type: ignore[arg-type]
-    if command is None:
-        raise NotFound(_("No such command."))
-    return _command_out(command)
+def command_detail(request: AuthenticatedHttpRequest, key: str) -> dict[str, object]:
+    return _command_out(selectors.access_command(user=request.user, key=key))
 
 
 class FirmwareIn(Schema):
@@ -317,7 +327,7 @@ class FirmwareIn(Schema):
     summary="Upload a firmware file; returns the params of a firmware command",
 )
 def firmware_upload(
-    request: HttpRequest, file: File[UploadedFile], payload: Form[FirmwareIn]
+    request: AuthenticatedHttpRequest, file: File[UploadedFile], payload: Form[FirmwareIn]
 ) -> Status[dict[str, object]]:
     if (file.size or 0) > MAX_BYTES:
         raise ValidationError(_("A firmware file is 1 byte to 64 MB."), fields={"file": [_("Wrong size.")]})
@@ -329,19 +339,19 @@ def firmware_upload(
 
 
 @router.get("/{code}", response=TerminalOut, summary="One terminal")
-def terminal_detail(request: HttpRequest, code: str) -> Terminal:
-    return selectors.terminal_get(user=request.user, code=code)  # type: ignore[arg-type]
+def terminal_detail(request: AuthenticatedHttpRequest, code: str) -> Terminal:
+    return selectors.access_terminal(user=request.user, code=code)
 
 
 @router.put("/{code}", response=TerminalOut, summary="Change a terminal's registry fields")
-def terminal_edit(request: HttpRequest, code: str, payload: TerminalDetailsIn) -> Terminal:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+def terminal_edit(request: AuthenticatedHttpRequest, code: str, payload: TerminalDetailsIn) -> Terminal:
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     return services.terminal_update(actor=request.user, terminal=terminal, details=payload.details())
 
 
 @router.post("/{code}/revoke", response=TerminalOut, summary="Revoke a terminal: the broker cuts it off")
-def terminal_revoke(request: HttpRequest, code: str) -> Terminal:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+def terminal_revoke(request: AuthenticatedHttpRequest, code: str) -> Terminal:
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     return services.terminal_revoke(actor=request.user, terminal=terminal)
 
 
@@ -350,7 +360,7 @@ def terminal_revoke(request: HttpRequest, code: str) -> Terminal:
     response=dict[str, object],
     summary="Issue new credentials: the provisioning file (the password appears here only)",
 )
-def terminal_provision(request: HttpRequest, code: str) -> dict[str, object]:
-    terminal = selectors.terminal_get(user=request.user, code=code, action=Action.TERMINAL_CONTROL)  # type: ignore[arg-type]
+def terminal_provision(request: AuthenticatedHttpRequest, code: str) -> dict[str, object]:
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     registration = services.terminal_credentials_issue(actor=request.user, terminal=terminal)
     return provisioning_document(registration=registration)

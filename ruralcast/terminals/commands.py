@@ -7,6 +7,12 @@ outbox row: the dispatcher signs the command once and publishes it **once per ta
 named terminals, QoS 1, not retained. Each terminal answers on `rc/v1/up/<id>/ack`; the ingest
 worker writes answers in batches (`acks_write`), and `fleet_watch` marks the targets that have not
 answered by the deadline as timed out (`commands_time_out`).
+
+`command_send` is the service (access over every target, audit record and outbox row in one
+transaction). `acks_write` (the ingest worker's, per batch) and `commands_time_out` (the fleet
+watcher's) are deliberate bulk writers outside services: they record what terminals answered, or
+that they did not, on the targets of a command already audited; one UPDATE per answer group, no
+actor, no per-target audit (CONTRIBUTING.md).
 """
 
 import secrets
@@ -19,7 +25,8 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require
+from ruralcast.accounts.access import access_require_all
+from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ValidationError
@@ -97,7 +104,7 @@ class CommandCounts:
 
 def command_send(
     *,
-    actor: Any,
+    actor: User | None,
     kind: str,
     params: dict[str, Any] | None = None,
     regions: list[Region] | None = None,
@@ -115,10 +122,8 @@ def command_send(
         )
     clean = params_clean(kind, params or {})
     if actor is not None:
-        for region in regions:
-            access_require(user=actor, action=Action.TERMINAL_CONTROL, region=region)
-        for terminal in terminals:
-            access_require(user=actor, action=Action.TERMINAL_CONTROL, region=terminal.village)
+        areas = [*regions, *(terminal.village for terminal in terminals)]
+        access_require_all(user=actor, action=Action.TERMINAL_CONTROL, regions=areas)
     if any(t.revoked_at is not None for t in terminals):
         raise ValidationError(_("A revoked terminal cannot be commanded."), fields={"terminals": [_("Revoked.")]})
     # Nested regions: the outer one covers the inner ones (one message fewer, no duplicate).

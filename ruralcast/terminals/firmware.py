@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_require_somewhere
+from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ValidationError
 from ruralcast.signing.services import payload_sign
@@ -31,7 +32,7 @@ def firmware_name(sha256: str) -> str:
     return f"firmware/{sha256}.bin"
 
 
-def firmware_store(*, actor: Any, data: bytes, version: str) -> dict[str, Any]:
+def firmware_store(*, actor: User, data: bytes, version: str) -> dict[str, Any]:
     """Keep a firmware file and return the parameters of a `firmware` command for it."""
     if actor is not None:
         access_require_somewhere(user=actor, action=Action.TERMINAL_CONTROL)

@@ -80,8 +80,9 @@ def terminal_list(
     return terminals.order_by("code")
 
 
-def terminal_get(*, user: User, code: str, action: str = Action.TERMINAL_VIEW) -> Terminal:
-    """A terminal (revoked ones included) in the user's scope for `action`, or NotFound."""
+def access_terminal(*, user: User, code: str, action: str = Action.TERMINAL_VIEW) -> Terminal:
+    """A terminal (revoked ones included) in the user's scope for `action`, or NotFound (whether it
+    exists elsewhere or not: a neighbour's device codes are not confirmed)."""
     scope = action_scope_q(user=user, action=action, field="village_id")
     terminal = (
         None
@@ -254,8 +255,18 @@ def fleet_map(*, region: Region, limit: int = MAP_POINTS_MAX) -> FleetMap:
 
 
 def command_list(*, user: User) -> QuerySet[Command]:
-    """Commands sent in the regions where the user may view terminals, newest first."""
+    """Commands sent in the regions where the user may view terminals, newest first.
+
+    A command belongs to the most specific region covering all its targets (`region_code`)."""
     scope = action_scope_q(user=user, action=Action.TERMINAL_VIEW, field="region_code")
     if scope is None:
         return Command.objects.none()
     return Command.objects.filter(scope).select_related("created_by").order_by("-created_at")
+
+
+def access_command(*, user: User, key: str) -> Command:
+    """A command the user may see (`terminal.view` over its region), or NotFound."""
+    command = command_list(user=user).filter(key=key).first()
+    if command is None:
+        raise NotFound(_("No such command."))
+    return command

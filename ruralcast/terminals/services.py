@@ -41,7 +41,7 @@ def terminal_code(*, village: Region, serial: int) -> str:
     return f"6{village.code}{TERMINAL_TYPE_DIGITS}{serial:02d}"
 
 
-def terminal_code_problem(code: str, *, village: Region | None = None) -> str:
+def terminal_code_problem(*, code: str, village: Region | None = None) -> str:
     """Why `code` cannot be a terminal's resource code ("" when it can)."""
     if len(code) != 23 or not code.isascii() or not code.isdigit():
         return _("A resource code has 23 digits.")
@@ -103,7 +103,7 @@ def _decimal(value: Any) -> Decimal | None:
     return number.quantize(Decimal("0.000001"))
 
 
-def details_problems(details: TerminalDetails, *, village: Region) -> dict[str, list[str]]:
+def details_problems(*, details: TerminalDetails, village: Region) -> dict[str, list[str]]:
     """Field → what is wrong, for the registry fields of a terminal in `village` (empty: fine).
 
     Normalises `details` in place (trimmed text, the kind's usual transport, rounded coordinates).
@@ -158,7 +158,7 @@ def _require_village(village: Region) -> None:
         )
 
 
-def next_serial(village: Region) -> int:
+def next_serial(*, village: Region) -> int:
     """The smallest free serial in a village (0 when all 99 are used)."""
     used = {int(code[-2:]) for code in Terminal.objects.filter(village=village).values_list("code", flat=True)}
     return next((n for n in range(1, 100) if n not in used), 0)
@@ -172,7 +172,7 @@ class Registration:
 
 def terminal_register(
     *,
-    actor: Any,
+    actor: User | None,
     village: Region,
     kind: str = TerminalKind.IP_LOUDSPEAKER,
     name: str = "",
@@ -191,16 +191,16 @@ def terminal_register(
         access_require(user=actor, action=Action.TERMINAL_CONTROL, region=village)
     _require_village(village)
     details = details or TerminalDetails(kind=kind, name=name)
-    problems = details_problems(details, village=village)
+    problems = details_problems(details=details, village=village)
     if problems:
         raise ValidationError(_("Check the terminal's details."), fields=problems)
     if code:
-        problem = terminal_code_problem(code, village=village)
+        problem = terminal_code_problem(code=code, village=village)
         if problem:
             raise ValidationError(problem, fields={"code": [problem]})
     else:
         if serial is None:
-            serial = next_serial(village)
+            serial = next_serial(village=village)
             if not serial:
                 raise Conflict(_("This village already has 99 terminals."))
         code = terminal_code(village=village, serial=serial)
@@ -243,14 +243,14 @@ def _detail_fields(details: TerminalDetails, *, village: Region, serial: int) ->
 
 def _state_create(terminals: list[Terminal]) -> None:
     """Every terminal has its current-state row from the start (offline until it reports)."""
-    states_create(terminals)
+    states_create(terminals=terminals)
 
 
-def terminal_update(*, actor: Any, terminal: Terminal, details: TerminalDetails) -> Terminal:
+def terminal_update(*, actor: User | None, terminal: Terminal, details: TerminalDetails) -> Terminal:
     """Change a terminal's registry fields (identity, village and credentials stay)."""
     if actor is not None:
         access_require(user=actor, action=Action.TERMINAL_CONTROL, region=terminal.village)
-    problems = details_problems(details, village=terminal.village)
+    problems = details_problems(details=details, village=terminal.village)
     if problems:
         raise ValidationError(_("Check the terminal's details."), fields=problems)
     before = TerminalDetails.of(terminal)
@@ -273,7 +273,7 @@ def terminal_update(*, actor: Any, terminal: Terminal, details: TerminalDetails)
     return terminal
 
 
-def terminal_credentials_issue(*, actor: Any, terminal: Terminal, sync: bool = True) -> Registration:
+def terminal_credentials_issue(*, actor: User | None, terminal: Terminal, sync: bool = True) -> Registration:
     """Issue new broker credentials (the provisioning file carries the password, shown once).
 
     The previous password stops working when the broker reloads, right after the commit
@@ -298,7 +298,7 @@ def terminal_credentials_issue(*, actor: Any, terminal: Terminal, sync: bool = T
 PROVISION_BATCH_MAX = 5000
 
 
-def terminals_provision(*, actor: Any, terminals: list[Terminal]) -> list[Registration]:
+def terminals_provision(*, actor: User | None, terminals: list[Terminal]) -> list[Registration]:
     """Issue credentials to many terminals in one transaction and one broker reload."""
     if len(terminals) > PROVISION_BATCH_MAX:
         raise ValidationError(_("At most %(n)d terminals at a time; narrow the filter.") % {"n": PROVISION_BATCH_MAX})
@@ -308,7 +308,7 @@ def terminals_provision(*, actor: Any, terminals: list[Terminal]) -> list[Regist
     return issued
 
 
-def terminal_revoke(*, actor: Any, terminal: Terminal) -> Terminal:
+def terminal_revoke(*, actor: User | None, terminal: Terminal) -> Terminal:
     """Cut a terminal off: the broker drops its credentials (and its connection) after the commit."""
     if actor is not None:
         access_require(user=actor, action=Action.TERMINAL_CONTROL, region=terminal.village)

@@ -11,6 +11,15 @@ Status reports are docs/protocols.md §7. A report without `online: false` means
 will `{"online": false}` (no `at`) means offline. The detailed readings of a report are applied only
 when its device time `at` is not older than the readings held (a retained report delivered again
 after the ingest worker reconnects changes nothing).
+
+Deliberate bulk writers (CONTRIBUTING.md "Writes go through services"): `status_batch_write` and
+`silent_mark_offline` write outside services on purpose. They are the machines' side of the
+registry: thousands of reports a minute from devices, no person acting, nothing to check access
+for, and an audit event per report would bury the people's acts in telemetry. What they change is
+recorded where it matters: every change of online state, faults or firmware becomes a
+`TerminalEvent` (the terminal's history). `states_create` is not one of them: it runs inside the
+transaction of the service that registers the terminals (`terminal_register`, `terminals_import`),
+whose audit record covers it.
 """
 
 from collections.abc import Iterable
@@ -32,7 +41,7 @@ def silent_after() -> timedelta:
     return timedelta(seconds=int(settings.RURALCAST_FLEET["SILENT_AFTER_SECONDS"]))
 
 
-def states_create(terminals: Iterable[Terminal]) -> None:
+def states_create(*, terminals: Iterable[Terminal]) -> None:
     """A state row (offline, never seen) for each new terminal."""
     TerminalState.objects.bulk_create(
         [TerminalState(terminal_id=t.code, village_code=t.village_id) for t in terminals],

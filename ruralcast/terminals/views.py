@@ -5,7 +5,6 @@ import re
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -14,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
-from ruralcast.accounts.models import User
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
-from ruralcast.core.forms import form_apply_error
+from ruralcast.core.formviews import form_round_trip
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.models import Region
@@ -28,11 +27,7 @@ from ruralcast.terminals.forms import CommandForm, ImportForm, TerminalForm
 from ruralcast.terminals.models import AckState, Command, CommandKind, Terminal, TerminalKind, Transport
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _filters(request: HttpRequest, *, source: Any = None) -> dict[str, Any]:
+def _filters(request: AuthenticatedHttpRequest, *, source: Any = None) -> dict[str, Any]:
     get = source if source is not None else request.GET
     region = None
     if get.get("region"):
@@ -50,27 +45,27 @@ def _filters(request: HttpRequest, *, source: Any = None) -> dict[str, Any]:
     }
 
 
-@login_required
-def terminal_list(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.TERMINAL_VIEW)
+@authenticated_view
+def terminal_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
     filters = _filters(request)
-    listing = selectors.terminal_list(user=_user(request), **filters)
+    listing = selectors.terminal_list(user=request.user, **filters)
     context = {
         **filters,
         "kinds": TerminalKind.choices,
         "transports": Transport.choices,
         "statuses": selectors.STATUS_FILTERS,
-        "can_manage": bool(action_prefixes(user=_user(request), action=Action.TERMINAL_CONTROL)),
+        "can_manage": bool(action_prefixes(user=request.user, action=Action.TERMINAL_CONTROL)),
         "export_query": request.GET.urlencode(),
         **paginate(request, listing),
     }
     return render(request, "terminals/list.html", context)
 
 
-@login_required
-def terminal_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.TERMINAL_VIEW)
-    listing = selectors.terminal_list(user=_user(request), **_filters(request))
+@authenticated_view
+def terminal_export(request: AuthenticatedHttpRequest, fmt: str) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
+    listing = selectors.terminal_list(user=request.user, **_filters(request))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         response = HttpResponse(importer.export_csv(listing), content_type="text/csv; charset=utf-8")
@@ -85,53 +80,52 @@ def terminal_export(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
-@login_required
-def terminal_import(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.TERMINAL_CONTROL)
+@authenticated_view
+def terminal_import(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_CONTROL)
     form = ImportForm(request.POST or None, request.FILES or None)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            report = importer.terminals_import(
-                actor=_user(request),
-                filename=upload.name or "",
-                data=upload.read(),
-                valid_only=form.cleaned_data["valid_only"],
-                dry_run=form.cleaned_data["dry_run"],
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        upload = data["file"]
+        report = importer.terminals_import(
+            actor=request.user,
+            filename=upload.name or "",
+            data=upload.read(),
+            valid_only=data["valid_only"],
+            dry_run=data["dry_run"],
+        )
+        if report.written:
+            messages.success(
+                request,
+                _("%(c)d terminals registered, %(u)d updated. Issue each new terminal its provisioning file.")
+                % {"c": len(report.created), "u": len(report.updated)},
             )
-        except ApplicationError as error:
-            form.add_error("file", error.message)
-        else:
-            if report.written:
-                messages.success(
-                    request,
-                    _("%(c)d terminals registered, %(u)d updated. Issue each new terminal its provisioning file.")
-                    % {"c": len(report.created), "u": len(report.updated)},
-                )
-    status = 400 if form.errors or (report is not None and report.invalid and not report.written) else 200
-    return render(request, "terminals/import.html", {"form": form, "report": report}, status=status)
+        # Refused rows and nothing written: the file needs fixing (the report says where).
+        status = 400 if report.invalid and not report.written else 200
+        return render(request, "terminals/import.html", {"form": form, "report": report}, status=status)
+
+    return form_round_trip(
+        request, form, save, template="terminals/import.html", context={"report": None}, error_field="file"
+    )
 
 
-@login_required
-def terminal_create(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.TERMINAL_CONTROL)
+@authenticated_view
+def terminal_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_CONTROL)
     form = TerminalForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            registration = services.terminal_register(
-                actor=_user(request),
-                village=form.cleaned_data["village"],
-                code=form.cleaned_data.get("code") or "",
-                details=form.details(),
-                issue_credentials=False,
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Terminal registered. Download its provisioning file for the installer."))
-            return redirect("terminals:detail", code=registration.terminal.code)
-    return render(request, "terminals/form.html", {"form": form}, status=400 if form.errors else 200)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        registration = services.terminal_register(
+            actor=request.user,
+            village=data["village"],
+            code=data.get("code") or "",
+            details=form.details(),
+            issue_credentials=False,
+        )
+        messages.success(request, _("Terminal registered. Download its provisioning file for the installer."))
+        return redirect("terminals:detail", code=registration.terminal.code)
+
+    return form_round_trip(request, form, save, template="terminals/form.html")
 
 
 def _initial(terminal: Terminal) -> dict[str, Any]:
@@ -151,39 +145,35 @@ def _initial(terminal: Terminal) -> dict[str, Any]:
     }
 
 
-@login_required
-def terminal_edit(request: HttpRequest, code: str) -> HttpResponse:
-    terminal = selectors.terminal_get(user=_user(request), code=code, action=Action.TERMINAL_CONTROL)
+@authenticated_view
+def terminal_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponseBase:
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     form = TerminalForm(request.POST or None, initial=_initial(terminal), editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.terminal_update(actor=_user(request), terminal=terminal, details=form.details())
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("terminals:detail", code=terminal.code)
-    return render(
-        request, "terminals/form.html", {"form": form, "terminal": terminal}, status=400 if form.errors else 200
-    )
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.terminal_update(actor=request.user, terminal=terminal, details=form.details())
+        messages.success(request, _("Saved."))
+        return redirect("terminals:detail", code=terminal.code)
+
+    return form_round_trip(request, form, save, template="terminals/form.html", context={"terminal": terminal})
 
 
-@login_required
-def terminal_detail(request: HttpRequest, code: str) -> HttpResponse:
-    terminal = selectors.terminal_get(user=_user(request), code=code)
+@authenticated_view
+def terminal_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    terminal = selectors.access_terminal(user=request.user, code=code)
     context = {
         "terminal": terminal,
         "state": getattr(terminal, "state", None) if not terminal.is_revoked else None,
-        "can_manage": access_check(user=_user(request), action=Action.TERMINAL_CONTROL, region=terminal.village),
+        "can_manage": access_check(user=request.user, action=Action.TERMINAL_CONTROL, region=terminal.village),
     }
     return render(request, "terminals/detail.html", context)
 
 
-@login_required
+@authenticated_view
 @require_POST
-def terminal_revoke(request: HttpRequest, code: str) -> HttpResponse:
-    terminal = selectors.terminal_get(user=_user(request), code=code, action=Action.TERMINAL_CONTROL)
-    services.terminal_revoke(actor=_user(request), terminal=terminal)
+def terminal_revoke(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
+    services.terminal_revoke(actor=request.user, terminal=terminal)
     messages.success(request, _("Terminal revoked: the broker no longer lets it connect."))
     return redirect("terminals:detail", code=terminal.code)
 
@@ -193,13 +183,13 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@login_required
+@authenticated_view
 @require_POST
-def terminal_provision(request: HttpRequest, code: str) -> HttpResponse:
+def terminal_provision(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """New credentials and the provisioning file (JSON download and QR code), shown once."""
-    terminal = selectors.terminal_get(user=_user(request), code=code, action=Action.TERMINAL_CONTROL)
+    terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     try:
-        registration = services.terminal_credentials_issue(actor=_user(request), terminal=terminal)
+        registration = services.terminal_credentials_issue(actor=request.user, terminal=terminal)
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("terminals:detail", code=terminal.code)
@@ -214,16 +204,16 @@ def terminal_provision(request: HttpRequest, code: str) -> HttpResponse:
     return _no_store(render(request, "terminals/provisioned.html", context))
 
 
-@login_required
+@authenticated_view
 @require_POST
-def terminals_provision_zip(request: HttpRequest) -> HttpResponse:
+def terminals_provision_zip(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Provisioning files of every terminal the list's filters select (typically: not provisioned)."""
-    access_require_somewhere(user=_user(request), action=Action.TERMINAL_CONTROL)
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_CONTROL)
     filters = _filters(request, source=request.POST)  # the list's filters travel in the form
-    listing = selectors.terminal_list(user=_user(request), action=Action.TERMINAL_CONTROL, **filters)
+    listing = selectors.terminal_list(user=request.user, action=Action.TERMINAL_CONTROL, **filters)
     try:
         issued = services.terminals_provision(
-            actor=_user(request), terminals=list(listing[: services.PROVISION_BATCH_MAX + 1])
+            actor=request.user, terminals=list(listing[: services.PROVISION_BATCH_MAX + 1])
         )
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -239,26 +229,26 @@ def terminals_provision_zip(request: HttpRequest) -> HttpResponse:
     return _no_store(response)
 
 
-@login_required
-def terminal_label(request: HttpRequest, code: str) -> HttpResponse:
+@authenticated_view
+def terminal_label(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The printable asset label stuck on the device: no secret, a QR code of its identity."""
-    terminal = selectors.terminal_get(user=_user(request), code=code)
+    terminal = selectors.access_terminal(user=request.user, code=code)
     qr = provisioning.qr_svg(provisioning.asset_label_text(terminal), scale=4)
     return render(request, "terminals/label.html", {"terminal": terminal, "qr": qr})
 
 
-@login_required
-def fleet(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def fleet(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The fleet at a glance: online rate of the region and of each child region, and the map."""
-    region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
+    region = selectors.fleet_region(user=request.user, code=request.GET.get("region", ""))
     context = {
         "region": region,
         "ancestors": [
             a
             for a in region_ancestors(region=region)
-            if access_check(user=_user(request), action=Action.TERMINAL_VIEW, region=a)
+            if access_check(user=request.user, action=Action.TERMINAL_VIEW, region=a)
         ],
-        "can_control": access_check(user=_user(request), action=Action.TERMINAL_CONTROL, region=region),
+        "can_control": access_check(user=request.user, action=Action.TERMINAL_CONTROL, region=region),
         **_rates_context(region),
     }
     return render(request, "terminals/fleet.html", context)
@@ -269,17 +259,17 @@ def _rates_context(region: Region) -> dict[str, Any]:
     return {"region": region, "total": total, "children": children, "now": timezone.now()}
 
 
-@login_required
-def fleet_rates(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def fleet_rates(request: AuthenticatedHttpRequest) -> HttpResponse:
     """htmx partial: the rates table, refreshed every few seconds."""
-    region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
+    region = selectors.fleet_region(user=request.user, code=request.GET.get("region", ""))
     return render(request, "terminals/_rates.html", _rates_context(region))
 
 
-@login_required
-def fleet_map(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def fleet_map(request: AuthenticatedHttpRequest) -> HttpResponse:
     """htmx partial: the offline map of the region's terminals."""
-    region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
+    region = selectors.fleet_region(user=request.user, code=request.GET.get("region", ""))
     data = selectors.fleet_map(region=region)
     svg = maps.fleet_svg(data, title=_("Terminals of %(region)s") % {"region": region.name})
     return render(request, "terminals/_map.html", {"region": region, "map": data, "svg": svg})
@@ -288,57 +278,44 @@ def fleet_map(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------- remote commands
 
 
-def _command_targets(request: HttpRequest) -> dict[str, Any]:
+def _command_targets(request: AuthenticatedHttpRequest) -> dict[str, Any]:
     """The targets named in the query: ?terminal=CODE, or ?region=CODE (every terminal below)."""
     if request.GET.get("terminal"):
-        terminal = selectors.terminal_get(
-            user=_user(request), code=request.GET["terminal"], action=Action.TERMINAL_CONTROL
+        terminal = selectors.access_terminal(
+            user=request.user, code=request.GET["terminal"], action=Action.TERMINAL_CONTROL
         )
         return {"terminals": [terminal], "label": f"{terminal.name} ({terminal.code})"}
-    region = selectors.fleet_region(user=_user(request), code=request.GET.get("region", ""))
-    access_require(user=_user(request), action=Action.TERMINAL_CONTROL, region=region)
+    region = selectors.fleet_region(user=request.user, code=request.GET.get("region", ""))
+    access_require(user=request.user, action=Action.TERMINAL_CONTROL, region=region)
     return {"regions": [region], "label": _("every terminal of %(region)s") % {"region": region.name}}
 
 
-@login_required
-def command_create(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def command_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     targets = _command_targets(request)
     form = CommandForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            params = form.params()
-            if form.cleaned_data["kind"] == CommandKind.FIRMWARE:
-                upload = form.cleaned_data.get("firmware_file")
-                params = firmware.firmware_store(
-                    actor=_user(request),
-                    data=upload.read() if upload else b"",
-                    version=form.cleaned_data.get("firmware_version") or "",
-                )
-            command = commands.command_send(
-                actor=_user(request),
-                kind=form.cleaned_data["kind"],
-                params=params,
-                regions=targets.get("regions"),
-                terminals=targets.get("terminals"),
-                timeout_s=form.cleaned_data["timeout_s"],
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        params = form.params()
+        if data["kind"] == CommandKind.FIRMWARE:
+            upload = data.get("firmware_file")
+            params = firmware.firmware_store(
+                actor=request.user,
+                data=upload.read() if upload else b"",
+                version=data.get("firmware_version") or "",
             )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Command sent; the answers arrive below."))
-            return redirect("terminals:command", key=command.key)
-    return render(
-        request, "terminals/command_form.html", {"form": form, "targets": targets}, status=400 if form.errors else 200
-    )
+        command = commands.command_send(
+            actor=request.user,
+            kind=data["kind"],
+            params=params,
+            regions=targets.get("regions"),
+            terminals=targets.get("terminals"),
+            timeout_s=data["timeout_s"],
+        )
+        messages.success(request, _("Command sent; the answers arrive below."))
+        return redirect("terminals:command", key=command.key)
 
-
-def _command_get(request: HttpRequest, key: str) -> Command:
-    command = Command.objects.select_related("created_by").filter(key=key).first()
-    if command is None:
-        raise NotFound(_("No such command."))
-    region = region_get(code=command.region_code)
-    access_require(user=_user(request), action=Action.TERMINAL_VIEW, region=region)
-    return command
+    return form_round_trip(request, form, save, template="terminals/command_form.html", context={"targets": targets})
 
 
 def _command_context(command: Command) -> dict[str, Any]:
@@ -353,23 +330,23 @@ def _command_context(command: Command) -> dict[str, Any]:
     }
 
 
-@login_required
-def command_detail(request: HttpRequest, key: str) -> HttpResponse:
-    command = _command_get(request, key)
+@authenticated_view
+def command_detail(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
+    command = selectors.access_command(user=request.user, key=key)
     return render(request, "terminals/command.html", _command_context(command))
 
 
-@login_required
-def command_status(request: HttpRequest, key: str) -> HttpResponse:
+@authenticated_view
+def command_status(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     """htmx partial: the answers so far and the time left."""
-    command = _command_get(request, key)
+    command = selectors.access_command(user=request.user, key=key)
     return render(request, "terminals/_command_status.html", _command_context(command))
 
 
-@login_required
-def command_list(request: HttpRequest) -> HttpResponse:
-    access_require_somewhere(user=_user(request), action=Action.TERMINAL_VIEW)
-    listing = selectors.command_list(user=_user(request))
+@authenticated_view
+def command_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
+    listing = selectors.command_list(user=request.user)
     return render(request, "terminals/commands.html", paginate(request, listing))
 
 

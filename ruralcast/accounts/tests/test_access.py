@@ -117,7 +117,9 @@ def test_village_broadcaster_cannot_draft_alerts_even_in_own_village(
 def test_platform_admin_on_national_root_can_do_everything_everywhere(platform_admin: User) -> None:
     # Every action, on every level from the root down to villages, including one at the far end of the tree.
     regions = [region_get(code=code) for code in TARGETS.values()]
-    regions.append(Region.objects.filter(level=5).order_by("-code").first())  # type: ignore[arg-type]
+    far_end = Region.objects.filter(level=5).order_by("-code").first()
+    assert far_end is not None
+    regions.append(far_end)
     for region in regions:
         for action in Action:
             assert access_check(user=platform_admin, action=action, region=region), (action, region)

@@ -135,6 +135,23 @@ def test_console_refuses_the_county_schedule_to_a_township_operator(
     assert county.slots.count() == 1
 
 
+def test_a_schedule_the_service_refuses_answers_403_with_what_was_typed(
+    township_station_operator: User, rongjiang: Region, guzhou: Region
+) -> None:
+    """The form round trip answers the service error's own status (403 here; it was 400 for every
+    refusal) and keeps the input, so the operator sees what to change."""
+    client = Client()
+    client.force_login(township_station_operator)
+    response = client.post(
+        "/broadcasting/schedules/new/",
+        {"owner_region": rongjiang.code, "target_region": guzhou.code, "name": "县广播（误选）", "volume": 65},
+    )
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "县广播（误选）" in page and 'value="65"' in page
+    assert not Schedule.objects.filter(name="县广播（误选）").exists()
+
+
 def test_programme_audio_is_served_by_hash(county_station_operator: User, rongjiang: Region) -> None:
     item = programme_item_create_from_text(
         actor=county_station_operator, owner_region=rongjiang, title="t", text="你好"

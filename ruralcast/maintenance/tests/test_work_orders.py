@@ -234,3 +234,23 @@ def test_the_api_lists_orders_and_figures(
     assert {v["code"]: v["value"] for v in values}["fleet.orders_opened"] == 1
     bad = client.get("/api/v1/maintenance/figures", {"region": rongjiang.code, "start": str(today), "end": str(today)})
     assert bad.status_code == 400
+
+
+def test_a_work_order_of_another_county_is_not_found_in_the_console_or_the_api(
+    en_client: Any, dashizi: Region, county_maintainer: User, neighbour_county_bureau_admin: User
+) -> None:
+    from ruralcast.core.errors import NotFound
+    from ruralcast.maintenance.selectors import access_work_order
+
+    code = terminal_register(actor=None, village=dashizi).terminal.code
+    ingest_batch([report(code, speaker="fault")])
+    work_orders_sync()
+    order = WorkOrder.objects.get(terminal__code=code)
+    assert access_work_order(user=county_maintainer, pk=order.pk) == order
+    with pytest.raises(NotFound):
+        access_work_order(user=neighbour_county_bureau_admin, pk=order.pk)
+    en_client.force_login(neighbour_county_bureau_admin)
+    assert en_client.get(f"/maintenance/{order.pk}/").status_code == 404
+    assert en_client.post(f"/maintenance/{order.pk}/", {"action": "take"}).status_code == 404
+    assert en_client.get(f"/api/v1/maintenance/orders/{order.pk}").status_code == 404
+    assert WorkOrder.objects.get(pk=order.pk).assignee == order.assignee

@@ -139,3 +139,17 @@ def test_the_national_level_can_return_an_accepted_report(
         actor=national_bureau_admin, data_set=consumption_set, period=PERIOD, region=guizhou, reason="补充说明"
     )
     assert Approval.objects.get(region=guizhou).state == ApprovalState.APPROVED
+
+
+def test_the_national_level_accepts_only_a_provinces_report_not_a_citys(
+    consumption_set, city_admin, national_bureau_admin, qiandongnan, platform_admin
+):  # type: ignore[no-untyped-def]
+    """A city's approved report is one step below the province: "accepting" it (as the API let a
+    national approver do) would mark a city's report as the end of the chain."""
+    _submit_all_counties_but(consumption_set, qiandongnan, platform_admin)
+    approval_advance(actor=city_admin, data_set=consumption_set, period=PERIOD, region=qiandongnan)
+    with pytest.raises(ValidationError) as caught:
+        approval_accept(actor=national_bureau_admin, data_set=consumption_set, period=PERIOD, province=qiandongnan)
+    assert "region" in caught.value.fields
+    approval = Approval.objects.get(data_set=consumption_set, period=PERIOD, region=qiandongnan)
+    assert approval.state == ApprovalState.APPROVED

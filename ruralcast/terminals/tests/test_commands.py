@@ -155,6 +155,25 @@ def test_the_console_sends_a_command_and_shows_the_answers(
     assert en_client.get(f"/terminals/commands/{key}/").status_code == 200  # viewers see the answers
 
 
+def test_a_command_outside_the_viewers_regions_is_not_found_in_the_console_or_the_api(
+    en_client: Any, county_maintainer: User, neighbour_county_bureau_admin: User, dashizi: Region
+) -> None:
+    """One scoped get for console and API (`access_command`): the console used to fetch the command
+    and then check the region by hand, answering 403 where the API answered 404."""
+    from ruralcast.core.errors import NotFound
+    from ruralcast.terminals.selectors import access_command
+
+    terminal_register(actor=None, village=dashizi)
+    command = command_send(actor=county_maintainer, kind="reboot", regions=[dashizi])
+    assert access_command(user=county_maintainer, key=command.key) == command
+    with pytest.raises(NotFound):
+        access_command(user=neighbour_county_bureau_admin, key=command.key)
+    en_client.force_login(neighbour_county_bureau_admin)
+    assert en_client.get(f"/terminals/commands/{command.key}/").status_code == 404
+    assert en_client.get(f"/terminals/commands/{command.key}/status/").status_code == 404
+    assert en_client.get(f"/api/v1/terminals/commands/{command.key}").status_code == 404
+
+
 def test_the_api_sends_a_firmware_update_with_a_signed_manifest(
     client: Any, county_station_operator: User, guzhou: Region, dashizi: Region
 ) -> None:

@@ -14,7 +14,7 @@ from ruralcast.core.errors import PermissionDenied, ValidationError
 from ruralcast.regions.models import Region
 from ruralcast.terminals.importer import COLUMNS, export_csv, export_xlsx, terminals_import
 from ruralcast.terminals.models import Terminal, TerminalState, Transport
-from ruralcast.terminals.selectors import terminal_get, terminal_list
+from ruralcast.terminals.selectors import access_terminal, terminal_list
 from ruralcast.terminals.services import (
     TerminalDetails,
     terminal_credentials_issue,
@@ -127,7 +127,7 @@ def test_the_list_is_scoped_searchable_and_filterable(
     assert list(terminal_list(user=township_viewer, query=here.code[:14])) == [here]
     assert list(terminal_list(user=township_viewer, status="online")) == []
     assert here in terminal_list(user=township_viewer, status="offline")
-    assert terminal_get(user=township_viewer, code=here.code) == here
+    assert access_terminal(user=township_viewer, code=here.code) == here
 
 
 # ---------------------------------------------------------------------------- import
