@@ -146,6 +146,7 @@ def entry_upload(request: HttpRequest, code: str) -> HttpResponse:
     region = _region(request, Action.REPORT_ENTER)
     period = _period(request, data_set.period_type)
     report = None
+    refused = 0  # the status of a refused file (a zip bomb is 413), shown with its message
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -157,6 +158,7 @@ def entry_upload(request: HttpRequest, code: str) -> HttpResponse:
                 )
             except ApplicationError as error:
                 messages.error(request, error.message)
+                refused = error.status_code
             else:
                 if report.ok:
                     messages.success(
@@ -164,7 +166,7 @@ def entry_upload(request: HttpRequest, code: str) -> HttpResponse:
                         _("Imported %(rows)d rows: %(saved)d values changed, %(cleared)d cleared.")
                         % {"rows": report.rows, "saved": report.saved, "cleared": report.cleared},
                     )
-    status = 400 if report is not None and not report.ok else 200
+    status = refused or (400 if report is not None and not report.ok else 200)
     return render(
         request,
         "reporting/upload.html",
