@@ -23,7 +23,7 @@ from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound, PermissionDenied
 from ruralcast.core.ranged import ranged_file_response
-from ruralcast.media import links, selectors, services
+from ruralcast.media import links, quotas, selectors, services
 from ruralcast.media.forms import AssetForm, CatalogueFilter, CollectionForm, LiveForm, UploadForm
 from ruralcast.media.models import Access, Asset, LiveEvent, LiveStatus, RenditionKind
 from ruralcast.web.forms import form_apply_error
@@ -86,8 +86,10 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 def asset_upload(request: HttpRequest) -> HttpResponse:
     """The upload page: the browser sends the file in chunks to the API (resumable)."""
     access_require_somewhere(user=request.user, action=Action.CONTENT_EDIT)  # type: ignore[arg-type]
-    home = getattr(request.user, "home_region_id", "") or ""
-    return render(request, "media/upload.html", {"form": UploadForm(initial={"owner_region": home})})
+    home = getattr(request.user, "home_region", None)
+    room = quotas.upload_room(user=request.user, region=home)  # type: ignore[arg-type]
+    form = UploadForm(initial={"owner_region": home.code if home else ""})
+    return render(request, "media/upload.html", {"form": form, "room": room})
 
 
 def asset_detail(request: HttpRequest, uid: str) -> HttpResponse:
