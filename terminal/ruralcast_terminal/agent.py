@@ -46,7 +46,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import commands, crypto, live, priority, protocol
+from ruralcast_terminal import commands, crypto, firmware, live, priority, protocol
 from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.playout import Playout
 from ruralcast_terminal.protocol import Rejected, TrustList, VerifyCache
@@ -425,6 +425,7 @@ class AgentConfig:
     firmware_command: list[str] | None = None  # installs a verified firmware file (its path is appended)
     probe: list[str] | None = None  # a vendor command printing a JSON object of readings
     firmware: str = ""
+    model: str = ""  # the device model a firmware manifest must name (ruralcast_terminal.firmware)
     volume: int = 80
 
     def __post_init__(self) -> None:
@@ -437,7 +438,7 @@ class AgentConfig:
         """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
         username, password, trust (the list itself) or trust_path, cache_dir, sink,
         freshness_seconds, keepalive, reconnect_base, reconnect_cap, status_interval, probe (argv),
-        firmware, volume. Relative paths are read
+        firmware, model, volume. Relative paths are read
         from `base` (the provisioning file's directory)."""
         base = base or Path.cwd()
 
@@ -477,6 +478,7 @@ class AgentConfig:
             status_interval=float(data.get("status_interval", 60.0)),
             probe=[str(part) for part in data["probe"]] if isinstance(data.get("probe"), list) else None,
             firmware=str(data.get("firmware", "")),
+            model=str(data.get("model", "")),
             reboot_command=[str(p) for p in data["reboot_command"]]
             if isinstance(data.get("reboot_command"), list)
             else None,
@@ -728,19 +730,24 @@ class Agent:
             self.client.abort()  # a soft restart: the connection (and the session) come back
 
     async def _firmware(self, command_id: str, params: dict[str, Any]) -> None:
-        """Download, check against the signed manifest, hand to the installer (`firmware_command`)."""
+        """Check the signed manifest (`firmware.manifest_check`), download and verify the file, hand
+        it to the installer (`firmware_command`)."""
         try:
-            envelope = base64.b64decode(str(params.get("manifest", "")), validate=True)
-            _, manifest = protocol.open_envelope(envelope, self.trust)
-            if manifest.get("kind") != "firmware" or manifest.get("sha256") != params.get("sha256"):
-                raise AudioError("the manifest does not describe this file")
-            url = str(params.get("url", ""))
-            raw = await asyncio.to_thread(self.audio._download, url)
-            if hashlib.sha256(raw).hexdigest() != manifest["sha256"]:
-                raise AudioError("the file does not match the manifest's SHA-256")
-            path = self.config.cache_dir / f"firmware-{manifest['sha256'][:16]}.bin"
+            manifest = firmware.manifest_check(
+                params,
+                trust=self.trust,
+                model=self.config.model,
+                village_code=self.config.village_code,
+                now=datetime.now(UTC),
+            )
+        except firmware.FirmwareRefused as refused:
+            self._ack(command_id, commands.REJECTED, str(refused))
+            return
+        try:
+            raw = await asyncio.to_thread(firmware.download, manifest)
+            path = self.config.cache_dir / f"firmware-{manifest.sha256[:16]}.bin"
             path.write_bytes(raw)
-        except (Rejected, AudioError, binascii.Error, ValueError) as exc:
+        except (firmware.FirmwareFailed, OSError) as exc:
             self._ack(command_id, commands.FAILED, str(exc))
             return
         if not self.config.firmware_command:
@@ -749,7 +756,7 @@ class Agent:
         process = await asyncio.create_subprocess_exec(*self.config.firmware_command, str(path))
         code = await process.wait()
         if code == 0:
-            self.config.firmware = str(manifest.get("version", self.config.firmware))
+            self.config.firmware = manifest.version
             self._ack(command_id, commands.DONE, f"installed {self.config.firmware}")
         else:
             self._ack(command_id, commands.FAILED, f"installer exited {code}")
