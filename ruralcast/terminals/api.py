@@ -18,7 +18,7 @@ from ruralcast.core.pagination import BoundedLimitOffsetPagination
 from ruralcast.regions.selectors import region_get
 from ruralcast.terminals import importer, selectors, services
 from ruralcast.terminals.commands import command_counts, command_send, regions_for_command
-from ruralcast.terminals.models import Command, Terminal, TerminalKind, Transport
+from ruralcast.terminals.models import Command, FirmwareRelease, Terminal, TerminalKind, Transport
 
 router = Router(tags=["terminals"])
 
@@ -233,7 +233,10 @@ class CommandIn(Schema):
     kind: str = Field(..., max_length=20, description="power, volume, reboot, time_sync, config or firmware")
     params: dict[str, object] = Field(
         default_factory=dict,
-        description="volume: {volume}; power: {on}; config: {status_interval, volume}; firmware: from POST /terminals/firmware",
+        description=(
+            "volume: {volume}; power: {on}; config: {status_interval, volume}; "
+            "firmware: {release} (an approved release; the platform adds file, manifest and URL)"
+        ),
     )
     regions: list[str] = Field(
         default_factory=list, max_length=50, description="Region codes: every terminal below them"
@@ -305,23 +308,101 @@ def command_detail(request: HttpRequest, key: str) -> dict[str, object]:
     return _command_out(command)
 
 
+# ---------------------------------------------------------------------------- firmware
+
+
 class FirmwareIn(Schema):
     version: str = Field(..., max_length=50)
+    models: str = Field(..., max_length=1000, description="Device models, comma-separated, as in the registry")
+    regions: str = Field(..., max_length=700, description="Region codes, comma-separated: the release's targets")
+    valid_days: int = Field(30, ge=1, le=90, description="Days the signed manifest stays valid")
+    notes: str = Field("", max_length=2000)
+
+
+class FirmwareOut(Schema):
+    id: int
+    version: str
+    sha256: str
+    size: int
+    models: list[str] = Field(..., alias="device_models")
+    regions: list[str]
+    state: str = Field(..., description="pending (waiting for a second person), approved or rejected")
+    uploaded_by: str = Field(..., alias="uploaded_by.username")
+    uploaded_at: datetime
+    expires_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None
+    signing_key: str
+
+    @staticmethod
+    def resolve_decided_by(release: FirmwareRelease) -> str | None:
+        return release.decided_by.username if release.decided_by else None
+
+
+class RejectIn(Schema):
+    reason: str = Field(..., max_length=500)
 
 
 @router.post(
     "/firmware",
-    response={201: dict[str, object]},
-    summary="Upload a firmware file; returns the params of a firmware command",
+    response={201: FirmwareOut},
+    summary="Upload a firmware release (firmware.manage); a second person approves it before it can be sent",
 )
 def firmware_upload(
     request: HttpRequest, file: File[UploadedFile], payload: Form[FirmwareIn]
-) -> Status[dict[str, object]]:
-    from ruralcast.terminals.firmware import MAX_BYTES, firmware_store
+) -> Status[FirmwareRelease]:
+    from ruralcast.terminals.firmware.services import MAX_BYTES, firmware_upload
 
     if (file.size or 0) > MAX_BYTES:
         raise ValidationError(_("A firmware file is 1 byte to 64 MB."), fields={"file": [_("Wrong size.")]})
-    return Status(201, firmware_store(actor=request.user, data=file.read(), version=payload.version))
+    codes = [code.strip() for code in payload.regions.split(",") if code.strip()]
+    release = firmware_upload(
+        actor=request.user,  # type: ignore[arg-type]
+        data=file.read(),
+        version=payload.version,
+        device_models=payload.models.split(","),
+        regions=[region_get(code=code, field="regions") for code in codes[:50]],
+        valid_days=payload.valid_days,
+        notes=payload.notes,
+    )
+    return Status(201, release)
+
+
+@router.get("/firmware", response=list[FirmwareOut], summary="Firmware releases of the regions I manage firmware in")
+@paginate(BoundedLimitOffsetPagination)
+def firmware_list(request: HttpRequest) -> object:
+    from ruralcast.terminals.firmware.selectors import firmware_release_list
+
+    return firmware_release_list(user=request.user)  # type: ignore[arg-type]
+
+
+@router.get("/firmware/{release_id}", response=FirmwareOut, summary="One firmware release")
+def firmware_detail(request: HttpRequest, release_id: int) -> FirmwareRelease:
+    from ruralcast.terminals.firmware.selectors import access_firmware_release
+
+    return access_firmware_release(user=request.user, release_id=release_id)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/firmware/{release_id}/approve",
+    response=FirmwareOut,
+    summary="Approve a release (another person than the uploader): its manifest is signed with the firmware key",
+)
+def firmware_approve(request: HttpRequest, release_id: int) -> FirmwareRelease:
+    from ruralcast.terminals.firmware.selectors import access_firmware_release
+    from ruralcast.terminals.firmware.services import firmware_approve
+
+    release = access_firmware_release(user=request.user, release_id=release_id)  # type: ignore[arg-type]
+    return firmware_approve(release=release, approver=request.user)  # type: ignore[arg-type]
+
+
+@router.post("/firmware/{release_id}/reject", response=FirmwareOut, summary="Reject (or withdraw) a waiting release")
+def firmware_reject(request: HttpRequest, release_id: int, payload: RejectIn) -> FirmwareRelease:
+    from ruralcast.terminals.firmware.selectors import access_firmware_release
+    from ruralcast.terminals.firmware.services import firmware_reject
+
+    release = access_firmware_release(user=request.user, release_id=release_id)  # type: ignore[arg-type]
+    return firmware_reject(release=release, actor=request.user, reason=payload.reason)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- one terminal

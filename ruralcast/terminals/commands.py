@@ -72,9 +72,9 @@ def params_clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             )
         return clean
     if kind == CommandKind.FIRMWARE:
-        from ruralcast.terminals.firmware import firmware_params
+        from ruralcast.terminals.firmware.services import firmware_params_clean
 
-        return firmware_params(params)
+        return firmware_params_clean(params)  # {"release": id}; command_send builds the rest
     return {}  # reboot, time sync
 
 
@@ -101,7 +101,11 @@ def command_send(
     terminals: list[Terminal] | None = None,
     timeout_s: int = TIMEOUT_DEFAULT,
 ) -> Command:
-    """Send a command to every active terminal below `regions`, or to `terminals`."""
+    """Send a command to every active terminal below `regions`, or to `terminals`.
+
+    `terminal.control` over every target; a firmware command needs `firmware.manage` instead and
+    names an approved release, inside whose regions every target must lie (firmware.services).
+    """
     from ruralcast.messaging.services import outbox_enqueue
 
     regions, terminals = list(regions or []), list(terminals or [])
@@ -113,11 +117,12 @@ def command_send(
             fields={"timeout_s": [_("Out of range.")]},
         )
     clean = params_clean(kind, params or {})
+    action = Action.FIRMWARE_MANAGE if kind == CommandKind.FIRMWARE else Action.TERMINAL_CONTROL
     if actor is not None:
         for region in regions:
-            access_require(user=actor, action=Action.TERMINAL_CONTROL, region=region)
+            access_require(user=actor, action=action, region=region)
         for terminal in terminals:
-            access_require(user=actor, action=Action.TERMINAL_CONTROL, region=terminal.village)
+            access_require(user=actor, action=action, region=terminal.village)
     if any(t.revoked_at is not None for t in terminals):
         raise ValidationError(_("A revoked terminal cannot be commanded."), fields={"terminals": [_("Revoked.")]})
     # Nested regions: the outer one covers the inner ones (one message fewer, no duplicate).
@@ -134,6 +139,10 @@ def command_send(
     if not targets:
         raise ValidationError(_("No active terminal in the chosen regions."), fields={"regions": [_("No terminals.")]})
     now = timezone.now()
+    if kind == CommandKind.FIRMWARE:
+        from ruralcast.terminals.firmware.services import firmware_command_params
+
+        clean = firmware_command_params(actor=actor, params=clean, regions=kept, terminals=terminals, now=now)
     with transaction.atomic():
         command = Command.objects.create(
             key=secrets.token_hex(8),
@@ -157,7 +166,7 @@ def command_send(
             region_code=command.region_code,
             after={
                 "kind": kind,
-                "params": clean,
+                "params": {k: v for k, v in clean.items() if k != "manifest"},  # the release's, kept there
                 "regions": codes,
                 "terminals": command.terminals,
                 "targeted": len(targets),

@@ -1,16 +1,15 @@
 """Console pages of the terminal fleet. Thin: forms in, services and selectors, templates out."""
 
 import base64
-import re
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.models import User
@@ -18,9 +17,9 @@ from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
-from ruralcast.terminals import commands, firmware, importer, maps, provisioning, selectors, services
+from ruralcast.terminals import commands, importer, maps, provisioning, selectors, services
 from ruralcast.terminals.forms import CommandForm, ImportForm, TerminalForm
-from ruralcast.terminals.models import AckState, Command, CommandKind, Terminal, TerminalKind, Transport
+from ruralcast.terminals.models import AckState, Command, Terminal, TerminalKind, Transport
 from ruralcast.web.forms import form_apply_error
 from ruralcast.web.paging import paginate
 
@@ -304,18 +303,10 @@ def command_create(request: HttpRequest) -> HttpResponse:
     form = CommandForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            params = form.params()
-            if form.cleaned_data["kind"] == CommandKind.FIRMWARE:
-                upload = form.cleaned_data.get("firmware_file")
-                params = firmware.firmware_store(
-                    actor=_user(request),
-                    data=upload.read() if upload else b"",
-                    version=form.cleaned_data.get("firmware_version") or "",
-                )
             command = commands.command_send(
                 actor=_user(request),
                 kind=form.cleaned_data["kind"],
-                params=params,
+                params=form.params(),
                 regions=targets.get("regions"),
                 terminals=targets.get("terminals"),
                 timeout_s=form.cleaned_data["timeout_s"],
@@ -369,18 +360,3 @@ def command_list(request: HttpRequest) -> HttpResponse:
     access_require_somewhere(user=_user(request), action=Action.TERMINAL_VIEW)
     listing = selectors.command_list(user=_user(request))
     return render(request, "terminals/commands.html", paginate(request, listing))
-
-
-@require_GET
-def firmware_file(request: HttpRequest, sha256: str) -> HttpResponseBase:
-    """A firmware file by content hash, for terminals (public like alert audio: it is signed)."""
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse
-
-    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not default_storage.exists(firmware.firmware_name(sha256)):
-        raise NotFound(_("No such firmware."))
-    response = FileResponse(
-        default_storage.open(firmware.firmware_name(sha256), "rb"), content_type="application/octet-stream"
-    )
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
-    return response

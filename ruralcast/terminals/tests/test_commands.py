@@ -150,38 +150,3 @@ def test_the_console_sends_a_command_and_shows_the_answers(
     en_client.force_login(township_viewer)
     assert en_client.get("/terminals/commands/new/", {"region": guzhou.code}).status_code == 403
     assert en_client.get(f"/terminals/commands/{key}/").status_code == 200  # viewers see the answers
-
-
-def test_the_api_sends_a_firmware_update_with_a_signed_manifest(
-    client: Any, county_station_operator: User, guzhou: Region, dashizi: Region
-) -> None:
-    import base64
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from ruralcast_terminal.protocol import open_envelope
-
-    signing_key_generate(actor=None)
-    terminal_register(actor=None, village=dashizi)
-    client.force_login(county_station_operator)
-    uploaded = client.post(
-        "/api/v1/terminals/firmware", {"file": SimpleUploadedFile("fw.bin", b"\x7fELF" * 100), "version": "2.0.1"}
-    )
-    assert uploaded.status_code == 201, uploaded.content
-    params = uploaded.json()
-    _, manifest = open_envelope(base64.b64decode(params["manifest"]), trust_list_build())
-    assert (manifest["sha256"], manifest["version"]) == (params["sha256"], "2.0.1")
-    assert client.get(f"/terminals/firmware/{params['sha256']}.bin").status_code == 200
-    sent = client.post(
-        "/api/v1/terminals/commands",
-        {"kind": "firmware", "params": params, "regions": [guzhou.code]},
-        content_type="application/json",
-    )
-    assert sent.status_code == 201, sent.content
-    assert sent.json()["targeted"] == 1 and "manifest" not in sent.json()["params"]
-    assert client.get(f"/api/v1/terminals/commands/{sent.json()['id']}").json()["waiting"] == 1
-    refused = client.post(
-        "/api/v1/terminals/commands",
-        {"kind": "firmware", "params": {**params, "sha256": "0" * 64}, "regions": [guzhou.code]},
-        content_type="application/json",
-    )
-    assert refused.status_code == 400
