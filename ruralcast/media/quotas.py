@@ -69,6 +69,12 @@ def user_quota(user: User) -> Quota:
     return Quota(_setting("USER_QUOTA_BYTES"), _used(Q(created_by=user), Q(created_by=user)))
 
 
+def quota_region(region: Region) -> Region:
+    """The region named on the page and in refusals: the county whose quota `region` uses."""
+    code = quota_region_code(region)
+    return region if code == region.code else Region.objects.filter(code=code).first() or region
+
+
 def region_quota(region: Region) -> Quota:
     code = quota_region_code(region)
     if region.level >= Level.COUNTY:
@@ -112,7 +118,7 @@ def upload_room(*, user: User, region: Region | None) -> UploadRoom:
     return UploadRoom(
         max_upload=_setting("MAX_UPLOAD_BYTES"),
         user=user_quota(user),
-        region=region,
+        region=quota_region(region) if region is not None else None,
         region_quota=region_quota(region) if region is not None else None,
         disks=disks_for_page(),
     )
@@ -130,7 +136,7 @@ def upload_room_require(*, user: User, owner_region: Region, size: int, remainin
     """
     for label, quota in (
         (_("your upload quota"), user_quota(user)),
-        (_("the quota of %(region)s") % {"region": owner_region.name}, region_quota(owner_region)),
+        (_("the quota of %(region)s") % {"region": quota_region(owner_region).name}, region_quota(owner_region)),
     ):
         if quota.limit and quota.used - already + size > quota.limit:
             raise _refuse(

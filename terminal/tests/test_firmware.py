@@ -20,7 +20,7 @@ from conftest import PlatformKey
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=CST)
-VILLAGE = "522632100201"  # 大十字社区, 古州镇, 榕江县
+VILLAGE = "522632100201"  # a village of 古州镇, 榕江县
 IMAGE = b"\x7fELF firmware image " * 50
 SHA = hashlib.sha256(IMAGE).hexdigest()
 

@@ -10,6 +10,8 @@ from openpyxl import Workbook, load_workbook
 from ruralcast.core.archives import XLSX_LIMITS, ArchiveLimits, ArchiveRefused, archive_check
 from ruralcast.core.tests.archive_bombs import MiB, xlsx_bomb, zip_of
 
+pytestmark = pytest.mark.usefixtures("english")  # the messages matched below are the English ones
+
 
 def _workbook(rows: int) -> bytes:
     book = Workbook()

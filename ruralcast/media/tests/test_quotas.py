@@ -9,6 +9,7 @@ from django.test import Client
 
 from ruralcast.accounts.roles import Role
 from ruralcast.media.models import Asset, Upload
+from ruralcast.regions.models import Region
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +56,8 @@ def test_the_county_quota_counts_uploads_still_arriving_and_ends_at_the_county(
     colleague = Client()
     colleague.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     colleague.force_login(make_user(role=Role.STATION_OPERATOR, region=rongjiang, username="rongjiang-op-2"))
-    refused = _start(colleague, 600_000, region="522632000000")
-    assert refused.status_code == 507 and "榕江县" in refused.json()["error"]["message"]
+    refused = _start(colleague, 600_000, region="522632100001")  # a village of that township: same county
+    assert refused.status_code == 507 and "the quota of 榕江县" in refused.json()["error"]["message"]
     neighbour = Client()
     neighbour.force_login(make_user(role=Role.STATION_OPERATOR, region=congjiang, username="congjiang-op"))
     assert _start(neighbour, 600_000, region=congjiang.code).status_code == 201  # its own county, its own quota
@@ -82,9 +83,9 @@ def test_the_free_space_floor_refuses_at_the_start_and_before_any_chunk(operator
 
 
 def test_the_upload_page_shows_the_limits_before_anything_is_sent(
-    operator_client, county_station_operator, rongjiang, media_settings, settings
+    operator_client, county_station_operator, media_settings, settings
 ):  # type: ignore[no-untyped-def]
-    county_station_operator.home_region = rongjiang
+    county_station_operator.home_region = Region.objects.get(code="522632100001")  # a village of 榕江县
     county_station_operator.save(update_fields=["home_region"])
     settings.RURALCAST_MEDIA = {**media_settings, "MAX_UPLOAD_BYTES": 4 * 1024**3}
     page = operator_client.get("/media/upload/").content.decode()

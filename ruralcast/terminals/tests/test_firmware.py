@@ -163,8 +163,14 @@ def test_a_firmware_command_names_only_an_approved_release_and_stays_inside_it(
 
 
 def test_an_expired_or_rejected_release_cannot_be_sent_and_its_file_is_not_served(
-    keys: dict[str, SigningKey], uploader: User, approver: User, guzhou: Region, dashizi_terminal: Any, client: Client
+    keys: dict[str, SigningKey],
+    uploader: User,
+    approver: User,
+    guzhou: Region,
+    dashizi_terminal: Any,
+    en_client: Client,
 ) -> None:
+    client = en_client  # a terminal's download; English so that the messages below stay English
     release = _upload(uploader, [guzhou])
     url = f"/terminals/firmware/{release.sha256}.bin"
     assert client.get(url).status_code == 404  # nobody approved it yet
@@ -173,13 +179,15 @@ def test_an_expired_or_rejected_release_cannot_be_sent_and_its_file_is_not_serve
     assert served.status_code == 200 and b"".join(served.streaming_content) == IMAGE  # type: ignore[attr-defined]
     assert served["X-Content-Type-Options"] == "nosniff"
     FirmwareRelease.objects.filter(pk=release.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    with pytest.raises(ValidationError, match="expired"):
+    with pytest.raises(ValidationError) as caught:
         command_send(actor=uploader, kind="firmware", params={"release": release.pk}, regions=[guzhou])
+    assert caught.value.fields == {"params.release": ["Expired."]}
     assert client.get(url).status_code == 404
     rejected = firmware_reject(release=_upload(uploader, [guzhou], data=b"other"), actor=approver, reason="wrong build")
     assert rejected.state == FirmwareState.REJECTED
-    with pytest.raises(ValidationError, match="not approved"):
+    with pytest.raises(ValidationError) as caught:
         command_send(actor=uploader, kind="firmware", params={"release": rejected.pk}, regions=[guzhou])
+    assert caught.value.fields == {"params.release": ["Not approved."]}
 
 
 def test_the_api_uploads_approves_and_sends_with_two_people(
