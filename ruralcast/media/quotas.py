@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from ruralcast.accounts.models import User
 from ruralcast.core.disk import DiskRoom, InsufficientStorage, disk_room, disk_room_require, state_disk
+from ruralcast.media.models import Asset, Rendition, Upload, UploadState
 from ruralcast.regions.codes import Level, pad, subtree_q
 from ruralcast.regions.models import Region
 
@@ -43,14 +44,12 @@ def quota_region_code(region: Region) -> str:
 
 
 def _used(assets: Q, uploads: Q) -> int:
-    from ruralcast.media.models import Asset, Rendition, Upload, UploadState
-
-    originals = Asset.objects.filter(assets).aggregate(n=Sum("size"))["n"] or 0
-    renditions = Rendition.objects.filter(asset__in=Asset.objects.filter(assets).values("pk")).aggregate(n=Sum("size"))[
-        "n"
-    ]
+    """Bytes held: the originals and renditions of `assets`, and `uploads` still arriving."""
+    owned = Asset.objects.filter(assets)
+    originals = owned.aggregate(n=Sum("size"))["n"] or 0
+    renditions = Rendition.objects.filter(asset__in=owned.values("pk")).aggregate(n=Sum("size"))["n"] or 0
     receiving = Upload.objects.filter(uploads, state=UploadState.RECEIVING).aggregate(n=Sum("size"))["n"] or 0
-    return int(originals) + int(renditions or 0) + int(receiving)
+    return int(originals) + int(renditions) + int(receiving)
 
 
 @dataclass(frozen=True)

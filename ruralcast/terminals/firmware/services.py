@@ -116,7 +116,9 @@ def firmware_upload(
     sha256 = hashlib.sha256(data).hexdigest()
     if not default_storage.exists(firmware_name(sha256)):
         disk_room_require(writes={_storage_folder(): len(data)}, field="file")
-        default_storage.save(firmware_name(sha256), ContentFile(data))
+        saved = default_storage.save(firmware_name(sha256), ContentFile(data))
+        if saved != firmware_name(sha256):  # a concurrent upload stored the identical bytes first
+            default_storage.delete(saved)
     codes = [r.code for r in regions]
     with transaction.atomic():
         release = FirmwareRelease.objects.create(
