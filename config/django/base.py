@@ -275,7 +275,10 @@ RURALCAST_MEDIA = {
     "X264_PRESET": env("RURALCAST_MEDIA_X264_PRESET", default="veryfast"),
     "SEGMENT_SECONDS": 4,
     "THUMBNAILS": 6,
-    "MAX_UPLOAD_BYTES": env.int("RURALCAST_MEDIA_MAX_UPLOAD_BYTES", default=20 * 1024**3),
+    # Room for uploads (media/quotas.py): one file; one person's and one county's total (0: no quota).
+    "MAX_UPLOAD_BYTES": env.int("RURALCAST_MEDIA_MAX_UPLOAD_BYTES", default=4 * 1024**3),
+    "USER_QUOTA_BYTES": env.int("RURALCAST_MEDIA_USER_QUOTA_BYTES", default=50 * 1024**3),
+    "REGION_QUOTA_BYTES": env.int("RURALCAST_MEDIA_REGION_QUOTA_BYTES", default=200 * 1024**3),
     "MAX_CHUNK_BYTES": 16 * 1024**2,
     "LIVE_IDLE_SECONDS": 20,  # a live the studio stopped feeding ends (and its replay is made)
     "SIGNED_URL_SECONDS": env.int("RURALCAST_MEDIA_SIGNED_URL_SECONDS", default=6 * 3600),
@@ -295,4 +298,14 @@ RURALCAST_NGINX = {
     "UPSTREAMS": env.list(
         "RURALCAST_WEB_UPSTREAMS", default=[f"127.0.0.1:{env.int('RURALCAST_WEB_PORT', default=_PUBLIC_PORT + 1)}"]
     ),
+}
+
+# Free space kept on every disk that user uploads write to, the disk of RUN_DIR (SQLite, keys,
+# broker state) first (core/disk.py): a write that would go below it is refused with 507.
+RURALCAST_DISK_FREE_PERCENT = env.float("RURALCAST_DISK_FREE_PERCENT", default=10.0)
+
+# ffmpeg and ffprobe as every app runs them (core.media_tools.tool_path); empty: the one on PATH.
+RURALCAST_MEDIA_TOOLS = {
+    "ffmpeg": env("RURALCAST_FFMPEG", default=""),
+    "ffprobe": env("RURALCAST_FFPROBE", default=""),
 }

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Role, role_needs_second_factor
+from ruralcast.accounts.second_factor import totp_provision, totp_secret
 from ruralcast.accounts.services import password_check, role_grant, user_create
 from ruralcast.regions.selectors import region_get
 
@@ -76,8 +77,6 @@ DEMO_USERS = [
 
 def demo_users_create(*, reset_passwords: bool = False) -> list[DemoCredentials]:
     """Create the demo users (or reset their passwords and authenticator secrets)."""
-    from ruralcast.accounts.second_factor import totp_provision, totp_secret
-
     created: list[DemoCredentials] = []
     with transaction.atomic():
         for demo in DEMO_USERS:

@@ -20,6 +20,7 @@ class Role(TextChoices):
     VILLAGE_BROADCASTER = "village_broadcaster", _("Village broadcaster")
     CONTENT_EDITOR = "content_editor", _("Content editor")
     MAINTAINER = "maintainer", _("Maintainer")
+    FIRMWARE_MANAGER = "firmware_manager", _("Firmware manager")
     VIEWER = "viewer", _("Viewer")
 
 
@@ -41,6 +42,8 @@ class Action(TextChoices):
     TERMINAL_VIEW = "terminal.view", _("View terminals")
     TERMINAL_CONTROL = "terminal.control", _("Control terminals")
     TERMINAL_MAINTAIN = "terminal.maintain", _("Maintain terminals and work orders")
+    # Firmware is code on every loudspeaker: its own role, and a second person approves (fleet.md §4).
+    FIRMWARE_MANAGE = "firmware.manage", _("Upload, approve and send terminal firmware")
     REPORT_VIEW = "report.view", _("Read reports")
     REPORT_ENTER = "report.enter", _("Enter report data")
     REPORT_APPROVE = "report.approve", _("Approve reports")
@@ -89,6 +92,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.MAINTAINER: frozenset(
         _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.TERMINAL_CONTROL, Action.TERMINAL_MAINTAIN}
     ),
+    Role.FIRMWARE_MANAGER: frozenset(_VIEW | {Action.TERMINAL_VIEW, Action.FIRMWARE_MANAGE}),
     Role.VIEWER: frozenset(
         _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.REPORT_VIEW, Action.PROGRAMME_VIEW}
     ),

@@ -6,7 +6,6 @@ be served by any static file server with long-lived caching.
 """
 
 import hashlib
-import json
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from ruralcast.core.errors import ValidationError
+from ruralcast.core.media_tools import probe_upload, tool_path, untrusted_input_args
 from ruralcast.speech.services import speech_synthesize
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -34,18 +34,9 @@ class StoredAudio:
 
 
 def _probe_seconds(path: Path) -> float | None:
-    """Duration in seconds if ffprobe finds an audio stream, else None."""
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if result.returncode != 0:
-        return None
-    info = json.loads(result.stdout or "{}")
-    if not any(stream.get("codec_type") == "audio" for stream in info.get("streams", [])):
+    """Duration in seconds if ffprobe finds an audio stream, else None (a playlist is refused)."""
+    info = probe_upload(path, entries="format=duration:stream=codec_type", field="audio_file", timeout=30)
+    if info is None or not any(stream.get("codec_type") == "audio" for stream in info.get("streams", [])):
         return None
     try:
         return float(info.get("format", {}).get("duration", 0))
@@ -83,10 +74,11 @@ def audio_from_upload(upload: UploadedFile) -> StoredAudio:
         target = Path(folder) / "alert.mp3"
         result = subprocess.run(
             [
-                "ffmpeg",
+                tool_path("ffmpeg"),
                 "-v",
                 "error",
                 "-y",
+                *untrusted_input_args(),
                 "-i",
                 str(source),
                 "-vn",

@@ -4,13 +4,13 @@ Either way the result is a loudspeaker MP3 (32 kbit/s mono, 22.05 kHz, loudness-
 −16 LUFS like the speech app's output) stored once in the default storage as
 `programme/audio/<sha256>.mp3`, so terminals can verify what they fetch and cache it by its hash.
 
-An upload is checked by probing its content with ffprobe (never by its name): anything without an
-audio stream is refused with a 400 and nothing of it is kept (it only ever lives in a temporary
+An upload is checked by probing its content with ffprobe (never by its name, through
+`core.media_tools`: a playlist naming other files is refused): anything without an audio stream is
+refused with a 400 and nothing of it is kept (it only ever lives in a temporary
 folder that is removed on the way out).
 """
 
 import hashlib
-import json
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -22,10 +22,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from ruralcast.core.errors import ValidationError
+from ruralcast.core.media_tools import probe_upload, tool_path, untrusted_input_args
 from ruralcast.speech.encoding import MP3_FOR_LOUDSPEAKERS
 from ruralcast.speech.errors import SpeechUnavailable
 from ruralcast.speech.services import speech_synthesize
-from ruralcast.speech.tools import tool_path
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 MAX_SECONDS = 2 * 3600
@@ -45,30 +45,11 @@ def audio_storage_name(sha256: str) -> str:
 
 
 def _probe_seconds(path: Path) -> float | None:
-    """Duration in seconds if ffprobe finds an audio stream, else None."""
-    try:
-        result = subprocess.run(
-            [
-                tool_path("ffprobe"),
-                "-v",
-                "error",
-                "-show_entries",
-                "format=duration:stream=codec_type",
-                "-of",
-                "json",
-                str(path),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise SpeechUnavailable(_("%(tool)s could not run.") % {"tool": "ffprobe"}) from error
-    if result.returncode != 0:
+    """Duration in seconds if ffprobe finds an audio stream, else None (a playlist is refused)."""
+    info = probe_upload(path, entries="format=duration:stream=codec_type", field="audio_file", timeout=30)
+    if info is None:
         return None
     try:
-        info = json.loads(result.stdout or "{}")
         if not any(stream.get("codec_type") == "audio" for stream in info.get("streams", [])):
             return None
         seconds = float(info.get("format", {}).get("duration", 0))
@@ -114,7 +95,7 @@ def audio_from_upload(upload: UploadedFile) -> StoredAudio:
             )
         target = Path(folder) / "item.mp3"
         command = [
-            tool_path("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", str(source), "-vn",
+            tool_path("ffmpeg"), "-nostdin", "-v", "error", "-y", *untrusted_input_args(), "-i", str(source), "-vn",
             "-af", f"loudnorm=I={encoding.loudness_lufs}:TP={encoding.true_peak_db}:LRA=11",
             *encoding.mp3_output_args(), str(target),
         ]  # fmt: skip

@@ -1,5 +1,8 @@
 """A line-in or stream as a live-voice source: ffmpeg decodes it to the same 16 kHz PCM frames the
-browser sends, stamped with the time each frame was read (its "mouth" time for a line-in)."""
+browser sends, stamped with the time each frame was read (its "mouth" time for a line-in).
+
+The source is the operator's own (a command-line argument, any URL ffmpeg reads), not an upload:
+it runs without the upload whitelists of core.media_tools."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 
+from ruralcast.core.media_tools import tool_path
 from ruralcast.live.stream import SAMPLE_RATE
 
 FRAME_MS = 160
@@ -16,7 +20,7 @@ FRAME_BYTES = SAMPLE_RATE * FRAME_MS // 1000 * 2
 def source_frames(source: str, *, realtime: bool = True, seconds: float | None = None) -> Iterator[tuple[float, bytes]]:
     """(capture ms, PCM) frames of a file, URL or device (`-f alsa default` style sources are given
     as `alsa:default`). `realtime` reads a file at its own pace (ffmpeg `-re`), as a line-in would."""
-    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"]
+    argv = [tool_path("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "error"]
     if realtime:
         argv.append("-re")
     if source.startswith("alsa:"):

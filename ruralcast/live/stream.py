@@ -38,6 +38,7 @@ from django.conf import settings
 from ruralcast_terminal import live as terminal_live
 from ruralcast_terminal.protocol import message_join
 
+from ruralcast.core.media_tools import tool_path
 from ruralcast.messaging.topics import live_topic
 
 if TYPE_CHECKING:
@@ -55,8 +56,10 @@ CHUNK_MS = CHUNK_FRAMES * MP3_FRAME_SAMPLES * 1000 // SAMPLE_RATE
 MAX_FRAME_BYTES = 64 * 1024  # one WebSocket frame of PCM: at most 2 s
 HEADER_BYTES = 8  # float64 little-endian capture time (ms since the epoch) before the PCM
 
+# The encoder's arguments; the program is core.media_tools.tool_path("ffmpeg"). Its input is the
+# platform's own PCM pipe, so it needs no upload whitelist.
 ENCODER = (
-    "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+    "-hide_banner", "-nostdin", "-loglevel", "error",
     "-probesize", "32", "-analyzeduration", "0", "-fflags", "nobuffer",
     "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
     "-c:a", "libmp3lame", "-b:a", "32k", "-write_xing", "0", "-id3v2_version", "0",
@@ -75,7 +78,11 @@ class Encoder:
     def __init__(self, on_chunk: Callable[[bytes, int, int], None]) -> None:
         self.on_chunk = on_chunk
         self.process = subprocess.Popen(
-            list(ENCODER), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
+            [tool_path("ffmpeg"), *ENCODER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,
         )
         self._starts: list[int] = []  # first sample of each frame fed
         self._stamps: list[float] = []  # its capture time (ms)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ruralcast.audit.services import audit_record
+from ruralcast.core.media_tools import tool_path
 from ruralcast.media import transcode
 from ruralcast.media.models import (
     Asset,
@@ -49,6 +50,20 @@ _STREAM_INF = re.compile(r"#EXT-X-STREAM-INF:(?P<attrs>.*)\n(?P<uri>[^\n#]+)")
 
 class JobFailed(Exception):
     pass
+
+
+_REPLAY_TAGS = ("#EXTM3U", "#EXT-X-VERSION", "#EXT-X-TARGETDURATION", "#EXT-X-MEDIA-SEQUENCE", "#EXTINF")
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,64}\.ts$")  # what live ingest stores (services._INGEST_NAME)
+
+
+def _replay_playlist(text: str, *, segments: set[str]) -> str:
+    """The studio's playlist reduced to plain tags and the names of segments it pushed, closed."""
+    lines = ["#EXTM3U"]
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith(_REPLAY_TAGS[1:]) or (_SEGMENT.match(line) and line in segments):
+            lines.append(line)
+    return "\n".join([*lines, "#EXT-X-ENDLIST", ""])
 
 
 def job_run(job_id: int) -> None:
@@ -238,22 +253,24 @@ def _replay(job: Job, event: LiveEvent) -> None:
             with default_storage.open(f"{event.folder}/{name}", "rb") as source, (work / name).open("wb") as target:
                 shutil.copyfileobj(source, target)
         playlist = work / playlists[0]
-        text = playlist.read_text(errors="replace")
-        if "#EXT-X-ENDLIST" not in text:  # the studio's last playlist never arrived: close it here, or
-            playlist.write_text(text.rstrip("\n") + "\n#EXT-X-ENDLIST\n")  # ffmpeg would wait for more
+        # The studio wrote the playlist: ffmpeg reads only the segments it pushed, rebuilt here from
+        # the lines that name one of them (never an absolute path or another file of this server).
+        playlist.write_text(_replay_playlist(playlist.read_text(errors="replace"), segments=set(files)))
         job_progress(job=job, percent=10, step="join")
         joined = work / "replay.mp4"
         transcode.run(
             [
-                "ffmpeg",
+                tool_path("ffmpeg"),
                 "-v",
                 "error",
                 "-nostdin",
                 "-y",
-                "-allowed_extensions",
-                "ALL",
+                "-protocol_whitelist",
+                "file",
+                "-format_whitelist",
+                "hls,mpegts",
                 "-i",
-                str(work / playlists[0]),
+                str(playlist),
                 "-c",
                 "copy",
                 "-bsf:a",

@@ -1,11 +1,11 @@
 """What a file really is, found by probing its content (ffprobe and magic bytes), never its name.
 
 `probe_file` returns the kind (video, audio, image, document) and the technical metadata, or raises
-`ValidationError` with a message for the person who uploaded it.
+`ValidationError` with a message for the person who uploaded it. ffprobe runs through
+`core.media_tools.probe_upload`: a playlist or list naming other files is refused by its content,
+and only demuxers that read the upload alone are allowed (docs/security.md, item 13).
 """
 
-import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from ruralcast.core.errors import ValidationError
+from ruralcast.core.media_tools import probe_upload
 from ruralcast.media.models import Kind
 
 # Still-image codecs ffprobe reports for pictures; a one-frame "video" in these is an image.
@@ -35,23 +36,6 @@ class ProbeResult:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-def ffprobe(path: Path) -> dict[str, Any] | None:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        return None
-    try:
-        data: dict[str, Any] = json.loads(result.stdout or "{}")
-    except json.JSONDecodeError:
-        return None
-    return data
-
-
 def _refuse() -> ValidationError:
     return ValidationError(
         _(
@@ -69,7 +53,7 @@ def probe_file(path: Path) -> ProbeResult:
     for magic, name in DOCUMENT_MAGIC.items():
         if head.startswith(magic):
             return ProbeResult(kind=Kind.DOCUMENT, format_name=name)
-    info = ffprobe(path)
+    info = probe_upload(path)
     if not info:
         raise _refuse()
     fmt = info.get("format", {})

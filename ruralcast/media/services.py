@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
@@ -30,6 +31,7 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ruralcast.media import quotas
 from ruralcast.media.models import (
     Access,
     Asset,
@@ -180,17 +182,23 @@ def uploads_expire(*, now: datetime | None = None) -> int:
 
 
 def upload_start(*, actor: User, owner_region: Region, filename: str, size: int, fields: AssetFields) -> Upload:
-    """Open a resumable upload of `size` bytes; the chunks then go to `upload_append`."""
+    """Open a resumable upload of `size` bytes; the chunks then go to `upload_append`.
+
+    The size is reserved against the person's and the county's quota (media.quotas) in the same
+    transaction, serialised per county, and the disks must keep their floor: 507 otherwise."""
     access_require(user=actor, action=Action.CONTENT_EDIT, region=owner_region)
     _validate_fields(fields)
     uploads_expire()
     limit = int(settings.RURALCAST_MEDIA["MAX_UPLOAD_BYTES"])
     if size <= 0 or size > limit:
         raise ValidationError(
-            _("The file must be between 1 byte and %(limit)s bytes.") % {"limit": f"{limit:,}"},
+            _("The file must be between 1 byte and %(limit)s.") % {"limit": filesizeformat(limit)},
             fields={"size": [_("Wrong size.")]},
         )
     with transaction.atomic():
+        # One quota check at a time per county (a row lock on PostgreSQL; SQLite writes one at a time).
+        list(Region.objects.select_for_update().filter(code=quotas.quota_region_code(owner_region)))
+        quotas.upload_room_require(user=actor, owner_region=owner_region, size=size, remaining=size)
         upload = Upload.objects.create(
             created_by=actor,
             owner_region=owner_region,
@@ -220,6 +228,8 @@ def upload_append(*, actor: User, upload: Upload, start: int, total: int, stream
         )
     if length <= 0 or start + length > upload.size or length > int(settings.RURALCAST_MEDIA["MAX_CHUNK_BYTES"]):
         raise ValidationError(_("The chunk does not fit the file."), fields={"range": [_("Wrong byte range.")]})
+    # The quotas were reserved at the start; the disks may have filled since: check before writing.
+    quotas.upload_disks_require(upload_remaining=upload.size - start, size=upload.size)
     path = _upload_path(upload)
     received = 0
     with path.open("r+b") as handle:

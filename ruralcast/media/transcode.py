@@ -4,7 +4,8 @@
 (H.264/AAC, never above the source height) plus an audio-only rendition, packaged as HLS with a
 master playlist. `audio_command` normalises loudness (EBU R128, -16 LUFS) and writes MP3, AAC and an
 HLS audio playlist. `run_with_progress` reads ffmpeg's `-progress pipe:1` output and reports the
-percent done (out_time_us / duration).
+percent done (out_time_us / duration). The source is an upload: every command reads it through
+`core.media_tools.untrusted_input_args` (demuxer and protocol whitelists).
 
 The benchmark (bench/media.py) runs the same commands without the platform around them.
 """
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+
+from ruralcast.core.media_tools import tool_path, untrusted_input_args
 
 
 class FfmpegFailed(Exception):
@@ -75,7 +78,10 @@ def ladder_command(
     if thumbnails:
         every = max(thumbnails[0] / max(thumbnails[1], 1), 0.04)
         graph.append(f"[v{count}]fps=1/{every:.3f},scale=-2:90[thumbs]")
-    command = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(source), "-filter_complex", ";".join(graph)]
+    command = [
+        tool_path("ffmpeg"), "-v", "error", "-nostdin", "-y", *untrusted_input_args(), "-i", str(source),
+        "-filter_complex", ";".join(graph),
+    ]  # fmt: skip
     if thumbnails:
         (out / "thumbs").mkdir(parents=True, exist_ok=True)
         command += ["-map", "[thumbs]", "-frames:v", str(thumbnails[1]), "-q:v", "5", str(out / "thumbs" / "%02d.jpg")]
@@ -132,7 +138,7 @@ def audio_command(*, source: Path, out: Path) -> list[str]:
     segment = int(config["SEGMENT_SECONDS"])
     (out / "audio").mkdir(parents=True, exist_ok=True)
     return [
-        "ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(source),
+        tool_path("ffmpeg"), "-v", "error", "-nostdin", "-y", *untrusted_input_args(), "-i", str(source),
         "-filter_complex", "[0:a:0]loudnorm=I=-16:TP=-1.5:LRA=11,aresample=48000,asplit=3[a0][a1][a2]",
         "-map", "[a0]", "-c:a", "libmp3lame", "-b:a", "128k", str(out / "audio.mp3"),
         "-map", "[a1]", "-c:a", "aac", "-b:a", f"{config['AUDIO_KBPS']}k", "-movflags", "+faststart", str(out / "audio.m4a"),
@@ -144,7 +150,8 @@ def audio_command(*, source: Path, out: Path) -> list[str]:
 
 def poster_command(*, source: Path, out: Path, at: float) -> list[str]:
     return [
-        "ffmpeg", "-v", "error", "-nostdin", "-y", "-ss", f"{at:.3f}", "-i", str(source),
+        tool_path("ffmpeg"), "-v", "error", "-nostdin", "-y", *untrusted_input_args(), "-ss", f"{at:.3f}",
+        "-i", str(source),
         "-frames:v", "1", "-vf", "scale=-2:'min(720,ih)'", "-q:v", "3", str(out / "poster.jpg"),
     ]  # fmt: skip
 

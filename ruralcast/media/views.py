@@ -27,7 +27,7 @@ from ruralcast.core.forms import form_apply_error
 from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
-from ruralcast.media import links, selectors, services
+from ruralcast.media import links, quotas, selectors, services
 from ruralcast.media.forms import AssetForm, CatalogueFilter, CollectionForm, LiveForm, UploadForm
 from ruralcast.media.models import Access, Asset, LiveEvent, LiveStatus, RenditionKind
 from ruralcast.media.serving import original_file, platform_file
@@ -79,8 +79,10 @@ def catalogue(request: AuthenticatedHttpRequest) -> HttpResponse:
 def asset_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The upload page: the browser sends the file in chunks to the API (resumable)."""
     access_require_somewhere(user=request.user, action=Action.CONTENT_EDIT)
-    home = getattr(request.user, "home_region_id", "") or ""
-    return render(request, "media/upload.html", {"form": UploadForm(initial={"owner_region": home})})
+    home = getattr(request.user, "home_region", None)
+    room = quotas.upload_room(user=request.user, region=home)
+    form = UploadForm(initial={"owner_region": home.code if home else ""})
+    return render(request, "media/upload.html", {"form": form, "room": room})
 
 
 def asset_detail(request: HttpRequest, uid: str) -> HttpResponseBase:

@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
 from ruralcast.accounts.models import User
+from ruralcast.core.archives import XLSX_LIMITS, archive_check
 from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.core.exports import csv_bytes, safe_row
 from ruralcast.regions.models import Region
@@ -74,6 +75,7 @@ def entry_import(*, actor: User, data_set: DataSet, period: str, content: bytes)
     period_check(period, data_set.period_type)
     if len(content) > MAX_UPLOAD_BYTES:
         raise ValidationError(_("The file is larger than 10 MB."), fields={"file": [_("Too large.")]})
+    archive_check(content, limits=XLSX_LIMITS)  # before openpyxl inflates anything (a zip bomb is refused)
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not xlsx

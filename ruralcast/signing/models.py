@@ -13,6 +13,12 @@ deployment a crypto card or USB key. Life of a key:
 - *retired*: signs no more, still trusted, so alerts it signed verify until they expire.
 - *revoked*: in the trust list flagged `revoked`, so terminals refuse whatever it signed.
 
+Every key has one **purpose** (protocols.md §6, key usage): *broadcast* keys sign what the
+dispatcher, live voice and the trust list send (alerts, commands, schedules, live chunks, trust-list
+updates); *firmware* keys sign firmware manifests and nothing else. The trust list carries the
+purpose as each key's `usage` and terminals refuse a signature outside it, so neither kind of key
+can stand in for the other. Each purpose has its own life cycle (at most one active key each).
+
 Serials are 12 digits, `YYYYMMDD` of creation + 4 random digits, never reused (rows are never
 deleted and a serial whose key file exists is skipped).
 """
@@ -25,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from ruralcast_terminal.crypto import ALG_ED25519, ALG_SM2
+from ruralcast_terminal.protocol import USAGE_BROADCAST, USAGE_FIRMWARE
 
 
 class SigningKey(models.Model):
@@ -33,6 +40,11 @@ class SigningKey(models.Model):
         ACTIVE = "active", pgettext_lazy("signing key status", "Active")
         RETIRED = "retired", pgettext_lazy("signing key status", "Retired")
         REVOKED = "revoked", pgettext_lazy("signing key status", "Revoked")
+
+    class Purpose(models.TextChoices):
+        # The values are the trust list's `usage` names (protocols.md §6).
+        BROADCAST = USAGE_BROADCAST, pgettext_lazy("signing key purpose", "Broadcast")
+        FIRMWARE = USAGE_FIRMWARE, pgettext_lazy("signing key purpose", "Firmware")
 
     class Alg(models.TextChoices):
         # Algorithm names are the wire names (protocols.md §3): not translated.
@@ -43,6 +55,7 @@ class SigningKey(models.Model):
     alg = models.CharField(max_length=16, choices=Alg.choices)
     public_key = models.CharField(max_length=128, help_text="base64 of the raw public key (protocols.md §6)")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.BROADCAST)
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
@@ -53,9 +66,12 @@ class SigningKey(models.Model):
         ordering = ["created_at", "serial"]
         constraints = [
             models.UniqueConstraint(
-                fields=["status"], condition=Q(status="active"), name="signing_key_at_most_one_active"
+                fields=["purpose"], condition=Q(status="active"), name="signing_key_one_active_per_purpose"
             ),
             models.CheckConstraint(condition=Q(alg__in=[ALG_ED25519, ALG_SM2]), name="signing_key_alg_known"),
+            models.CheckConstraint(
+                condition=Q(purpose__in=[USAGE_BROADCAST, USAGE_FIRMWARE]), name="signing_key_purpose_known"
+            ),
         ]
         verbose_name = _("signing key")
         verbose_name_plural = _("signing keys")

@@ -26,10 +26,17 @@ def signing_key_get(*, serial: str) -> SigningKey:
         ) from None
 
 
-def signing_key_active() -> SigningKey:
-    """The key that signs now; NoActiveKey (with the command that fixes it) when there is none."""
-    key = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE).first()
+def signing_key_active(*, purpose: str = SigningKey.Purpose.BROADCAST) -> SigningKey:
+    """The key that signs for `purpose` now; NoActiveKey (with the command that fixes it) when none."""
+    key = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE, purpose=purpose).first()
     if key is None:
+        if purpose == SigningKey.Purpose.FIRMWARE:
+            raise NoActiveKey(
+                _(
+                    "There is no active firmware signing key: run “manage.py signing_key_generate "
+                    "--purpose firmware”, then provision the terminals with the trust list that names it."
+                )
+            )
         raise NoActiveKey(_("There is no active signing key: run “manage.py signing_key_generate” first."))
     return key
 
@@ -38,6 +45,7 @@ def trust_list_build() -> TrustList:
     """Every key the platform ever made: pending, active and retired ones trusted, revoked ones flagged.
 
     Revoked keys stay listed (flagged) so that a terminal holding an older list learns to refuse them.
+    Each key's `usage` is its purpose.
     """
     return TrustList(
         TrustedKey(
@@ -45,6 +53,7 @@ def trust_list_build() -> TrustList:
             alg=key.alg,
             public_key=key.public_key_bytes,
             revoked=key.status == SigningKey.Status.REVOKED,
+            usage=(key.purpose,),
         )
         for key in signing_key_list()
     )

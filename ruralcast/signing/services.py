@@ -12,6 +12,12 @@ Rolling a key over without a gap (docs/protocols.md §6):
 `signing_key_rotate` without a pending key generates and activates one at once (first start,
 emergencies); terminals then need the new trust list from provisioning, or signed by a key they
 already trust.
+
+Keys have a purpose (models.SigningKey.Purpose): every operation acts within one purpose, and
+`payload_sign` picks the active key of the purpose the payload's kind needs (a firmware manifest:
+the firmware key; anything else: the broadcast key), so the platform itself never signs across.
+A terminal takes a firmware key only from its provisioning file (protocols.md §6): generate the
+firmware key before provisioning the fleet, and keep it long (on a crypto card, say).
 """
 
 import base64
@@ -26,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ruralcast_terminal import crypto
-from ruralcast_terminal.protocol import seal_with
+from ruralcast_terminal.protocol import seal_with, usage_for
 
 from ruralcast.accounts.access import is_platform_admin
 from ruralcast.accounts.models import User
@@ -56,11 +62,22 @@ def _alg_or_default(alg: str | None) -> str:
     return alg
 
 
+def _purpose_or_default(purpose: str | None) -> str:
+    purpose = purpose or SigningKey.Purpose.BROADCAST
+    if purpose not in SigningKey.Purpose.values:
+        raise ValidationError(
+            _("Unknown key purpose “%(purpose)s”: use broadcast or firmware.") % {"purpose": purpose},
+            fields={"purpose": [_("Unknown purpose.")]},
+        )
+    return purpose
+
+
 def _summary(key: SigningKey) -> dict[str, Any]:
     """What the audit trail keeps of a key: its state and a fingerprint of its public key."""
     return {
         "serial": key.serial,
         "alg": key.alg,
+        "purpose": key.purpose,
         "status": key.status,
         "public_key_sha256": hashlib.sha256(key.public_key_bytes).hexdigest(),
         "revoke_reason": key.revoke_reason,
@@ -77,7 +94,7 @@ def _serial_new(store: KeyStore) -> str:
     raise Conflict(_("No free key serial is left for today; try again tomorrow."))
 
 
-def _key_create(*, actor: User | None, alg: str, status: str, store: KeyStore) -> SigningKey:
+def _key_create(*, actor: User | None, alg: str, status: str, store: KeyStore, purpose: str) -> SigningKey:
     """A new key in `status`, its private half in `store`. Call inside a transaction."""
     serial = _serial_new(store)
     public = store.create(serial=serial, alg=alg)
@@ -87,6 +104,7 @@ def _key_create(*, actor: User | None, alg: str, status: str, store: KeyStore) -
         alg=alg,
         public_key=base64.b64encode(public).decode(),
         status=status,
+        purpose=purpose,
         created_at=now,
         activated_at=now if status == SigningKey.Status.ACTIVE else None,
     )
@@ -104,36 +122,43 @@ def _active_conflict() -> Conflict:
     return Conflict(_("Another signing key became active at the same moment; check the keys and try again."))
 
 
-def signing_key_generate(*, actor: User | None, alg: str | None = None) -> SigningKey:
-    """A new key of `alg` (default: settings.RURALCAST_SIGNING_ALG).
+def signing_key_generate(*, actor: User | None, alg: str | None = None, purpose: str | None = None) -> SigningKey:
+    """A new key of `alg` (default: settings.RURALCAST_SIGNING_ALG) for `purpose` (default broadcast).
 
-    It is *active* when the deployment has no active key (first start), otherwise *pending*: trusted
-    at once, activated later by `signing_key_rotate`.
+    It is *active* when the deployment has no active key of that purpose (first start), otherwise
+    *pending*: trusted at once, activated later by `signing_key_rotate`.
     """
     _require_key_manager(actor)
     alg = _alg_or_default(alg)
+    purpose = _purpose_or_default(purpose)
     store = keystore_get()
     try:
         with transaction.atomic():
-            has_active = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE).exists()
+            has_active = SigningKey.objects.filter(status=SigningKey.Status.ACTIVE, purpose=purpose).exists()
             status = SigningKey.Status.PENDING if has_active else SigningKey.Status.ACTIVE
-            key = _key_create(actor=actor, alg=alg, status=status, store=store)
-            if has_active:  # terminals provisioned with the first key already trust it
+            key = _key_create(actor=actor, alg=alg, status=status, store=store, purpose=purpose)
+            broadcasting = SigningKey.objects.filter(
+                status=SigningKey.Status.ACTIVE, purpose=SigningKey.Purpose.BROADCAST
+            ).exclude(pk=key.pk)
+            if broadcasting.exists():  # terminals provisioned with the first key already trust it
                 trust_publish_enqueue()
             return key
     except IntegrityError as error:
         raise _active_conflict() from error
 
 
-def _rotate(*, actor: User | None, alg: str, store: KeyStore) -> SigningKey:
-    """Activate the oldest pending key of `alg` (or a new one), retire the active key. In a transaction."""
+def _rotate(*, actor: User | None, alg: str, store: KeyStore, purpose: str) -> SigningKey:
+    """Activate the oldest pending key of `alg` and `purpose` (or a new one), retire the active key
+    of that purpose. In a transaction."""
     now = timezone.now()
     successor = (
-        SigningKey.objects.filter(status=SigningKey.Status.PENDING, alg=alg).order_by("created_at", "serial").first()
+        SigningKey.objects.filter(status=SigningKey.Status.PENDING, alg=alg, purpose=purpose)
+        .order_by("created_at", "serial")
+        .first()
     )
     if successor is None:
-        successor = _key_create(actor=actor, alg=alg, status=SigningKey.Status.PENDING, store=store)
-    for old in SigningKey.objects.filter(status=SigningKey.Status.ACTIVE):
+        successor = _key_create(actor=actor, alg=alg, status=SigningKey.Status.PENDING, store=store, purpose=purpose)
+    for old in SigningKey.objects.filter(status=SigningKey.Status.ACTIVE, purpose=purpose):
         before = _summary(old)
         old.status, old.retired_at = SigningKey.Status.RETIRED, now
         old.save(update_fields=["status", "retired_at"])
@@ -145,8 +170,9 @@ def _rotate(*, actor: User | None, alg: str, store: KeyStore) -> SigningKey:
     return successor
 
 
-def signing_key_rotate(*, actor: User | None, alg: str | None = None) -> SigningKey:
-    """Make the next key of `alg` (default: the setting) active; the active key becomes retired.
+def signing_key_rotate(*, actor: User | None, alg: str | None = None, purpose: str | None = None) -> SigningKey:
+    """Make the next key of `alg` (default: the setting) and `purpose` (default broadcast) active; the
+    active key of that purpose becomes retired.
 
     The next key is the oldest pending key of that algorithm, or a new one. The retired key stays in
     the trust list, not revoked, so whatever it signed verifies until it expires. Returns the new
@@ -154,10 +180,11 @@ def signing_key_rotate(*, actor: User | None, alg: str | None = None) -> Signing
     """
     _require_key_manager(actor)
     alg = _alg_or_default(alg)
+    purpose = _purpose_or_default(purpose)
     store = keystore_get()
     try:
         with transaction.atomic():
-            successor = _rotate(actor=actor, alg=alg, store=store)
+            successor = _rotate(actor=actor, alg=alg, store=store, purpose=purpose)
             trust_publish_enqueue()
             return successor
     except IntegrityError as error:
@@ -191,7 +218,7 @@ def signing_key_revoke(*, actor: User | None, serial: str, reason: str, rotate: 
                         )
                         % {"serial": serial}
                     )
-                _rotate(actor=actor, alg=_alg_or_default(None), store=store)
+                _rotate(actor=actor, alg=_alg_or_default(None), store=store, purpose=key.purpose)
                 key.refresh_from_db()
             before = _summary(key)
             key.status, key.revoked_at, key.revoke_reason = SigningKey.Status.REVOKED, timezone.now(), reason
@@ -226,11 +253,12 @@ class ActiveSigner:
 
 
 def signer_active() -> ActiveSigner:
-    """A signer for the active key, checked once with a probe signature against its public key.
+    """A signer for the active broadcast key, checked once with a probe signature against its
+    public key (live voice: it seals chunks of kind `live`, a broadcast usage).
 
     Raises NoActiveKey when there is none, KeyStoreError when the key store does not hold the key.
     """
-    key = signing_key_active()
+    key = signing_key_active(purpose=SigningKey.Purpose.BROADCAST)
     store = keystore_get()
     probe = b"ruralcast key check"
     if not crypto.verify(key.alg, key.public_key_bytes, probe, store.sign(serial=key.serial, alg=key.alg, data=probe)):
@@ -239,13 +267,15 @@ def signer_active() -> ActiveSigner:
 
 
 def payload_sign(*, payload: dict[str, Any]) -> bytes:
-    """The envelope bytes (protocols.md §3) of `payload` signed by the active key.
+    """The envelope bytes (protocols.md §3) of `payload` signed by the active key of the purpose its
+    `kind` needs (`protocol.usage_for`: a firmware manifest by the firmware key, all else by the
+    broadcast key).
 
     Raises NoActiveKey when there is none. The signature is checked against the key's public key
     before it is returned, so a key store that does not hold the key it claims never gets a message
     onto the air that every terminal would refuse.
     """
-    key = signing_key_active()
+    key = signing_key_active(purpose=usage_for(str(payload.get("kind"))))
     store = keystore_get()
     signed: list[tuple[bytes, bytes]] = []
 

@@ -1,16 +1,13 @@
 """Running the command-line tools of the speech pipeline (espeak-ng, ffmpeg, ffprobe)."""
 
-import shutil
 import subprocess
 
 from django.utils.translation import gettext as _
 
+from ruralcast.core.media_tools import tool_path
 from ruralcast.speech.errors import SpeechUnavailable
 
-
-def tool_path(name: str) -> str:
-    """The tool on PATH, else the Debian location (a systemd unit's PATH can be short)."""
-    return shutil.which(name) or f"/usr/bin/{name}"
+__all__ = ["tool_path", "tool_run"]  # tool_path: the one way every app finds a program (core.media_tools)
 
 
 def tool_run(command: list[str], *, stdin: bytes, tool: str, timeout: float = 60) -> bytes:

@@ -21,8 +21,9 @@ from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
 from ruralcast.terminals import importer, selectors, services
 from ruralcast.terminals.commands import command_counts, command_send, regions_for_command
-from ruralcast.terminals.firmware import MAX_BYTES, firmware_store
-from ruralcast.terminals.models import Command, Terminal, TerminalKind, Transport
+from ruralcast.terminals.firmware import selectors as firmware_selectors
+from ruralcast.terminals.firmware import services as firmware_services
+from ruralcast.terminals.models import Command, FirmwareRelease, Terminal, TerminalKind, Transport
 from ruralcast.terminals.provisioning import provisioning_document
 
 router = Router(tags=["terminals"])
@@ -248,7 +249,10 @@ class CommandIn(Schema):
     kind: str = Field(..., max_length=20, description="power, volume, reboot, time_sync, config or firmware")
     params: dict[str, object] = Field(
         default_factory=dict,
-        description="volume: {volume}; power: {on}; config: {status_interval, volume}; firmware: from POST /terminals/firmware",
+        description=(
+            "volume: {volume}; power: {on}; config: {status_interval, volume}; "
+            "firmware: {release} (an approved release; the platform adds file, manifest and URL)"
+        ),
     )
     regions: list[str] = Field(
         default_factory=list, max_length=50, description="Region codes: every terminal below them"
@@ -317,21 +321,89 @@ def command_detail(request: AuthenticatedHttpRequest, key: str) -> dict[str, obj
     return _command_out(selectors.access_command(user=request.user, key=key))
 
 
+# ---------------------------------------------------------------------------- firmware
+
+
 class FirmwareIn(Schema):
     version: str = Field(..., max_length=50)
+    models: str = Field(..., max_length=1000, description="Device models, comma-separated, as in the registry")
+    regions: str = Field(..., max_length=700, description="Region codes, comma-separated: the release's targets")
+    valid_days: int = Field(30, ge=1, le=90, description="Days the signed manifest stays valid")
+    notes: str = Field("", max_length=2000)
+
+
+class FirmwareOut(Schema):
+    id: int
+    version: str
+    sha256: str
+    size: int
+    models: list[str] = Field(..., alias="device_models")
+    regions: list[str]
+    state: str = Field(..., description="pending (waiting for a second person), approved or rejected")
+    uploaded_by: str = Field(..., alias="uploaded_by.username")
+    uploaded_at: datetime
+    expires_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None
+    signing_key: str
+
+    @staticmethod
+    def resolve_decided_by(release: FirmwareRelease) -> str | None:
+        return release.decided_by.username if release.decided_by else None
+
+
+class RejectIn(Schema):
+    reason: str = Field(..., max_length=500)
 
 
 @router.post(
     "/firmware",
-    response={201: dict[str, object]},
-    summary="Upload a firmware file; returns the params of a firmware command",
+    response={201: FirmwareOut},
+    summary="Upload a firmware release (firmware.manage); a second person approves it before it can be sent",
 )
 def firmware_upload(
     request: AuthenticatedHttpRequest, file: File[UploadedFile], payload: Form[FirmwareIn]
-) -> Status[dict[str, object]]:
-    if (file.size or 0) > MAX_BYTES:
+) -> Status[FirmwareRelease]:
+    if (file.size or 0) > firmware_services.MAX_BYTES:
         raise ValidationError(_("A firmware file is 1 byte to 64 MB."), fields={"file": [_("Wrong size.")]})
-    return Status(201, firmware_store(actor=request.user, data=file.read(), version=payload.version))
+    codes = [code.strip() for code in payload.regions.split(",") if code.strip()]
+    release = firmware_services.firmware_upload(
+        actor=request.user,
+        data=file.read(),
+        version=payload.version,
+        device_models=payload.models.split(","),
+        regions=[region_get(code=code, field="regions") for code in codes[:50]],
+        valid_days=payload.valid_days,
+        notes=payload.notes,
+    )
+    return Status(201, release)
+
+
+@router.get("/firmware", response=list[FirmwareOut], summary="Firmware releases of the regions I manage firmware in")
+@paginate(BoundedLimitOffsetPagination)
+def firmware_list(request: AuthenticatedHttpRequest) -> object:
+    return firmware_selectors.firmware_release_list(user=request.user)
+
+
+@router.get("/firmware/{release_id}", response=FirmwareOut, summary="One firmware release")
+def firmware_detail(request: AuthenticatedHttpRequest, release_id: int) -> FirmwareRelease:
+    return firmware_selectors.access_firmware_release(user=request.user, release_id=release_id)
+
+
+@router.post(
+    "/firmware/{release_id}/approve",
+    response=FirmwareOut,
+    summary="Approve a release (another person than the uploader): its manifest is signed with the firmware key",
+)
+def firmware_approve(request: AuthenticatedHttpRequest, release_id: int) -> FirmwareRelease:
+    release = firmware_selectors.access_firmware_release(user=request.user, release_id=release_id)
+    return firmware_services.firmware_approve(release=release, approver=request.user)
+
+
+@router.post("/firmware/{release_id}/reject", response=FirmwareOut, summary="Reject (or withdraw) a waiting release")
+def firmware_reject(request: AuthenticatedHttpRequest, release_id: int, payload: RejectIn) -> FirmwareRelease:
+    release = firmware_selectors.access_firmware_release(user=request.user, release_id=release_id)
+    return firmware_services.firmware_reject(release=release, actor=request.user, reason=payload.reason)
 
 
 # ---------------------------------------------------------------------------- one terminal

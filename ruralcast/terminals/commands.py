@@ -36,7 +36,7 @@ from ruralcast.messaging.topics import ACK
 from ruralcast.regions.codes import Level
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
-from ruralcast.terminals.firmware import firmware_params
+from ruralcast.terminals.firmware.services import firmware_params_clean
 from ruralcast.terminals.importer import _common_region
 from ruralcast.terminals.models import AckState, Command, CommandKind, CommandTarget, Terminal
 from ruralcast.terminals.selectors import terminals_in_regions
@@ -84,7 +84,7 @@ def params_clean(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             )
         return clean
     if kind == CommandKind.FIRMWARE:
-        return firmware_params(params)
+        return firmware_params_clean(params)  # {"release": id}; command_send builds the rest
     return {}  # reboot, time sync
 
 
@@ -111,7 +111,11 @@ def command_send(
     terminals: list[Terminal] | None = None,
     timeout_s: int = TIMEOUT_DEFAULT,
 ) -> Command:
-    """Send a command to every active terminal below `regions`, or to `terminals`."""
+    """Send a command to every active terminal below `regions`, or to `terminals`.
+
+    `terminal.control` over every target; a firmware command needs `firmware.manage` instead and
+    names an approved release, inside whose regions every target must lie (firmware.services).
+    """
     regions, terminals = list(regions or []), list(terminals or [])
     if bool(regions) == bool(terminals):
         raise ValidationError(_("Choose regions or terminals."), fields={"regions": [_("Choose the targets.")]})
@@ -121,9 +125,10 @@ def command_send(
             fields={"timeout_s": [_("Out of range.")]},
         )
     clean = params_clean(kind, params or {})
+    action = Action.FIRMWARE_MANAGE if kind == CommandKind.FIRMWARE else Action.TERMINAL_CONTROL
     if actor is not None:
         areas = [*regions, *(terminal.village for terminal in terminals)]
-        access_require_all(user=actor, action=Action.TERMINAL_CONTROL, regions=areas)
+        access_require_all(user=actor, action=action, regions=areas)
     if any(t.revoked_at is not None for t in terminals):
         raise ValidationError(_("A revoked terminal cannot be commanded."), fields={"terminals": [_("Revoked.")]})
     # Nested regions: the outer one covers the inner ones (one message fewer, no duplicate).
@@ -140,6 +145,10 @@ def command_send(
     if not targets:
         raise ValidationError(_("No active terminal in the chosen regions."), fields={"regions": [_("No terminals.")]})
     now = timezone.now()
+    if kind == CommandKind.FIRMWARE:
+        from ruralcast.terminals.firmware.services import firmware_command_params
+
+        clean = firmware_command_params(actor=actor, params=clean, regions=kept, terminals=terminals, now=now)
     with transaction.atomic():
         command = Command.objects.create(
             key=secrets.token_hex(8),
@@ -163,7 +172,7 @@ def command_send(
             region_code=command.region_code,
             after={
                 "kind": kind,
-                "params": clean,
+                "params": {k: v for k, v in clean.items() if k != "manifest"},  # the release's, kept there
                 "regions": codes,
                 "terminals": command.terminals,
                 "targeted": len(targets),

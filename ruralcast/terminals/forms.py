@@ -82,7 +82,10 @@ class ImportForm(forms.Form):
 
 
 class CommandForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Command"), choices=CommandKind.choices)
+    # Firmware is sent from its approved release's page (firmware_views), under its own role.
+    kind = forms.ChoiceField(
+        label=_("Command"), choices=[(k, label) for k, label in CommandKind.choices if k != CommandKind.FIRMWARE]
+    )
     volume = forms.IntegerField(label=_("Volume (0–100)"), min_value=0, max_value=100, required=False)
     power_on = forms.ChoiceField(
         label=_("Power"), choices=[("on", _("On")), ("off", _("Off"))], required=False, initial="on"
@@ -90,8 +93,6 @@ class CommandForm(forms.Form):
     status_interval = forms.IntegerField(
         label=_("Status interval (seconds)"), min_value=10, max_value=3600, required=False
     )
-    firmware_file = forms.FileField(label=_("Firmware file"), required=False)
-    firmware_version = forms.CharField(label=_("Firmware version"), max_length=50, required=False)
     timeout_s = forms.IntegerField(label=_("Answer within (seconds)"), min_value=10, max_value=86_400, initial=120)
 
     def params(self) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from ruralcast.accounts.access import access_check
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
+from ruralcast.core.archives import XLSX_LIMITS, archive_check
 from ruralcast.core.errors import ValidationError
 from ruralcast.core.exports import csv_bytes, safe_row
 from ruralcast.regions.codes import Level, is_valid_code
@@ -198,6 +199,7 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
 
 
 def _xlsx_rows(data: bytes) -> list[list[Any]]:
+    archive_check(data, limits=XLSX_LIMITS)  # before openpyxl inflates anything (a zip bomb is refused)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file

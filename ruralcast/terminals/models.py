@@ -237,3 +237,69 @@ class CommandTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command_id}:{self.terminal_code} {self.state}"
+
+
+class FirmwareState(models.TextChoices):
+    PENDING = "pending", _("Waiting for a second person")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class FirmwareRelease(models.Model):
+    """A firmware file and where it may go: uploaded by one person, approved by another (fleet.md §4).
+
+    The file is stored by content (`firmware/<sha256>.bin`); the release names the device models
+    and regions it is for and until when. Approval signs the manifest with the firmware key
+    (protocols.md §8); only an approved, unexpired release can be sent, only to terminals inside
+    its regions, and only its file is served to terminals. A release never changes after upload:
+    a different file, target or expiry is a new release, approved anew.
+    """
+
+    sha256 = models.CharField(_("checksum (SHA-256)"), max_length=64)
+    size = models.PositiveBigIntegerField(_("size"))
+    version = models.CharField(_("version"), max_length=50)
+    device_models = models.JSONField(_("device models"), default=list)  # as terminals know their `model`
+    regions = models.JSONField(_("regions"), default=list)  # 12-digit codes, nested ones collapsed
+    region_code = models.CharField(max_length=12)  # the most specific region covering every target
+    notes = models.TextField(_("notes"), blank=True)
+    expires_at = models.DateTimeField(_("valid until"))
+    state = models.CharField(_("state"), max_length=10, choices=FirmwareState.choices, default=FirmwareState.PENDING)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved or rejected by"),
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    manifest = models.TextField(blank=True)  # base64 of the signed manifest envelope (set at approval)
+    signing_key = models.CharField(max_length=12, blank=True)  # serial of the firmware key that signed
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = _("firmware release")
+        verbose_name_plural = _("firmware releases")
+        indexes = [
+            models.Index(fields=["region_code", "uploaded_at"], name="terminals_firmware_region"),
+            models.Index(fields=["sha256", "state"], name="terminals_firmware_file"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(state="approved") | (models.Q(decided_by__isnull=False) & ~models.Q(manifest="")),
+                name="terminals_firmware_approved_is_signed",
+            ),
+            models.CheckConstraint(  # the two-person rule, held by the database too
+                condition=~models.Q(state="approved") | ~models.Q(decided_by=models.F("uploaded_by")),
+                name="terminals_firmware_second_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Language-neutral: frozen into the audit trail.
+        return f"firmware {self.version} {self.sha256[:12]}"

@@ -49,6 +49,7 @@ def provisioning_document(*, registration: Registration, trust: list[dict[str, A
         "village_code": terminal.village_id,
         "name": terminal.name,
         "kind": terminal.kind,
+        "model": terminal.model,  # a firmware manifest must name it (ruralcast_terminal.firmware)
         "broker": broker_public_address(),
         "username": terminal.code,
         "password": registration.password,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ruralcast.terminals import views
+from ruralcast.terminals import firmware_views, views
 
 app_name = "terminals"
 urlpatterns = [
@@ -12,7 +12,13 @@ urlpatterns = [
     path("commands/new/", views.command_create, name="command_create"),
     path("commands/<str:key>/", views.command_detail, name="command"),
     path("commands/<str:key>/status/", views.command_status, name="command_status"),
-    path("firmware/<str:sha256>.bin", views.firmware_file, name="firmware"),
+    path("firmware/", firmware_views.release_list, name="firmware_releases"),
+    path("firmware/<int:release_id>/", firmware_views.release_detail, name="firmware_release"),
+    path("firmware/<int:release_id>/approve/", firmware_views.release_approve, name="firmware_approve"),
+    path("firmware/<int:release_id>/reject/", firmware_views.release_reject, name="firmware_reject"),
+    path("firmware/<int:release_id>/send/", firmware_views.release_send, name="firmware_send"),
+    # What terminals download (u2 serves it through nginx's X-Accel-Redirect in the production shape).
+    path("firmware/<str:sha256>.bin", firmware_views.firmware_file, name="firmware"),
     path("export.<str:fmt>", views.terminal_export, name="export"),
     path("import/", views.terminal_import, name="import"),
     path("new/", views.terminal_create, name="create"),

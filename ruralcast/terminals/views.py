@@ -1,16 +1,14 @@
 """Console pages of the terminal fleet. Thin: forms in, services and selectors, templates out."""
 
 import base64
-import re
 from typing import Any
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
@@ -18,13 +16,12 @@ from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.formviews import form_round_trip
 from ruralcast.core.paging import paginate
-from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
 from ruralcast.signing.selectors import trust_list_build
-from ruralcast.terminals import commands, firmware, importer, maps, provisioning, selectors, services
+from ruralcast.terminals import commands, importer, maps, provisioning, selectors, services
 from ruralcast.terminals.forms import CommandForm, ImportForm, TerminalForm
-from ruralcast.terminals.models import AckState, Command, CommandKind, Terminal, TerminalKind, Transport
+from ruralcast.terminals.models import AckState, Command, Terminal, TerminalKind, Transport
 
 
 def _filters(request: AuthenticatedHttpRequest, *, source: Any = None) -> dict[str, Any]:
@@ -296,18 +293,11 @@ def command_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     form = CommandForm(request.POST or None, request.FILES or None)
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        params = form.params()
-        if data["kind"] == CommandKind.FIRMWARE:
-            upload = data.get("firmware_file")
-            params = firmware.firmware_store(
-                actor=request.user,
-                data=upload.read() if upload else b"",
-                version=data.get("firmware_version") or "",
-            )
+        # A firmware command names an approved release (terminals/firmware/): nothing is uploaded here.
         command = commands.command_send(
             actor=request.user,
             kind=data["kind"],
-            params=params,
+            params=form.params(),
             regions=targets.get("regions"),
             terminals=targets.get("terminals"),
             timeout_s=data["timeout_s"],
@@ -348,18 +338,3 @@ def command_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
     listing = selectors.command_list(user=request.user)
     return render(request, "terminals/commands.html", paginate(request, listing))
-
-
-@require_GET
-def firmware_file(request: HttpRequest, sha256: str) -> HttpResponseBase:
-    """A firmware file by content hash, for terminals (public like alert audio: it is signed).
-
-    A download (`application/octet-stream`, attachment), resumable with ranges."""
-    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not default_storage.exists(firmware.firmware_name(sha256)):
-        raise NotFound(_("No such firmware."))
-    return stored_file_response(
-        request,
-        StoredFile(name=firmware.firmware_name(sha256), content_type="application/octet-stream"),
-        cache_control="public, max-age=31536000, immutable",
-        etag=f'"{sha256}"',
-    )

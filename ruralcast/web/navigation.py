@@ -31,6 +31,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("media:catalogue", _("Media")),
     NavEntry("media:live_list", _("Live")),
     NavEntry("terminals:fleet", _("Terminal fleet"), Action.TERMINAL_VIEW),
+    NavEntry("terminals:firmware_releases", _("Firmware"), Action.FIRMWARE_MANAGE),
     NavEntry("maintenance:list", _("Work orders"), Action.TERMINAL_VIEW),
     NavEntry("regions:browse", _("Regions"), Action.REGION_VIEW),
     NavEntry("regions:designations", _("Designations"), Action.REGION_VIEW),

@@ -24,10 +24,7 @@ The simulator's virtual terminals (`fleet.py`) call the same router, so they dec
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hashlib
 import heapq
 import itertools
 import json
@@ -37,13 +34,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ruralcast_terminal import commands, crypto, live, priority, protocol, router, topics
+from ruralcast_terminal import commands, crypto, firmware, live, priority, protocol, router, topics
 from ruralcast_terminal.audio import EXTENSIONS, AttachmentError, AudioCache, AudioError
 from ruralcast_terminal.config import AgentConfig
 from ruralcast_terminal.dedupe import DedupeStore
 from ruralcast_terminal.mqtt import Client, Message, Will
 from ruralcast_terminal.playout import Playout
-from ruralcast_terminal.protocol import Rejected, TrustList
+from ruralcast_terminal.protocol import TrustList
 from ruralcast_terminal.receipts import (
     CANCELLED,
     FAILED,
@@ -294,19 +291,24 @@ class Agent:
             self.client.abort()  # a soft restart: the connection (and the session) come back
 
     async def _firmware(self, command_id: str, params: dict[str, Any]) -> None:
-        """Download, check against the signed manifest, hand to the installer (`firmware_command`)."""
+        """Check the signed manifest (`firmware.manifest_check`), download and verify the file, hand
+        it to the installer (`firmware_command`)."""
         try:
-            envelope = base64.b64decode(str(params.get("manifest", "")), validate=True)
-            _, manifest = protocol.open_envelope(envelope, self.trust)
-            if manifest.get("kind") != "firmware" or manifest.get("sha256") != params.get("sha256"):
-                raise AudioError("the manifest does not describe this file")
-            url = str(params.get("url", ""))
-            raw = await asyncio.to_thread(self.audio._download, url)
-            if hashlib.sha256(raw).hexdigest() != manifest["sha256"]:
-                raise AudioError("the file does not match the manifest's SHA-256")
-            path = self.config.cache_dir / f"firmware-{manifest['sha256'][:16]}.bin"
+            manifest = firmware.manifest_check(
+                params,
+                trust=self.trust,
+                model=self.config.model,
+                village_code=self.config.village_code,
+                now=datetime.now(UTC),
+            )
+        except firmware.FirmwareRefused as refused:
+            self._ack(command_id, commands.REJECTED, str(refused))
+            return
+        try:
+            raw = await asyncio.to_thread(firmware.download, manifest)
+            path = self.config.cache_dir / f"firmware-{manifest.sha256[:16]}.bin"
             path.write_bytes(raw)
-        except (Rejected, AudioError, binascii.Error, ValueError) as exc:
+        except (firmware.FirmwareFailed, OSError) as exc:
             self._ack(command_id, commands.FAILED, str(exc))
             return
         if not self.config.firmware_command:
@@ -315,7 +317,7 @@ class Agent:
         process = await asyncio.create_subprocess_exec(*self.config.firmware_command, str(path))
         code = await process.wait()
         if code == 0:
-            self.config.firmware = str(manifest.get("version", self.config.firmware))
+            self.config.firmware = manifest.version
             self._ack(command_id, commands.DONE, f"installed {self.config.firmware}")
         else:
             self._ack(command_id, commands.FAILED, f"installer exited {code}")

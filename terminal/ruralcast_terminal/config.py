@@ -41,6 +41,7 @@ class AgentConfig:
     firmware_command: list[str] | None = None  # installs a verified firmware file (its path is appended)
     probe: list[str] | None = None  # a vendor command printing a JSON object of readings
     firmware: str = ""
+    model: str = ""  # the device model a firmware manifest must name (ruralcast_terminal.firmware)
     volume: int = 80
 
     def __post_init__(self) -> None:
@@ -53,7 +54,7 @@ class AgentConfig:
         """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
         username, password, trust (the list itself) or trust_path, cache_dir, sink,
         freshness_seconds, keepalive, reconnect_base, reconnect_cap, status_interval, probe (argv),
-        firmware, volume. Relative paths are read
+        firmware, model, volume. Relative paths are read
         from `base` (the provisioning file's directory)."""
         base = base or Path.cwd()
 
@@ -93,6 +94,7 @@ class AgentConfig:
             status_interval=float(data.get("status_interval", 60.0)),
             probe=[str(part) for part in data["probe"]] if isinstance(data.get("probe"), list) else None,
             firmware=str(data.get("firmware", "")),
+            model=str(data.get("model", "")),
             reboot_command=[str(p) for p in data["reboot_command"]]
             if isinstance(data.get("reboot_command"), list)
             else None,

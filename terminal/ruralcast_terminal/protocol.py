@@ -55,6 +55,7 @@ MALFORMED = "malformed"
 UNKNOWN_KEY = "unknown_key"
 REVOKED_KEY = "revoked_key"
 BAD_SIGNATURE = "bad_signature"
+KEY_USAGE = "key_usage"
 EXPIRED = "expired"
 STALE = "stale"
 NOT_IN_TARGET = "not_in_target"
@@ -65,12 +66,27 @@ REASONS: tuple[str, ...] = (
     UNKNOWN_KEY,
     REVOKED_KEY,
     BAD_SIGNATURE,
+    KEY_USAGE,
     EXPIRED,
     STALE,
     NOT_IN_TARGET,
     DUPLICATE,
     AUDIO_FAILED,
 )
+
+
+# Key usage (§6), bound to each key by the trust list like X.509's extended key usage: a key signs
+# for one purpose only, so a signature made for one can never pass for the other.
+USAGE_BROADCAST = "broadcast"  # alerts, commands, schedules, live voice, trust-list updates
+USAGE_FIRMWARE = "firmware"  # firmware manifests, and nothing else
+DEFAULT_USAGE: tuple[str, ...] = (USAGE_BROADCAST,)  # a trust-list entry without `usage` (lists before §6's usage)
+# Payload kinds signed for a usage other than broadcast.
+_KIND_USAGE = {"firmware": USAGE_FIRMWARE}
+
+
+def usage_for(kind: str) -> str:
+    """The key usage a payload of `kind` must be signed under."""
+    return _KIND_USAGE.get(kind, USAGE_BROADCAST)
 
 
 class Rejected(Exception):
@@ -204,6 +220,7 @@ class TrustedKey:
     alg: str
     public_key: bytes
     revoked: bool = False
+    usage: tuple[str, ...] = DEFAULT_USAGE  # what the key may sign (§6); unknown names grant nothing
 
     def __post_init__(self) -> None:
         if not _is_digits(self.serial, SERIAL_LENGTH):
@@ -218,13 +235,16 @@ class TrustedKey:
             raise ValueError(f"key {self.serial}: an SM2 public key is an uncompressed point (04‖x‖y)")
         if not isinstance(self.revoked, bool):
             raise ValueError(f"key {self.serial}: revoked is true or false")
+        if not isinstance(self.usage, tuple) or not all(isinstance(u, str) and u for u in self.usage):
+            raise ValueError(f"key {self.serial}: usage is a list of names")
 
 
 class TrustList:
     """The keys a terminal accepts signatures from, by serial; revoked keys stay listed, flagged.
 
-    JSON form (§6): `[{"serial", "alg", "public_key" (base64), "revoked"}]`, sorted by serial.
-    `from_json` raises ValueError on anything else (a duplicate serial included).
+    JSON form (§6): `[{"serial", "alg", "public_key" (base64), "revoked", "usage"}]`, sorted by
+    serial; an entry without `usage` is a broadcast key. `from_json` raises ValueError on anything
+    else (a duplicate serial included).
     """
 
     def __init__(self, keys: Iterable[TrustedKey] = ()) -> None:
@@ -247,8 +267,17 @@ class TrustList:
                 public_key = _b64decode(item["public_key"])
             except ValueError as error:
                 raise ValueError(f"key {item['serial']!r}: public_key is not base64 ({error})") from None
+            usage = item.get("usage", list(DEFAULT_USAGE))
+            if not isinstance(usage, list):
+                raise ValueError(f"key {item['serial']!r}: usage is a list")
             keys.append(
-                TrustedKey(serial=item["serial"], alg=item["alg"], public_key=public_key, revoked=item["revoked"])
+                TrustedKey(
+                    serial=item["serial"],
+                    alg=item["alg"],
+                    public_key=public_key,
+                    revoked=item["revoked"],
+                    usage=tuple(usage),
+                )
             )
         return cls(keys)
 
@@ -262,7 +291,13 @@ class TrustList:
 
     def to_list(self) -> list[dict[str, Any]]:
         return [
-            {"serial": k.serial, "alg": k.alg, "public_key": _b64encode(k.public_key), "revoked": k.revoked}
+            {
+                "serial": k.serial,
+                "alg": k.alg,
+                "public_key": _b64encode(k.public_key),
+                "revoked": k.revoked,
+                "usage": list(k.usage),
+            }
             for k in self.keys
         ]
 
@@ -501,7 +536,7 @@ def attached_audio(audio: Any, attachment: bytes | None) -> bytes | None:
 def open_envelope(
     data: bytes, trust: TrustList, *, cache: VerifyCache | None = None
 ) -> tuple[Envelope, dict[str, Any]]:
-    """Rules 1–4 of §4: decode, verify (through `cache` when given), parse. Raises Rejected.
+    """Rules 1–4a of §4: decode, verify (through `cache` when given), parse, key usage. Raises Rejected.
 
     `data` is the whole MQTT payload; an attachment after the envelope is left for the caller
     (`message_split`, `attached_audio`)."""
@@ -512,7 +547,20 @@ def open_envelope(
         envelope_verify(envelope, trust)
     else:
         cache.verify(envelope, trust)
-    return envelope, payload_parse(envelope)
+    payload = payload_parse(envelope)
+    usage_check(payload, trust.get(envelope.serial))
+    return envelope, payload
+
+
+def usage_check(payload: dict[str, Any], key: TrustedKey | None) -> None:
+    """Rule 4a of §4: the key that signed may sign this kind of payload (its trust-list `usage`).
+
+    Raises Rejected("key_usage"): a firmware key's signature on an alert, or an alert key's on a
+    firmware manifest, verifies cryptographically and is refused all the same."""
+    needed = usage_for(str(payload.get("kind")))
+    if key is None or needed not in key.usage:
+        serial = key.serial if key is not None else "?"
+        raise Rejected(KEY_USAGE, f"key {serial} may not sign {payload.get('kind')!r} (usage {needed} needed)")
 
 
 # ---------------------------------------------------------------------------- trust-list updates
@@ -540,7 +588,8 @@ def trust_update_apply(
 
     Ignored: an update not newer than what the terminal holds (a replay or a stale retained copy),
     or one whose own list does not keep the signing key trusted (a key cannot vouch for a list that
-    revokes it). Raises Rejected("malformed") for a payload that is not a well-formed update.
+    revokes it). Adopted as `_as_granted` says: no new firmware key, no revocation undone. Raises
+    Rejected("malformed") for a payload that is not a well-formed update.
     """
     version = payload.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
@@ -554,4 +603,22 @@ def trust_update_apply(
     own = updated.get(signer)
     if own is None or own.revoked or current.get(signer) is None:
         return None
-    return updated, version
+    return _as_granted(updated, current=current), version
+
+
+def _as_granted(updated: TrustList, *, current: TrustList) -> TrustList:
+    """The update as the terminal adopts it: an update, signed by a broadcast key, never makes a key
+    a firmware key (only provisioning does), and never takes a revocation back.
+
+    A key keeps the firmware usage it already held under the same public key; a firmware usage
+    the terminal did not hold is dropped (the key stays listed, trusted for what else it has). So a
+    stolen broadcast key cannot make its own firmware key, nor revive a revoked one (§6)."""
+    keys = []
+    for key in updated.keys:
+        held = current.get(key.serial)
+        same = held is not None and held.alg == key.alg and held.public_key == key.public_key
+        firmware_held = same and held is not None and USAGE_FIRMWARE in held.usage
+        usage = tuple(u for u in key.usage if u != USAGE_FIRMWARE or firmware_held)
+        revoked = key.revoked or (held is not None and held.revoked)
+        keys.append(TrustedKey(serial=key.serial, alg=key.alg, public_key=key.public_key, revoked=revoked, usage=usage))
+    return TrustList(keys)

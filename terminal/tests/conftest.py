@@ -133,13 +133,17 @@ SENDER = "45226320000000101010101"  # 榕江县 emergency broadcast platform
 class PlatformKey:
     """A platform signing key (Ed25519 unless told otherwise) and the trust list that holds it."""
 
-    def __init__(self, serial: str = "202611270001", alg: str = crypto.ALG_ED25519) -> None:
-        self.serial, self.alg = serial, alg
+    def __init__(
+        self, serial: str = "202611270001", alg: str = crypto.ALG_ED25519, usage: str = protocol.USAGE_BROADCAST
+    ) -> None:
+        self.serial, self.alg, self.usage = serial, alg, usage
         self.private = crypto.generate_private_key(alg)
         self.public = crypto.public_key_of(alg, self.private)
 
     def trusted(self, *, revoked: bool = False) -> TrustedKey:
-        return TrustedKey(serial=self.serial, alg=self.alg, public_key=self.public, revoked=revoked)
+        return TrustedKey(
+            serial=self.serial, alg=self.alg, public_key=self.public, revoked=revoked, usage=(self.usage,)
+        )
 
     def trust(self, *, revoked: bool = False) -> TrustList:
         return TrustList([self.trusted(revoked=revoked)])

@@ -510,6 +510,7 @@ def test_the_trust_list_round_trips_through_json(signers: dict[str, Signer]) -> 
         "alg": ALG_ED25519,
         "public_key": base64.b64encode(signers[ALG_ED25519].public).decode(),
         "revoked": False,
+        "usage": ["broadcast"],  # key usage (§6): what the key may sign
     }
     assert TrustList.from_json(trust.to_json().decode()) == trust
 

@@ -15,7 +15,8 @@ from django.db import transaction
 from ruralcast.audit.services import audit_record
 from ruralcast.broadcasting.documents import DEFAULT_DAYS, ProgrammeMemo
 from ruralcast.broadcasting.models import Schedule, ScheduleChange
-from ruralcast.broadcasting.programme import local_today, slots_touching
+from ruralcast.broadcasting.programme import local_today, local_zone, slots_touching
+from ruralcast.messaging.services import outbox_enqueue
 from ruralcast.regions.models import Region
 from ruralcast.terminals.selectors import terminals_in_regions
 
@@ -49,8 +50,6 @@ def programme_change_publish(
     changed = [code for code in villages if after.fingerprint(code) != old[code]]
     change = ScheduleChange.objects.create(schedule=schedule, verb=verb, villages=changed)
     if changed:
-        from ruralcast.messaging.services import outbox_enqueue
-
         outbox_enqueue(kind=OUTBOX_PUBLISH, key=str(change.pk))
     return result
 
@@ -65,8 +64,6 @@ def schedules_refresh() -> ScheduleChange | None:
     a terminal's horizon would run out; this moves it on. Idempotent per local day: a second call on
     the same day queues nothing and returns None (as does a day with no scheduled terminal).
     """
-    from ruralcast.broadcasting.programme import local_zone
-
     today = local_today()
     with transaction.atomic():
         for change in ScheduleChange.objects.filter(verb=REFRESH_VERB).order_by("-id")[:1]:
@@ -82,8 +79,6 @@ def schedules_refresh() -> ScheduleChange | None:
         if not codes:
             return None
         change = ScheduleChange.objects.create(schedule=None, verb=REFRESH_VERB, villages=codes)
-        from ruralcast.messaging.services import outbox_enqueue
-
         outbox_enqueue(kind=OUTBOX_PUBLISH, key=str(change.pk))
         audit_record(actor=None, verb=REFRESH_VERB, obj=change, after={"villages": len(codes)})
     return change

@@ -95,6 +95,25 @@ def test_non_audio_upload_through_the_api_is_a_clear_400(township_station_operat
     assert not ProgrammeItem.objects.exists() and _stored_files() == before
 
 
+def test_a_playlist_naming_a_local_recording_is_refused_by_its_content(
+    township_station_operator: User, guzhou: Region, tmp_path: Path
+) -> None:
+    """ffmpeg would have read the named file into the programme library; the name says .mp3."""
+    secret = tmp_path / "secret.wav"
+    secret.write_bytes(_tone_wav())
+    before = _stored_files()
+    playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:2,\nfile://{secret}\n#EXT-X-ENDLIST\n".encode()
+    upload = SimpleUploadedFile("song.mp3", playlist, content_type="audio/mpeg")
+
+    with pytest.raises(ValidationError) as error:
+        programme_item_create_from_upload(
+            actor=township_station_operator, owner_region=guzhou, title="x", upload=upload
+        )
+
+    assert error.value.code == "playlist_refused" and "audio_file" in error.value.fields
+    assert not ProgrammeItem.objects.exists() and _stored_files() == before
+
+
 def test_viewer_cannot_add_to_the_library(township_viewer: User, guzhou: Region) -> None:
     with pytest.raises(PermissionDenied):
         programme_item_create_from_text(actor=township_viewer, owner_region=guzhou, title="x", text="你好")

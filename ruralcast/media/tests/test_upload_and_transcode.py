@@ -185,3 +185,31 @@ def test_uploads_left_unfinished_for_two_days_are_forgotten(operator_client, med
     assert uploads_expire(now=timezone.now() + timedelta(hours=47)) == 0
     assert uploads_expire(now=timezone.now() + timedelta(hours=49)) == 1
     assert not part.exists() and not Upload.objects.exists()
+
+
+def test_an_hls_playlist_naming_a_local_recording_is_refused_and_nothing_is_kept(
+    operator_client, api_upload, media_samples, tmp_path
+):
+    """ffprobe would have read the recording the playlist names and made it this user's asset."""
+    playlist = tmp_path / "lesson.m3u8"
+    playlist.write_text(
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:4,\nfile://{media_samples['audio']}\n#EXT-X-ENDLIST\n"
+    )
+    answer = api_upload(operator_client, playlist, title="Not a recording")
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "playlist_refused" and "playlist" in answer.json()["error"]["message"]
+    assert not Asset.objects.exists() and not Upload.objects.exists()
+    assert list(Path(settings.RURALCAST_MEDIA["UPLOAD_DIR"]).iterdir()) == []
+
+
+def test_a_live_replay_reads_only_the_segments_the_studio_pushed(media_samples):
+    from ruralcast.media.pipeline import _replay_playlist
+
+    studio = (
+        '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-KEY:METHOD=AES-128,URI="file:///etc/key"\n'
+        f"#EXTINF:2.0,\nseg_0001.ts\n#EXTINF:2.0,\n{media_samples['audio']}\n#EXTINF:2.0,\nfile:///etc/passwd\n"
+        "#EXTINF:2.0,\n../other/seg_0002.ts\n#EXTINF:2.0,\nseg_0003.ts\n"
+    )
+    rebuilt = _replay_playlist(studio, segments={"seg_0001.ts", "seg_0002.ts", "index.m3u8"})
+    assert [line for line in rebuilt.splitlines() if not line.startswith("#")] == ["seg_0001.ts"]
+    assert "KEY" not in rebuilt and rebuilt.endswith("#EXT-X-ENDLIST\n")

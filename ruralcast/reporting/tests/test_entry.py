@@ -217,6 +217,15 @@ def test_a_file_that_is_not_xlsx_is_refused(broadcast_set, county_station_operat
         entry_import(actor=county_station_operator, data_set=broadcast_set, period=PERIOD, content=b"name,value\n")
 
 
+def test_an_xlsx_bomb_is_refused_before_openpyxl_reads_it(broadcast_set, county_station_operator):  # type: ignore[no-untyped-def]
+    from ruralcast.core.archives import ArchiveRefused
+    from ruralcast.core.tests.archive_bombs import xlsx_bomb
+
+    bomb = xlsx_bomb(header=("region_code", "region_name", "terminals_planned", "terminals_online"))
+    with pytest.raises(ArchiveRefused):
+        entry_import(actor=county_station_operator, data_set=broadcast_set, period=PERIOD, content=bomb)
+
+
 def test_xlsx_import_stops_at_a_locked_county(broadcast_set, county_station_operator, dashizi, rongjiang):  # type: ignore[no-untyped-def]
     Approval.objects.create(
         data_set=broadcast_set,

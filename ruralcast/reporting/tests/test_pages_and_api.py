@@ -338,3 +338,16 @@ def test_api_metadata_is_written_at_the_national_level_only(
     created = client.post("/api/v1/reporting/metadata", document, content_type="application/json", headers=headers)
     assert created.json() == {"elements": 2, "data_sets": 1, "validation_rules": 0, "indicators": 1}
     assert Indicator.objects.get(code="hours_per_day").formula == "radio_hours / radio_days"
+
+
+def test_an_xlsx_bomb_is_refused_unread_with_413_naming_the_limit(operator_client, broadcast_set, rongjiang):  # type: ignore[no-untyped-def]
+    from ruralcast.core.tests.archive_bombs import xlsx_bomb
+
+    bomb = xlsx_bomb(header=("region_code", "region_name", "terminals_planned", "terminals_online"))
+    response = operator_client.post(
+        f"/reporting/entry/{broadcast_set.code}/upload/?region={rongjiang.code}",
+        {"period": PERIOD, "file": SimpleUploadedFile("x.xlsx", bomb)},
+    )
+    assert response.status_code == 413
+    assert "xl/sharedStrings.xml" in response.content.decode()
+    assert not DataValue.objects.exists()

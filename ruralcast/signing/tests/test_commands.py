@@ -44,8 +44,8 @@ def test_generate_rotate_revoke_and_export_from_the_command_line(tmp_path: Path)
 def test_the_export_is_the_json_form_terminals_read() -> None:
     run("signing_key_generate", "--alg", "SM2-SM3")
     (entry,) = json.loads(run("trust_list_export"))
-    assert set(entry) == {"serial", "alg", "public_key", "revoked"}
-    assert entry["alg"] == "SM2-SM3" and entry["revoked"] is False
+    assert set(entry) == {"serial", "alg", "public_key", "revoked", "usage"}
+    assert entry["alg"] == "SM2-SM3" and entry["revoked"] is False and entry["usage"] == ["broadcast"]
 
 
 def test_command_errors_are_messages_not_tracebacks(english: None) -> None:

@@ -1,6 +1,5 @@
 """Remote commands: one signed message per region topic, acknowledgements from real terminals, timeouts."""
 
-import base64
 import json
 import subprocess
 import sys
@@ -10,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from ruralcast_terminal.protocol import open_envelope
 
 from ruralcast.accounts.models import User
 from ruralcast.core.errors import PermissionDenied, ValidationError
@@ -172,33 +169,3 @@ def test_a_command_outside_the_viewers_regions_is_not_found_in_the_console_or_th
     assert en_client.get(f"/terminals/commands/{command.key}/").status_code == 404
     assert en_client.get(f"/terminals/commands/{command.key}/status/").status_code == 404
     assert en_client.get(f"/api/v1/terminals/commands/{command.key}").status_code == 404
-
-
-def test_the_api_sends_a_firmware_update_with_a_signed_manifest(
-    client: Any, county_station_operator: User, guzhou: Region, dashizi: Region
-) -> None:
-    signing_key_generate(actor=None)
-    terminal_register(actor=None, village=dashizi)
-    client.force_login(county_station_operator)
-    uploaded = client.post(
-        "/api/v1/terminals/firmware", {"file": SimpleUploadedFile("fw.bin", b"\x7fELF" * 100), "version": "2.0.1"}
-    )
-    assert uploaded.status_code == 201, uploaded.content
-    params = uploaded.json()
-    _, manifest = open_envelope(base64.b64decode(params["manifest"]), trust_list_build())
-    assert (manifest["sha256"], manifest["version"]) == (params["sha256"], "2.0.1")
-    assert client.get(f"/terminals/firmware/{params['sha256']}.bin").status_code == 200
-    sent = client.post(
-        "/api/v1/terminals/commands",
-        {"kind": "firmware", "params": params, "regions": [guzhou.code]},
-        content_type="application/json",
-    )
-    assert sent.status_code == 201, sent.content
-    assert sent.json()["targeted"] == 1 and "manifest" not in sent.json()["params"]
-    assert client.get(f"/api/v1/terminals/commands/{sent.json()['id']}").json()["waiting"] == 1
-    refused = client.post(
-        "/api/v1/terminals/commands",
-        {"kind": "firmware", "params": {**params, "sha256": "0" * 64}, "regions": [guzhou.code]},
-        content_type="application/json",
-    )
-    assert refused.status_code == 400

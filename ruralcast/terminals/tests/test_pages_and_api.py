@@ -70,6 +70,21 @@ def test_exports_follow_the_filters(client: Client, township_viewer: User, dashi
     assert client.get("/terminals/export.pdf").status_code == 404
 
 
+def test_an_xlsx_bomb_is_refused_unread_by_the_import_page_and_the_api(
+    client: Client, county_station_operator: User
+) -> None:
+    from ruralcast.core.tests.archive_bombs import xlsx_bomb
+
+    bomb = xlsx_bomb(header=("village_code", "name"))
+    client.force_login(county_station_operator)
+    page = client.post("/terminals/import/", {"file": SimpleUploadedFile("t.xlsx", bomb)})
+    assert page.status_code == 400 and "xl/sharedStrings.xml" in page.content.decode()
+    api = client.post("/api/v1/terminals/import", {"file": SimpleUploadedFile("t.xlsx", bomb)})
+    assert api.status_code == 413
+    assert api.json()["error"]["code"] == "archive_limits" and "file" in api.json()["error"]["fields"]
+    assert not Terminal.objects.exists()
+
+
 def test_a_viewer_cannot_register_or_import(client: Client, township_viewer: User) -> None:
     client.force_login(township_viewer)
     assert client.get("/terminals/new/").status_code == 403

@@ -1,4 +1,5 @@
-"""`manage.py signing_key_rotate [--alg …]`: activate the next key, retire the active one."""
+"""`manage.py signing_key_rotate [--alg …] [--purpose broadcast|firmware]`: activate the next key of
+that purpose, retire its active one."""
 
 from typing import Any
 
@@ -7,6 +8,7 @@ from ruralcast_terminal.crypto import ALGORITHMS
 
 from ruralcast.core.errors import ApplicationError
 from ruralcast.signing.management.commands.signing_key_generate import key_line
+from ruralcast.signing.models import SigningKey
 from ruralcast.signing.services import signing_key_rotate
 
 
@@ -18,10 +20,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--alg", choices=ALGORITHMS, help="default: settings.RURALCAST_SIGNING_ALG")
+        parser.add_argument(
+            "--purpose",
+            choices=SigningKey.Purpose.values,
+            default=SigningKey.Purpose.BROADCAST,
+            help="broadcast (alerts, commands, schedules, live voice, trust lists; default) or firmware (manifests only)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            key = signing_key_rotate(actor=None, alg=options["alg"])
+            key = signing_key_rotate(actor=None, alg=options["alg"], purpose=options["purpose"])
         except ApplicationError as error:
             raise CommandError(error.message) from error
         self.stdout.write(key_line(key))
