@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "ruralcast.regions",
     "ruralcast.accounts",
     "ruralcast.audit",
+    "ruralcast.notifications",
     "ruralcast.signing",
     "ruralcast.speech",
     "ruralcast.terminals",
@@ -230,3 +231,19 @@ RURALCAST_MEDIA = {
     # nginx: "X-Accel-Redirect" with an internal location over MEDIA_ROOT (docs/media.md).
     "ACCEL_REDIRECT_PREFIX": env("RURALCAST_MEDIA_ACCEL_PREFIX", default=""),
 }
+
+# Notifications and paging (docs/deploy.md "Paging the duty approver"): minutes an alert waits for
+# the people on duty before the next tier is paged (live alerts, drills and everything else), how
+# often a failed e-mail or SMS is tried, and the SMS gateway (default: a log-only STAND-IN, no SMS
+# leaves the machine; see ruralcast/notifications/sms.py to plug in a real one).
+RURALCAST_NOTIFY = {
+    "ESCALATE_URGENT_MINUTES": env.float("RURALCAST_ESCALATE_URGENT_MINUTES", default=5),
+    "ESCALATE_ROUTINE_MINUTES": env.float("RURALCAST_ESCALATE_ROUTINE_MINUTES", default=30),
+    "DELIVERY_ATTEMPTS": 5,
+    "SMS_GATEWAY": env("RURALCAST_SMS_GATEWAY", default="ruralcast.notifications.sms.LogOnlySmsGateway"),
+}
+# E-mail (Django's backends): EMAIL_URL=smtp+tls://user:password@smtp.example.gov.cn:587 in a
+# deployment; by default mail is written to files in RUN_DIR/mail (a stand-in: nothing is sent).
+vars().update(env.email_url("EMAIL_URL", default=f"filemail:///{RUN_DIR / 'mail'}"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ruralcast <noreply@localhost>")
+EMAIL_TIMEOUT = 10
