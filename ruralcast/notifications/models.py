@@ -210,6 +210,17 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"{self.channel} {self.notification_id} {self.state}"
 
+    @property
+    def address_masked(self) -> str:
+        """The address as the delivery log shows it: enough to tell which, not to copy it."""
+        if not self.address:
+            return ""
+        if self.channel == Channel.EMAIL and "@" in self.address:
+            local, _at, domain = self.address.partition("@")
+            return f"{local[:1]}…@{domain}"
+        digits = [c for c in self.address if c.isdigit()]
+        return f"…{''.join(digits[-4:])}"
+
 
 class NotificationContact(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_contact")

@@ -124,6 +124,9 @@ def test_the_delivery_log_labels_what_a_stand_in_carried(  # type: ignore[no-unt
     deliveries_send(now=timezone.now())
     page = en_client.get(reverse("notifications:deliveries")).content.decode()
     assert page.count("stand-in: not sent") == 2  # the e-mail (locmem) and the SMS (log only)
+    # Enough to tell which address, not enough to copy it.
+    assert "a…@example.invalid" in page and "a@example.invalid" not in page
+    assert "…0000" in page and "13000000000" not in page
 
 
 def test_the_templates_have_no_inline_script_style_or_handlers() -> None:
