@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "ruralcast.maintenance",
     "ruralcast.web",
     "ruralcast.ops",
+    "ruralcast.backups",
 ]
 
 MIDDLEWARE = [

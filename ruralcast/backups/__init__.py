@@ -1,4 +1,4 @@
-"""Backups of one ruralcast instance, and their restore onto a fresh one (docs/deploy.md, "Backup").
+"""Backups of one ruralcast instance, and their restore onto a fresh one (docs/deploy.md, "Backup and restore").
 
 `manage.py backup_create --out DIR` writes one directory:
 
@@ -19,4 +19,7 @@ file's size and checksum before it touches anything, refuses a target that is no
 with tables, a key, a media file, a broker state), then restores and migrates, and ends by verifying
 the audit chain. A replica is not a backup: it copies a mistake or a ransomware encryption within
 seconds; a backup is a point in time kept elsewhere.
+
+Layer: the top, beside web and ops' views (it reads the state of audit, signing, messaging and
+media); nothing imports it.
 """

@@ -68,7 +68,7 @@ class Instance:
         return self.manage("shell", "-c", code)
 
     def facts(self) -> dict[str, Any]:
-        output = self.shell("from ruralcast.ops.tests.instance import facts; facts()").stdout
+        output = self.shell("from ruralcast.backups.tests.instance import facts; facts()").stdout
         line = next(line for line in output.splitlines() if line.startswith("FACTS "))
         return dict(json.loads(line[len("FACTS ") :]))
 
@@ -157,7 +157,7 @@ def test_a_backup_restores_into_an_empty_instance_with_alerts_proofs_keys_media_
     source = make_instance("source")
     source.manage("migrate", "--noinput", "-v0")
     with broker_running(source):
-        source.shell("from ruralcast.ops.tests.instance import build; build()")
+        source.shell("from ruralcast.backups.tests.instance import build; build()")
     before = source.facts()
     assert before["alerts"][0]["state"] == "dispatched"
     assert {row["outcome"] for row in before["alerts"][0]["proof"]} == {"played", "received"}
@@ -204,6 +204,6 @@ def test_a_backup_restores_into_an_empty_instance_with_alerts_proofs_keys_media_
     assert "audit chain OK" in target.manage("audit_verify").stdout
     # The restored broker state still holds the retained alert the old broker had.
     with broker_running(target):
-        retained = target.shell("from ruralcast.ops.tests.instance import retained; retained()").stdout
+        retained = target.shell("from ruralcast.backups.tests.instance import retained; retained()").stdout
     topics = json.loads(next(line for line in retained.splitlines() if line.startswith("RETAINED "))[9:])
     assert {item["sha256"] for item in before["outbox"] if item["kind"] == "alert.dispatch"} <= set(topics.values())

@@ -12,9 +12,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ruralcast.ops.backups import crypto
-from ruralcast.ops.backups.manifest import BackupError
-from ruralcast.ops.backups.restore import backup_restore, backup_verify
+from ruralcast.backups import crypto
+from ruralcast.backups.manifest import BackupError
+from ruralcast.backups.restore import backup_restore, backup_verify
 
 
 class Command(BaseCommand):

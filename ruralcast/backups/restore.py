@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from ruralcast_terminal import crypto as signatures
 
 from ruralcast.audit.selectors import audit_chain_verify
-from ruralcast.ops.backups import crypto, database
-from ruralcast.ops.backups.create import MEDIA_SKIP, broker_state_file, media_root, uploads_root
-from ruralcast.ops.backups.manifest import (
+from ruralcast.backups import crypto, database
+from ruralcast.backups.create import MEDIA_SKIP, broker_state_file, media_root, uploads_root
+from ruralcast.backups.manifest import (
     KEYS_FILE,
     BackupError,
     checked_relative,

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from ruralcast.ops.backups.create import backup_create
-from ruralcast.ops.backups.crypto import keys_derive, manifest_sign
-from ruralcast.ops.backups.manifest import BackupError, checked_relative
-from ruralcast.ops.backups.restore import backup_restore, backup_verify
+from ruralcast.backups.create import backup_create
+from ruralcast.backups.crypto import keys_derive, manifest_sign
+from ruralcast.backups.manifest import BackupError, checked_relative
+from ruralcast.backups.restore import backup_restore, backup_verify
 from ruralcast.signing.services import signing_key_generate
 
 PASSPHRASE = "a-long-enough-passphrase"

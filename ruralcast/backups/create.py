@@ -24,9 +24,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ruralcast.messaging.broker import PERSISTENCE_FILE, broker_dir
-from ruralcast.ops.backups import crypto, database
-from ruralcast.ops.backups.manifest import (
+from ruralcast.backups import crypto, database
+from ruralcast.backups.manifest import (
     FORMAT,
     FORMAT_VERSION,
     KEYS_FILE,
@@ -36,6 +35,7 @@ from ruralcast.ops.backups.manifest import (
     manifest_write,
     tree_files,
 )
+from ruralcast.messaging.broker import PERSISTENCE_FILE, broker_dir
 from ruralcast.signing.keystore import FileKeyStore, keystore_get
 from ruralcast.signing.models import SigningKey
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.utils.translation import gettext as _
 
-from ruralcast.ops.backups.manifest import BackupError, canonical
+from ruralcast.backups.manifest import BackupError, canonical
 
 PASSPHRASE_ENV = "RURALCAST_BACKUP_PASSPHRASE"  # noqa: S105 — the name of a variable
 PASSPHRASE_FILE_ENV = "RURALCAST_BACKUP_PASSPHRASE_FILE"  # noqa: S105 — the name of a variable

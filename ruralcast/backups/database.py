@@ -20,7 +20,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils.translation import gettext as _
 
-from ruralcast.ops.backups.manifest import BackupError
+from ruralcast.backups.manifest import BackupError
 
 SQLITE_FILE = "database/db.sqlite3"
 POSTGRES_FILE = "database/ruralcast.pgdump"

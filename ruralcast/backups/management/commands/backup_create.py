@@ -2,7 +2,7 @@
 
 The database, the signing keys (encrypted under the passphrase in RURALCAST_BACKUP_PASSPHRASE or the
 file given), media, uploads and the broker's state go into the new folder DIR with a manifest of
-every file's size and SHA-256. See ruralcast/ops/backups and docs/deploy.md ("Backup and restore").
+every file's size and SHA-256. See ruralcast/backups and docs/deploy.md ("Backup and restore").
 """
 
 from pathlib import Path
@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ruralcast.ops.backups import crypto
-from ruralcast.ops.backups.create import backup_create
-from ruralcast.ops.backups.manifest import BackupError
+from ruralcast.backups import crypto
+from ruralcast.backups.create import backup_create
+from ruralcast.backups.manifest import BackupError
 
 
 class Command(BaseCommand):
