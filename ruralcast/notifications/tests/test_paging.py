@@ -1,6 +1,7 @@
 """An alert waiting for approval pages the approvers on duty and escalates until someone acts
 (audit item 26). The alert services are the real ones; time moves by passing `now`."""
 
+import os
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -182,7 +183,7 @@ def test_an_imported_warning_pages_the_people_on_duty_through_the_same_call(  # 
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif("postgresql" not in __import__("os").environ.get("DATABASE_URL", ""), reason="PostgreSQL row locks")
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL row locks")
 def test_two_job_processes_at_once_page_each_step_once(  # type: ignore[no-untyped-def]
     county_roster, submit: Callable[..., Alert], backup_approver
 ) -> None:
