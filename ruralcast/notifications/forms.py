@@ -31,9 +31,9 @@ class SlotForm(forms.Form):
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Days"), choices=Weekday.choices, coerce=int, widget=forms.CheckboxSelectMultiple
     )
-    starts = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    starts = forms.TimeField(label=_("Starts at"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     ends = forms.TimeField(
-        label=_("Until"),
+        label=_("Ends at"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text=_("Earlier than the start: the duty runs past midnight. The same time: the whole day."),
     )
@@ -52,10 +52,10 @@ class OverrideForm(forms.Form):
     )
     tier = forms.TypedChoiceField(label=_("Tier"), choices=Tier.choices, coerce=int, initial=Tier.FIRST)
     starts_at = forms.DateTimeField(
-        label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label=_("Starts at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
     ends_at = forms.DateTimeField(
-        label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label=_("Ends at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 

@@ -17,7 +17,7 @@ from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.notifications import selectors, services
 from ruralcast.notifications.delivery import email_backend_name, email_is_stand_in
 from ruralcast.notifications.forms import ContactForm, OverrideForm, SlotForm
-from ruralcast.notifications.ladder import duty_ladder
+from ruralcast.notifications.ladder import LadderStep, duty_ladder
 from ruralcast.notifications.models import Channel, DeliveryState, NotificationContact, Tier, Weekday
 from ruralcast.notifications.paging import duty_page_claim
 from ruralcast.notifications.sms import sms_gateway
@@ -188,7 +188,7 @@ def roster(request: HttpRequest) -> HttpResponse:
         "tiers": [(value, label, [s for s in slots if s.tier == value]) for value, label in Tier.choices],
         "weekdays": Weekday.choices,
         "overrides": selectors.duty_override_list(region=region),
-        "ladder": duty_ladder(region=region, action=services.DUTY_ACTION),
+        "ladder": _fresh_steps(duty_ladder(region=region, action=services.DUTY_ACTION)),
         "escalations": selectors.escalation_list(viewer=user).filter(region=region) if can_manage else [],
         "slot_form": slot_form,
         "override_form": override_form,
@@ -197,6 +197,19 @@ def roster(request: HttpRequest) -> HttpResponse:
     return render(
         request, "notifications/roster.html", context, status=400 if slot_form.errors or override_form.errors else 200
     )
+
+
+def _fresh_steps(ladder: list[LadderStep]) -> list[tuple[LadderStep, list[User]]]:
+    """The ladder as a page climbs it: each step with the people it adds (a step adding nobody is
+    skipped, as `duty_page` skips it)."""
+    seen: set[int] = set()
+    steps = []
+    for step in ladder:
+        fresh = [person for person in step.users if person.pk not in seen]
+        seen.update(person.pk for person in fresh)
+        if fresh:
+            steps.append((step, fresh))
+    return steps
 
 
 def _person(people: list[User], value: str) -> User:

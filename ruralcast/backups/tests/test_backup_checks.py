@@ -19,6 +19,7 @@ from ruralcast.signing.services import signing_key_generate
 
 PASSPHRASE = "a-long-enough-passphrase"
 committed = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

@@ -187,7 +187,7 @@ def test_a_backup_restores_into_an_empty_instance_with_alerts_proofs_keys_media_
     assert result.returncode != 0 and "SHA-256" in result.stderr, result.stderr
     # A wrong passphrase: refused, nothing restored.
     result = target.manage("backup_restore", str(backup), extra={"RURALCAST_BACKUP_PASSPHRASE": "not-the-passphrase"}, check=False)  # fmt: skip
-    assert result.returncode != 0 and "passphrase" in result.stderr, result.stderr
+    assert result.returncode != 0 and "口令错误" in result.stderr, result.stderr  # the command speaks Chinese
     assert target.tables() == 0
     assert not target.media.exists() or not any(p.is_file() for p in target.media.rglob("*"))
     assert not (target.run_dir / "keys").exists()
