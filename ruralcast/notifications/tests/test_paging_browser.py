@@ -11,7 +11,9 @@ from ruralcast.web.tests.browser import SCREENSHOTS, log_in
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_a_drill_submitted_in_the_demo_pages_the_approver_on_duty(page: Page, browser: Browser, demo_server: dict) -> None:
+def test_a_drill_submitted_in_the_demo_pages_the_approver_on_duty(
+    page: Page, browser: Browser, demo_server: dict
+) -> None:
     url, credentials = demo_server["url"], demo_server["credentials"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 900})
