@@ -17,6 +17,7 @@ urlpatterns = [
     path("media/", include("ruralcast.media.urls")),
     path("terminals/", include("ruralcast.terminals.urls")),
     path("maintenance/", include("ruralcast.maintenance.urls")),
+    path("notifications/", include("ruralcast.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", ops_views.healthz, name="healthz"),

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "ruralcast.regions",
     "ruralcast.accounts",
     "ruralcast.audit",
+    "ruralcast.notifications",
     "ruralcast.signing",
     "ruralcast.speech",
     "ruralcast.terminals",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "ruralcast.maintenance",
     "ruralcast.web",
     "ruralcast.ops",
+    "ruralcast.backups",
 ]
 
 MIDDLEWARE = [
@@ -309,3 +311,19 @@ RURALCAST_MEDIA_TOOLS = {
     "ffmpeg": env("RURALCAST_FFMPEG", default=""),
     "ffprobe": env("RURALCAST_FFPROBE", default=""),
 }
+
+# Notifications and paging (docs/deploy.md "Paging the duty approver"): minutes an alert waits for
+# the people on duty before the next tier is paged (live alerts, drills and everything else), how
+# often a failed e-mail or SMS is tried, and the SMS gateway (default: a log-only STAND-IN, no SMS
+# leaves the machine; see ruralcast/notifications/sms.py to plug in a real one).
+RURALCAST_NOTIFY = {
+    "ESCALATE_URGENT_MINUTES": env.float("RURALCAST_ESCALATE_URGENT_MINUTES", default=5),
+    "ESCALATE_ROUTINE_MINUTES": env.float("RURALCAST_ESCALATE_ROUTINE_MINUTES", default=30),
+    "DELIVERY_ATTEMPTS": 5,
+    "SMS_GATEWAY": env("RURALCAST_SMS_GATEWAY", default="ruralcast.notifications.sms.LogOnlySmsGateway"),
+}
+# E-mail (Django's backends): EMAIL_URL=smtp+tls://user:password@smtp.example.gov.cn:587 in a
+# deployment; by default mail is written to files in RUN_DIR/mail (a stand-in: nothing is sent).
+vars().update(env.email_url("EMAIL_URL", default=f"filemail:///{RUN_DIR / 'mail'}"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ruralcast <noreply@localhost>")
+EMAIL_TIMEOUT = 10

@@ -47,6 +47,7 @@ class Action(TextChoices):
     REPORT_VIEW = "report.view", _("Read reports")
     REPORT_ENTER = "report.enter", _("Enter report data")
     REPORT_APPROVE = "report.approve", _("Approve reports")
+    DUTY_MANAGE = "duty.manage", _("Manage duty rosters and read the delivery log")
 
 
 _VIEW = {Action.REGION_VIEW}
@@ -66,6 +67,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.REPORT_VIEW,
             Action.REPORT_APPROVE,
             Action.PROGRAMME_VIEW,
+            Action.DUTY_MANAGE,
         }
     ),
     Role.STATION_OPERATOR: frozenset(

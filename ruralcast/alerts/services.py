@@ -40,6 +40,7 @@ from ruralcast.alerts.models import (
     Status,
     Urgency,
 )
+from ruralcast.alerts.paging import alert_page_close, alert_page_open
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
 from ruralcast.messaging.services import outbox_enqueue
@@ -250,6 +251,7 @@ def alert_submit(*, actor: User, alert: Alert) -> Alert:
         audit_record(
             actor=actor, verb="alert.submit", obj=alert, region_code=alert.issuer_region_id, after=_summary(alert)
         )
+        alert_page_open(alert=alert, actor=actor)  # the approvers on duty are paged
     return alert
 
 
@@ -282,6 +284,7 @@ def alert_approve(*, approver: User, alert: Alert, confirm_status: str) -> Alert
         audit_record(
             actor=approver, verb="alert.approve", obj=alert, region_code=alert.issuer_region_id, after=_summary(alert)
         )
+        alert_page_close(alert=alert, actor=approver, outcome="approved")
     return alert
 
 
@@ -302,6 +305,7 @@ def alert_reject(*, approver: User, alert: Alert, reason: str) -> Alert:
             region_code=alert.issuer_region_id,
             after={"reason": reason.strip()},
         )
+        alert_page_close(alert=alert, actor=approver, outcome="rejected", reason=reason.strip())
     return alert
 
 

@@ -28,6 +28,7 @@ from ruralcast.accounts.roles import Role
 from ruralcast.alerts.models import Alert, MsgType, Receipt, State
 from ruralcast.audit.services import audit_record
 from ruralcast.maintenance.models import FaultKind, OrderState, WorkOrder
+from ruralcast.maintenance.notices import work_order_assigned_notify
 from ruralcast.regions.codes import prefix_of
 from ruralcast.terminals.models import Terminal, TerminalState
 from ruralcast.terminals.selectors import terminals_in_regions
@@ -162,6 +163,7 @@ def work_orders_sync(*, now: datetime | None = None) -> SyncReport:
                 region_code=order.village_code,
                 after={"terminal": code, "fault": fault, "detail": detail, "assignee": order.assignee_id},
             )
+            work_order_assigned_notify(order=order)
             report.opened += 1
         report.escalated = _escalate(now=now, maintainers=maintainers)
     return report
@@ -201,6 +203,8 @@ def _escalate(*, now: datetime, maintainers: Maintainers) -> int:
             before={"assignee": before},
             after={"assignee": order.assignee_id, "level": level},
         )
+        if order.assignee_id != before:
+            work_order_assigned_notify(order=order, escalated=True)
         count += 1
     return count
 

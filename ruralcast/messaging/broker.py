@@ -46,6 +46,8 @@ PASSWORD_FILE = "passwords"  # noqa: S105 — a file name
 ACL_FILE = "acl"
 PID_FILE = "mosquitto.pid"
 PLATFORM_PASSWORD_FILE = "platform.password"  # noqa: S105 — a file name
+# mosquitto's state on disk (retained messages, sessions); the one broker file a backup keeps.
+PERSISTENCE_FILE = "mosquitto.db"
 
 # The largest MQTT packet the broker accepts (mosquitto `max_packet_size`); the dispatcher refuses to
 # prepare a bigger message rather than have the broker drop its connection. An alert with 15 s of
@@ -123,7 +125,7 @@ def config_render(*, directory: Path) -> str:
         f"max_packet_size {MAX_PACKET_BYTES}",
         "persistence true",
         f"persistence_location {_check_path(directory)}/",
-        "persistence_file mosquitto.db",
+        f"persistence_file {PERSISTENCE_FILE}",
         f"autosave_interval {AUTOSAVE_SECONDS}",
         f"pid_file {_check_path(directory / PID_FILE)}",
         "log_dest stderr",  # unbuffered: stdout to a pipe would hold lines back

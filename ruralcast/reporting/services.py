@@ -43,6 +43,7 @@ from ruralcast.reporting.models import (
     ValidationRule,
     ValueType,
 )
+from ruralcast.reporting.notices import report_sent_back_notify
 from ruralcast.reporting.periods import period_check, period_type_of
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -485,6 +486,9 @@ def approval_revoke(*, actor: User, data_set: DataSet, period: str, region: Regi
             region_code=region.code,
             object_label=f"{data_set.name} {period} {region.name}",
             after={"period": period, "reason": reason},
+        )
+        report_sent_back_notify(
+            actor=actor, data_set=data_set, period=period, region=region, reason=reason, step_by=approval.by
         )
 
 

@@ -4,6 +4,7 @@ Each domain app registers its entries in its AppConfig.ready() or here; an entry
 (from accounts.roles) that makes it visible, checked against the user's grants anywhere.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from ruralcast.accounts.access import action_prefixes
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
+from ruralcast.notifications.selectors import notification_unread_count
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,16 @@ class NavEntry:
     url_name: str
     label: str | Promise
     action: str | None = None  # None: every logged-in user
+    badge: Callable[[User], int] | None = None  # a count shown beside the label (e.g. unread)
+
+
+def _unread(user: User) -> int:
+    return notification_unread_count(user=user)
 
 
 NAV_ENTRIES: list[NavEntry] = [
     NavEntry("web:dashboard", _("Dashboard")),
+    NavEntry("notifications:inbox", _("Notifications"), badge=_unread),
     NavEntry("alerts:list", _("Emergency broadcasting"), Action.ALERT_VIEW),
     NavEntry("reporting:index", _("Reporting"), Action.REPORT_VIEW),
     NavEntry("broadcasting:schedules", _("Daily broadcasting"), Action.PROGRAMME_VIEW),
@@ -48,5 +56,7 @@ def nav_for(user: User, current_path: str) -> list[dict[str, object]]:
             continue
         url = reverse(entry.url_name)
         active = current_path == url if url == "/" else current_path.startswith(url)
-        items.append({"url": url, "label": entry.label, "active": active})
+        items.append(
+            {"url": url, "label": entry.label, "active": active, "badge": entry.badge(user) if entry.badge else 0}
+        )
     return items

@@ -54,6 +54,7 @@ class Command(BaseCommand):
             self.stdout.write(f"designation imported: {len(report.matched)} matched, {len(report.unmatched)} unmatched")
         self._signing_and_terminals()
         self._reporting()
+        self._duty_roster()
         if created:
             CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
             lines = [f"{c.username}\t{c.password}\t{c.role}\t{c.totp_secret}\t{c.totp_uri}" for c in created]
@@ -73,6 +74,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo users exist; their passwords are in {CREDENTIALS_FILE} (run `make demo-passwords` for new ones)."
             )
+
+    def _duty_roster(self) -> None:
+        """The demo county's approver on duty: submitting a drill pages them (inbox, e-mail file, SMS stand-in)."""
+        from ruralcast.notifications.demo import demo_roster_create
+
+        if demo_roster_create(county=Region.objects.get(code=DEMO_COUNTY)):
+            self.stdout.write(f"duty roster of {DEMO_COUNTY}: rongjiang-approver on duty all week")
 
     def _reporting(self) -> None:
         """The starter reporting metadata and twelve months of demo figures."""
