@@ -2,8 +2,7 @@
 Thin: forms in, services and selectors, templates out."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,8 +11,11 @@ from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_check, action_prefixes
 from ruralcast.accounts.models import User
+from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, ValidationError
+from ruralcast.core.forms import form_apply_error
+from ruralcast.core.paging import paginate
 from ruralcast.notifications import selectors, services
 from ruralcast.notifications.delivery import email_backend_name, email_is_stand_in
 from ruralcast.notifications.forms import ContactForm, OverrideForm, SlotForm
@@ -24,12 +26,6 @@ from ruralcast.notifications.sms import sms_gateway
 from ruralcast.regions.codes import pad
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
-from ruralcast.web.forms import form_apply_error
-from ruralcast.web.paging import paginate
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _channels() -> dict[str, object]:
@@ -43,9 +39,9 @@ def _channels() -> dict[str, object]:
     }
 
 
-@login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+@authenticated_view
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -55,7 +51,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
                 notification = selectors.access_notification(user=user, pk=_int(request.POST.get("id")))
                 services.notification_mark_read(user=user, notification=notification)
                 if action == "claim" and notification.escalation_id:
-                    escalation = selectors.access_escalation(user=user, pk=notification.escalation_id)  # type: ignore[arg-type]
+                    escalation = selectors.access_escalation(user=user, pk=notification.escalation_id)
                     duty_page_claim(actor=user, escalation=escalation)
                     messages.success(
                         request,
@@ -84,20 +80,20 @@ def _int(value: object) -> int:
         raise ValidationError(_("No such notification.")) from None
 
 
-@login_required
-def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+@authenticated_view
+def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Mark read and go where the notification points (only to this site)."""
-    notification = selectors.access_notification(user=_user(request), pk=pk)
-    services.notification_mark_read(user=_user(request), notification=notification)
+    notification = selectors.access_notification(user=request.user, pk=pk)
+    services.notification_mark_read(user=request.user, notification=notification)
     target = notification.url or reverse("notifications:inbox")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts=None) or not target.startswith("/"):
         target = reverse("notifications:inbox")
     return redirect(target)
 
 
-@login_required
-def contact(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+@authenticated_view
+def contact(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     current = NotificationContact.objects.filter(user=user).first()
     initial = {
         "phone": current.phone if current else "",
@@ -119,7 +115,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _roster_region(request: HttpRequest, user: User) -> Region:
+def _roster_region(request: AuthenticatedHttpRequest, user: User) -> Region:
     """The region asked for, else the person's home region, else the first where they manage duty."""
     code = (request.POST.get("region") or request.GET.get("region") or "").strip()
     if not code:
@@ -135,9 +131,9 @@ def _roster_region(request: HttpRequest, user: User) -> Region:
     return region
 
 
-@login_required
-def roster(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+@authenticated_view
+def roster(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     region = _roster_region(request, user)
     can_manage = access_check(user=user, action=Action.DUTY_MANAGE, region=region)
     people = selectors.duty_candidates(region=region, action=services.DUTY_ACTION) if can_manage else []
@@ -219,14 +215,14 @@ def _person(people: list[User], value: str) -> User:
     raise ValidationError(_("Choose a person from the list."), fields={"user": [_("Not on the list.")]})
 
 
-@login_required
-def deliveries(request: HttpRequest) -> HttpResponse:
+@authenticated_view
+def deliveries(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every e-mail, SMS and console delivery in the regions whose duty the viewer manages, and their own."""
     channel = request.GET.get("channel", "")
     state = request.GET.get("state", "")
     channel = channel if channel in Channel.values else ""
     state = state if state in DeliveryState.values else ""
-    listing = selectors.delivery_list(viewer=_user(request), channel=channel, state=state)
+    listing = selectors.delivery_list(viewer=request.user, channel=channel, state=state)
     context = {
         "channel": channel,
         "state": state,

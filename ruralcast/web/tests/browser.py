@@ -127,7 +127,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 def totp_code_for(username: str) -> str:
     """A code for the demo user's authenticator not used yet (each 30-second code works once)."""
-    from ruralcast.accounts.management.commands.demo_totp import demo_totp_code
+    from ruralcast.web.management.commands.demo_totp import demo_totp_code
 
     with _steps_lock:
         now = int(time.time()) // 30
