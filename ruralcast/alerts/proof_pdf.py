@@ -90,7 +90,7 @@ def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow]
             _("Received"),
             _("Played"),
             _("Finished"),
-            _("Cancelled"),
+            _("Stopped by cancel"),
             _("Replaced by update"),
             _("Rejected"),
             _("Failed"),
