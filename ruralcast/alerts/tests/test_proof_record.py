@@ -4,6 +4,7 @@ constant number of queries; one time zone per document; cancelled is not finishe
 status is the township's."""
 
 import csv
+import functools
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -57,23 +58,21 @@ def test_late_registrations_never_change_an_old_proof(
         _county_wide(county_station_operator, rongjiang, fields_for), county_station_operator, county_alert_approver
     )
     _receipts(alert, village_terminals[0].terminal.code, "received", "started", "finished")
-    before = {
-        "status": broadcast_status(alert=alert).totals,
-        "rows": [row.terminal for row in proof_rows(alert=alert)],
-        "coverage": figure_value(
-            code="alerts.coverage", region_code=rongjiang.code, start=timezone.localdate(), end=_tomorrow()
-        ),
-    }
-    late = [terminal_register(actor=None, village=dashizi).terminal.code for _ in range(4)]  # after the drill
-
-    assert broadcast_status(alert=alert).totals == before["status"]
-    assert before["status"].targeted == 3
-    assert [row.terminal for row in proof_rows(alert=alert)] == before["rows"]
-    assert not set(late) & {t.code for t in silent_terminals(alert=alert)}
+    totals = broadcast_status(alert=alert).totals
+    rows = [row.terminal for row in proof_rows(alert=alert)]
     coverage = figure_value(
         code="alerts.coverage", region_code=rongjiang.code, start=timezone.localdate(), end=_tomorrow()
     )
-    assert coverage == before["coverage"] == pytest.approx(33.33)
+    late = [terminal_register(actor=None, village=dashizi).terminal.code for _ in range(4)]  # after the drill
+
+    assert broadcast_status(alert=alert).totals == totals
+    assert totals.targeted == 3
+    assert [row.terminal for row in proof_rows(alert=alert)] == rows
+    assert not set(late) & {t.code for t in silent_terminals(alert=alert)}
+    later = figure_value(
+        code="alerts.coverage", region_code=rongjiang.code, start=timezone.localdate(), end=_tomorrow()
+    )
+    assert later == coverage == pytest.approx(33.33)
     client.force_login(county_station_operator)
     exported = client.get(f"/alerts/{alert.ebm_id}/proof.csv").content.decode("utf-8-sig")
     assert len(list(csv.DictReader(io.StringIO(exported)))) == 3 and not any(code in exported for code in late)
@@ -140,19 +139,17 @@ def test_recording_and_reading_the_proof_cost_the_same_queries_for_1_or_20_termi
             submitted(_county_wide(county_station_operator, rongjiang, fields_for), county_station_operator),
             county_alert_approver,
         )
-        dispatch = _queries(lambda a=alert: alert_mark_dispatched(ebm_id=a.ebm_id))
+        dispatch = _queries(functools.partial(alert_mark_dispatched, ebm_id=alert.ebm_id))
         alert.refresh_from_db()
         assert alert.targeted_terminals == len(TargetedTerminal.objects.filter(alert=alert)) > 0
         for terminal in terminals:
             _receipts(alert, terminal.code, "received", "started")
-        costs.append(
-            {
-                "dispatch": dispatch,
-                "status": _queries(lambda a=alert: broadcast_status(alert=a)),
-                "proof": _queries(lambda a=alert: proof_rows(alert=a)),
-                "silent": _queries(lambda a=alert: silent_terminals(alert=a)),
-            }[what]
-        )
+        readers: dict[str, Callable[..., object]] = {
+            "status": broadcast_status,
+            "proof": proof_rows,
+            "silent": silent_terminals,
+        }
+        costs.append(dispatch if what == "dispatch" else _queries(functools.partial(readers[what], alert=alert)))
     assert costs[0] == costs[1], f"{what}: {costs[0]} queries for 1 terminal, {costs[1]} for 20"
 
 
