@@ -290,9 +290,7 @@ def approval_refusal(*, approver: User, alert: Alert) -> ApplicationError | None
         )
     for region in alert.targets.all():
         if not access_check(user=approver, action=Action.ALERT_APPROVE, region=region):
-            return PermissionDenied(
-                _("You may not approve messages for %(region)s.") % {"region": region.name}, code="forbidden"
-            )
+            return PermissionDenied(_("You may not approve messages for %(region)s.") % {"region": region.name})
     if alert.expires <= timezone.now():
         return ValidationError(_("The message has already expired; it cannot be sent."))
     return followup_refusal(alert=alert)
@@ -306,18 +304,17 @@ def alert_approve(*, approver: User, alert: Alert, confirm_status: str, version:
     """
     from ruralcast.messaging.services import outbox_enqueue
 
-    refusal = approval_refusal(approver=approver, alert=alert)
-    if refusal is not None:
-        raise refusal
-    if confirm_status != alert.status:
-        raise ValidationError(
-            _("Confirm the status: this message is “%(status)s”.") % {"status": alert.get_status_display()},
-            fields={"confirm_status": [_("Does not match the message's status.")]},
-        )
     with transaction.atomic():
+        # The rules are read on the locked row: nobody changes the message between check and approval.
         locked = Alert.objects.select_for_update(of=("self",)).select_related("references").get(pk=alert.pk)
-        if locked.state != State.SUBMITTED:
-            raise Conflict(_("Someone else has just acted on this message."))
+        refusal = approval_refusal(approver=approver, alert=locked)
+        if refusal is not None:
+            raise refusal
+        if confirm_status != locked.status:
+            raise ValidationError(
+                _("Confirm the status: this message is “%(status)s”.") % {"status": locked.get_status_display()},
+                fields={"confirm_status": [_("Does not match the message's status.")]},
+            )
         if version != content_version(locked):
             raise Conflict(
                 _("The alert changed since you opened it; review it again."), fields={"version": [_("Changed.")]}
