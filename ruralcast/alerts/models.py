@@ -179,10 +179,6 @@ class Alert(models.Model):
         """The first message of this chain (an Update or Cancel points at it)."""
         return self.references.original if self.references_id and self.references else self
 
-    @property
-    def original_id(self) -> int:
-        return self.references_id or self.pk
-
 
 class Contribution(models.TextChoices):
     CREATED = "created", _("created")

@@ -112,4 +112,4 @@ def test_the_live_page_says_the_demos_absent_terminals_are_offline_on_purpose(
     page = client.get(f"/alerts/{live.ebm_id}/status/").content.decode()
     assert "data-demo-offline" in page
     note = page[page.index("data-demo-offline") :]
-    assert "3 个模拟终端" in note[: note.index("</p>")]
+    assert "模拟终端：3 个" in note[: note.index("</p>")]
