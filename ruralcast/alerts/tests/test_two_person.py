@@ -13,7 +13,6 @@ from ruralcast.alerts.models import Alert, AlertContributor, Contribution, State
 from ruralcast.alerts.payload import content_version
 from ruralcast.alerts.services import AlertFields, alert_approve, alert_edit, alert_reject
 from ruralcast.alerts.tests.conftest import submitted
-from ruralcast.audit.selectors import role_grant_events
 from ruralcast.core.errors import Conflict, PermissionDenied
 from ruralcast.messaging.models import OutboxMessage
 from ruralcast.regions.models import Region
@@ -166,18 +165,3 @@ def test_recent_grants_of_alert_roles_are_shown_on_the_approval_screen(
     # Grants older than the window are not shown (audit events cannot be backdated: shrink the window).
     monkeypatch.setattr(selectors, "RECENT_GRANTS", timedelta(0))
     assert "data-recent-grants" not in client.get(f"/alerts/{alert.ebm_id}/").content.decode()
-
-
-def test_role_grant_events_are_read_by_grantee_role_and_time(
-    county_bureau_admin: User, make_user: Callable[..., User], rongjiang: Region
-) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    user = make_user(username="grantee", home_region=rongjiang)
-    role_grant(actor=county_bureau_admin, user=user, role=Role.ALERT_APPROVER, region=rongjiang)
-    hour_ago = timezone.now() - timedelta(hours=1)
-    assert len(role_grant_events(usernames=["grantee"], roles=[Role.ALERT_APPROVER], since=hour_ago)) == 1
-    assert role_grant_events(usernames=["grantee"], roles=[Role.VIEWER], since=hour_ago) == []
-    assert role_grant_events(usernames=["grantee"], roles=[Role.ALERT_APPROVER], since=timezone.now()) == []
