@@ -297,8 +297,10 @@ def main() -> None:
     from ruralcast.accounts.demo import random_password
     from ruralcast.accounts.roles import Role
     from ruralcast.accounts.services import role_grant, user_create
+    from ruralcast.alerts.lifecycle import alerts_expire_due
     from ruralcast.alerts.models import Receipt
-    from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit, alerts_expire_due
+    from ruralcast.alerts.payload import content_version
+    from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit
     from ruralcast.messaging.models import OutboxMessage, OutboxState
     from ruralcast.regions.codes import Level
     from ruralcast.regions.models import Region
@@ -391,9 +393,10 @@ def main() -> None:
                 "ingest": [ingest.pid],
                 "dispatcher": [dispatcher.pid],
             }
+            version = content_version(alert)  # what the approver saw
             cpu_before = _cpu_seconds(roles)
             t0 = timezone.now()
-            alert_approve(approver=approver, alert=alert, confirm_status="Exercise")
+            alert_approve(approver=approver, alert=alert, confirm_status="Exercise", version=version)
             approved_at = timezone.now()
             started_receipts = Receipt.objects.filter(alert=alert, event="started")
             all_receipts = Receipt.objects.filter(alert=alert)

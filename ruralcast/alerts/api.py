@@ -9,12 +9,13 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from ruralcast.accounts.requests import AuthenticatedHttpRequest
-from ruralcast.alerts import selectors, services
+from ruralcast.alerts import lifecycle, selectors, services
 from ruralcast.alerts.events import event_types
 from ruralcast.alerts.formats.cap import alert_to_cap, cap_import
 from ruralcast.alerts.formats.common import MAX_IMPORT_BYTES
 from ruralcast.alerts.formats.ebm import alert_to_ebm, ebm_import
-from ruralcast.alerts.models import Alert, Receipt
+from ruralcast.alerts.models import Alert, MsgType, Receipt
+from ruralcast.alerts.payload import content_version
 from ruralcast.core.api_types import UtcDatetime
 from ruralcast.core.errors import ValidationError
 from ruralcast.regions.selectors import region_get
@@ -51,6 +52,14 @@ class AlertOut(Schema):
     state: str
     rejection_reason: str
     targeted_terminals: int
+    content_version: str = Field(
+        ...,
+        description="SHA-256 of the signed content and audio: send it back as `version` to approve exactly this",
+    )
+
+    @staticmethod
+    def resolve_content_version(alert: Alert) -> str:
+        return content_version(alert)
 
     @staticmethod
     def resolve_targets(alert: Alert) -> list[str]:
@@ -183,12 +192,22 @@ def alert_submit(request: AuthenticatedHttpRequest, ebm_id: str) -> Alert:
 
 class ApproveIn(Schema):
     confirm_status: str = Field(..., description="Must equal the message's status (Hawaii rule)")
+    version: str = Field(
+        ...,
+        max_length=64,
+        description="The `content_version` of the message as the approver reviewed it; 409 if it changed since",
+    )
 
 
 @router.post("/{ebm_id}/approve", response=AlertOut, summary="Approve (a second person) and dispatch")
 def alert_approve(request: AuthenticatedHttpRequest, ebm_id: str, payload: ApproveIn) -> Alert:
     alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
-    return services.alert_approve(approver=request.user, alert=alert, confirm_status=payload.confirm_status)
+    return services.alert_approve(
+        approver=request.user,
+        alert=alert,
+        confirm_status=payload.confirm_status,
+        version=payload.version,
+    )
 
 
 class RejectIn(Schema):
@@ -207,16 +226,28 @@ def alert_dispatch(request: AuthenticatedHttpRequest, ebm_id: str) -> Alert:
     return services.alert_dispatch(actor=request.user, alert=alert)
 
 
-@router.post("/{ebm_id}/cancel", response={201: AlertOut}, summary="Prepare and submit the Cancel of a live alert")
+@router.post(
+    "/{ebm_id}/cancel",
+    response={200: AlertOut, 201: AlertOut},
+    summary="Stop a chain: withdraw what is not sent yet, prepare and submit the Cancel of what is on air",
+    description=(
+        "Any message of the chain may be named. 201: the Cancel (new, or the one under way), which a second "
+        "person approves. 200: the message was stopped before any of it was sent (state `withdrawn`); "
+        "no Cancel is needed."
+    ),
+)
 def alert_cancel(request: AuthenticatedHttpRequest, ebm_id: str) -> Status[Alert]:
     alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
-    return Status(201, services.alert_cancel(actor=request.user, alert=alert))
+    result = lifecycle.alert_cancel(actor=request.user, alert=alert)
+    return Status(201 if result.msg_type == MsgType.CANCEL else 200, result)
 
 
-@router.post("/{ebm_id}/update", response={201: AlertOut}, summary="Prepare an Update draft of a live alert")
+@router.post(
+    "/{ebm_id}/update", response={201: AlertOut}, summary="Prepare an Update draft of the chain's message on air"
+)
 def alert_update(request: AuthenticatedHttpRequest, ebm_id: str) -> Status[Alert]:
     alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
-    return Status(201, services.alert_prepare_update(actor=request.user, alert=alert))
+    return Status(201, lifecycle.alert_prepare_update(actor=request.user, alert=alert))
 
 
 class TallyOut(Schema):
@@ -226,6 +257,8 @@ class TallyOut(Schema):
     received: int
     played: int
     finished: int
+    cancelled: int = Field(..., description="stopped by a Cancel (not counted as finished)")
+    superseded: int = Field(..., description="stopped because an Update replaced the message")
     rejected: int
     failed: int
     silent: int
@@ -245,13 +278,21 @@ def _tally_out(tally: selectors.RegionTally) -> dict[str, object]:
         "received": tally.received,
         "played": tally.played,
         "finished": tally.finished,
+        "cancelled": tally.cancelled,
+        "superseded": tally.superseded,
         "rejected": tally.rejected,
         "failed": tally.failed,
         "silent": tally.silent,
     }
 
 
-@router.get("/{ebm_id}/status", response=StatusOut, summary="Live broadcast status")
+@router.get(
+    "/{ebm_id}/status",
+    response=StatusOut,
+    summary="Live broadcast status",
+    description="Counts of the terminals the message was published to; `region` narrows the totals to that "
+    "region's subtree and breaks them down by its children.",
+)
 def alert_status(request: AuthenticatedHttpRequest, ebm_id: str, region: str | None = None) -> dict[str, object]:
     alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     status = selectors.broadcast_status(alert=alert, breakdown=region_get(code=region) if region else None)

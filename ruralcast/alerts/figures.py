@@ -12,10 +12,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ruralcast.alerts.models import Alert, MsgType, Receipt, ReceiptEvent
+from ruralcast.alerts.models import Alert, MsgType
+from ruralcast.alerts.selectors import reach_counts
 from ruralcast.core.registries.figures import FigureSource
 from ruralcast.regions.codes import ancestor_codes, level_of_code, prefix_of, subtree_q
-from ruralcast.terminals.models import Terminal
 
 
 def _moment(day: datetime.date) -> datetime.datetime:
@@ -42,39 +42,20 @@ def alerts_issued(*, region_code: str, start: datetime.date, end: datetime.date)
     return len(_alerts_reaching(region_code, start, end))
 
 
-def _received_count(alerts: list[Alert], prefix: str) -> int:
-    terminal_codes = Terminal.objects.filter(subtree_q(prefix, "village_id")).values("code")
-    return (
-        Receipt.objects.filter(alert__in=alerts, event=ReceiptEvent.RECEIVED, terminal_code__in=terminal_codes)
-        .values("alert_id", "terminal_code")
-        .distinct()
-        .count()
-    )
-
-
 def alerts_received(*, region_code: str, start: datetime.date, end: datetime.date) -> int:
-    """Receipts: (message, terminal) pairs where a terminal of the subtree confirmed reception."""
-    return _received_count(_alerts_reaching(region_code, start, end), _prefix(region_code))
+    """Receipts: (message, terminal) pairs where a targeted terminal of the subtree confirmed reception."""
+    return reach_counts(alerts=_alerts_reaching(region_code, start, end), prefix=_prefix(region_code))[1]
 
 
 def alerts_coverage(*, region_code: str, start: datetime.date, end: datetime.date) -> float | None:
-    """Percent of targeted terminals of the subtree that confirmed reception (None: nothing sent)."""
-    prefix = _prefix(region_code)
-    alerts = _alerts_reaching(region_code, start, end)
-    targeted = 0
-    for alert in alerts:
-        for target in alert.targets.all():
-            inner = prefix if prefix.startswith(target.prefix) else target.prefix
-            if inner.startswith(prefix):
-                sent = alert.sent_at or _moment(end)
-                targeted += Terminal.objects.filter(
-                    subtree_q(inner, "village_id"),
-                    Q(created_at__lte=sent),
-                    Q(revoked_at__isnull=True) | Q(revoked_at__gt=sent),
-                ).count()
+    """Percent of targeted terminals of the subtree that confirmed reception (None: nothing sent).
+
+    The terminals a message targeted are those recorded when it was dispatched (alerts'
+    `TargetedTerminal`), so a terminal registered later never changes a past figure."""
+    targeted, received = reach_counts(alerts=_alerts_reaching(region_code, start, end), prefix=_prefix(region_code))
     if not targeted:
         return None
-    return round(100.0 * _received_count(alerts, prefix) / targeted, 2)
+    return round(100.0 * received / targeted, 2)
 
 
 FIGURES = [

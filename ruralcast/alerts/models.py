@@ -8,8 +8,19 @@ person, signed, published.
 
 Lifecycle (`state`): draft → submitted → approved → dispatched; an approver may send a submitted
 message back (rejected → editable draft again); a dispatched alert ends as updated, cancelled or
-expired. `status` (Actual / Exercise / System / Test / Draft) is CAP's: anything but Actual is a
+expired. An approved message whose publication is stopped before any byte left the platform is
+`withdrawn`. `status` (Actual / Exercise / System / Test / Draft) is CAP's: anything but Actual is a
 drill or test and terminals announce it as such.
+
+A *chain* is an original Alert and every Update and Cancel that references it (`references` always
+names the original). The message of a chain *in force* is its latest dispatched Alert or Update that
+has not expired; it can always be updated or cancelled (`alerts.lifecycle`).
+
+Two records make the rules checkable after the fact:
+- `AlertContributor`: every person who created, edited or submitted any version of a message (the
+  approver must be none of them);
+- `TargetedTerminal`: the terminals a message was published to, recorded at dispatch, from which
+  the proof of broadcast is computed for ever (a terminal registered later is not in it).
 """
 
 from typing import Any
@@ -77,6 +88,7 @@ class State(models.TextChoices):
     UPDATED = "updated", _("Superseded by an update")
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
+    WITHDRAWN = "withdrawn", _("Withdrawn before it was sent")
 
 
 class AudioSource(models.TextChoices):
@@ -133,6 +145,9 @@ class Alert(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
     targeted_terminals = models.PositiveIntegerField(default=0)
+    # When the terminals it was published to were recorded (`TargetedTerminal`); None before
+    # dispatch, and for messages dispatched before the record existed (their proof is live).
+    terminals_recorded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -141,6 +156,11 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ebm_id} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("alerts:detail", args=[self.ebm_id])
 
     @property
     def is_drill(self) -> bool:
@@ -158,6 +178,59 @@ class Alert(models.Model):
     def original(self) -> "Alert":
         """The first message of this chain (an Update or Cancel points at it)."""
         return self.references.original if self.references_id and self.references else self
+
+
+class Contribution(models.TextChoices):
+    CREATED = "created", _("created")
+    EDITED = "edited", _("edited")
+    SUBMITTED = "submitted", _("submitted")
+
+
+class AlertContributor(models.Model):
+    """Someone who created, edited or submitted a version of a message: never its approver.
+
+    One row per (message, person, contribution), written by the service that does it, in its
+    transaction. `created_by` and `submitted_by` on the message keep only the first author and
+    the last submitter; this keeps everyone (a colleague with draft rights who rewrote the text
+    and then let the author submit it is here too).
+    """
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="contributors")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    contribution = models.CharField(max_length=10, choices=Contribution.choices)
+    first_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "user", "contribution"], name="alert_contributor_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.contribution} {self.alert_id}"
+
+
+class TargetedTerminal(models.Model):
+    """One terminal a message was published to, recorded when it was dispatched.
+
+    The proof of broadcast (live page, CSV, xlsx, PDF, figures) counts these rows, never today's
+    registry: a terminal registered or moved afterwards does not change an old proof. `region`
+    is the target region whose topic reached the terminal. Rows are written by one
+    INSERT … SELECT in the dispatch transaction (`lifecycle.targeted_terminals_record`): a
+    province's few hundred thousand terminals cost one statement, ~60 bytes a row.
+    """
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="targeted")
+    terminal_code = models.CharField(max_length=23)
+    village = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "terminal_code"], name="alert_targeted_terminal_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}→{self.terminal_code}"
 
 
 class AlertTarget(models.Model):

@@ -1,14 +1,17 @@
-"""The signed alert payload (docs/protocols.md §4) and the topics it is published on."""
+"""The signed alert payload (docs/protocols.md §4), the topics it is published on, and the content
+version an approver approves."""
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
+from ruralcast_terminal.protocol import canonical_json
 
-from ruralcast.alerts.models import Alert
-from ruralcast.messaging.topics import REGION_TOPIC  # a str.format template (region, ebm_id)
+from ruralcast.alerts.models import Alert, MsgType, State
+from ruralcast.messaging.topics import region_topic
 
 # Audio up to this size travels with the message, attached after the envelope as raw bytes
 # (docs/protocols.md §3), so a terminal can play from the message alone and 10,000 terminals do not
@@ -40,6 +43,69 @@ def alert_attachment(alert: Alert) -> bytes | None:
         return handle.read()
 
 
+def _content(alert: Alert) -> dict[str, Any]:
+    """The signed fields that say what is broadcast, as the approver sees them (not `sent`, which
+    is the moment of approval, nor `references`, which the chain fixes at dispatch)."""
+    return {
+        "kind": "alert",
+        "ebm_id": alert.ebm_id,
+        "cap_id": alert.cap_id,
+        "sender": alert.sender_code,
+        "sender_name": alert.sender_name,
+        "status": alert.status,
+        "msg_type": alert.msg_type,
+        "scope": alert.scope,
+        "event": alert.event_code,
+        "severity": alert.severity,
+        "urgency": alert.urgency,
+        "certainty": alert.certainty,
+        "onset": _local_iso(alert.onset),
+        "expires": _local_iso(alert.expires),
+        # `.all()`, not `values_list`: a prefetched list costs no query (the API's listing).
+        "areas": sorted(region.code for region in alert.targets.all()),
+        "language": alert.language,
+        "title": alert.title,
+        "text": alert.text,
+        "volume": alert.volume,
+        "repeat": alert.repeat,
+        "drill": alert.is_drill,
+    }
+
+
+def content_version(alert: Alert) -> str:
+    """SHA-256 (hex) of what the approver is shown and approves: the signed content fields, the
+    audio's hash and the message the chain refers to.
+
+    The approval screen and the API carry it; `alert_approve` refuses (409) when it differs from
+    the message's current version, so an approver never approves text, targets, times or audio
+    other than what they saw (a draft sent back, rewritten and resubmitted while their page was
+    open is a different version).
+    """
+    content = _content(alert)
+    content["audio_sha256"] = alert.audio_sha256
+    content["refers_to"] = alert.references.ebm_id if alert.references_id and alert.references else ""
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def chain_references(alert: Alert) -> list[str]:
+    """The EBM ids a follow-up names in its signed `references`: every earlier message of its chain
+    that may have reached terminals (the original and each approved Update), oldest first.
+
+    A terminal withdraws every id it is given, so a Cancel stops whichever of them is playing (an
+    Update included), and an Update replaces whichever earlier word a terminal holds.
+    """
+    if alert.msg_type == MsgType.ALERT or not alert.references_id:
+        return []
+    original = alert.original
+    updates = (
+        Alert.objects.filter(references=original, msg_type=MsgType.UPDATE, pk__lt=alert.pk, approved_at__isnull=False)
+        .exclude(state=State.WITHDRAWN)
+        .order_by("pk")
+        .values_list("ebm_id", flat=True)
+    )
+    return [original.ebm_id, *updates]
+
+
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """The dictionary the dispatcher signs (canonical JSON) and terminals verify and act on."""
     audio: dict[str, Any] | None = None
@@ -54,37 +120,14 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
             "attached": audio_attached(alert),
         }
     return {
-        "kind": "alert",
-        "ebm_id": alert.ebm_id,
-        "cap_id": alert.cap_id,
-        "sender": alert.sender_code,
-        "sender_name": alert.sender_name,
+        **_content(alert),
         "sent": _local_iso(alert.sent_at or alert.approved_at),
-        "status": alert.status,
-        "msg_type": alert.msg_type,
-        "references": [alert.references.ebm_id] if alert.references_id and alert.references else [],
-        "scope": alert.scope,
-        "event": alert.event_code,
-        "severity": alert.severity,
-        "urgency": alert.urgency,
-        "certainty": alert.certainty,
-        "onset": _local_iso(alert.onset),
-        "expires": _local_iso(alert.expires),
-        "areas": sorted(alert.targets.values_list("code", flat=True)),
-        "language": alert.language,
-        "title": alert.title,
-        "text": alert.text,
+        "references": chain_references(alert),
         "audio": audio,
-        "volume": alert.volume,
-        "repeat": alert.repeat,
-        "drill": alert.is_drill,
     }
 
 
 def alert_topics(alert: Alert) -> list[str]:
     """One topic per target region, under the chain's original EBM id (updates replace it)."""
     original = alert.original
-    return [
-        REGION_TOPIC.format(region=code, ebm_id=original.ebm_id)
-        for code in sorted(alert.targets.values_list("code", flat=True))
-    ]
+    return [region_topic(code, original.ebm_id) for code in sorted(alert.targets.values_list("code", flat=True))]

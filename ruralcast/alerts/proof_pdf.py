@@ -2,9 +2,12 @@
 
 The document a county hands to its superior or an inquiry after an alert: the message (EBM id,
 status, level, event, title and text, times), the two people who wrote and approved it, the signing
-key's serial, the totals (targeted, received, played, finished, rejected, silent), then one line per
-targeted terminal with its receipts. Chinese text is set in `core.pdf_fonts.cjk_font()`, embedded
-with a real text layer, so the PDF can be searched and its text extracted.
+key's serial, the totals (targeted, received, played, finished, cancelled, rejected, silent), then
+one line per targeted terminal with its receipts. The terminals are those the message was published
+to, recorded at dispatch: a terminal registered later never changes the document. Every time, in
+the header and the rows, is in the deployment's time zone with its offset (`alerts.times`). Chinese
+text is set in `core.pdf_fonts.cjk_font()`, embedded with a real text layer, so the PDF can be
+searched and its text extracted.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from ruralcast.alerts.models import Alert
 from ruralcast.alerts.selectors import BroadcastStatus, ProofRow
+from ruralcast.alerts.times import local_text, zone_label
 from ruralcast.core.pdf_fonts import cjk_font
 
 # The outcome codes of `ProofRow` (kept as codes in CSV and xlsx, for programs), in words.
@@ -31,7 +35,8 @@ OUTCOME_LABELS = {
     "played": gettext_lazy("played"),
     "playing": gettext_lazy("playing"),
     "received": gettext_lazy("received only"),
-    "cancelled": gettext_lazy("cancelled"),
+    "cancelled": gettext_lazy("stopped by cancel"),
+    "superseded": gettext_lazy("replaced by an update"),
     "failed": gettext_lazy("failed"),
     "rejected": gettext_lazy("rejected"),
     "silent": gettext_lazy("silent"),
@@ -39,9 +44,7 @@ OUTCOME_LABELS = {
 
 
 def _when(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    return local_text(value)
 
 
 def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow], signing_serial: str = "") -> bytes:
@@ -77,16 +80,29 @@ def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow]
         (_("Dispatched"), _when(alert.dispatched_at)),
         (_("Valid"), f"{_when(alert.onset)} – {_when(alert.expires)}"),
         (_("Signing key"), signing_serial),
+        (_("Times"), _("in %(zone)s") % {"zone": zone_label(alert.sent_at)}),
         (_("Text"), alert.text),
     ]
     totals = status.totals
     counts = [
-        [_("Targeted"), _("Received"), _("Played"), _("Finished"), _("Rejected"), _("Failed"), _("Silent")],
+        [
+            _("Targeted"),
+            _("Received"),
+            _("Played"),
+            _("Finished"),
+            _("Stopped by cancel"),
+            _("Replaced by update"),
+            _("Rejected"),
+            _("Failed"),
+            _("Silent"),
+        ],
         [
             str(totals.targeted),
             str(totals.received),
             str(totals.played),
             str(totals.finished),
+            str(totals.cancelled),
+            str(totals.superseded),
             str(totals.rejected),
             str(totals.failed),
             str(totals.silent),
@@ -95,7 +111,7 @@ def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow]
     grid = TableStyle(
         [
             ("FONTNAME", (0, 0), (-1, -1), font),
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
+            ("FONTSIZE", (0, 0), (-1, -1), 7),
             ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -108,6 +124,7 @@ def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow]
         _("Received"),
         _("Started"),
         _("Finished"),
+        _("Stopped"),
         _("Outcome"),
         _("Reason"),
     ]
@@ -116,9 +133,10 @@ def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow]
             r.terminal,
             r.village_code,
             r.village,
-            r.received,
-            r.started,
-            r.finished,
+            _when(r.received),
+            _when(r.started),
+            _when(r.finished),
+            _when(r.cancelled),
             str(OUTCOME_LABELS.get(r.outcome, r.outcome)),
             r.reason,
         ]
@@ -137,7 +155,10 @@ def proof_pdf(*, alert: Alert, status: BroadcastStatus, rows: Sequence[ProofRow]
         Table(lines, style=grid, repeatRows=1, hAlign="LEFT"),
         Spacer(1, 3 * mm),
         Paragraph(
-            _("Generated %(when)s by ruralcast from the receipts the terminals sent (device clocks).")
+            _(
+                "Generated %(when)s by ruralcast from the terminals recorded when the message was dispatched "
+                "and the receipts they sent (device clocks)."
+            )
             % {"when": _when(timezone.now())},
             small,
         ),

@@ -1,12 +1,14 @@
-"""Writes to emergency messages: authoring, two-person approval, dispatch bookkeeping, cancel,
-update, expiry and receipts.
+"""Writes to emergency messages: authoring, two-person approval and receipts. What happens to a
+message once approved (dispatch bookkeeping, cancel, update, withdrawal, expiry) is in
+`alerts.lifecycle`.
 
 The Hawaii lessons are rules here, not advice:
-- nobody approves a message they drafted or submitted, and the approver must hold `alert.approve`
-  over every target region;
+- nobody approves a message of which they created, edited or submitted any version
+  (`AlertContributor` keeps every one of them), and the approver must hold `alert.approve` over
+  every target region;
+- the approver approves the exact version they were shown (`content_version`, a hash of the signed
+  fields and the audio): a message changed since their page loaded is refused with 409;
 - the approver confirms the status (live or drill) explicitly: `confirm_status` must equal it;
-- every dispatched alert can be cancelled with one call that prepares and submits the Cancel,
-  which travels the same path (approval by a second person, signature, publication);
 - approval writes the dispatch outbox row in the same transaction, so an approved alert cannot be
   lost between the click and the broker.
 """
@@ -20,17 +22,20 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ruralcast.accounts.access import access_require, access_require_all
+from ruralcast.accounts.access import access_check, access_require, access_require_all
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import ids
 from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload
+from ruralcast.alerts.chains import followup_refusal
 from ruralcast.alerts.events import event_types
 from ruralcast.alerts.models import (
     Alert,
+    AlertContributor,
     AlertTarget,
     AudioSource,
     Certainty,
+    Contribution,
     MsgType,
     Receipt,
     ReceiptEvent,
@@ -41,8 +46,9 @@ from ruralcast.alerts.models import (
     Urgency,
 )
 from ruralcast.alerts.paging import alert_page_close, alert_page_open
+from ruralcast.alerts.payload import content_version
 from ruralcast.audit.services import audit_record
-from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
+from ruralcast.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationError
 from ruralcast.messaging.services import outbox_enqueue
 from ruralcast.regions.models import Region
 from ruralcast.terminals.selectors import terminals_in_regions
@@ -141,6 +147,11 @@ def _set_targets(alert: Alert, targets: list[Region]) -> None:
     AlertTarget.objects.bulk_create([AlertTarget(alert=alert, region=r) for r in {r.code: r for r in kept}.values()])
 
 
+def _contributed(alert: Alert, user: User, contribution: str) -> None:
+    """Record that `user` made a version of `alert` (inside the caller's transaction)."""
+    AlertContributor.objects.get_or_create(alert=alert, user=user, contribution=contribution)
+
+
 def alert_create(
     *,
     actor: User,
@@ -169,6 +180,7 @@ def alert_create(
             **_model_values(fields, audio),
         )
         _set_targets(alert, fields.targets)
+        _contributed(alert, actor, Contribution.CREATED)
         audit_record(actor=actor, verb="alert.create", obj=alert, region_code=issuer_region.code, after=_summary(alert))
     return alert
 
@@ -214,6 +226,7 @@ def alert_edit(*, actor: User, alert: Alert, fields: AlertFields, audio_upload: 
             alert.audio_name, alert.audio_sha256, alert.audio_bytes, alert.audio_seconds = "", "", 0, 0
         alert.save()
         _set_targets(alert, fields.targets)
+        _contributed(alert, actor, Contribution.EDITED)
         audit_record(
             actor=actor,
             verb="alert.edit",
@@ -245,9 +258,12 @@ def alert_submit(*, actor: User, alert: Alert) -> Alert:
             audio.seconds,
         )
     with transaction.atomic():
+        if Alert.objects.select_for_update().filter(pk=alert.pk).values_list("state", flat=True).first() != State.DRAFT:
+            raise Conflict(_("Someone else has just acted on this message."))
         alert.state, alert.submitted_by, alert.submitted_at = State.SUBMITTED, actor, timezone.now()
         alert.rejection_reason = ""
         alert.save()
+        _contributed(alert, actor, Contribution.SUBMITTED)
         audit_record(
             actor=actor, verb="alert.submit", obj=alert, region_code=alert.issuer_region_id, after=_summary(alert)
         )
@@ -255,34 +271,64 @@ def alert_submit(*, actor: User, alert: Alert) -> Alert:
     return alert
 
 
-def alert_approve(*, approver: User, alert: Alert, confirm_status: str) -> Alert:
-    """Second-person approval. Writes the dispatch outbox row in the same transaction."""
+def approval_refusal(*, approver: User, alert: Alert) -> ApplicationError | None:
+    """Why `approver` may not approve `alert` now (None: they may). The approval screen shows it;
+    `alert_approve` raises it. Checks, in order: the state, the person (not a contributor to any
+    version), the approver's scope over every target, the end time, and for a follow-up the chain
+    (`chains.followup_refusal`)."""
     if alert.state != State.SUBMITTED:
-        raise Conflict(
+        return Conflict(
             _("Only a submitted message can be approved; this one is %(state)s.") % {"state": alert.get_state_display()}
         )
-    if approver.pk in (alert.created_by_id, alert.submitted_by_id):
-        raise PermissionDenied(_("A different person must approve: you drafted or submitted this message."))
-    targets = list(alert.targets.all())
-    access_require_all(user=approver, action=Action.ALERT_APPROVE, regions=targets)
-    if confirm_status != alert.status:
-        raise ValidationError(
-            _("Confirm the status: this message is “%(status)s”.") % {"status": alert.get_status_display()},
-            fields={"confirm_status": [_("Does not match the message's status.")]},
+    contributed = approver.pk in (alert.created_by_id, alert.submitted_by_id) or (
+        AlertContributor.objects.filter(alert=alert, user=approver).exists()
+    )
+    if contributed:
+        return PermissionDenied(
+            _("A different person must approve: you created, edited or submitted a version of this message.")
         )
-    now = timezone.now()
-    if alert.expires <= now:
-        raise ValidationError(_("The message has already expired; it cannot be sent."))
+    for region in alert.targets.all():
+        if not access_check(user=approver, action=Action.ALERT_APPROVE, region=region):
+            return PermissionDenied(_("You may not approve messages for %(region)s.") % {"region": region.name})
+    if alert.expires <= timezone.now():
+        return ValidationError(_("The message has already expired; it cannot be sent."))
+    return followup_refusal(alert=alert)
+
+
+def alert_approve(*, approver: User, alert: Alert, confirm_status: str, version: str) -> Alert:
+    """Second-person approval of the exact `version` (`payload.content_version`) the approver saw.
+
+    Writes the dispatch outbox row in the same transaction. Raises Conflict (409) when the message
+    changed since the approver's page loaded, so they review it again.
+    """
+
     with transaction.atomic():
-        locked = Alert.objects.select_for_update().get(pk=alert.pk)
-        if locked.state != State.SUBMITTED:
-            raise Conflict(_("Someone else has just acted on this message."))
+        # The rules are read on the locked row: nobody changes the message between check and approval.
+        locked = Alert.objects.select_for_update(of=("self",)).select_related("references").get(pk=alert.pk)
+        refusal = approval_refusal(approver=approver, alert=locked)
+        if refusal is not None:
+            raise refusal
+        if confirm_status != locked.status:
+            raise ValidationError(
+                _("Confirm the status: this message is “%(status)s”.") % {"status": locked.get_status_display()},
+                fields={"confirm_status": [_("Does not match the message's status.")]},
+            )
+        if version != content_version(locked):
+            raise Conflict(
+                _("The alert changed since you opened it; review it again."), fields={"version": [_("Changed.")]}
+            )
+        now = timezone.now()
+        targets = list(locked.targets.all())
         alert.state, alert.approved_by, alert.approved_at, alert.sent_at = State.APPROVED, approver, now, now
         alert.targeted_terminals = terminals_in_regions(regions=targets).count()
         alert.save(update_fields=["state", "approved_by", "approved_at", "sent_at", "targeted_terminals"])
         outbox_enqueue(kind=OUTBOX_DISPATCH, key=alert.ebm_id)
         audit_record(
-            actor=approver, verb="alert.approve", obj=alert, region_code=alert.issuer_region_id, after=_summary(alert)
+            actor=approver,
+            verb="alert.approve",
+            obj=alert,
+            region_code=alert.issuer_region_id,
+            after={**_summary(alert), "version": version},
         )
         alert_page_close(alert=alert, actor=approver, outcome="approved")
     return alert
@@ -317,98 +363,6 @@ def alert_dispatch(*, actor: User, alert: Alert) -> Alert:
     with transaction.atomic():
         outbox_enqueue(kind=OUTBOX_DISPATCH, key=alert.ebm_id)
     return alert
-
-
-def alert_mark_dispatched(*, ebm_id: str) -> None:
-    """Called by the dispatcher once every region topic acknowledged the publication."""
-    with transaction.atomic():
-        alert = Alert.objects.select_for_update(of=("self",)).select_related("references").get(ebm_id=ebm_id)
-        if alert.state != State.APPROVED:
-            return
-        alert.state, alert.dispatched_at = State.DISPATCHED, timezone.now()
-        alert.save(update_fields=["state", "dispatched_at"])
-        original = alert.references.original if alert.references else None
-        if original is not None and alert.msg_type in (MsgType.UPDATE, MsgType.CANCEL):
-            chain = Alert.objects.filter(pk=original.pk) | Alert.objects.filter(references=original).exclude(
-                pk=alert.pk
-            )
-            closed_state = State.CANCELLED if alert.msg_type == MsgType.CANCEL else State.UPDATED
-            chain.filter(state=State.DISPATCHED).update(state=closed_state, closed_at=timezone.now())
-        audit_record(
-            actor=None,
-            verb="alert.dispatched",
-            obj=alert,
-            region_code=alert.issuer_region_id,
-            after={"dispatched_at": alert.dispatched_at},
-        )
-
-
-def _followup_fields(alert: Alert) -> AlertFields:
-    return AlertFields(
-        status=alert.status,
-        event_code=alert.event_code,
-        severity=alert.severity,
-        title=alert.title,
-        text=alert.text,
-        onset=alert.onset,
-        expires=max(alert.expires, timezone.now() + timedelta(minutes=30)),
-        targets=list(alert.targets.all()),
-        urgency=alert.urgency,
-        certainty=alert.certainty,
-        scope=alert.scope,
-        language=alert.language,
-        volume=alert.volume,
-        repeat=1,
-    )
-
-
-def _latest_in_chain(alert: Alert) -> Alert:
-    original = alert.original
-    latest = Alert.objects.filter(references=original, state=State.DISPATCHED).order_by("-dispatched_at").first()
-    return latest or original
-
-
-def alert_cancel(*, actor: User, alert: Alert) -> Alert:
-    """One click: prepare the Cancel of a live alert and submit it for approval at once."""
-    original = alert.original
-    if original.state != State.DISPATCHED:
-        raise Conflict(_("Only a dispatched, unexpired alert can be cancelled."))
-    pending = Alert.objects.filter(references=original, msg_type=MsgType.CANCEL).exclude(state=State.DRAFT).first()
-    if pending is not None:
-        return pending
-    fields = _followup_fields(_latest_in_chain(original))
-    fields.title = _("Cancelled: %(title)s") % {"title": original.title}
-    fields.text = _("The earlier message “%(title)s” is withdrawn. Disregard it.") % {"title": original.title}
-    cancel = alert_create(
-        actor=actor, issuer_region=original.issuer_region, fields=fields, msg_type=MsgType.CANCEL, references=original
-    )
-    return alert_submit(actor=actor, alert=cancel)
-
-
-def alert_prepare_update(*, actor: User, alert: Alert) -> Alert:
-    """Prepare an Update of a live alert as a draft, prefilled from the latest word."""
-    original = alert.original
-    if original.state != State.DISPATCHED:
-        raise Conflict(_("Only a dispatched, unexpired alert can be updated."))
-    fields = _followup_fields(_latest_in_chain(original))
-    return alert_create(
-        actor=actor, issuer_region=original.issuer_region, fields=fields, msg_type=MsgType.UPDATE, references=original
-    )
-
-
-def alerts_expire_due(*, now: datetime | None = None) -> int:
-    """Close dispatched alerts whose end has passed and clear their retained messages."""
-    now = now or timezone.now()
-    count = 0
-    for alert in Alert.objects.filter(state=State.DISPATCHED, expires__lte=now):
-        with transaction.atomic():
-            alert.state, alert.closed_at = State.EXPIRED, now
-            alert.save(update_fields=["state", "closed_at"])
-            if alert.msg_type == MsgType.ALERT:
-                outbox_enqueue(kind=OUTBOX_CLEAR, key=alert.ebm_id)
-            audit_record(actor=None, verb="alert.expire", obj=alert, region_code=alert.issuer_region_id)
-        count += 1
-    return count
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 import io
 import re
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -15,13 +17,15 @@ from openpyxl import Workbook
 from ruralcast.accounts.access import access_check, access_require_somewhere, action_prefixes
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
-from ruralcast.alerts import selectors, services
+from ruralcast.alerts import lifecycle, selectors, services
 from ruralcast.alerts.events import event_types
 from ruralcast.alerts.formats.cap import cap_import
 from ruralcast.alerts.formats.ebm import ebm_import
 from ruralcast.alerts.formats.forms import ImportForm
 from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
-from ruralcast.alerts.models import Alert, MsgType, State, Status
+from ruralcast.alerts.models import MsgType, State, Status
+from ruralcast.alerts.payload import content_version
+from ruralcast.alerts.times import local_text, utc_text, zone_label
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.exports import csv_response, safe_row
 from ruralcast.core.formviews import form_round_trip, service_errors_flashed
@@ -127,24 +131,30 @@ def alert_edit(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponseBa
 def alert_detail(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse:
     alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
     user = request.user
-    targets = selectors.alert_targets(alert=alert)
-    can_approve = (
-        alert.state == State.SUBMITTED
-        and user.pk not in (alert.created_by_id, alert.submitted_by_id)
-        and all(access_check(user=user, action=Action.ALERT_APPROVE, region=r) for r in targets)
-    )
-    can_draft = access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region)
+    chain = selectors.chain_view(alert=alert)
+    approval: dict[str, object] = {}
+    if alert.state == State.SUBMITTED:
+        refusal = services.approval_refusal(approver=user, alert=alert)
+        cancels = chain.in_force if alert.msg_type == MsgType.CANCEL else None
+        approval = {
+            "refusal": refusal.message if refusal is not None else "",
+            "can_approve": refusal is None,
+            "version": content_version(alert),
+            "recent_grants": selectors.recent_alert_role_grants(alert=alert, approver=user),
+            # What a Cancel cancels: the chain's message on air (its level colours the screen).
+            "cancels": cancels,
+            "cancels_regions": "、".join(r.name for r in selectors.alert_targets(alert=cancels)) if cancels else "",
+        }
     context = {
         "alert": alert,
         "event": event_types().get(alert.event_code),
-        "targets": targets,
+        "targets": selectors.alert_targets(alert=alert),
         "reach": selectors.alert_reach(alert=alert),
-        "chain": selectors.alert_chain(alert=alert),
-        "can_approve": can_approve,
-        "can_draft": can_draft,
+        "chain": chain,
+        "can_draft": access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region),  # type: ignore[arg-type]
+        "approval": approval,
         "approve_form": ApproveForm(),
         "reject_form": RejectForm(),
-        "pending_cancel": selectors.pending_cancel(alert=alert) if alert.msg_type == MsgType.ALERT else None,
         "Status": Status,
         "State": State,
     }
@@ -163,7 +173,12 @@ def alert_status(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse
         except ApplicationError:
             breakdown = None
     status = selectors.broadcast_status(alert=alert, breakdown=breakdown)
-    context = {"alert": alert, "status": status, "silent": selectors.silent_terminals(alert=alert, limit=50)}
+    context = {
+        "alert": alert,
+        "status": status,
+        "silent": selectors.silent_terminals(alert=alert, limit=50),
+        "demo_offline": selectors.demo_terminals_kept_offline(alert=alert) if status.totals.silent else 0,
+    }
     return render(request, "alerts/status_partial.html", context)
 
 
@@ -175,18 +190,25 @@ def _workflow(request: AuthenticatedHttpRequest, ebm_id: str, action: str) -> Ht
             services.alert_submit(actor=user, alert=alert)
             messages.success(request, _("Submitted. A second person with approval rights must now approve it."))
         elif action == "approve":
-            confirm = request.POST.get("confirm_status", "")
-            services.alert_approve(approver=user, alert=alert, confirm_status=confirm)
+            services.alert_approve(
+                approver=user,
+                alert=alert,
+                confirm_status=request.POST.get("confirm_status", ""),
+                version=request.POST.get("version", ""),
+            )
             messages.success(request, _("Approved. The message is being signed and sent."))
         elif action == "reject":
             services.alert_reject(approver=user, alert=alert, reason=request.POST.get("reason", ""))
             messages.success(request, _("Sent back to its author."))
         elif action == "cancel":
-            cancel = services.alert_cancel(actor=user, alert=alert)
-            messages.success(request, _("Cancel prepared and submitted; it needs a second person's approval."))
+            cancel = lifecycle.alert_cancel(actor=user, alert=alert)
+            if cancel.msg_type == MsgType.CANCEL:
+                messages.success(request, _("Cancel prepared and submitted; it needs a second person's approval."))
+            else:
+                messages.success(request, _("Stopped before it was sent: no terminal received it."))
             return redirect("alerts:detail", ebm_id=cancel.ebm_id)
         elif action == "update":
-            update = services.alert_prepare_update(actor=user, alert=alert)
+            update = lifecycle.alert_prepare_update(actor=user, alert=alert)
             messages.success(request, _("Update prepared as a draft: change what is new, then submit."))
             return redirect("alerts:edit", ebm_id=update.ebm_id)
     return redirect("alerts:detail", ebm_id=alert.ebm_id)
@@ -200,31 +222,70 @@ def alert_action(request: AuthenticatedHttpRequest, ebm_id: str, action: str) ->
     return _workflow(request, ebm_id, action)
 
 
-_PROOF_HEADER = ["terminal", "village_code", "village", "received", "started", "finished", "outcome", "reason"]
+# CSV columns (for programs: codes, and times in UTC as the column names say).
+_CSV_HEADER = [
+    "terminal",
+    "village_code",
+    "village",
+    "received_utc",
+    "started_utc",
+    "finished_utc",
+    "stopped_utc",
+    "outcome",
+    "reason",
+]
 
 
-def _proof_table(alert: Alert) -> list[list[str]]:
-    return [safe_row([getattr(row, name) for name in _PROOF_HEADER]) for row in selectors.proof_rows(alert=alert)]
+def _proof_cells(row: selectors.ProofRow, when: Callable[[datetime | None], str]) -> list[str]:
+    times = [when(row.received), when(row.started), when(row.finished), when(row.cancelled)]
+    return safe_row([row.terminal, row.village_code, row.village, *times, row.outcome, row.reason])
 
 
 @authenticated_view
 def proof_export(request: AuthenticatedHttpRequest, ebm_id: str, fmt: str) -> HttpResponse:
-    """Proof of broadcast: one row per targeted terminal, as CSV, xlsx or PDF (with the message and totals)."""
+    """Proof of broadcast: one row per terminal the message was published to (recorded at dispatch),
+    as CSV (times in UTC), xlsx or PDF (times in the deployment's time zone, offset shown)."""
     alert = selectors.access_alert(user=request.user, ebm_id=ebm_id)
-    rows = _proof_table(alert)
+    if fmt not in ("csv", "xlsx", "pdf"):
+        raise NotFound(_("Unknown export format."))
+    rows = selectors.proof_rows(alert=alert)
     filename = f"proof-{alert.ebm_id}"
     if fmt == "csv":
-        return csv_response(filename=f"{filename}.csv", header=_PROOF_HEADER, rows=rows)
+        return csv_response(
+            filename=f"{filename}.csv", header=_CSV_HEADER, rows=(_proof_cells(row, utc_text) for row in rows)
+        )
     if fmt == "xlsx":
         book = Workbook()
         sheet = book.active
         assert sheet is not None
         sheet.title = "proof"
         # The title is the author's text: openpyxl would store "=…" as a formula.
-        sheet.append(safe_row([_("Proof of broadcast"), alert.ebm_id, alert.title, alert.get_status_display()]))
-        sheet.append(_PROOF_HEADER)
+        sheet.append(
+            safe_row(
+                [
+                    _("Proof of broadcast"),
+                    alert.ebm_id,
+                    alert.title,
+                    alert.get_status_display(),
+                    _("Times in %(zone)s") % {"zone": zone_label(alert.sent_at)},
+                ]
+            )
+        )
+        sheet.append(
+            [
+                _("Terminal"),
+                _("Village code"),
+                _("Village"),
+                _("Received"),
+                _("Started"),
+                _("Finished"),
+                _("Stopped"),
+                _("Outcome"),
+                _("Reason"),
+            ]
+        )
         for row in rows:
-            sheet.append(row)
+            sheet.append(_proof_cells(row, local_text))
         output = io.BytesIO()
         book.save(output)
         response = HttpResponse(
@@ -232,21 +293,19 @@ def proof_export(request: AuthenticatedHttpRequest, ebm_id: str, fmt: str) -> Ht
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
         return response
-    if fmt == "pdf":
-        # Imported on the first PDF: reportlab takes a while to import and nothing else in the web
-        # process needs it.
-        from ruralcast.alerts.proof_pdf import proof_pdf
+    # Imported on the first PDF: reportlab takes a while to import and nothing else in the web
+    # process needs it.
+    from ruralcast.alerts.proof_pdf import proof_pdf
 
-        document = proof_pdf(
-            alert=alert,
-            status=selectors.broadcast_status(alert=alert),
-            rows=selectors.proof_rows(alert=alert),
-            signing_serial=selectors.signing_serial(alert=alert),
-        )
-        response = HttpResponse(document, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
-        return response
-    raise NotFound(_("Unknown export format."))
+    document = proof_pdf(
+        alert=alert,
+        status=selectors.broadcast_status(alert=alert),
+        rows=rows,
+        signing_serial=selectors.signing_serial(alert=alert),
+    )
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
+    return response
 
 
 @require_GET

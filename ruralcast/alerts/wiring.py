@@ -2,47 +2,59 @@
 
 from typing import Any
 
-from ruralcast.alerts.models import Alert, MsgType
-from ruralcast.alerts.payload import REGION_TOPIC, alert_attachment, alert_payload, alert_topics
-from ruralcast.alerts.services import OUTBOX_CLEAR, OUTBOX_DISPATCH, ReceiptIn, alert_mark_dispatched, receipts_store
+from django.db.models import Q
+
+from ruralcast.alerts.models import Alert, AlertTarget, MsgType
+from ruralcast.alerts.payload import alert_attachment, alert_payload, alert_topics
+from ruralcast.alerts.services import OUTBOX_CLEAR, OUTBOX_DISPATCH, ReceiptIn, receipts_store
 from ruralcast.messaging import handlers as messaging
 from ruralcast.messaging.handlers import Outgoing
+from ruralcast.messaging.topics import region_topic
 from ruralcast.messaging.uplinks import receipt_events
+
+
+def _published_regions(original: Alert, *, exclude: Alert | None = None) -> set[str]:
+    """Every target region of the chain's messages that may have been published (approved ones)."""
+    messages = Alert.objects.filter(Q(pk=original.pk) | Q(references=original), approved_at__isnull=False)
+    if exclude is not None:
+        messages = messages.exclude(pk=exclude.pk)
+    return set(AlertTarget.objects.filter(alert__in=messages).values_list("region_id", flat=True))
 
 
 def _build_dispatch(key: str) -> list[Any]:
     """One signed message per target region topic (the broker fans out), retained."""
+    from ruralcast.messaging.handlers import Outgoing
+
     alert = Alert.objects.select_related("references").get(ebm_id=key)
     payload = alert_payload(alert)
     attachment = alert_attachment(alert)
     messages = [
         Outgoing(topic=topic, payload=payload, retain=True, attachment=attachment) for topic in alert_topics(alert)
     ]
-    if alert.msg_type == MsgType.UPDATE and alert.references is not None:
-        # Regions the update no longer targets must not keep the superseded retained alert.
-        kept = set(alert.targets.values_list("code", flat=True))
+    if alert.msg_type != MsgType.ALERT and alert.references is not None:
+        # Regions that this message no longer targets must not keep an earlier retained message of
+        # the chain (the original's, or an earlier update's that targeted more).
         original = alert.original
-        for code in original.targets.values_list("code", flat=True):
-            if code not in kept:
-                messages.append(
-                    Outgoing(topic=REGION_TOPIC.format(region=code, ebm_id=original.ebm_id), payload=None, retain=True)
-                )
+        kept = set(alert.targets.values_list("code", flat=True))
+        for code in sorted(_published_regions(original, exclude=alert) - kept):
+            messages.append(Outgoing(topic=region_topic(code, original.ebm_id), payload=None, retain=True))
     return messages
 
 
 def _build_clear(key: str) -> list[Any]:
-    """Expired: remove the retained messages of the alert's topics (empty retained payloads)."""
-    alert = Alert.objects.get(ebm_id=key)
-    codes = set(alert.targets.values_list("code", flat=True))
-    for followup in Alert.objects.filter(references=alert):
-        codes.update(followup.targets.values_list("code", flat=True))
+    """The chain is over (`key`, the message in force, expired): empty every retained topic the chain
+    used, under each region any of its messages targeted."""
+
+    original = Alert.objects.select_related("references").get(ebm_id=key).original
     return [
-        Outgoing(topic=REGION_TOPIC.format(region=code, ebm_id=alert.ebm_id), payload=None, retain=True)
-        for code in sorted(codes)
+        Outgoing(topic=region_topic(code, original.ebm_id), payload=None, retain=True)
+        for code in sorted(_published_regions(original))
     ]
 
 
 def _on_dispatched(key: str) -> None:
+    from ruralcast.alerts.lifecycle import alert_mark_dispatched
+
     alert_mark_dispatched(ebm_id=key)
 
 

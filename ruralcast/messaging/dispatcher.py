@@ -36,6 +36,7 @@ from ruralcast.messaging.models import OutboxMessage
 from ruralcast.messaging.selectors import outbox_due
 from ruralcast.messaging.services import (
     OUTBOX_CHANNEL,
+    OutboxNotPending,
     Signer,
     outbox_attempt_failed,
     outbox_mark_published,
@@ -96,7 +97,8 @@ def publications(message: OutboxMessage) -> list[Publication]:
 def dispatch_one(
     message: OutboxMessage, *, publisher: Publisher, sign: Signer, timeout: float = PUBACK_TIMEOUT_SECONDS
 ) -> None:
-    """Prepare (once), publish and mark one row. Raises PublishError when the broker fails us, and
+    """Prepare (once), publish and mark one row. Raises PublishError when the broker fails us,
+    OutboxNotPending when the row was withdrawn (or published elsewhere) before it went out, and
     whatever the handler or the signer raise."""
     outbox_prepare(message=message, sign=sign)
     publisher.publish_all(publications(message), timeout=timeout)
@@ -135,6 +137,8 @@ def dispatch_pending_once(
         for message in due:
             try:
                 dispatch_one(message, publisher=publisher, sign=sign, timeout=timeout)
+            except OutboxNotPending:
+                log.info("dispatch of %s skipped: it is not pending any more (withdrawn)", message)
             except PublishError as error:
                 outbox_attempt_failed(message=message, error=f"broker: {error}", broker=True)
                 log.warning("dispatch of %s waits for the broker: %s", message, error)

@@ -11,6 +11,11 @@ back. The dispatcher (`messaging.dispatcher`) then publishes each pending row:
 
 A crash between any two steps leaves a pending row whose stored bytes are sent again, identical,
 so terminals (which drop a repeated `ebm_id` + `msg_type`) act on it once.
+
+A pending (or failed) row can be *withdrawn* (`outbox_withdraw`): no dispatcher publishes it after
+that. A row withdrawn before step 1 stored its bytes never reached the broker; once its bytes are
+stored, some may be out (a dispatcher may be publishing them, and the MQTT client re-sends what the
+broker had not acknowledged), so the caller must treat it as possibly published.
 """
 
 from django.db import models
@@ -22,6 +27,7 @@ class OutboxState(models.TextChoices):
     PENDING = "pending", _("pending")
     PUBLISHED = "published", _("published")
     FAILED = "failed", _("failed")
+    WITHDRAWN = "withdrawn", _("withdrawn")
 
 
 class OutboxMessage(models.Model):

@@ -3,6 +3,8 @@
 Other apps use:
 
 - `outbox_enqueue(kind=…, key=…)` inside the transaction of the write that decides to publish;
+- `outbox_withdraw(actor=…, kind=…, keys=[…])` inside the transaction of the write that decides a
+  pending publication must not happen after all (an alert cancelled before it was sent);
 - `register_outbox_handler(kind, build, on_published)` / `register_uplink_handler(kind, handle_batch)`
   (defined in `messaging.handlers`, re-exported here) from their `AppConfig.ready()`;
 - `broker_credentials_sync()` after registering or revoking terminals.
@@ -17,6 +19,7 @@ import hashlib
 import logging
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +43,7 @@ from ruralcast.messaging.models import OutboxMessage, OutboxState
 __all__ = [
     "OUTBOX_CHANNEL",
     "OutboxBuildError",
+    "OutboxNotPending",
     "Outgoing",
     "Signer",
     "Uplink",
@@ -50,6 +54,7 @@ __all__ = [
     "outbox_prepare",
     "outbox_retry",
     "outbox_wake_register",
+    "outbox_withdraw",
     "register_outbox_handler",
     "register_uplink_handler",
 ]
@@ -67,6 +72,10 @@ RETRY_CAP_SECONDS = 300.0
 
 class OutboxBuildError(Exception):
     """A row cannot be turned into messages (no handler, or the handler's result is unusable)."""
+
+
+class OutboxNotPending(Exception):
+    """The row is no longer pending (withdrawn, or published by another dispatcher): do not publish it."""
 
 
 # ---------------------------------------------------------------------------- waking dispatchers
@@ -156,8 +165,14 @@ def outbox_prepare(*, message: OutboxMessage, sign: Signer) -> list[dict[str, An
     region carries identical bytes. A row prepared before (by an earlier attempt, or a dispatcher
     that crashed afterwards) keeps its stored bytes: they are returned as they are, never rebuilt or re-signed (SM2 signatures are
     randomised: a second signature would be different bytes for the same message).
+
+    Raises `OutboxNotPending` when the row is not pending any more (`outbox_withdraw`): its bytes
+    are stored only while it is pending, in one conditional UPDATE, so a row withdrawn before that
+    can never be published, and a row already prepared is checked again before each retry.
     """
     if message.prepared_at is not None:
+        if not OutboxMessage.objects.filter(pk=message.pk, state=OutboxState.PENDING).exists():
+            raise OutboxNotPending(str(message))
         return list(message.messages)
     handler = outbox_handler(message.kind)
     if handler is None:
@@ -188,12 +203,14 @@ def outbox_prepare(*, message: OutboxMessage, sign: Signer) -> list[dict[str, An
         )
     now = timezone.now()
     with transaction.atomic():
-        stored = OutboxMessage.objects.filter(pk=message.pk, prepared_at__isnull=True).update(
-            messages=prepared, prepared_at=now
-        )
+        stored = OutboxMessage.objects.filter(
+            pk=message.pk, prepared_at__isnull=True, state=OutboxState.PENDING
+        ).update(messages=prepared, prepared_at=now)
     if not stored:
-        # Someone else prepared it meanwhile: theirs are the bytes that may already be out.
-        message.refresh_from_db(fields=["messages", "prepared_at"])
+        # Withdrawn meanwhile, or someone else prepared it: theirs are the bytes that may be out.
+        message.refresh_from_db(fields=["messages", "prepared_at", "state"])
+        if message.state != OutboxState.PENDING or message.prepared_at is None:
+            raise OutboxNotPending(str(message))
         return list(message.messages)
     message.messages, message.prepared_at = prepared, now
     return prepared
@@ -258,6 +275,54 @@ def outbox_retry(*, message: OutboxMessage) -> OutboxMessage:
         transaction.on_commit(_wake_local)
     message.refresh_from_db()
     return message
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What `outbox_withdraw` found for one row."""
+
+    key: str
+    state: str  # the row's state before the call
+    prepared: bool  # its bytes had been stored: some may have reached the broker and terminals
+
+    @property
+    def withdrawn(self) -> bool:
+        """This call stopped it (it was pending or failed)."""
+        return self.state in (OutboxState.PENDING, OutboxState.FAILED)
+
+
+def outbox_withdraw(*, actor: Any, kind: str, keys: list[str], region_code: str = "") -> dict[str, Withdrawal]:
+    """Stop the publication of `kind` rows for `keys` that are still pending (or failed).
+
+    Call inside the caller's `transaction.atomic()`, with the write that decides it. The rows are
+    locked first, in id order and before anything else (`select_for_update`; the write lock on
+    SQLite): the dispatcher's mark step also takes the row before it touches anything else, so the
+    two never deadlock. A row withdrawn is never published afterwards (`outbox_prepare` refuses
+    it). If its bytes were already stored (`prepared`), a dispatcher may have sent some of them, or
+    be sending them now: the caller must treat the publication as possibly partial. Rows already
+    published or withdrawn are reported as they are; keys without a row are left out. Each row
+    withdrawn is audited (`outbox.withdraw`).
+    """
+    from ruralcast.audit.services import audit_record
+
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_withdraw must be called inside the caller's transaction.atomic()")
+    rows = list(OutboxMessage.objects.select_for_update().filter(kind=kind, key__in=keys).order_by("id"))
+    found: dict[str, Withdrawal] = {}
+    for row in rows:
+        found[row.key] = result = Withdrawal(key=row.key, state=row.state, prepared=row.prepared_at is not None)
+        if not result.withdrawn:
+            continue
+        OutboxMessage.objects.filter(pk=row.pk).update(state=OutboxState.WITHDRAWN, next_attempt_at=timezone.now())
+        audit_record(
+            actor=actor,
+            verb="outbox.withdraw",
+            obj=row,
+            region_code=region_code,
+            before={"state": row.state, "attempts": row.attempts},
+            after={"state": OutboxState.WITHDRAWN, "prepared": result.prepared},
+        )
+    return found
 
 
 # ---------------------------------------------------------------------------- broker credentials

@@ -32,7 +32,7 @@ from ruralcast.alerts.formats.common import (
     xml_parse,
 )
 from ruralcast.alerts.models import SEVERITY_CAP, Alert, MsgType, Scope, State, Status
-from ruralcast.alerts.payload import audio_url
+from ruralcast.alerts.payload import audio_url, chain_references
 from ruralcast.alerts.services import AlertFields
 from ruralcast.regions.models import Region
 
@@ -134,9 +134,16 @@ def alert_to_cap(alert: Alert) -> bytes:
     _add(root, "code", CAP_CODE)
     if alert.state in (State.DRAFT, State.SUBMITTED):
         _add(root, "note", f"Not approved for broadcast (state: {alert.state})")
-    original = alert.references if alert.references_id else None
-    if original is not None:
-        _add(root, "references", f"{sender_id(original.sender_code)},{original.cap_id},{cap_time(_sent(original))}")
+    if alert.references_id:
+        # Every earlier message of the chain, as the signed payload names them (CAP 1.2: a
+        # space-separated list of sender,identifier,sent).
+        earlier = {a.ebm_id: a for a in Alert.objects.filter(ebm_id__in=chain_references(alert))}
+        referenced = [earlier[ebm_id] for ebm_id in chain_references(alert) if ebm_id in earlier]
+        _add(
+            root,
+            "references",
+            " ".join(f"{sender_id(a.sender_code)},{a.cap_id},{cap_time(_sent(a))}" for a in referenced),
+        )
 
     info = etree.SubElement(root, _q("info"))
     _add(info, "language", mapping.cap_language(alert.language))

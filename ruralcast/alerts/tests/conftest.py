@@ -60,3 +60,50 @@ def fields_for() -> Callable[..., AlertFields]:
 @pytest.fixture
 def drafted(county_station_operator: User, rongjiang: Region, fields_for: Callable[..., AlertFields]) -> Alert:
     return alert_create(actor=county_station_operator, issuer_region=rongjiang, fields=fields_for([rongjiang]))
+
+
+def stand_in_audio(alert: Alert) -> Alert:
+    """Stand-in MP3 bytes in storage, so that submitting does not run espeak-ng (the speech app has
+    its own tests). Returns the message as stored."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    data = b"ID3" + bytes(range(256)) * 40
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"alerts/audio/{digest}.mp3"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(data))
+    Alert.objects.filter(pk=alert.pk).update(
+        audio_name=name, audio_sha256=digest, audio_bytes=len(data), audio_seconds=1.0
+    )
+    alert.refresh_from_db()
+    return alert
+
+
+def approve(alert: Alert, approver: User) -> Alert:
+    """Approve the version the approver sees now (what the approval screen sends)."""
+    from ruralcast.alerts.payload import content_version
+    from ruralcast.alerts.services import alert_approve
+
+    alert.refresh_from_db()
+    return alert_approve(approver=approver, alert=alert, confirm_status=alert.status, version=content_version(alert))
+
+
+def submitted(alert: Alert, author: User) -> Alert:
+    from ruralcast.alerts.services import alert_submit
+
+    return alert_submit(actor=author, alert=stand_in_audio(alert))
+
+
+def dispatched(alert: Alert, author: User, approver: User) -> Alert:
+    """Submitted, approved and marked published as the dispatcher does after every PUBACK."""
+    from ruralcast.alerts.lifecycle import alert_mark_dispatched
+
+    if alert.state == "draft":
+        submitted(alert, author)
+    approve(alert, approver)
+    alert_mark_dispatched(ebm_id=alert.ebm_id)
+    alert.refresh_from_db()
+    return alert

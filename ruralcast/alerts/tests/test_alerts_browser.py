@@ -4,6 +4,8 @@ Runs against the `demo_server` (set up like `make run`) with the demo's county o
 approver. The screenshots feed the user guide.
 """
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -70,3 +72,42 @@ def test_a_live_alert_looks_unmistakably_different_and_the_author_cannot_approve
     page.locator("form[action$='/submit/'] button").click()
     expect(page.locator("form[action$='/approve/']")).to_have_count(0)
     page.screenshot(path=str(SCREENSHOTS / "alert-live-submitted.png"), full_page=True)
+
+
+def test_an_approved_alert_the_platform_has_not_sent_yet_is_stopped_from_its_page(
+    page: Page, browser: Browser, demo_server: dict
+) -> None:
+    """No dispatcher runs here (the broker is "down"): the approved drill waits in the outbox, and
+    its page offers to stop it; after the confirmation it is withdrawn, nothing was sent."""
+    url, credentials = demo_server["url"], demo_server["credentials"]
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, url, "rongjiang-operator", credentials["rongjiang-operator"])
+    ebm_id = _draft(page, url, status="Exercise", title="暴雨橙色预警（演练，待撤回）")
+    page.locator("form[action$='/submit/'] button").click()
+    expect(page.locator("[data-awaiting-second-person]")).to_be_visible()
+
+    approver_context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    approver = approver_context.new_page()
+    log_in(approver, url, "rongjiang-approver", credentials["rongjiang-approver"])
+    approver.goto(f"{url}/alerts/{ebm_id}/")
+    approver.select_option("select[name=confirm_status]", "Exercise")
+    approver.once("dialog", lambda dialog: dialog.accept())
+    approver.locator("form[action$='/approve/'] button").click()
+    expect(approver.locator(".msg-success")).to_be_visible()
+    approver_context.close()
+
+    page.goto(f"{url}/alerts/{ebm_id}/")
+    stop = page.locator(f"form[action='/alerts/{ebm_id}/cancel/'] button")
+    expect(stop).to_have_text("停止此预警")
+    messages: list[str] = []
+
+    def confirm(dialog: Any) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", confirm)
+    stop.click()
+    expect(page.locator("[data-withdrawn]")).to_be_visible()
+    assert messages and "停止此预警" in messages[0]
+    expect(page.locator("[data-alert-state]")).to_have_text("发送前已撤回")
+    expect(page.locator(f"form[action='/alerts/{ebm_id}/cancel/']")).to_have_count(0)

@@ -68,11 +68,14 @@ def test_the_api_runs_the_two_person_workflow(
     assert created.status_code == 201, created.content
     ebm_id = created.json()["ebm_id"]
     _give_audio(Alert.objects.get(ebm_id=ebm_id))
-    assert client.post(f"/api/v1/alerts/{ebm_id}/submit", headers=operator).json()["state"] == State.SUBMITTED
+    submitted = client.post(f"/api/v1/alerts/{ebm_id}/submit", headers=operator).json()
+    assert submitted["state"] == State.SUBMITTED
+    version = client.get(f"/api/v1/alerts/{ebm_id}", headers=approver).json()["content_version"]
+    assert version == submitted["content_version"]
 
     own = client.post(
         f"/api/v1/alerts/{ebm_id}/approve",
-        {"confirm_status": "Exercise"},
+        {"confirm_status": "Exercise", "version": version},
         content_type="application/json",
         headers=operator,
     )
@@ -81,7 +84,7 @@ def test_the_api_runs_the_two_person_workflow(
 
     wrong = client.post(
         f"/api/v1/alerts/{ebm_id}/approve",
-        {"confirm_status": "Actual"},
+        {"confirm_status": "Actual", "version": version},
         content_type="application/json",
         headers=approver,
     )
@@ -90,7 +93,7 @@ def test_the_api_runs_the_two_person_workflow(
 
     approved = client.post(
         f"/api/v1/alerts/{ebm_id}/approve",
-        {"confirm_status": "Exercise"},
+        {"confirm_status": "Exercise", "version": version},
         content_type="application/json",
         headers=approver,
     )

@@ -6,10 +6,12 @@ credentials, a real terminal agent and simulated terminals, receipts ingested in
     receipts over MQTT → ingest worker → Receipt rows → broadcast status and proof of broadcast.
 """
 
+import asyncio
 import base64
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,12 +21,15 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from ruralcast_terminal.agent import Agent, AgentConfig
 from ruralcast_terminal.protocol import message_split
 
 from ruralcast.accounts.models import User
+from ruralcast.alerts.lifecycle import alert_cancel, alert_prepare_update
 from ruralcast.alerts.models import Alert, Receipt, State, Status
+from ruralcast.alerts.payload import content_version
 from ruralcast.alerts.selectors import broadcast_status, proof_rows, signing_serial, silent_terminals
-from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit
+from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_edit, alert_submit
 from ruralcast.messaging.broker import broker_files_write
 from ruralcast.messaging.dispatcher import dispatch_pending_once
 from ruralcast.messaging.ingest import IngestWorker
@@ -117,7 +122,12 @@ def test_a_drill_travels_from_approval_to_loudspeakers_and_back_as_receipts(
             alert=alert_create(actor=county_station_operator, issuer_region=rongjiang, fields=fields),
         )
         assert alert.audio_sha256  # spoken by espeak-ng before the approver sees it
-        alert_approve(approver=county_alert_approver, alert=alert, confirm_status=Status.EXERCISE)
+        alert_approve(
+            approver=county_alert_approver,
+            alert=alert,
+            confirm_status=Status.EXERCISE,
+            version=content_version(alert),
+        )
 
         report = dispatch_pending_once()
         assert report.published == 1
@@ -182,3 +192,126 @@ def test_a_terminal_outside_the_target_is_told_apart_from_a_silent_one(
     assert isinstance(alert, Alert)
     assert [t.code for t in silent_terminals(alert=alert)] == [terminal.code]
     assert broadcast_status(alert=alert).totals.silent == 1
+
+
+class AgentThread:
+    """The reference terminal agent (`ruralcast_terminal.agent.Agent`) on an event loop of its own,
+    as a device runs it, beside the platform's code in this process."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="agent", daemon=True)
+        self.agent: Agent | None = None
+
+    def __enter__(self) -> "AgentThread":
+        self.thread.start()
+
+        async def start() -> Agent:
+            agent = Agent(self.config)
+            await agent.start()
+            await agent.client.wait_connected(10)
+            return agent
+
+        self.agent = asyncio.run_coroutine_threadsafe(start(), self.loop).result(20)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.agent is not None:
+            asyncio.run_coroutine_threadsafe(self.agent.stop(), self.loop).result(20)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    def sent(self) -> list[tuple[str, str, str]]:
+        """(ebm id, event, reason) of every receipt the agent sent."""
+        assert self.agent is not None
+        return list(self.agent.receipts)
+
+    def wait_for(self, receipt: tuple[str, str], timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if receipt in {(ebm_id, event) for ebm_id, event, _reason in self.sent()}:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def _send(alert: Alert, approver: User) -> Alert:
+    """Approve what the approver sees and let the dispatcher publish it (its own connection)."""
+    alert_approve(approver=approver, alert=alert, confirm_status=alert.status, version=content_version(alert))
+    assert dispatch_pending_once().published == 1
+    alert.refresh_from_db()
+    assert alert.state == State.DISPATCHED
+    return alert
+
+
+def test_a_cancel_stops_an_update_that_is_playing_on_the_real_agent(
+    broker: Broker,
+    tmp_path: Path,
+    county_station_operator: User,
+    county_alert_approver: User,
+    rongjiang: Region,
+    guzhou: Region,
+    dashizi: Region,
+) -> None:
+    """Alert → Update (playing) → Cancel: the Cancel names the Update too, and the agent stops it."""
+    signing_key_generate(actor=None)
+    registration = terminal_register(actor=None, village=dashizi)
+    broker_files_write()
+    broker.start()
+    ingest = IngestWorker()
+    ingest.run(deadline=time.monotonic() + 0.5)  # open its persistent session before anything is sent
+    config = AgentConfig.from_dict(
+        {
+            "terminal_id": registration.terminal.code,
+            "village_code": dashizi.code,
+            "broker": f"127.0.0.1:{broker.port}",
+            "username": registration.terminal.code,
+            "password": registration.password,
+            "trust": trust_list_build().to_list(),
+            "cache_dir": str(tmp_path / "agent"),
+            "sink": {"type": "file", "path": "played.jsonl", "realtime": True},
+            "status_interval": 0,
+            "reconnect_base": 0.1,
+            "reconnect_cap": 0.5,
+        }
+    )
+    now = timezone.now()
+    fields = AlertFields(
+        status=Status.EXERCISE, event_code="11B03", severity=2, title="暴雨橙色预警演练",
+        text="14时至20时有大到暴雨。", onset=now, expires=now + timedelta(hours=1), targets=[guzhou],
+    )  # fmt: skip
+    with AgentThread(config) as terminal:
+        original = _send(
+            alert_submit(
+                actor=county_station_operator,
+                alert=alert_create(actor=county_station_operator, issuer_region=rongjiang, fields=fields),
+            ),
+            county_alert_approver,
+        )
+        assert terminal.wait_for((original.ebm_id, "received"))
+
+        update = alert_prepare_update(actor=county_station_operator, alert=original)
+        fields.text = "雨势加大，请立即转移。"  # short: its audio travels attached (≤ 64 KB)
+        fields.repeat, fields.expires = 6, update.expires  # long enough to be cancelled while it plays
+        alert_edit(actor=county_station_operator, alert=update, fields=fields)
+        update = _send(alert_submit(actor=county_station_operator, alert=update), county_alert_approver)
+        assert terminal.wait_for((update.ebm_id, "started")), terminal.sent()
+
+        cancel = alert_cancel(actor=county_station_operator, alert=original)  # from the original's page
+        cancel = _send(cancel, county_alert_approver)
+        assert terminal.wait_for((update.ebm_id, "cancelled"), timeout=20), terminal.sent()
+        sent = terminal.sent()
+        ingest.run(
+            until=lambda: Receipt.objects.filter(alert=update, event="cancelled").exists(),
+            deadline=time.monotonic() + 15,
+        )
+
+    assert (update.ebm_id, "finished", "") not in sent, "the update stopped, it did not play to its end"
+    assert (original.ebm_id, "cancelled", "superseded") in sent, "the update replaced the original"
+    assert (cancel.ebm_id, "received", "") in sent
+    status = broadcast_status(alert=update)
+    assert (status.totals.cancelled, status.totals.finished) == (1, 0), "cancelled is not finished"
+    original.refresh_from_db()
+    update.refresh_from_db()
+    assert (original.state, update.state) == (State.UPDATED, State.CANCELLED)

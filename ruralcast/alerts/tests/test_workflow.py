@@ -8,17 +8,15 @@ from django.utils import timezone
 
 from ruralcast.accounts.models import User
 from ruralcast.alerts import ids
+from ruralcast.alerts.lifecycle import alert_cancel, alert_mark_dispatched, alert_prepare_update, alerts_expire_due
 from ruralcast.alerts.models import Alert, MsgType, State, Status
+from ruralcast.alerts.payload import content_version
 from ruralcast.alerts.services import (
     AlertFields,
     alert_approve,
-    alert_cancel,
     alert_create,
-    alert_mark_dispatched,
-    alert_prepare_update,
     alert_reject,
     alert_submit,
-    alerts_expire_due,
 )
 from ruralcast.audit.models import AuditEvent
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
@@ -53,7 +51,12 @@ def test_ebm_sequence_counts_up_per_platform_and_day(rongjiang: Region) -> None:
 def test_the_author_cannot_approve_their_own_message(county_station_operator: User, drafted: Alert) -> None:
     _submitted(drafted, county_station_operator)
     with pytest.raises(PermissionDenied):
-        alert_approve(approver=county_station_operator, alert=drafted, confirm_status=drafted.status)
+        alert_approve(
+            approver=county_station_operator,
+            alert=drafted,
+            confirm_status=drafted.status,
+            version=content_version(drafted),
+        )
     drafted.refresh_from_db()
     assert drafted.state == State.SUBMITTED
 
@@ -63,7 +66,9 @@ def test_an_approver_without_scope_over_every_target_cannot_approve(
 ) -> None:
     _submitted(drafted, county_station_operator)
     with pytest.raises(PermissionDenied):
-        alert_approve(approver=township_approver, alert=drafted, confirm_status=drafted.status)
+        alert_approve(
+            approver=township_approver, alert=drafted, confirm_status=drafted.status, version=content_version(drafted)
+        )
     assert not OutboxMessage.objects.filter(key=drafted.ebm_id).exists()
 
 
@@ -72,7 +77,12 @@ def test_approval_requires_confirming_the_status_live_or_drill(
 ) -> None:
     _submitted(drafted, county_station_operator)
     with pytest.raises(ValidationError) as error:
-        alert_approve(approver=county_alert_approver, alert=drafted, confirm_status=Status.ACTUAL)
+        alert_approve(
+            approver=county_alert_approver,
+            alert=drafted,
+            confirm_status=Status.ACTUAL,
+            version=content_version(drafted),
+        )
     assert "confirm_status" in error.value.fields
     drafted.refresh_from_db()
     assert drafted.state == State.SUBMITTED
@@ -82,7 +92,9 @@ def test_approval_writes_the_outbox_row_in_the_same_transaction_and_is_audited(
     county_station_operator: User, county_alert_approver: User, drafted: Alert, village_terminals: list
 ) -> None:
     _submitted(drafted, county_station_operator)
-    alert_approve(approver=county_alert_approver, alert=drafted, confirm_status=drafted.status)
+    alert_approve(
+        approver=county_alert_approver, alert=drafted, confirm_status=drafted.status, version=content_version(drafted)
+    )
     drafted.refresh_from_db()
     assert drafted.state == State.APPROVED
     assert drafted.targeted_terminals == len(village_terminals)
@@ -129,7 +141,7 @@ def test_a_message_sent_back_becomes_an_editable_draft_with_the_reason(
 
 def _dispatched(alert: Alert, operator: User, approver: User) -> Alert:
     _submitted(alert, operator)
-    alert_approve(approver=approver, alert=alert, confirm_status=alert.status)
+    alert_approve(approver=approver, alert=alert, confirm_status=alert.status, version=content_version(alert))
     alert_mark_dispatched(ebm_id=alert.ebm_id)
     alert.refresh_from_db()
     return alert
@@ -146,8 +158,15 @@ def test_cancel_is_one_call_and_travels_the_same_two_person_path(
     # A second click returns the cancel under way instead of preparing another one.
     assert alert_cancel(actor=county_station_operator, alert=live).pk == cancel.pk
     with pytest.raises(PermissionDenied):
-        alert_approve(approver=county_station_operator, alert=cancel, confirm_status=cancel.status)
-    alert_approve(approver=county_alert_approver, alert=cancel, confirm_status=cancel.status)
+        alert_approve(
+            approver=county_station_operator,
+            alert=cancel,
+            confirm_status=cancel.status,
+            version=content_version(cancel),
+        )
+    alert_approve(
+        approver=county_alert_approver, alert=cancel, confirm_status=cancel.status, version=content_version(cancel)
+    )
     alert_mark_dispatched(ebm_id=cancel.ebm_id)
     live.refresh_from_db()
     assert live.state == State.CANCELLED

@@ -29,6 +29,7 @@ def build() -> None:
     from ruralcast.accounts.roles import Role
     from ruralcast.accounts.services import role_grant, user_create
     from ruralcast.alerts.models import ReceiptEvent, State, Status
+    from ruralcast.alerts.payload import content_version
     from ruralcast.alerts.services import (
         AlertFields,
         ReceiptIn,
@@ -62,7 +63,9 @@ def build() -> None:
     )  # fmt: skip
     alert = alert_create(actor=people["operator"], issuer_region=rongjiang, fields=fields)
     alert = alert_submit(actor=people["operator"], alert=alert)
-    alert_approve(approver=people["approver"], alert=alert, confirm_status=Status.EXERCISE)
+    alert_approve(
+        approver=people["approver"], alert=alert, confirm_status=Status.EXERCISE, version=content_version(alert)
+    )
     report = dispatch_pending_once()
     alert.refresh_from_db()
     assert report.published == 1 and alert.state == State.DISPATCHED, (report, alert.state)

@@ -179,3 +179,41 @@ def test_a_commit_nudges_a_dispatcher_in_another_process_through_its_wake_socket
     finally:
         listener.stop()
         listener.join(3)
+
+
+def test_a_withdrawn_row_is_never_prepared_nor_published_even_by_a_dispatcher_that_picked_it(counter: Counter) -> None:
+    from django.db import transaction
+
+    from ruralcast.audit.models import AuditEvent
+    from ruralcast.messaging.selectors import outbox_due
+    from ruralcast.messaging.services import OutboxNotPending, outbox_withdraw
+
+    message = outbox_enqueue(kind="test.alert", key=EBM)
+    picked = outbox_due()[0]  # the dispatcher's read, before the withdrawal
+    with transaction.atomic():
+        found = outbox_withdraw(actor=None, kind="test.alert", keys=[EBM, "no such key"], region_code="522632000000")
+    assert list(found) == [EBM] and found[EBM].withdrawn and not found[EBM].prepared
+    with pytest.raises(OutboxNotPending):
+        outbox_prepare(message=picked, sign=signed)
+    message.refresh_from_db()
+    assert (message.state, message.prepared_at, counter.built) == (OutboxState.WITHDRAWN, None, [EBM])
+    assert not outbox_mark_published(message=message) and counter.published == []
+    assert outbox_due() == []
+    event = AuditEvent.objects.get(verb="outbox.withdraw")
+    assert event.after == {"state": "withdrawn", "prepared": False} and event.region_code == "522632000000"
+
+
+def test_a_prepared_row_withdrawn_says_its_bytes_may_be_out_and_is_not_retried(counter: Counter) -> None:
+    from django.db import transaction
+
+    from ruralcast.messaging.services import OutboxNotPending, outbox_withdraw
+
+    message = outbox_enqueue(kind="test.alert", key=EBM)
+    outbox_prepare(message=message, sign=signed)
+    with transaction.atomic():
+        assert outbox_withdraw(actor=None, kind="test.alert", keys=[EBM])[EBM].prepared
+    with pytest.raises(OutboxNotPending):  # a retry of the stored bytes
+        outbox_prepare(message=message, sign=signed)
+    with transaction.atomic():  # a second withdrawal finds it withdrawn and changes nothing
+        again = outbox_withdraw(actor=None, kind="test.alert", keys=[EBM])[EBM]
+    assert again.state == OutboxState.WITHDRAWN and not again.withdrawn

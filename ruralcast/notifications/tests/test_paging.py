@@ -13,6 +13,7 @@ from django.utils import timezone
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts.models import Alert, Status
+from ruralcast.alerts.payload import content_version
 from ruralcast.alerts.services import alert_approve, alert_reject
 from ruralcast.audit.models import AuditEvent
 from ruralcast.core.errors import PermissionDenied
@@ -90,7 +91,9 @@ def test_approval_stops_the_paging(  # type: ignore[no-untyped-def]
     county_roster, submit: Callable[..., Alert], county_alert_approver, backup_approver
 ) -> None:
     alert = submit(Status.EXERCISE)
-    alert_approve(approver=county_alert_approver, alert=alert, confirm_status=Status.EXERCISE)
+    alert_approve(
+        approver=county_alert_approver, alert=alert, confirm_status=Status.EXERCISE, version=content_version(alert)
+    )
     escalation = Escalation.objects.get(subject_id=alert.ebm_id)
     assert (escalation.state, escalation.outcome, escalation.closed_by) == ("closed", "approved", county_alert_approver)
     assert escalations_run(now=timezone.now() + timedelta(hours=3)).escalated == 0

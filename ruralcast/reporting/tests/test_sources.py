@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from ruralcast.alerts.models import Status
+from ruralcast.alerts.payload import content_version
 from ruralcast.alerts.services import AlertFields, ReceiptIn, alert_approve, alert_create, alert_submit, receipts_store
 from ruralcast.core.registries.figures import (
     AGGREGATIONS,
@@ -93,7 +94,9 @@ def test_alerts_issued_received_and_coverage(
     alert.audio_sha256, alert.audio_name = "0" * 64, "alerts/audio/none.mp3"  # no speech synthesis here
     alert.save()
     alert_submit(actor=county_station_operator, alert=alert)
-    alert_approve(approver=county_alert_approver, alert=alert, confirm_status=alert.status)
+    alert_approve(
+        approver=county_alert_approver, alert=alert, confirm_status=alert.status, version=content_version(alert)
+    )
     receipts_store([ReceiptIn(terminal_code=t.code, ebm_id=alert.ebm_id, event="received") for t in terminals[:2]])
     _period, start, end = _this_month()
     assert figure_value(code="alerts.issued", region_code=guzhou.code, start=start, end=end) == 1

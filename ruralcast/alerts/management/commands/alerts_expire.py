@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ruralcast.alerts.services import alerts_expire_due
+from ruralcast.alerts.lifecycle import alerts_expire_due
 
 
 class Command(BaseCommand):
