@@ -37,7 +37,8 @@ def password_login(client: Client, user: User) -> None:
 
 def test_the_roles_that_need_a_second_factor_follow_from_their_actions() -> None:
     needing = {role for role in Role if role_needs_second_factor(role)}
-    assert needing == {Role.PLATFORM_ADMIN, Role.BUREAU_ADMIN, Role.ALERT_APPROVER}
+    # Approving alerts, managing users and signing off firmware (issue 13 item 24).
+    assert needing == {Role.PLATFORM_ADMIN, Role.BUREAU_ADMIN, Role.ALERT_APPROVER, Role.FIRMWARE_MANAGER}
     assert Action.ALERT_APPROVE and not role_needs_second_factor(Role.STATION_OPERATOR)
 
 

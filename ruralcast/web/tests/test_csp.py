@@ -213,6 +213,9 @@ ARGUMENTS: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "accounts:user_active": lambda s: {"username": "rongjiang-operator"},
     "accounts:grant_revoke": lambda s: {"grant_id": s.admin.role_grants.get().pk},
     "accounts:token_revoke": lambda s: {"token_id": s.token_id},
+    "accounts:user_lockout_clear": lambda s: {"username": "rongjiang-operator"},
+    "accounts:user_second_factor_reset": lambda s: {"username": "rongjiang-operator"},
+    "notifications:open": lambda s: {"pk": 1},  # nobody's: the answer is a 404 page under the policy
     "alerts:audio": lambda s: {"sha256": "0" * 64},
     "alerts:detail": lambda s: {"ebm_id": s.alert.ebm_id},
     "alerts:edit": lambda s: {"ebm_id": s.alert.ebm_id},
@@ -262,6 +265,11 @@ ARGUMENTS: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "terminals:command": lambda s: {"key": s.command.key},
     "terminals:command_status": lambda s: {"key": s.command.key},
     "terminals:firmware": lambda s: {"sha256": "0" * 64},
+    # No release in the seed: the answers are 404 pages, which must carry the policy too.
+    "terminals:firmware_release": lambda s: {"release_id": 1},
+    "terminals:firmware_approve": lambda s: {"release_id": 1},
+    "terminals:firmware_reject": lambda s: {"release_id": 1},
+    "terminals:firmware_send": lambda s: {"release_id": 1},
     "terminals:export": lambda s: {"fmt": "csv"},
     "terminals:detail": lambda s: {"code": s.terminal.code},
     "terminals:edit": lambda s: {"code": s.terminal.code},
