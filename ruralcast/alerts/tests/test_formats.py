@@ -252,9 +252,15 @@ def test_a_cap_import_is_audited_with_the_files_own_identifiers(
     alert: Alert, county_station_operator: User, rongjiang: Region
 ) -> None:
     imported = cap_import(actor=county_station_operator, xml_bytes=alert_to_cap(alert), issuer_region=rongjiang)
-    verbs = list(AuditEvent.objects.filter(object_id=str(imported.pk)).order_by("seq").values_list("verb", flat=True))
+    verbs = list(
+        AuditEvent.objects.filter(object_type="alerts.alert", object_id=str(imported.pk))
+        .order_by("seq")
+        .values_list("verb", flat=True)
+    )
     assert verbs == ["alert.create", "alert.import"]
-    after = AuditEvent.objects.get(object_id=str(imported.pk), verb="alert.import").after or {}
+    after = (
+        AuditEvent.objects.get(object_type="alerts.alert", object_id=str(imported.pk), verb="alert.import").after or {}
+    )
     assert after["format"] == "cap"
     assert after["identifier"] == alert.cap_id
 
@@ -282,7 +288,9 @@ def test_cap_without_an_ebm_event_code_takes_a_generic_code_from_its_category_an
     xml = _edit(xml, "<category>Met</category>", "<category>Health</category>")
     imported = cap_import(actor=county_station_operator, xml_bytes=xml, issuer_region=rongjiang)
     assert imported.event_code == "30000"
-    after = AuditEvent.objects.get(object_id=str(imported.pk), verb="alert.import").after or {}
+    after = (
+        AuditEvent.objects.get(object_type="alerts.alert", object_id=str(imported.pk), verb="alert.import").after or {}
+    )
     assert "category Health" in after["notes"][0]
 
 

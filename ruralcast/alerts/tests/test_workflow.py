@@ -99,7 +99,9 @@ def test_approval_writes_the_outbox_row_in_the_same_transaction_and_is_audited(
     assert drafted.state == State.APPROVED
     assert drafted.targeted_terminals == len(village_terminals)
     assert OutboxMessage.objects.filter(kind="alert.dispatch", key=drafted.ebm_id).count() == 1
-    verbs = list(AuditEvent.objects.filter(object_id=str(drafted.pk)).values_list("verb", flat=True))
+    verbs = list(
+        AuditEvent.objects.filter(object_type="alerts.alert", object_id=str(drafted.pk)).values_list("verb", flat=True)
+    )
     assert {"alert.create", "alert.submit", "alert.approve"} <= set(verbs)
 
 

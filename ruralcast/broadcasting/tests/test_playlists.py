@@ -271,7 +271,9 @@ def test_a_playlist_that_slots_play_cannot_be_deleted_or_emptied(
     pk = playlist.pk
     playlist_delete(actor=county_station_operator, playlist=playlist)
     assert not Playlist.objects.exists()
-    assert AuditEvent.objects.filter(verb="playlist.delete", object_id=str(pk)).exists()
+    assert AuditEvent.objects.filter(
+        verb="playlist.delete", object_type="broadcasting.playlist", object_id=str(pk)
+    ).exists()
 
 
 def test_building_documents_with_a_playlist_costs_the_same_queries_for_more_terminals(
