@@ -3,9 +3,11 @@
 Thin: forms in, firmware.services and firmware.selectors, templates out.
 """
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -13,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
-from ruralcast.core.errors import ApplicationError, NotFound
-from ruralcast.core.forms import form_apply_error
+from ruralcast.core.errors import NotFound
+from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.terminals.commands import command_send
@@ -26,99 +28,94 @@ _SHA256_LENGTH = 64
 
 
 @authenticated_view
-def release_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+def release_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The releases of the user's regions, and the upload form."""
     access_require_somewhere(user=request.user, action=Action.FIRMWARE_MANAGE)
     form = FirmwareUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            release = services.firmware_upload(
-                actor=request.user,
-                data=form.cleaned_data["file"].read(),
-                version=form.cleaned_data["version"],
-                device_models=form.device_models(),
-                regions=[form.cleaned_data["region"]],
-                valid_days=form.cleaned_data["valid_days"],
-                notes=form.cleaned_data.get("notes") or "",
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Uploaded. Another firmware manager must approve it before it can be sent."))
-            return redirect("terminals:firmware_release", release_id=release.pk)
-    context = {"form": form, **paginate(request, selectors.firmware_release_list(user=request.user))}
-    return render(request, "terminals/firmware_list.html", context, status=400 if form.errors else 200)
+
+    def upload(data: dict[str, Any]) -> HttpResponseBase:
+        release = services.firmware_upload(
+            actor=request.user,
+            data=data["file"].read(),
+            version=data["version"],
+            device_models=form.device_models(),
+            regions=[data["region"]],
+            valid_days=data["valid_days"],
+            notes=data.get("notes") or "",
+        )
+        messages.success(request, _("Uploaded. Another firmware manager must approve it before it can be sent."))
+        return redirect("terminals:firmware_release", release_id=release.pk)
+
+    context = paginate(request, selectors.firmware_release_list(user=request.user))
+    return form_round_trip(request, form, upload, template="terminals/firmware_list.html", context=context)
 
 
-def _detail(request: AuthenticatedHttpRequest, release: FirmwareRelease, **forms: object) -> HttpResponse:
-    context = {
+_DETAIL_TEMPLATE = "terminals/firmware_release.html"
+
+
+def _detail_context(request: AuthenticatedHttpRequest, release: FirmwareRelease) -> dict[str, Any]:
+    """The release page without its two forms (each form page adds the one it round-trips)."""
+    return {
         "release": release,
         "may_decide": selectors.firmware_may_decide(user=request.user, release=release),
         "own": release.uploaded_by_id == request.user.pk,
-        "reject_form": forms.get("reject_form") or FirmwareRejectForm(),
-        "send_form": forms.get("send_form") or FirmwareSendForm(initial={"region": release.regions[0]}),
+        "reject_form": FirmwareRejectForm(),
+        "send_form": FirmwareSendForm(initial={"region": release.regions[0]}),
         "sendable": release.state == FirmwareState.APPROVED,
     }
-    invalid = any(getattr(f, "errors", None) for f in forms.values())
-    return render(request, "terminals/firmware_release.html", context, status=400 if invalid else 200)
 
 
 @authenticated_view
-def release_detail(request: AuthenticatedHttpRequest, release_id: int) -> HttpResponse:
+def release_detail(request: AuthenticatedHttpRequest, release_id: int) -> HttpResponseBase:
     release = selectors.access_firmware_release(user=request.user, release_id=release_id)
-    return _detail(request, release)
+    return render(request, _DETAIL_TEMPLATE, _detail_context(request, release))
 
 
 @authenticated_view
 @require_POST
-def release_approve(request: AuthenticatedHttpRequest, release_id: int) -> HttpResponse:
+def release_approve(request: AuthenticatedHttpRequest, release_id: int) -> HttpResponseBase:
     release = selectors.access_firmware_release(user=request.user, release_id=release_id)
-    try:
+    with service_errors_flashed(request):
         services.firmware_approve(release=release, approver=request.user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
         messages.success(request, _("Approved: the manifest is signed with the firmware key."))
     return redirect("terminals:firmware_release", release_id=release.pk)
 
 
 @authenticated_view
 @require_POST
-def release_reject(request: AuthenticatedHttpRequest, release_id: int) -> HttpResponse:
+def release_reject(request: AuthenticatedHttpRequest, release_id: int) -> HttpResponseBase:
     release = selectors.access_firmware_release(user=request.user, release_id=release_id)
     form = FirmwareRejectForm(request.POST)
-    if form.is_valid():
-        try:
-            services.firmware_reject(release=release, actor=request.user, reason=form.cleaned_data["reason"])
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Rejected."))
-            return redirect("terminals:firmware_release", release_id=release.pk)
-    return _detail(request, release, reject_form=form)
+
+    def reject(data: dict[str, Any]) -> HttpResponseBase:
+        services.firmware_reject(release=release, actor=request.user, reason=data["reason"])
+        messages.success(request, _("Rejected."))
+        return redirect("terminals:firmware_release", release_id=release.pk)
+
+    context = _detail_context(request, release)
+    return form_round_trip(request, form, reject, template=_DETAIL_TEMPLATE, context=context, form_key="reject_form")
 
 
 @authenticated_view
 @require_POST
-def release_send(request: AuthenticatedHttpRequest, release_id: int) -> HttpResponse:
+def release_send(request: AuthenticatedHttpRequest, release_id: int) -> HttpResponseBase:
     """Send the approved release to every terminal of a region inside its targets."""
     release = selectors.access_firmware_release(user=request.user, release_id=release_id)
     form = FirmwareSendForm(request.POST)
-    if form.is_valid():
-        try:
-            command = command_send(
-                actor=request.user,
-                kind=CommandKind.FIRMWARE,
-                params={"release": release.pk},
-                regions=[form.cleaned_data["region"]],
-                timeout_s=form.cleaned_data["timeout_s"],
-            )
-        except ApplicationError as error:
-            form_apply_error(form, error)
-        else:
-            messages.success(request, _("Firmware update sent; the answers arrive below."))
-            return redirect("terminals:command", key=command.key)
-    return _detail(request, release, send_form=form)
+
+    def send(data: dict[str, Any]) -> HttpResponseBase:
+        command = command_send(
+            actor=request.user,
+            kind=CommandKind.FIRMWARE,
+            params={"release": release.pk},
+            regions=[data["region"]],
+            timeout_s=data["timeout_s"],
+        )
+        messages.success(request, _("Firmware update sent; the answers arrive below."))
+        return redirect("terminals:command", key=command.key)
+
+    context = _detail_context(request, release)
+    return form_round_trip(request, form, send, template=_DETAIL_TEMPLATE, context=context, form_key="send_form")
 
 
 @require_GET
