@@ -22,6 +22,7 @@ from ruralcast.notifications.models import (
     DutySlot,
     Escalation,
     Notification,
+    NotificationContact,
 )
 from ruralcast.regions.models import Region
 
@@ -134,3 +135,8 @@ def duty_candidates(*, region: Region, action: str) -> list[User]:
     codes = [*region.ancestor_codes, region.code]
     ids = RoleGrant.objects.filter(region_id__in=codes, role__in=roles).values_list("user_id", flat=True)
     return list(User.objects.filter(pk__in=ids, is_active=True).order_by("username"))
+
+
+def contact_of(*, user: User) -> NotificationContact | None:
+    """The person's own phone and e-mail for paging, if they have saved any."""
+    return NotificationContact.objects.filter(user=user).first()

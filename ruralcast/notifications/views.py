@@ -1,8 +1,10 @@
 """Console pages: the inbox, one's contact details, a region's duty roster, the delivery log.
 Thin: forms in, services and selectors, templates out."""
 
+from typing import Any
+
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,12 +17,13 @@ from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.core.forms import form_apply_error
+from ruralcast.core.formviews import form_round_trip, form_status, service_errors_flashed
 from ruralcast.core.paging import paginate
 from ruralcast.notifications import selectors, services
 from ruralcast.notifications.delivery import email_backend_name, email_is_stand_in
 from ruralcast.notifications.forms import ContactForm, OverrideForm, SlotForm
 from ruralcast.notifications.ladder import LadderStep, duty_ladder
-from ruralcast.notifications.models import Channel, DeliveryState, NotificationContact, Tier, Weekday
+from ruralcast.notifications.models import Channel, DeliveryState, Tier, Weekday
 from ruralcast.notifications.paging import duty_page_claim
 from ruralcast.notifications.sms import sms_gateway
 from ruralcast.regions.codes import pad
@@ -44,7 +47,7 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         action = request.POST.get("action", "")
-        try:
+        with service_errors_flashed(request):
             if action == "read_all":
                 services.notifications_mark_all_read(user=user)
             elif action in ("read", "claim"):
@@ -59,8 +62,6 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
                     )
             else:
                 raise ValidationError(_("Unknown action."))
-        except ApplicationError as error:
-            messages.error(request, error.message)
         return redirect("notifications:inbox")
     unread_only = request.GET.get("show") == "unread"
     listing = selectors.notification_list(user=user, unread_only=unread_only)
@@ -92,9 +93,9 @@ def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 
 
 @authenticated_view
-def contact(request: AuthenticatedHttpRequest) -> HttpResponse:
+def contact(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     user = request.user
-    current = NotificationContact.objects.filter(user=user).first()
+    current = selectors.contact_of(user=user)
     initial = {
         "phone": current.phone if current else "",
         "email": current.email if current else "",
@@ -102,17 +103,14 @@ def contact(request: AuthenticatedHttpRequest) -> HttpResponse:
         "email_enabled": current.email_enabled if current else True,
     }
     form = ContactForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_update(actor=user, user=user, **form.cleaned_data)
-            messages.success(request, _("Saved."))
-            return redirect("notifications:inbox")
-        except ApplicationError as error:
-            form_apply_error(form, error)
-    status = 400 if form.errors else 200
-    return render(
-        request, "notifications/contact.html", {"form": form, "account_email": user.email, **_channels()}, status=status
-    )
+
+    def save(data: dict[str, Any]) -> HttpResponseBase:
+        services.contact_update(actor=user, user=user, **data)
+        messages.success(request, _("Saved."))
+        return redirect("notifications:inbox")
+
+    context = {"account_email": user.email, **_channels()}
+    return form_round_trip(request, form, save, template="notifications/contact.html", context=context)
 
 
 def _roster_region(request: AuthenticatedHttpRequest, user: User) -> Region:
@@ -190,9 +188,8 @@ def roster(request: AuthenticatedHttpRequest) -> HttpResponse:
         "override_form": override_form,
         "now": timezone.now(),
     }
-    return render(
-        request, "notifications/roster.html", context, status=400 if slot_form.errors or override_form.errors else 200
-    )
+    status = max(form_status(slot_form), form_status(override_form))
+    return render(request, "notifications/roster.html", context, status=status)
 
 
 def _fresh_steps(ladder: list[LadderStep]) -> list[tuple[LadderStep, list[User]]]:
