@@ -105,11 +105,12 @@ def access_require_manage_user(*, actor: User, target: User, action: str = Actio
     administrator therefore cannot deactivate, reset or re-role a provincial approver who happens to
     live in the county. A target without a home region is managed by platform administrators only.
     """
-    if target.home_region_id is None:
+    home = target.home_region
+    if home is None:
         if not is_platform_admin(actor):
             raise PermissionDenied(_("Only a platform administrator may change this account."))
     else:
-        access_require(user=actor, action=action, region=target.home_region)  # type: ignore[arg-type]
+        access_require(user=actor, action=action, region=home)
     outside = [
         scope.region_code
         for scope in user_scopes_of(target)

@@ -151,7 +151,7 @@ def alert_detail(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse
         "targets": selectors.alert_targets(alert=alert),
         "reach": selectors.alert_reach(alert=alert),
         "chain": chain,
-        "can_draft": access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region),  # type: ignore[arg-type]
+        "can_draft": access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region),
         "approval": approval,
         "approve_form": ApproveForm(),
         "reject_form": RejectForm(),

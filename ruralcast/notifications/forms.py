@@ -1,5 +1,7 @@
 """Console forms of the inbox (contact details) and the duty roster."""
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -38,8 +40,8 @@ class SlotForm(forms.Form):
         help_text=_("Earlier than the start: the duty runs past midnight. The same time: the whole day."),
     )
 
-    def __init__(self, *args: object, people: list[User], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.fields["user"].choices = _person_choices(people)  # type: ignore[attr-defined]
 
 
@@ -59,6 +61,6 @@ class OverrideForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
-    def __init__(self, *args: object, people: list[User], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.fields["user"].choices = _person_choices(people)  # type: ignore[attr-defined]
