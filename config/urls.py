@@ -1,6 +1,8 @@
 """URL map: console pages, the API under /api/v1, operations endpoints."""
 
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from config.api import api
 from ruralcast.ops import views as ops_views
@@ -22,6 +24,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", ops_views.healthz, name="healthz"),
     path("metrics", ops_views.metrics, name="prometheus-django-metrics"),
+    # Browsers ask for /favicon.ico on pages without an icon link (the API docs, error pages of nginx).
+    path("favicon.ico", RedirectView.as_view(url=static("web/favicon.svg"), permanent=True), name="favicon"),
 ]
 
 handler400 = "ruralcast.web.errors.handler400"

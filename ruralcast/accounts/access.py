@@ -136,6 +136,27 @@ def action_prefixes(*, user: User, action: str) -> list[str]:
     return kept
 
 
+def granted_prefixes(*, user: User) -> list[str]:
+    """Prefixes of the subtrees where the user holds any role at all (nested ones removed): the
+    regions that are "theirs" for overviews such as the dashboard, whatever each role may do."""
+    kept: list[str] = []
+    for prefix in sorted({scope.prefix for scope in user_scopes(user)}, key=len):
+        if not any(prefix.startswith(outer) for outer in kept):
+            kept.append(prefix)
+    return kept
+
+
+def prefixes_q(prefixes: Iterable[str], field: str = "code") -> Q:
+    """A filter selecting rows whose region `field` lies in any of the subtrees `prefixes` name."""
+    prefixes = list(prefixes)
+    if "" in prefixes:
+        return Q()  # the national root: everything
+    query = Q(pk__in=[])
+    for prefix in prefixes:
+        query |= subtree_q(prefix, field)
+    return query
+
+
 def action_scope_q(*, user: User, action: str, field: str = "code") -> Q | None:
     """A filter selecting rows whose region `field` lies where the user may do `action`.
 

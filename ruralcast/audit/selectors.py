@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from ruralcast.accounts.access import action_scope_q
+from ruralcast.accounts.access import action_scope_q, granted_prefixes, prefixes_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.chain import HASHED_FIELDS, canonical_event, chain_hash
@@ -49,6 +49,22 @@ def audit_event_list(*, user: User, filters: AuditFilter | None = None) -> Query
     if filters.until:
         events = events.filter(created_at__lt=filters.until)
     return events.order_by("-seq")
+
+
+def audit_recent_in_own_regions(*, user: User, limit: int = 10) -> list[AuditEvent]:
+    """The latest operations a person should see on their dashboard.
+
+    Holders of `audit.view` see their audit scope (as the audit log does). Everyone else sees what
+    was done in the regions where they hold a role (an operator sees their county's drills and
+    commands), without the system-wide events that only the national audit scope reads.
+    """
+    if action_scope_q(user=user, action=Action.AUDIT_VIEW, field="region_code") is not None:
+        return list(audit_event_list(user=user)[:limit])
+    prefixes = granted_prefixes(user=user)
+    if not prefixes:
+        return []
+    own = AuditEvent.objects.filter(prefixes_q(prefixes, "region_code")).exclude(region_code="")
+    return list(own.order_by("-seq")[:limit])
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Reads of the region tree: lookup, subtree, ancestors, search for the region picker."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ruralcast.core.errors import NotFound, ValidationError
@@ -69,6 +69,12 @@ def region_search(*, query: str, within: Region | None = None, limit: int = 20) 
     else:
         matches = regions.filter(name__contains=query)
     return list(matches.order_by("level", "code")[:limit])
+
+
+def region_counts_by_level(*, within: Q) -> dict[int, int]:
+    """How many regions of each level lie inside `within` (a subtree filter on the code)."""
+    counted = Region.objects.filter(within).values_list("level").annotate(n=Count("code")).values_list("level", "n")
+    return dict(counted)
 
 
 def region_match_by_names(*, name: str, parent_names: list[str]) -> list[Region]:

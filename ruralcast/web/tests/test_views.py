@@ -285,3 +285,41 @@ def test_an_impossible_date_in_the_audit_filter_is_reported_not_a_server_error(
     en_client.raise_request_exception = False
     en_client.force_login(county_bureau_admin)
     assert en_client.get(path).status_code == 200
+
+
+# ---------------------------------------------------------------------------- dashboard scope
+
+
+def test_the_dashboard_counts_only_the_regions_of_ones_grants(
+    en_client: Client, township_station_operator: User, guzhou: Region
+) -> None:
+    en_client.force_login(township_station_operator)
+    response = en_client.get("/")
+    counts = {row["label"]: row["count"] for row in response.context["region_counts"]}
+    villages_in_township = Region.objects.filter(parent=guzhou).count()
+    assert villages_in_township > 0
+    assert counts["Village"] == villages_in_township
+    assert counts["Province"] == 0  # the whole database's provinces are not the operator's
+
+
+def test_the_dashboard_shows_recent_operations_of_ones_own_regions_without_audit_rights(
+    en_client: Client, township_station_operator: User, guzhou: Region, congjiang: Region
+) -> None:
+    from ruralcast.audit.services import audit_record
+
+    audit_record(actor=None, verb="alert.dispatched", region_code=guzhou.code, object_label="drill in Guzhou")
+    audit_record(actor=None, verb="alert.dispatched", region_code=congjiang.code, object_label="drill in Congjiang")
+    audit_record(actor=None, verb="signing.key_rotated", object_label="system-wide key")
+    en_client.force_login(township_station_operator)
+    body = text(en_client.get("/"))
+    assert "drill in Guzhou" in body
+    assert "drill in Congjiang" not in body
+    assert "system-wide key" not in body
+
+
+def test_the_console_has_an_icon_and_favicon_ico_leads_to_it(en_client: Client, township_viewer: User) -> None:
+    en_client.force_login(township_viewer)
+    assert 'rel="icon" href="/static/web/favicon.svg"' in text(en_client.get("/"))
+    response = en_client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/web/favicon.svg"
