@@ -1,8 +1,6 @@
 """URL map: console pages, the API under /api/v1, operations endpoints."""
 
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from config.api import api
 from ruralcast.ops import views as ops_views
@@ -25,7 +23,7 @@ urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("metrics", ops_views.metrics, name="prometheus-django-metrics"),
     # Browsers ask for /favicon.ico on pages without an icon link (the API docs, error pages of nginx).
-    path("favicon.ico", RedirectView.as_view(url=static("web/favicon.svg"), permanent=True), name="favicon"),
+    path("favicon.ico", ops_views.favicon, name="favicon"),
 ]
 
 handler400 = "ruralcast.web.errors.handler400"

@@ -3,7 +3,8 @@
 import secrets
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
@@ -44,3 +45,11 @@ def metrics(request: HttpRequest) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     return ExportToDjangoView(request)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico on pages without an icon link (the API docs, nginx's own
+    error pages): send them to the console's icon (resolved per request, so a hashed static name
+    of the production storage is found after collectstatic)."""
+    return HttpResponsePermanentRedirect(static("web/favicon.svg"))
