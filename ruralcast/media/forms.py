@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ruralcast.media.models import Access, CollectionKind, Kind
 from ruralcast.media.services import AssetFields, LiveFields
@@ -51,9 +52,13 @@ class CatalogueFilter(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=50)
     tag = forms.CharField(label=_("Tag"), required=False, max_length=40)
     region = forms.CharField(label=_("Region code"), required=False, max_length=12)
-    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All")), *Kind.choices])
+    kind = forms.ChoiceField(
+        label=pgettext_lazy("media", "Type"), required=False, choices=[("", _("All")), *Kind.choices]
+    )
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 class LiveForm(forms.Form):
@@ -87,6 +92,6 @@ class LiveForm(forms.Form):
 
 class CollectionForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    kind = forms.ChoiceField(label=_("Type"), choices=CollectionKind.choices)
+    kind = forms.ChoiceField(label=pgettext_lazy("media", "Type"), choices=CollectionKind.choices)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     owner_region = RegionField(label=_("Owner region"))

@@ -9,6 +9,7 @@ from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from ruralcast.accounts.access import access_require_somewhere, action_prefixes
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
@@ -153,7 +154,15 @@ def completeness(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     period = _period(request, data_set.period_type)
     state = selectors.completeness(data_set=data_set, period=period, region=region)
     if request.GET.get("format") in ("xlsx", "csv"):
-        header = [_("Code"), _("Region"), _("Expected"), _("Reported"), _("On time"), _("Complete %"), _("On time %")]
+        header = [
+            _("Code"),
+            _("Region"),
+            pgettext("reports", "Expected"),
+            _("Reported"),
+            _("On time"),
+            _("Complete %"),
+            _("On time %"),
+        ]
         rows = [
             [r.region.code, r.region.name, r.expected, r.reported, r.on_time, r.rate, r.timely_rate] for r in state.rows
         ]
