@@ -124,12 +124,15 @@ def test_a_village_broadcaster_speaks_from_the_browser_and_the_village_loudspeak
         url = live_stack["url"]
         log_in(page, url, "dashizi-broadcaster", live_stack["credentials"]["dashizi-broadcaster"])
         page.goto(f"{url}/live/")
-        page.locator("input[name=target]").evaluate(f"(input) => {{ input.value = '{VILLAGE}'; }}")
-        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("[data-region-picker] input[type=search]").fill("大十字")
+        page.locator(f"[data-region-code='{VILLAGE}']").first.click()
+        questions: list[str] = []
+        page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
         page.locator("#live-start").click()
         panel = page.locator("#live-panel")
         expect(panel).to_have_attribute("data-state", "on-air", timeout=15000)
         session = panel.get_attribute("data-session")
+        assert "大十字" in questions[0] and VILLAGE not in questions[0]  # the region by name, not its code
         played = live_stack["cache"] / "live" / f"live-{session}.mp3"
         _wait(lambda: played.exists() and played.stat().st_size > 4 * 720, 20, "the agent to play the live chunks")
         expect(page.locator("#live-status")).to_contain_text("1", timeout=10000)  # one terminal reported

@@ -43,10 +43,12 @@
     return data;
   }
 
+  // The region as people name it: the picker's chosen label ("榕江县 › 古州镇 (5226…)"), never the bare code.
   function targetName() {
     const field = form.querySelector("[name=target]");
-    const picked = form.querySelector("[data-region-name]");
-    return (picked && picked.dataset.regionName) || (field && field.value) || "";
+    const chosen = form.querySelector("[data-picker-chosen]");
+    const label = chosen ? chosen.textContent.trim() : "";
+    return (label && label !== "—" && label.replace(/\s*\(\d+\)$/, "")) || (field && field.value) || "";
   }
 
   async function refreshStatus() {
