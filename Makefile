@@ -14,6 +14,9 @@ run: export RURALCAST_MQTT_PORT := $(RURALCAST_MQTT_PORT)
 run: export RURALCAST_ACCEL_REDIRECT_PREFIX := /_protected/
 # ...and the platform reads the client's address from nginx's X-Forwarded-For (uvicorn itself ignores it).
 run: export RURALCAST_TRUSTED_PROXIES ?= 127.0.0.1/32
+# Listening on every address (RURALCAST_HOST=0.0.0.0, to look at the demo from another machine):
+# the console answers to this machine's own addresses too.
+run: export DJANGO_ALLOWED_HOSTS ?= $(shell scripts/allowed-hosts.sh $(RURALCAST_HOST))
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint format drift test-sqlite test-postgres bench schema messages lock demo-passwords postgres clean help
@@ -30,8 +33,10 @@ run:
 	@# Static files for nginx: symbolic links into the apps, so an edited file shows on reload.
 	@$(PY) manage.py collectstatic --noinput --link --clear -v0
 	@echo
-	@echo "ruralcast console: http://$(RURALCAST_HOST):$(RURALCAST_PORT)/   (API docs: /api/v1/docs)"
-	@echo "Log in with a user above or from .run/demo-credentials.txt. Stop with Ctrl-C."
+	@if [ "$(RURALCAST_HOST)" = 0.0.0.0 ]; then for address in $$(scripts/allowed-hosts.sh 0.0.0.0 | tr , ' '); do \
+	  echo "ruralcast console: http://$$address:$(RURALCAST_PORT)/   (API docs: /api/v1/docs)"; done; \
+	else echo "ruralcast console: http://$(RURALCAST_HOST):$(RURALCAST_PORT)/   (API docs: /api/v1/docs)"; fi
+	@echo "Log in with a user above or from $(CURDIR)/.run/demo-credentials.txt. Stop with Ctrl-C."
 	@$(PY) -m honcho start -f Procfile
 
 test:
