@@ -61,6 +61,17 @@ class LiveSession(models.Model):
         """What terminals put in a receipt's `ebm_id` for this session (docs/protocols.md §10)."""
         return f"live-{self.pk}"
 
+    @property
+    def end_reason_label(self) -> str:
+        """Why the session ended, in the reader's language (an unknown reason is shown as stored)."""
+        labels = {
+            "stopped": _("stopped by the speaker"),
+            "disconnected": _("the speaker's connection was lost"),
+            "bad_frame": _("the browser sent audio the platform could not read"),
+            "end": _("the line-in source ended"),
+        }
+        return str(labels.get(self.end_reason, self.end_reason))
+
 
 class LiveReceipt(models.Model):
     session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="receipts")

@@ -141,6 +141,9 @@ def test_a_village_broadcaster_speaks_from_the_browser_and_the_village_loudspeak
         assert int(panel.get_attribute("data-frames-sent") or 0) > 5
         page.locator("#live-stop").click()
         expect(panel).to_have_attribute("data-state", "ended", timeout=10000)
+        # The past sessions list shows the session just ended without a reload, with why it ended.
+        expect(page.locator(f"#live-sessions a[href='/live/{session}/']")).to_have_count(1, timeout=10000)
+        expect(page.locator("#live-sessions")).to_contain_text("由喊话人结束")
 
         page.goto(f"{url}/live/{session}/")
         for _ in range(20):  # the recording is normalised into the library right after the stop

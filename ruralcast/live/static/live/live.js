@@ -83,7 +83,19 @@
     if (message) showError(message);
     if (current.session) {
       setTimeout(() => { fetch(current.session.status, { credentials: "same-origin" }).then((r) => r.text()).then((html) => { statusBox.innerHTML = html; }); }, 1500);
+      setTimeout(refreshSessions, 1500);
     }
+  }
+
+  // The past-sessions table of this page, fetched again so the session just ended shows without a reload.
+  async function refreshSessions() {
+    const table = document.getElementById("live-sessions");
+    if (!table) return;
+    try {
+      const response = await fetch(location.href, { credentials: "same-origin" });
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("live-sessions");
+      if (response.ok && fresh) table.replaceChildren(...fresh.childNodes);
+    } catch (error) { /* the table stays as it was; a reload shows it */ }
   }
 
   async function start(event) {
