@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Playwright, expect
+from playwright.sync_api import Dialog, Playwright, expect
 
 from ruralcast.web.tests.browser import BASE_DIR, SCREENSHOTS, _free_port, csp_watch, log_in
 
@@ -127,7 +127,12 @@ def test_a_village_broadcaster_speaks_from_the_browser_and_the_village_loudspeak
         page.locator("[data-region-picker] input[type=search]").fill("大十字")
         page.locator(f"[data-region-code='{VILLAGE}']").first.click()
         questions: list[str] = []
-        page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+
+        def answer(dialog: Dialog) -> None:
+            questions.append(dialog.message)
+            dialog.accept()
+
+        page.once("dialog", answer)
         page.locator("#live-start").click()
         panel = page.locator("#live-panel")
         expect(panel).to_have_attribute("data-state", "on-air", timeout=15000)
