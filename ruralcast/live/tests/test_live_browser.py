@@ -96,7 +96,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             return False
 
     try:
-        _wait(up, 30, "the web server")
+        _wait(up, 90, "the web server")
         spawn("agent", [str(Path(sys.executable).parent / "ruralcast-terminal"), "agent", "--config", str(config)])
         _wait(lambda: "connected" in (logs / "agent.log").read_text(errors="replace"), 20, "the agent")
         yield {"url": url, "credentials": credentials, "cache": cache, "terminal": terminal, "logs": logs}
