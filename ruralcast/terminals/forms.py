@@ -95,6 +95,18 @@ class CommandForm(forms.Form):
     )
     timeout_s = forms.IntegerField(label=_("Answer within (seconds)"), min_value=10, max_value=86_400, initial=120)
 
+    # Which commands each parameter field belongs to; the page shows only the chosen command's.
+    FIELD_COMMANDS: dict[str, tuple[str, ...]] = {
+        "volume": (CommandKind.VOLUME, CommandKind.CONFIG),
+        "power_on": (CommandKind.POWER,),
+        "status_interval": (CommandKind.CONFIG,),
+    }
+
+    def field_groups(self) -> list[tuple[forms.BoundField, str]]:
+        """Each field with the commands it belongs to ("" for fields every command has), space-separated
+        for the page's `data-command-fields` attribute."""
+        return [(field, " ".join(self.FIELD_COMMANDS.get(field.name, ()))) for field in self]
+
     def params(self) -> dict[str, Any]:
         data = self.cleaned_data
         kind = data["kind"]

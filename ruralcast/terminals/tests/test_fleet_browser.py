@@ -22,3 +22,18 @@ def test_a_maintainer_sees_the_demo_countys_fleet_drills_down_and_opens_the_map(
     page.screenshot(path=str(SCREENSHOTS / "fleet-township.png"), full_page=True)
     page.goto(f"{url}/terminals/all/?region=522632100000")
     expect(page.locator("[data-terminal-list] tbody tr").first).to_contain_text("6522632100")
+
+    # The command form shows only the chosen command's fields; chosen by keyboard.
+    page.goto(f"{url}/terminals/commands/new/?region=522632000000")
+    kind = page.locator("select[name=kind]")
+    kind.focus()
+    kind.select_option("volume")
+    expect(page.locator("input[name=volume]")).to_be_visible()
+    expect(page.locator("select[name=power_on]")).to_be_hidden()
+    expect(page.locator("input[name=status_interval]")).to_be_hidden()
+    kind.select_option("reboot")
+    expect(page.locator("input[name=volume]")).to_be_hidden()
+    expect(page.locator("input[name=timeout_s]")).to_be_visible()  # every command has an answer time
+    kind.select_option("config")
+    expect(page.locator("input[name=volume]")).to_be_visible()
+    expect(page.locator("input[name=status_interval]")).to_be_visible()

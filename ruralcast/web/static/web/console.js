@@ -62,6 +62,21 @@
       picker.querySelector(".picker-results").innerHTML = "";
     }
   });
+  // The command form shows only the parameter fields of the chosen command (all of them without script).
+  function showCommandFields(form) {
+    var kind = form.querySelector("select[name=kind]");
+    if (!kind) return;
+    form.querySelectorAll("[data-command-fields]").forEach(function (group) {
+      group.hidden = group.dataset.commandFields.split(" ").indexOf(kind.value) === -1;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("[data-command-form]");
+    if (form && event.target.name === "kind") showCommandFields(form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-command-form]").forEach(showCommandFields);
+  });
   // Forms marked data-confirm ask before submitting (revoking, deactivating, replacing).
   document.addEventListener("submit", function (event) {
     var form = event.target;
