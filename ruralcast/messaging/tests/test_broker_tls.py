@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from cryptography import x509
 from ruralcast_terminal.config import AgentConfig
+from ruralcast_terminal.fleet import Fleet
+from ruralcast_terminal.fleet_plan import TerminalSpec
 from ruralcast_terminal.mqtt import Client, ConnectRefused
+from ruralcast_terminal.protocol import TrustList
 from ruralcast_terminal.provision import check_credentials
 from ruralcast_terminal.tls import client_context
 
@@ -200,3 +203,26 @@ def test_two_platform_processes_share_the_platform_account_without_knocking_each
     assert inbox.wait(1)
     assert first.connected and second.connected
     assert first.connects == 1 and second.connects == 1
+
+
+def test_the_simulators_terminals_connect_over_tls_with_the_pinned_ca(
+    tls_broker: Broker, terminal: Registration, other_terminal: Registration
+) -> None:
+    specs = [
+        TerminalSpec(r.terminal.code, r.terminal.village_id, username=r.terminal.code, password=r.password)
+        for r in (terminal, other_terminal)
+    ]
+
+    async def run() -> int:
+        fleet = Fleet(specs, host="127.0.0.1", port=tls_broker_port(), trust=TrustList(), ca_pem=ca_pem())
+        fleet.start()
+        for _ in range(100):
+            if fleet.connected == len(specs):
+                break
+            await asyncio.sleep(0.05)
+        connected = fleet.connected
+        for vt in fleet.terminals:
+            await vt.client.disconnect()
+        return connected
+
+    assert asyncio.run(run()) == 2
