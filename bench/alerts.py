@@ -352,7 +352,11 @@ def main() -> None:
         transports["tls"] = ["--broker", f"127.0.0.1:{tls_port}", "--ca", str(broker_dir() / CA_CERT_FILE)]
     dispatcher = _spawn([*manage, "dispatcher"], logs / "dispatcher.log")
     ingest = _spawn([*manage, "ingest"], logs / "ingest.log")
-    time.sleep(2)
+    # The ingest worker's first session starts with its first subscription: receipts sent before it
+    # are lost, so wait for both workers (slow to start on a loaded machine), not a fixed time.
+    for name, line in (("dispatcher", "dispatcher running"), ("ingest", "ingest running")):
+        _wait(lambda n=name, text=line: text in (logs / f"{n}.log").read_text(errors="replace"), 120, name)
+    time.sleep(1)
 
     runs = []
     try:
