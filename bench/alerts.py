@@ -342,7 +342,7 @@ def main() -> None:
     python = sys.executable
     manage = [python, str(ROOT / "manage.py")]
     broker = _spawn([*manage, "broker_run"], logs / "broker.log")
-    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", mqtt_port)) == 0, 30, "broker")
+    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", mqtt_port)) == 0, 120, "broker")
     transports = {"plain": ["--broker", f"127.0.0.1:{mqtt_port}"]}
     if tls_port:
         from ruralcast.messaging.broker import broker_dir

@@ -226,3 +226,15 @@ def test_the_simulators_terminals_connect_over_tls_with_the_pinned_ca(
         return connected
 
     assert asyncio.run(run()) == 2
+
+
+def test_the_demo_simulator_connects_over_tls_when_the_broker_has_a_tls_listener(
+    settings: Any, tls_settings: dict[str, Any]
+) -> None:
+    from ruralcast.terminals.management.commands.demo_simulator import Command
+
+    broker_argument, address, ca_flag, ca_path = Command()._broker()
+    assert (broker_argument, address, ca_flag) == ("--broker", f"127.0.0.1:{tls_settings['TLS_PORT']}", "--ca")
+    assert Path(ca_path).read_text() == ca_pem()
+    settings.RURALCAST_MQTT = {**tls_settings, "TLS_PORT": 0}
+    assert Command()._broker() == ["--broker", f"127.0.0.1:{tls_settings['PORT']}"]
