@@ -213,7 +213,7 @@ def _receipt_bytes(ebm_id: str, terminal: str) -> int:
     return len(receipts_bytes(terminal=terminal, ebm_id=ebm_id, events=[("received", "", now), ("started", "", now)]))
 
 
-def _django(workdir: Path, mqtt_port: int) -> None:
+def _django(workdir: Path, mqtt_port: int, tls_port: int = 0) -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.django.local",
@@ -222,6 +222,7 @@ def _django(workdir: Path, mqtt_port: int) -> None:
             "LOG_LEVEL": "WARNING",
             "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
             "RURALCAST_MQTT_PORT": str(mqtt_port),
+            "RURALCAST_MQTT_TLS_PORT": str(tls_port),
         }
     )
     import django
@@ -282,11 +283,17 @@ def main() -> None:
         default="real",
         help="virtual loudspeakers send `finished` after the audio's length (real) or at once (instant)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="run each fleet twice in the same run, plain TCP then TLS (the broker's terminal listener, CA pinned)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="rc-bench-alerts-"))
     mqtt_port = _free_port()
-    _django(workdir, mqtt_port)
+    tls_port = _free_port() if args.tls else 0
+    _django(workdir, mqtt_port, tls_port)
     from django.conf import settings
     from django.core.management import call_command
     from django.db.models import Max
@@ -335,19 +342,30 @@ def main() -> None:
     python = sys.executable
     manage = [python, str(ROOT / "manage.py")]
     broker = _spawn([*manage, "broker_run"], logs / "broker.log")
-    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", mqtt_port)) == 0, 30, "broker")
+    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", mqtt_port)) == 0, 120, "broker")
+    transports = {"plain": ["--broker", f"127.0.0.1:{mqtt_port}"]}
+    if tls_port:
+        from ruralcast.messaging.broker import broker_dir
+        from ruralcast.messaging.tls import CA_CERT_FILE
+
+        _wait(lambda: socket.socket().connect_ex(("127.0.0.1", tls_port)) == 0, 30, "broker's TLS listener")
+        transports["tls"] = ["--broker", f"127.0.0.1:{tls_port}", "--ca", str(broker_dir() / CA_CERT_FILE)]
     dispatcher = _spawn([*manage, "dispatcher"], logs / "dispatcher.log")
     ingest = _spawn([*manage, "ingest"], logs / "ingest.log")
-    time.sleep(2)
+    # The ingest worker's first session starts with its first subscription: receipts sent before it
+    # are lost, so wait for both workers (slow to start on a loaded machine), not a fixed time.
+    for name, line in (("dispatcher", "dispatcher running"), ("ingest", "ingest running")):
+        _wait(lambda n=name, text=line: text in (logs / f"{n}.log").read_text(errors="replace"), 120, name)
+    time.sleep(1)
 
     runs = []
     try:
-        for count in sorted(args.count):
+        for count, transport in [(count, mode) for count in sorted(args.count) for mode in transports]:
             chosen = credentials[:count]
             password_file = workdir / f"passwords-{count}"
             password_file.write_text("".join(f"{code}:{password}\n" for code, password in chosen))
             processes = default_processes(count)
-            report = workdir / f"simulator-{count}.json"
+            report = workdir / f"simulator-{count}-{transport}.json"
             simulator = _spawn(
                 [
                     str(Path(python).parent / "ruralcast-terminal"),
@@ -356,8 +374,7 @@ def main() -> None:
                     str(count),
                     "--region",
                     PROVINCE,
-                    "--broker",
-                    f"127.0.0.1:{mqtt_port}",
+                    *transports[transport],
                     "--processes",
                     str(processes),
                     "--password-file",
@@ -372,9 +389,9 @@ def main() -> None:
                     str(report),
                     *(["--real-playback"] if args.playback == "real" else []),
                 ],
-                logs / f"simulator-{count}.log",
+                logs / f"simulator-{count}-{transport}.log",
             )
-            log_path = logs / f"simulator-{count}.log"
+            log_path = logs / f"simulator-{count}-{transport}.log"
             _wait(lambda path=log_path: '"event": "ready"' in path.read_text(errors="replace"), 600, "simulator")
             time.sleep(1)
 
@@ -450,6 +467,7 @@ def main() -> None:
             runs.append(
                 {
                     "terminals": count,
+                    "transport": transport,
                     "processes": processes,
                     "message_bytes": message_bytes,
                     "started_stored_p50_s": _percentile(latencies, 0.5),
@@ -484,6 +502,17 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
 
+    # --tls: the same fleet over TLS against plain TCP, same run (goal: p99 <= 1.5x plain).
+    by_transport = {(run["terminals"], run["transport"]): run for run in runs}
+    tls_vs_plain = {
+        str(count): {
+            key: round(tls[key] / plain[key], 2) if plain[key] else None
+            for key in ("started_stored_p50_s", "started_stored_p99_s", "ingest_done_s")
+        }
+        | {"broker_cpu_s": [plain["critical_cpu_s"].get("broker"), tls["critical_cpu_s"].get("broker")]}
+        for (count, transport), tls in by_transport.items()
+        if transport == "tls" and (plain := by_transport.get((count, "plain")))
+    }
     record(
         "alerts",
         {
@@ -493,6 +522,7 @@ def main() -> None:
             "playback": args.playback,
             "goal": "p99 <= 1 s at 10,000 and <= 2x bare fan-out",
             "runs": runs,
+            **({"tls_vs_plain": tls_vs_plain} if tls_vs_plain else {}),
         },
     )
 

@@ -234,13 +234,20 @@ DEMO_PROVINCE = env("RURALCAST_DEMO_PROVINCE", default="52")
 RURALCAST_MQTT = {
     "HOST": env("RURALCAST_MQTT_HOST", default="127.0.0.1"),
     "PORT": env.int("RURALCAST_MQTT_PORT", default=18830),  # not 1883: a system mosquitto may hold it
-    # The address the platform's broker (`broker_run`) listens on; 0.0.0.0 for terminals on the network.
+    # The address of the platform's own listener (plain TCP, PORT): loopback only (messaging/broker.py).
     "LISTEN": env("RURALCAST_MQTT_LISTEN", default="127.0.0.1"),
+    # The terminals' TLS listener (0: none) and the address it listens on (0.0.0.0 for terminals on
+    # the network); its certificate's names besides PUBLIC_ADDRESS's host (comma separated).
+    "TLS_PORT": env.int("RURALCAST_MQTT_TLS_PORT", default=18883),
+    "TERMINAL_LISTEN": env("RURALCAST_MQTT_TERMINAL_LISTEN", default="127.0.0.1"),
+    "TLS_NAMES": env("RURALCAST_MQTT_TLS_NAMES", default=""),
+    # An operator's opt-in to plain TCP for terminals on TERMINAL_LISTEN (0: none): passwords in clear.
+    "PLAIN_PORT": env.int("RURALCAST_MQTT_PLAIN_PORT", default=0),
     "USERNAME": env("RURALCAST_MQTT_USERNAME", default="ruralcast-platform"),
     "PASSWORD": env("RURALCAST_MQTT_PASSWORD", default=""),
     "CONFIGURED": "RURALCAST_MQTT_HOST" in os.environ or "RURALCAST_MQTT_PORT" in os.environ,
-    # The broker address written into terminals' provisioning files (HOST:PORT as devices reach it);
-    # empty: HOST:PORT above (right for the one-machine demo only).
+    # The broker address written into terminals' provisioning files (HOST:PORT as devices reach it,
+    # the TLS listener's when TLS_PORT is set); empty: HOST:TLS_PORT (or HOST:PORT without TLS).
     "PUBLIC_ADDRESS": env("RURALCAST_MQTT_PUBLIC_ADDRESS", default=""),
     # Who reads region topics (messaging/broker.py `acl_render`): "covering" (default) confines each
     # terminal to its village's region topics with a `user` block per terminal; "shared" lets every

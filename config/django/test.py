@@ -14,7 +14,8 @@ WHITENOISE_USE_FINDERS = True
 # environment must not make every health check depend on a broker.
 from config.django.base import RURALCAST_MQTT  # noqa: E402
 
-RURALCAST_MQTT = {**RURALCAST_MQTT, "CONFIGURED": False}
+# No TLS listener unless a test asks for one on a free port (18883 would clash between test processes).
+RURALCAST_MQTT = {**RURALCAST_MQTT, "CONFIGURED": False, "TLS_PORT": 0, "PLAIN_PORT": 0}
 
 # Tasks run at once in the test process (a test runs the real db_worker on the database backend).
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

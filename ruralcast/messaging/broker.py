@@ -3,8 +3,15 @@
 `manage.py broker_run` writes everything below into RUN_DIR/broker and execs mosquitto in the
 foreground:
 
-- `mosquitto.conf`: one listener (RURALCAST_MQTT LISTEN:PORT), no anonymous clients, no connection
-  limit, persistence in this folder (retained alerts survive a restart), a pid file for reloads;
+- `mosquitto.conf`: the platform's listener (RURALCAST_MQTT LISTEN:PORT, plain TCP, loopback only),
+  the terminals' TLS listener (TERMINAL_LISTEN:TLS_PORT, certificate from `messaging.tls`) and, only
+  if an operator opts in, a plain terminal listener (TERMINAL_LISTEN:PLAIN_PORT); no anonymous
+  clients, no connection limit, persistence in this folder (retained alerts survive a restart), a
+  pid file for reloads. On the terminal listeners `use_username_as_clientid` binds a client's id to
+  its user name, so terminal A's credentials cannot open a session under terminal B's id and knock B
+  off (a per-listener option in mosquitto 2.0, whatever `per_listener_settings` says); the
+  platform's processes share one account with their own client ids, on the loopback listener
+  without that binding;
 - `passwords`: `<user>:<hash>` in mosquitto's own `$7$` PBKDF2-SHA512 format: the platform's service
   account and one line per device account the registered providers name (`messaging.credentials`;
   terminals provide theirs: every terminal not revoked, `Terminal.broker_password_hash`; the
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import logging
 import os
 import pwd
@@ -37,6 +45,7 @@ from django.conf import settings
 from ruralcast_terminal.protocol import covering_codes
 
 from ruralcast.messaging.credentials import broker_accounts, mosquitto_password_hash
+from ruralcast.messaging.tls import tls_files_ensure
 from ruralcast.messaging.topics import ACL_ALL_REGIONS, ACL_OWN_DOWNLINK, ACL_OWN_UPLINKS, EVERYTHING, region_filter
 
 log = logging.getLogger(__name__)
@@ -110,16 +119,54 @@ def _check_path(path: Path) -> str:
     return text
 
 
-def config_render(*, directory: Path) -> str:
+def _loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def listeners_render(*, directory: Path) -> list[str]:
+    """The listener blocks: the platform's (plain, loopback), the terminals' (TLS; plain if opted in)."""
     config = settings.RURALCAST_MQTT
+    listen = config.get("LISTEN") or config["HOST"]
+    if not _loopback(listen):
+        raise BrokerError(
+            f"RURALCAST_MQTT_LISTEN={listen}: the platform's plain listener serves this machine only (it "
+            "would carry passwords in clear and let one client take over another's id); terminals on the "
+            "network connect to RURALCAST_MQTT_TLS_PORT on RURALCAST_MQTT_TERMINAL_LISTEN (docs/deploy.md)"
+        )
+    lines = [f"listener {int(config['PORT'])} {listen}", "max_connections -1"]
+    terminal_listen = config.get("TERMINAL_LISTEN") or listen
+    tls_port = int(config.get("TLS_PORT") or 0)
+    if tls_port:
+        files = tls_files_ensure(directory)
+        lines += [
+            f"listener {tls_port} {terminal_listen}",
+            "max_connections -1",
+            f"cafile {_check_path(files.ca)}",
+            f"certfile {_check_path(files.cert)}",
+            f"keyfile {_check_path(files.key)}",
+            "tls_version tlsv1.2",
+            "use_username_as_clientid true",
+        ]
+    plain_port = int(config.get("PLAIN_PORT") or 0)
+    if plain_port:
+        # The operator's opt-in (RURALCAST_MQTT_PLAIN_PORT): terminals without TLS, passwords in clear.
+        lines += [f"listener {plain_port} {terminal_listen}", "max_connections -1", "use_username_as_clientid true"]
+    return lines
+
+
+def config_render(*, directory: Path) -> str:
     lines = [
         "# Written by ruralcast (messaging/broker.py) on every `manage.py broker_run`; edits are lost.",
         "per_listener_settings false",
         "allow_anonymous false",
         f"password_file {_check_path(directory / PASSWORD_FILE)}",
         f"acl_file {_check_path(directory / ACL_FILE)}",
-        f"listener {int(config['PORT'])} {config.get('LISTEN') or config['HOST']}",
-        "max_connections -1",
+        *listeners_render(directory=directory),
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
         f"max_packet_size {MAX_PACKET_BYTES}",

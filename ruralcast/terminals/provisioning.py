@@ -3,7 +3,7 @@
 A provisioning file is the JSON the agent reads (`ruralcast-terminal provision FILE`, then
 `ruralcast-terminal agent --config …`): the terminal's id and village, the broker's address, its
 own user name and password (issued by `terminal_credentials_issue`, shown once, never stored in
-clear), the trust list of the platform's signing keys, and the status interval. The same document
+clear), the CA its TLS connection pins (`broker_ca`, when the broker has a TLS listener), the trust list of the platform's signing keys, and the status interval. The same document
 travels as a QR code (`RCP1:` + base64url of the zlib-compressed JSON) for installers who scan it
 into the device; both carry the password, so they are handed over like a key, never stuck on the
 device. The **asset label** that is stuck on the device carries only the code and the village.
@@ -21,6 +21,8 @@ import segno
 from django.conf import settings
 from django.utils import timezone
 
+from ruralcast.messaging.broker import broker_dir
+from ruralcast.messaging.tls import broker_ca_pem
 from ruralcast.signing.selectors import trust_list_build
 from ruralcast.terminals.models import Terminal
 from ruralcast.terminals.services import Registration
@@ -33,7 +35,15 @@ DEFAULT_STATUS_INTERVAL = 60
 
 def broker_public_address() -> str:
     mqtt = settings.RURALCAST_MQTT
-    return mqtt.get("PUBLIC_ADDRESS") or f"{mqtt['HOST']}:{mqtt['PORT']}"
+    port = int(mqtt.get("TLS_PORT") or 0) or mqtt["PORT"]
+    return mqtt.get("PUBLIC_ADDRESS") or f"{mqtt['HOST']}:{port}"
+
+
+def broker_tls_fields() -> dict[str, str]:
+    """`broker_ca` (the PEM terminals pin) when the broker has a TLS listener; nothing otherwise."""
+    if not int(settings.RURALCAST_MQTT.get("TLS_PORT") or 0):
+        return {}
+    return {"broker_ca": broker_ca_pem(broker_dir())}
 
 
 def provisioning_document(*, registration: Registration, trust: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -51,6 +61,7 @@ def provisioning_document(*, registration: Registration, trust: list[dict[str, A
         "kind": terminal.kind,
         "model": terminal.model,  # a firmware manifest must name it (ruralcast_terminal.firmware)
         "broker": broker_public_address(),
+        **broker_tls_fields(),
         "username": terminal.code,
         "password": registration.password,
         "trust": trust if trust is not None else trust_list_build().to_list(),

@@ -123,6 +123,8 @@ class Agent:
             config.broker_port,
             username=config.username,
             password=config.password,
+            ssl=config.tls_context(),
+            server_hostname=config.broker_server_name,
             clean_session=False,  # the broker keeps QoS 1 messages for us while we are away
             keepalive=config.keepalive,
             will=Will(status_topic(tid), b'{"online":false}', qos=1, retain=True),

@@ -9,6 +9,7 @@ such a file from the platform's provisioning document (`provision.py`).
 from __future__ import annotations
 
 import json
+import ssl
 import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +32,10 @@ class AgentConfig:
     broker_port: int = 1883
     username: str | None = None
     password: str | None = None
+    # TLS with CA pinning (tls.py): the PEM of the CA that signed the broker's certificate; None:
+    # plain TCP (the platform's loopback listener only, or a plain listener an operator opted in to).
+    broker_ca: str | None = None
+    broker_server_name: str | None = None  # the name the certificate must carry (default: broker_host)
     sink: dict[str, Any] | str | None = None
     freshness: timedelta = protocol.DEFAULT_FRESHNESS
     keepalive: int = 60
@@ -48,11 +53,21 @@ class AgentConfig:
         protocol.covering_codes(self.village_code)  # raises ValueError for a bad code
         if not self.terminal_id or any(c in self.terminal_id for c in "/+#"):
             raise ValueError(f"terminal id {self.terminal_id!r} cannot be an MQTT topic level")
+        if self.broker_ca is not None:
+            self.tls_context()  # raises ValueError for a CA that is not a certificate
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context pinning `broker_ca`, or None for plain TCP."""
+        if self.broker_ca is None:
+            return None
+        from ruralcast_terminal.tls import client_context
+
+        return client_context(self.broker_ca)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, base: Path | None = None) -> AgentConfig:
         """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
-        username, password, trust (the list itself) or trust_path, cache_dir, sink,
+        username, password, broker_ca (PEM: TLS pinned to this CA), broker_server_name, trust (the list itself) or trust_path, cache_dir, sink,
         freshness_seconds, keepalive, reconnect_base, reconnect_cap, status_interval, probe (argv),
         firmware, model, volume. Relative paths are read
         from `base` (the provisioning file's directory)."""
@@ -84,6 +99,8 @@ class AgentConfig:
             broker_port=port,
             username=data.get("username"),
             password=data.get("password"),
+            broker_ca=str(data["broker_ca"]) if data.get("broker_ca") else None,
+            broker_server_name=str(data["broker_server_name"]) if data.get("broker_server_name") else None,
             sink=data.get("sink"),
             freshness=timedelta(
                 seconds=float(data.get("freshness_seconds", protocol.DEFAULT_FRESHNESS.total_seconds()))

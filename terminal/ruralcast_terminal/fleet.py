@@ -55,6 +55,7 @@ from ruralcast_terminal.receipts import (
     receipts_bytes,
 )
 from ruralcast_terminal.router import Receipt, TerminalState, TrustState
+from ruralcast_terminal.tls import client_context
 from ruralcast_terminal.topics import ack_topic, playlog_topic, receipt_topic, status_topic, subscriptions
 
 # A distinct message's verdict of rules 1–4, and whether its attachment (if any) is sound.
@@ -172,7 +173,11 @@ class Fleet:
         fault_rate: float = 0.0,
         reports_status: bool = False,
         playlogs: bool = False,
+        ca_pem: str | None = None,
+        server_name: str | None = None,
     ) -> None:
+        # TLS pinned to the platform's CA (tls.py), one context for the whole share; None: plain TCP.
+        tls = client_context(ca_pem) if ca_pem else None
         # One trust list per process, adopted by the first terminal an update reaches (router.TrustState).
         self.trust = TrustState(trust)
         # Virtual loudspeakers "play" the entries of their schedule (null sink) and upload playlogs.
@@ -215,6 +220,8 @@ class Fleet:
                 reconnect_base=reconnect_base,
                 reconnect_cap=reconnect_cap,
                 connect_gate=gate,
+                ssl=tls,
+                server_hostname=server_name,
             )
             state = TerminalState(
                 terminal_id=spec.terminal_id, village_code=spec.village_code, trust=self.trust, freshness=freshness

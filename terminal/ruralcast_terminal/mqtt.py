@@ -17,8 +17,8 @@ at least once; PINGREQ when the link has been idle; DISCONNECT. `Client.start()`
 up: it reconnects with exponential back-off and jitter (capped) and subscribes again each time.
 
 Not supported, on purpose: QoS 2 (the platform never uses it; a QoS 2 PUBLISH closes the link),
-MQTT 5, TLS (terminate TLS in front of the broker or add an `ssl` context to `loop.create_connection`
-when needed), websockets.
+MQTT 5, websockets. TLS is the stdlib's: pass `ssl=` a context (`ruralcast_terminal.tls.client_context`
+pins the platform's CA) and, if the certificate names the broker otherwise, `server_hostname=`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl as _ssl
 import struct
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar, cast
@@ -247,8 +248,12 @@ class Client:
         max_queued: int = 10_000,
         max_packet: int = DEFAULT_MAX_PACKET,
         connect_gate: asyncio.Semaphore | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
     ) -> None:
         self.client_id = client_id
+        # TLS (None: plain TCP). The handshake counts against `connect_timeout`.
+        self.ssl, self.server_hostname = ssl, server_hostname
         self.host, self.port = host, port
         self.username, self.password = username, password
         self.clean_session = clean_session
@@ -311,11 +316,21 @@ class Client:
     async def connect(self) -> bool:
         """One connection attempt: TCP, CONNECT/CONNACK, SUBSCRIBE/SUBACK, resend unacknowledged.
 
-        Returns the broker's session-present flag. Raises OSError, TimeoutError or MQTTError.
+        Returns the broker's session-present flag. Raises OSError (ssl.SSLError, e.g. a certificate
+        the pinned CA did not sign, is one), TimeoutError or MQTTError.
         """
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.connect_timeout):
-            _, link = await loop.create_connection(lambda: _Link(self), self.host, self.port)
+            if self.ssl is None:
+                _, link = await loop.create_connection(lambda: _Link(self), self.host, self.port)
+            else:
+                _, link = await loop.create_connection(
+                    lambda: _Link(self),
+                    self.host,
+                    self.port,
+                    ssl=self.ssl,
+                    server_hostname=self.server_hostname or self.host,
+                )
             self._link = link
             try:
                 self._connack = loop.create_future()

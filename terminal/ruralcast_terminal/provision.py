@@ -68,9 +68,12 @@ def install(document: dict[str, Any], directory: Path) -> tuple[Path, AgentConfi
 
 
 async def check_credentials(config: AgentConfig, *, timeout: float = 10.0) -> None:
-    """One CONNECT with the terminal's credentials; raises on refusal.
+    """One CONNECT with the terminal's credentials (over TLS when the file carries `broker_ca`);
+    raises on refusal.
 
-    Under its own client id, so that a running agent keeps its connection and persistent session.
+    Under its own client id; on the broker's terminal listeners, which bind a terminal's client id
+    to its user name (docs/security.md), the broker makes it the terminal's own, so run the check
+    before the agent starts (as `provision` does), not beside a running agent.
     """
     client = Client(
         f"{config.terminal_id}-check",
@@ -79,6 +82,8 @@ async def check_credentials(config: AgentConfig, *, timeout: float = 10.0) -> No
         username=config.username,
         password=config.password,
         clean_session=True,
+        ssl=config.tls_context(),
+        server_hostname=config.broker_server_name,
         connect_timeout=timeout,
     )
     await client.connect()

@@ -112,6 +112,8 @@ class RunOptions:
     real_playback: bool = False
     status_interval: float = 0.0  # seconds between status reports per terminal; 0: none
     fault_rate: float = 0.0  # fraction of terminals reporting a speaker fault
+    ca_pem: str = ""  # TLS pinned to this CA (PEM); empty: plain TCP
+    server_name: str = ""  # the name the broker's certificate carries (default: the host)
 
 
 async def _run_share(
@@ -132,6 +134,8 @@ async def _run_share(
         fault_rate=options.fault_rate,
         reports_status=options.status_interval > 0,
         playlogs=options.playlogs,
+        ca_pem=options.ca_pem or None,
+        server_name=options.server_name or None,
     )
     fleet.start()
     reporter = asyncio.create_task(fleet.report_status(options.status_interval))
@@ -363,6 +367,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", required=True, help="12-digit region code the terminals lie below")
     parser.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT of the MQTT broker")
     parser.add_argument(
+        "--ca", type=Path, help="TLS: PEM of the CA the broker's certificate must chain to (the provisioning broker_ca)"
+    )
+    parser.add_argument("--server-name", default="", help="TLS: the name in the broker's certificate (default: HOST)")
+    parser.add_argument(
         "--processes",
         type=int,
         default=None,
@@ -447,6 +455,8 @@ def simulate_main(args: argparse.Namespace) -> int:
         real_playback=args.real_playback,
         status_interval=args.status_interval,
         fault_rate=args.fault_rate,
+        ca_pem=args.ca.read_text("ascii") if args.ca else "",
+        server_name=args.server_name,
     )
     processes = args.processes or default_processes(len(specs))
     summary = run_fleet(specs, options, processes=max(1, min(processes, len(specs))))

@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from ruralcast.messaging.broker import broker_dir
+from ruralcast.messaging.tls import tls_files_ensure
 from ruralcast.terminals.demo import simulator_files, trust_file_write
 
 
@@ -27,13 +29,12 @@ class Command(BaseCommand):
             raise CommandError("No demo terminals: run `manage.py demo_setup` first.")
         trust_file_write()  # pick up key rotations since the demo was set up
         program = shutil.which("ruralcast-terminal", path=os.path.dirname(sys.executable)) or "ruralcast-terminal"
-        mqtt = settings.RURALCAST_MQTT
         arguments = [
             program,
             "simulate",
             "--count", str(files.count),
             "--region", options["region"],
-            "--broker", f"{mqtt['HOST']}:{mqtt['PORT']}",
+            *self._broker(),
             "--password-file", str(files.passwords),
             "--trust", str(files.trust),
             "--connect-timeout", "120",
@@ -47,3 +48,12 @@ class Command(BaseCommand):
         self.stdout.write(f"simulating {files.count} terminals: {' '.join(arguments[:6])} …")
         self.stdout.flush()
         os.execv(program, arguments)  # noqa: S606 — replace this process with the simulator
+
+    def _broker(self) -> list[str]:
+        """Over TLS, as a village terminal connects, when the broker has a TLS listener."""
+        mqtt = settings.RURALCAST_MQTT
+        tls_port = int(mqtt.get("TLS_PORT") or 0)
+        if not tls_port:
+            return ["--broker", f"{mqtt['HOST']}:{mqtt['PORT']}"]
+        ca = tls_files_ensure(broker_dir()).ca
+        return ["--broker", f"{mqtt['HOST']}:{tls_port}", "--ca", str(ca)]
