@@ -17,7 +17,9 @@ from ruralcast.security.models import SecurityKind
 from ruralcast.security.services import SecurityEventIn, security_events_record
 
 
-def on_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+def on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     username = str(credentials.get("username") or "")[:150]
     if not username:
         return

@@ -6,6 +6,7 @@ at each scrape (one grouped query over a table of a few rows per county and day)
 Prometheus with e.g. `increase(ruralcast_security_events_total[1h]) > 10`.
 """
 
+import contextlib
 from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -38,7 +39,5 @@ _COLLECTOR = SecurityCollector()
 
 def metrics_register() -> None:
     """Register the collector once per process (AppConfig.ready may run twice in tests)."""
-    try:
+    with contextlib.suppress(ValueError):  # already registered
         REGISTRY.register(_COLLECTOR)
-    except ValueError:
-        pass  # already registered

@@ -61,9 +61,11 @@ def security_totals_by_kind_and_county() -> dict[tuple[str, str], int]:
     """Every count ever, per (kind, county prefix): what the Prometheus counter shows (unscoped:
     /metrics is for the monitoring server only)."""
     totals: dict[tuple[str, str], int] = {}
-    for region_code, kind, count in SecurityCount.objects.values_list("region_code", "kind").annotate(
-        n=Sum("count")
-    ).values_list("region_code", "kind", "n"):
+    for region_code, kind, count in (
+        SecurityCount.objects.values_list("region_code", "kind")
+        .annotate(n=Sum("count"))
+        .values_list("region_code", "kind", "n")
+    ):
         county = region_code[:6].ljust(12, "0") if region_code else ""
         totals[(kind, county)] = totals.get((kind, county), 0) + int(count or 0)
     return totals

@@ -33,6 +33,4 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     events = security_event_list(user=request.user).iterator()
     header = ["time", "kind", "region", "terminal", "user", "detail"]
     rows = ([e.at.isoformat(), e.kind, e.region_code, e.terminal_code, e.username, e.detail] for e in events)
-    return csv_streaming_response(
-        filename=f"security-{timezone.localdate():%Y%m%d}.csv", header=header, rows=rows
-    )
+    return csv_streaming_response(filename=f"security-{timezone.localdate():%Y%m%d}.csv", header=header, rows=rows)

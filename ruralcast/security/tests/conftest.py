@@ -1,5 +1,7 @@
-"""The real broker of messaging's tests (mosquitto from the generated configuration), shared here."""
+"""The real broker of messaging's tests (mosquitto from the generated configuration) and a drafted
+alert of alerts' tests, shared here."""
 
+from ruralcast.alerts.tests.conftest import drafted, fields_for  # noqa: F401 — fixtures
 from ruralcast.messaging.tests.conftest import (  # noqa: F401 — fixtures
     broker,
     listen,
@@ -8,4 +10,3 @@ from ruralcast.messaging.tests.conftest import (  # noqa: F401 — fixtures
     run_dir,
     terminal,
 )
-from ruralcast.alerts.tests.conftest import drafted, fields_for  # noqa: F401, E402 — fixtures

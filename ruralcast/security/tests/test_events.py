@@ -68,8 +68,12 @@ def test_a_county_sees_its_own_events_only_and_the_province_sees_both(
 ) -> None:
     security_events_record(
         events=[
-            SecurityEventIn(kind=SecurityKind.BAD_SIGNATURE, region_code="522632100001", terminal_code=DASHIZI_TERMINAL),
-            SecurityEventIn(kind=SecurityKind.BAD_SIGNATURE, region_code="522633100001", terminal_code=CONGJIANG_TERMINAL),
+            SecurityEventIn(
+                kind=SecurityKind.BAD_SIGNATURE, region_code="522632100001", terminal_code=DASHIZI_TERMINAL
+            ),
+            SecurityEventIn(
+                kind=SecurityKind.BAD_SIGNATURE, region_code="522633100001", terminal_code=CONGJIANG_TERMINAL
+            ),
             SecurityEventIn(kind=SecurityKind.LOGIN_REFUSED, username="nobody-here"),  # no region: the top only
         ]
     )
@@ -96,7 +100,9 @@ def on_duty(county_alert_approver: User, province_bureau_admin: User, rongjiang:
 
 def test_the_threshold_pages_the_countys_duty_roster_once_per_day(settings: Any, on_duty: User) -> None:
     settings.RURALCAST_SECURITY = {"THRESHOLD": 3}
-    forged = SecurityEventIn(kind=SecurityKind.REFUSED_PUBLISH, region_code="522632100001", terminal_code=DASHIZI_TERMINAL)
+    forged = SecurityEventIn(
+        kind=SecurityKind.REFUSED_PUBLISH, region_code="522632100001", terminal_code=DASHIZI_TERMINAL
+    )
     security_events_record(events=[forged, forged])
     assert not SecurityAlarm.objects.exists()
     assert not Notification.objects.filter(kind="security.surge").exists()
@@ -143,7 +149,9 @@ def test_the_panel_shows_the_readers_events_and_exports_them(
     security_events_record(
         events=[
             SecurityEventIn(kind=SecurityKind.UNKNOWN_KEY, region_code="522632100001", terminal_code=DASHIZI_TERMINAL),
-            SecurityEventIn(kind=SecurityKind.UNKNOWN_KEY, region_code="522633100001", terminal_code=CONGJIANG_TERMINAL),
+            SecurityEventIn(
+                kind=SecurityKind.UNKNOWN_KEY, region_code="522633100001", terminal_code=CONGJIANG_TERMINAL
+            ),
         ]
     )
     client.force_login(county_bureau_admin)
