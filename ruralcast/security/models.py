@@ -2,10 +2,10 @@
 
 A county that is attacked sees it the day it starts: a terminal publishing where the broker's ACL
 refuses it, terminals rejecting messages with a bad signature or an unknown or revoked key,
-receipts naming messages the platform never sent, logins refused. Each event is kept
-(`SecurityEvent`, with the terminal or user where known) and counted (`SecurityCount`, one row per
-region, local day and kind, so the panel and the Prometheus metric read a few rows, not the
-events). `SecurityAlarm` marks the (county, day) whose total reached the threshold: its duty
+receipts naming messages the platform never sent, logins refused. Each event is counted
+(`SecurityCount`, one row per region, hour and kind, so the panel and the Prometheus metric read a
+few rows, not the events) and kept (`SecurityEvent`, with the terminal or user where known) up to
+`EVENTS_KEPT_PER_HOUR` per row of counts: a flood is counted in full without filling the disk. `SecurityAlarm` marks the (county, day) whose total reached the threshold: its duty
 roster is paged once per window.
 """
 
@@ -40,16 +40,16 @@ class SecurityEvent(models.Model):
 
 class SecurityCount(models.Model):
     region_code = models.CharField(max_length=12, blank=True)
-    day = models.DateField()
+    hour = models.DateTimeField()  # the start of the hour (UTC) the events were received in
     kind = models.CharField(max_length=32, choices=SecurityKind.choices)
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["region_code", "day", "kind"], name="security_count_once")]
-        indexes = [models.Index(fields=["day", "region_code"], name="security_count_day_region")]
+        constraints = [models.UniqueConstraint(fields=["region_code", "hour", "kind"], name="security_count_once")]
+        indexes = [models.Index(fields=["hour", "region_code"], name="security_count_hour_region")]
 
     def __str__(self) -> str:
-        return f"{self.region_code} {self.day} {self.kind}: {self.count}"
+        return f"{self.region_code} {self.hour:%Y-%m-%d %H}h {self.kind}: {self.count}"
 
 
 class SecurityAlarm(models.Model):

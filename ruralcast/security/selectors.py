@@ -4,13 +4,14 @@ its security events (an event without a region, a login by an unknown name, only
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.security.models import SecurityCount, SecurityEvent, SecurityKind
+from ruralcast.security.services import hour_of
 
 SCOPE_ACTION = Action.AUDIT_VIEW
 
@@ -19,8 +20,8 @@ SCOPE_ACTION = Action.AUDIT_VIEW
 class KindTotals:
     kind: str
     label: str
-    last_day: int  # the last 24 hours, from the events
-    last_week: int  # the last 7 local days, today included, from the counts
+    last_day: int  # the last 24 hours (the hour under way and the 23 before it)
+    last_week: int  # the last 7 days, in hours likewise
 
 
 def security_event_list(*, user: User, days: int = 7) -> QuerySet[SecurityEvent]:
@@ -37,20 +38,14 @@ def security_totals(*, user: User) -> list[KindTotals]:
     day: dict[str, int] = {}
     week: dict[str, int] = {}
     if scope is not None:
-        since = timezone.now() - timedelta(hours=24)
-        day = dict(
-            SecurityEvent.objects.filter(scope, at__gte=since)
-            .values_list("kind")
-            .annotate(n=Count("id"))
-            .values_list("kind", "n")
-        )
-        first_day = timezone.localdate() - timedelta(days=6)
-        week = dict(
-            SecurityCount.objects.filter(scope, day__gte=first_day)
-            .values_list("kind")
-            .annotate(n=Sum("count"))
-            .values_list("kind", "n")
-        )
+        this_hour = hour_of(timezone.now())
+        counted = SecurityCount.objects.filter(scope)
+
+        def since(hours: int) -> dict[str, int]:
+            rows = counted.filter(hour__gt=this_hour - timedelta(hours=hours)).values_list("kind")
+            return dict(rows.annotate(n=Sum("count")).values_list("kind", "n"))
+
+        day, week = since(24), since(24 * 7)
     return [
         KindTotals(kind=kind, label=str(label), last_day=day.get(kind, 0), last_week=week.get(kind, 0))
         for kind, label in SecurityKind.choices

@@ -2,17 +2,16 @@
 
 `security_events_record(events=[…])` is a deliberate bulk writer (CONTRIBUTING.md): what devices,
 the broker and anonymous login attempts report, with no person acting, in batches from the ingest
-worker, the broker-log watch and the login path. Each event is kept and counted per (region, local
-day, kind); then each county touched whose total of the day reached
+worker, the broker-log watch and the login path. Each event is counted per (region, hour, kind)
+and kept up to `EVENTS_KEPT_PER_HOUR` per count; then each county touched whose total of the day reached
 `RURALCAST_SECURITY["THRESHOLD"]` gets one `SecurityAlarm` and its duty roster is paged
 (`notifications.paging.duty_page`, audited there). The alarm row is unique per (county, day), so a
 window pages once however many events follow.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -28,6 +27,8 @@ from ruralcast.regions.models import Region
 from ruralcast.security.models import SecurityAlarm, SecurityCount, SecurityEvent, SecurityKind
 
 DEFAULT_THRESHOLD = 20
+# Events kept per (region, hour, kind); beyond it they are counted only (a flood must not fill the disk).
+EVENTS_KEPT_PER_HOUR = 200
 SURGE_SUBJECT = "security.surge"
 
 SURGE = kind_register(
@@ -96,25 +97,42 @@ def security_events_record(*, events: Sequence[SecurityEventIn]) -> int:
     ]
     if not rows:
         return 0
-    tally = Counter((row.region_code, timezone.localdate(row.at), row.kind) for row in rows)
+    groups: dict[tuple[str, datetime, str], list[SecurityEvent]] = {}
+    for row in rows:
+        groups.setdefault((row.region_code, hour_of(row.at), row.kind), []).append(row)
     with transaction.atomic():
-        SecurityEvent.objects.bulk_create(rows)
-        for (region_code, day, kind), count in sorted(tally.items()):
-            updated = SecurityCount.objects.filter(region_code=region_code, day=day, kind=kind).update(
-                count=F("count") + count
-            )
-            if not updated:
-                try:
-                    with transaction.atomic():
-                        SecurityCount.objects.create(region_code=region_code, day=day, kind=kind, count=count)
-                except IntegrityError:  # a concurrent writer created the row first: add to it
-                    SecurityCount.objects.filter(region_code=region_code, day=day, kind=kind).update(
-                        count=F("count") + count
-                    )
-        for county, day in sorted({(county_of(code), day) for code, day, _kind in tally}):
+        hours = {hour for _code, hour, _kind in groups}
+        before = {
+            (code, hour, kind): count
+            for code, hour, kind, count in SecurityCount.objects.filter(
+                hour__in=hours, region_code__in={code for code, _hour, _kind in groups}
+            ).values_list("region_code", "hour", "kind", "count")
+        }
+        kept: list[SecurityEvent] = []
+        for key, members in groups.items():
+            kept.extend(members[: max(0, EVENTS_KEPT_PER_HOUR - before.get(key, 0))])
+        SecurityEvent.objects.bulk_create(kept)
+        for (region_code, hour, kind), members in sorted(groups.items()):
+            _count_add(region_code=region_code, hour=hour, kind=kind, count=len(members))
+        for county, day in sorted({(county_of(code), timezone.localdate(hour)) for code, hour, _kind in groups}):
             if county:
                 _alarm_if_crossed(county=county, day=day, now=now)
     return len(rows)
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _count_add(*, region_code: str, hour: datetime, kind: str, count: int) -> None:
+    counted = SecurityCount.objects.filter(region_code=region_code, hour=hour, kind=kind)
+    if counted.update(count=F("count") + count):
+        return
+    try:
+        with transaction.atomic():
+            SecurityCount.objects.create(region_code=region_code, hour=hour, kind=kind, count=count)
+    except IntegrityError:  # a concurrent writer created the row first: add to it
+        counted.update(count=F("count") + count)
 
 
 def _alarm_if_crossed(*, county: str, day: date, now: datetime) -> None:
@@ -122,7 +140,8 @@ def _alarm_if_crossed(*, county: str, day: date, now: datetime) -> None:
         return
     threshold = security_threshold()
     counted = SecurityCount.objects.filter(subtree_q(county[: PREFIX_LENGTH[level_of_code(county)]], "region_code"))
-    total = counted.filter(day=day).aggregate(total=Sum("count"))["total"] or 0
+    start, end = day_bounds(day)
+    total = counted.filter(hour__gte=start, hour__lt=end).aggregate(total=Sum("count"))["total"] or 0
     if total < threshold:
         return
     try:

@@ -17,7 +17,7 @@ from ruralcast.notifications.services import duty_slot_add
 from ruralcast.regions.models import Region
 from ruralcast.security.models import SecurityAlarm, SecurityCount, SecurityEvent, SecurityKind
 from ruralcast.security.selectors import security_event_list, security_totals
-from ruralcast.security.services import SecurityEventIn, security_events_record
+from ruralcast.security.services import EVENTS_KEPT_PER_HOUR, SecurityEventIn, security_events_record
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +165,12 @@ def test_the_panel_shows_the_readers_events_and_exports_them(
     client.force_login(make_user(role=Role.VIEWER, region=guzhou))
     assert client.get(reverse("security:panel")).status_code == 403
     assert client.get(reverse("security:export")).status_code == 403
+
+
+def test_a_flood_is_counted_in_full_but_kept_only_up_to_the_cap(settings: Any) -> None:
+    settings.RURALCAST_SECURITY = {"THRESHOLD": 10_000}
+    flood = SecurityEventIn(kind=SecurityKind.UNKNOWN_RECEIPT, region_code="522632100001")
+    security_events_record(events=[flood] * (EVENTS_KEPT_PER_HOUR - 1))
+    security_events_record(events=[flood] * 5)
+    assert SecurityCount.objects.get().count == EVENTS_KEPT_PER_HOUR + 4
+    assert SecurityEvent.objects.count() == EVENTS_KEPT_PER_HOUR
