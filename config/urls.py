@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("ruralcast.accounts.urls")),
     path("regions/", include("ruralcast.regions.urls")),
     path("audit/", include("ruralcast.audit.urls")),
+    path("security/", include("ruralcast.security.urls")),
     path("alerts/", include("ruralcast.alerts.urls")),
     path("reporting/", include("ruralcast.reporting.urls")),
     path("broadcasting/", include("ruralcast.broadcasting.urls")),

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "ruralcast.speech",
     "ruralcast.terminals",
     "ruralcast.messaging",
+    "ruralcast.security",
     "ruralcast.alerts",
     "ruralcast.reporting",
     "ruralcast.broadcasting",
@@ -254,6 +255,14 @@ RURALCAST_MQTT = {
     # terminal read every region topic with one pattern line. mosquitto re-reads the whole file on
     # each registration: fine for a county, a stall of minutes at 100,000 terminals (docs/fleet.md).
     "REGION_ACL": env("RURALCAST_MQTT_REGION_ACL", default="covering"),
+    # The broker logs at debug to RUN_DIR/broker/mosquitto.log so `security_watch` can count the
+    # publishes its ACL refused (mosquitto writes "Denied PUBLISH" at debug only; ruralcast/security).
+    "LOG_DENIALS": env.bool("RURALCAST_MQTT_LOG_DENIALS", default=True),
+}
+
+# Security events (docs/security.md "Forged traffic"): events per county and day that page its duty roster.
+RURALCAST_SECURITY = {
+    "THRESHOLD": env.int("RURALCAST_SECURITY_THRESHOLD", default=20),
 }
 
 # The terminal fleet (docs/fleet.md): a terminal online without a status report for this long is

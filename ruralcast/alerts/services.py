@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from ruralcast_terminal.protocol import BAD_SIGNATURE, REVOKED_KEY, UNKNOWN_KEY
 
 from ruralcast.accounts.access import access_check, access_require, access_require_all
 from ruralcast.accounts.models import User
@@ -51,6 +52,8 @@ from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationError
 from ruralcast.messaging.services import outbox_enqueue
 from ruralcast.regions.models import Region
+from ruralcast.security.models import SecurityKind
+from ruralcast.security.services import SecurityEventIn, security_events_record, terminal_region_code
 from ruralcast.terminals.selectors import terminals_in_regions
 
 OUTBOX_DISPATCH = "alert.dispatch"
@@ -432,4 +435,32 @@ def receipts_store(items: list[ReceiptIn]) -> int:
     ]
     if rows:
         _receipt_rows_insert(rows)
+    security_events_record(events=_receipt_security_events(items, known=alerts))
     return len(rows)
+
+
+# Rejections that say someone else is signing, or signing with a key the terminal does not trust.
+_SECURITY_REASONS = {
+    BAD_SIGNATURE: SecurityKind.BAD_SIGNATURE,
+    UNKNOWN_KEY: SecurityKind.UNKNOWN_KEY,
+    REVOKED_KEY: SecurityKind.UNKNOWN_KEY,
+}
+
+
+def _receipt_security_events(items: list[ReceiptIn], *, known: dict[str, int]) -> list[SecurityEventIn]:
+    """Receipts for messages the platform never sent, and forged-signature rejections (security)."""
+    events: list[SecurityEventIn] = []
+    for item in items:
+        kind = SecurityKind.UNKNOWN_RECEIPT if item.ebm_id not in known else None
+        if item.event == ReceiptEvent.REJECTED and item.reason in _SECURITY_REASONS:
+            kind = _SECURITY_REASONS[item.reason]
+        if kind is not None:
+            events.append(
+                SecurityEventIn(
+                    kind=kind,
+                    region_code=terminal_region_code(item.terminal_code),
+                    terminal_code=item.terminal_code,
+                    detail=f"{item.ebm_id[:40]} {item.event} {item.reason}".strip()[:200],
+                )  # counted when received: a forged device time must not hide it in another day
+            )
+    return events

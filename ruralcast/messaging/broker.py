@@ -57,6 +57,8 @@ PID_FILE = "mosquitto.pid"
 PLATFORM_PASSWORD_FILE = "platform.password"  # noqa: S105 — a file name
 # mosquitto's state on disk (retained messages, sessions); the one broker file a backup keeps.
 PERSISTENCE_FILE = "mosquitto.db"
+# What the broker logs, debug included, for the security watch (RURALCAST_MQTT["LOG_DENIALS"]).
+BROKER_LOG_FILE = "mosquitto.log"
 
 # The largest MQTT packet the broker accepts (mosquitto `max_packet_size`); the dispatcher refuses to
 # prepare a bigger message rather than have the broker drop its connection. An alert with 15 s of
@@ -182,6 +184,10 @@ def config_render(*, directory: Path) -> str:
         "log_type information",
         "log_timestamp_format %Y-%m-%dT%H:%M:%S",
     ]
+    if config.get("LOG_DENIALS", True):
+        # mosquitto logs a publish its ACL refused at debug only; the security watch reads this file
+        # (ruralcast/security/broker_log.py) and empties it once read, so it stays bounded.
+        lines += [f"log_dest file {_check_path(directory / BROKER_LOG_FILE)}", "log_type debug"]
     if os.geteuid() == 0:
         # As root, mosquitto would switch to the `mosquitto` user, who cannot read RUN_DIR.
         lines.append(f"user {pwd.getpwuid(os.geteuid()).pw_name}")

@@ -45,6 +45,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("regions:designations", _("Designations"), Action.REGION_VIEW),
     NavEntry("accounts:users", _("Users & roles"), Action.USER_VIEW),
     NavEntry("audit:events", _("Audit trail"), Action.AUDIT_VIEW),
+    NavEntry("security:panel", _("Security"), Action.AUDIT_VIEW),
     NavEntry("accounts:tokens", _("API tokens")),
 ]
 

@@ -23,6 +23,7 @@ PAGES = [
     "/accounts/users/rongjiang-operator/",
     "/accounts/tokens/",
     "/audit/",
+    "/security/",
     "/alerts/",
     "/alerts/new/",
     "/alerts/import/",
