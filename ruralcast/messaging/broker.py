@@ -162,6 +162,7 @@ def listeners_render(*, directory: Path) -> list[str]:
 
 
 def config_render(*, directory: Path) -> str:
+    config = settings.RURALCAST_MQTT
     lines = [
         "# Written by ruralcast (messaging/broker.py) on every `manage.py broker_run`; edits are lost.",
         "per_listener_settings false",
