@@ -36,11 +36,14 @@ from typing import Any
 
 from ruralcast_terminal import crypto
 from ruralcast_terminal.trust import (
+    HANDOVER_KIND,
     TRUST_KIND,
+    TRUST_VERSION_AHEAD_MS,
     TrustedKey,
     TrustList,
     VerifyCache,
     envelope_verify,
+    handover_statement,
     is_trust_update,
     trust_update_apply,
 )
@@ -86,6 +89,7 @@ __all__ = [
     "DUPLICATE",
     "EXPIRED",
     "FUTURE_TOLERANCE",
+    "HANDOVER_KIND",
     "KEY_USAGE",
     "MALFORMED",
     "MAX_ENVELOPE_BYTES",
@@ -97,6 +101,7 @@ __all__ = [
     "SERIAL_LENGTH",
     "STALE",
     "TRUST_KIND",
+    "TRUST_VERSION_AHEAD_MS",
     "UNKNOWN_KEY",
     "USAGE_BROADCAST",
     "USAGE_FIRMWARE",
@@ -109,6 +114,7 @@ __all__ = [
     "envelope_decode",
     "envelope_encode",
     "envelope_verify",
+    "handover_statement",
     "is_trust_update",
     "trust_update_apply",
     "usage_for",

@@ -498,7 +498,13 @@ def _trust_update(state: TerminalState, payload: dict[str, Any], *, signer: str)
     """A verified trust-list update (protocols.md §6): adopted if newer and vouched for."""
     trust = state.trust
     try:
-        result = protocol.trust_update_apply(payload, current=trust.keys, current_version=trust.version, signer=signer)
+        result = protocol.trust_update_apply(
+            payload,
+            current=trust.keys,
+            current_version=trust.version,
+            signer=signer,
+            now_ms=int(state.now().timestamp() * 1000),
+        )
     except Rejected as rejected:
         return [Ignored("trust", rejected.reason, rejected.detail)]
     if result is None:

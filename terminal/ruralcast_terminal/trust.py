@@ -21,7 +21,9 @@ from ruralcast_terminal.wire import (
     MALFORMED,
     REVOKED_KEY,
     SERIAL_LENGTH,
+    STALE,
     UNKNOWN_KEY,
+    USAGE_BROADCAST,
     USAGE_FIRMWARE,
     Envelope,
     Rejected,
@@ -221,15 +223,55 @@ def is_trust_update(payload: dict[str, Any]) -> bool:
     return payload.get("kind") == TRUST_KIND
 
 
+# The highest trust-list version a terminal adopts, ahead of its (corrected) clock: versions are
+# milliseconds since the epoch (the platform's clock at the change), so a legitimate update is never
+# more than clock error ahead. Without a bound, one update signed with a stolen, still-trusted key at
+# version 2**62 would make every later, genuine update "not newer" for ever (§6).
+TRUST_VERSION_AHEAD_MS = 10 * 60 * 1000
+
+# What a successor key signs in a hand-over (§6): the outgoing key signs the list that revokes it,
+# and the successor signs this statement, proving it holds its private key.
+HANDOVER_KIND = "trust_handover"
+
+
+def handover_statement(*, from_serial: str, to_serial: str, version: int) -> bytes:
+    """The bytes a successor key signs to accept a hand-over from `from_serial` at `version`."""
+    return canonical_json({"kind": HANDOVER_KIND, "from": from_serial, "to": to_serial, "version": version})
+
+
+def _handed_over(payload: dict[str, Any], *, updated: TrustList, signer: str, version: int) -> bool:
+    """True when the update is a cross-signed hand-over from `signer`: it names a successor that the
+    new list trusts for broadcast, and the successor's signature over the hand-over verifies."""
+    handover = payload.get("handover")
+    if not isinstance(handover, dict):
+        return False
+    to_serial = handover.get("to")
+    successor = updated.get(to_serial) if isinstance(to_serial, str) else None
+    if successor is None or successor.revoked or successor.serial == signer:
+        return False
+    if USAGE_BROADCAST not in successor.usage:
+        return False
+    try:
+        signature = _b64decode(handover.get("sig"))
+    except ValueError:
+        return False
+    statement = handover_statement(from_serial=signer, to_serial=successor.serial, version=version)
+    return crypto.verify(successor.alg, successor.public_key, statement, signature)
+
+
 def trust_update_apply(
-    payload: dict[str, Any], *, current: TrustList, current_version: int, signer: str
+    payload: dict[str, Any], *, current: TrustList, current_version: int, signer: str, now_ms: int
 ) -> tuple[TrustList, int] | None:
     """The new trust list of a verified update, or None when it must be ignored.
 
     Ignored: an update not newer than what the terminal holds (a replay or a stale retained copy),
     or one whose own list does not keep the signing key trusted (a key cannot vouch for a list that
-    revokes it). Adopted as `_as_granted` says: no new firmware key, no revocation undone. Raises
-    Rejected("malformed") for a payload that is not a well-formed update.
+    revokes it) — unless it is a cross-signed hand-over (`handover`: the successor's signature over
+    `handover_statement`), which is how revoking the active key reaches terminals that do not know
+    its successor yet. Adopted as `_as_granted` says: no new firmware key, no revocation undone.
+    Raises Rejected("malformed") for a payload that is not a well-formed update, Rejected("stale")
+    for a version more than TRUST_VERSION_AHEAD_MS ahead of `now_ms` (the terminal's corrected
+    clock, ms since the epoch).
     """
     version = payload.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
@@ -238,10 +280,14 @@ def trust_update_apply(
         updated = TrustList.from_list(payload.get("keys"))
     except ValueError as error:
         raise Rejected(MALFORMED, f"trust update: {error}") from None
+    if version > now_ms + TRUST_VERSION_AHEAD_MS:
+        raise Rejected(STALE, f"version {version} is more than {TRUST_VERSION_AHEAD_MS} ms ahead of {now_ms}")
     if version <= current_version:
         return None
     own = updated.get(signer)
-    if own is None or own.revoked or current.get(signer) is None:
+    if own is None or current.get(signer) is None:
+        return None
+    if own.revoked and not _handed_over(payload, updated=updated, signer=signer, version=version):
         return None
     return _as_granted(updated, current=current), version
 
