@@ -447,10 +447,12 @@ class Agent:
     async def _prepare(self, payload: dict[str, Any], attachment: bytes | None = None) -> None:
         """Fetch and check the audio (three tries for a download), then tell the router."""
         ebm_id = payload["ebm_id"]
-        audio, failed = None, False
+        audio, preamble, failed = None, None, False
         for attempt, pause in enumerate(AUDIO_RETRY_PAUSES):
             try:
                 audio = await self.audio.fetch(payload.get("audio"), attachment)
+                if protocol.preamble_check(payload) is not None:  # the router has checked it: inline
+                    preamble = await self.audio.fetch(payload["preamble"])
                 break
             except AudioError as exc:
                 log.warning("%s: %s (attempt %d)", ebm_id, exc, attempt + 1)
@@ -461,11 +463,11 @@ class Agent:
         if failed:
             self._apply(router.audio_failed(self.state, payload))
         else:
-            self._apply(router.audio_ready(self.state, payload, audio))
+            self._apply(router.audio_ready(self.state, payload, audio, preamble))
 
     def _enqueue_alert(self, action: router.Enqueue) -> None:
         payload = action.payload
-        playback = playback_of(payload, action.audio)
+        playback = playback_of(payload, action.audio, action.preamble)
         claim = router.claim_of(payload, playback, seq=next(_sequence))
         self._enqueue(_Item(claim.rank, playback, claim, alert_expires(payload), msg_type=payload["msg_type"]))
 

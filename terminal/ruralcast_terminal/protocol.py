@@ -29,6 +29,8 @@ importable from here. None imports anything outside the standard library but `ru
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -54,6 +56,7 @@ from ruralcast_terminal.wire import (
     CODE_LENGTH,
     DEFAULT_FRESHNESS,
     DEFAULT_USAGE,
+    DRILL_PREAMBLE,
     DUPLICATE,
     EXPIRED,
     FUTURE_TOLERANCE,
@@ -86,6 +89,7 @@ __all__ = [
     "CODE_LENGTH",
     "DEFAULT_FRESHNESS",
     "DEFAULT_USAGE",
+    "DRILL_PREAMBLE",
     "DUPLICATE",
     "EXPIRED",
     "FUTURE_TOLERANCE",
@@ -300,3 +304,41 @@ SCHEDULE_KIND = "schedule"
 def is_schedule(payload: dict[str, Any]) -> bool:
     """A signed effective-schedule document (docs/broadcasting.md), not an alert."""
     return payload.get("kind") == SCHEDULE_KIND
+
+
+# ---------------------------------------------------------------------------- drill preamble
+
+# A preamble is a short spoken clip; anything bigger is not one (and would crowd the 1 MiB envelope).
+MAX_PREAMBLE_BYTES = 128 * 1024
+
+
+def is_drill(payload: dict[str, Any]) -> bool:
+    """Anything but a real alert (Exercise, Test, Drill, …), or one flagged `drill`: announced as a drill."""
+    return payload.get("status") != "Actual" or payload.get("drill") is True
+
+
+def preamble_check(payload: dict[str, Any]) -> bytes | None:
+    """The drill preamble a terminal must play before a drill's audio (§4 rule 7a), or None.
+
+    None for a real alert (a preamble on one is never played: a real warning must not be called a
+    drill) and for a Cancel (it plays nothing). A drill must carry `preamble`: `{"sha256", "bytes",
+    "seconds", "mime", "inline"}` with the clip inline (base64) matching its signed SHA-256 and
+    length; otherwise Rejected("drill_preamble"): a terminal that cannot announce a drill as one
+    does not play it, whatever its audio says."""
+    if not is_drill(payload) or payload.get("msg_type") == "Cancel":
+        return None
+    preamble = payload.get("preamble")
+    if not isinstance(preamble, dict):
+        raise Rejected(DRILL_PREAMBLE, "a drill without a drill preamble")
+    inline, sha256, size = preamble.get("inline"), preamble.get("sha256"), preamble.get("bytes")
+    if not (isinstance(inline, str) and inline and type(size) is int and 0 < size <= MAX_PREAMBLE_BYTES):
+        raise Rejected(DRILL_PREAMBLE, "the drill preamble is not inline, or of no or too large a size")
+    if not str(preamble.get("mime", "")).startswith("audio/"):
+        raise Rejected(DRILL_PREAMBLE, f"the drill preamble is {preamble.get('mime')!r}, not audio")
+    try:
+        raw = base64.b64decode(inline, validate=True)
+    except (binascii.Error, ValueError):
+        raise Rejected(DRILL_PREAMBLE, "the drill preamble is not base64") from None
+    if len(raw) != size or hashlib.sha256(raw).hexdigest() != sha256:
+        raise Rejected(DRILL_PREAMBLE, "the drill preamble does not match its signed length and SHA-256")
+    return raw

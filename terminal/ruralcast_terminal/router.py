@@ -17,7 +17,8 @@ The state machine of one message (the receipt events are §5's; `[x]` is an acti
       │ kind live     → [Live] once its own checks pass (live.py), else [Ignored]; live receipts
       │                 (live_started / live_stopped) are the live receiver's
       │ kind schedule → [AdoptSchedule] if this village's and newer (playout.py), else [Ignored]
-      │ otherwise an alert: rules 4–7 (`alert_admit`) fail → rejected <reason>; a duplicate →
+      │ otherwise an alert: rules 4–7a (`alert_admit`; 7a: a drill must carry its signed
+      │                 preamble) fail → rejected <reason>; a duplicate →
       │                 [Ignored], no receipt
       ▼
     received ── Cancel: withdraws every alert it references → (done; the Cancel itself never plays)
@@ -149,10 +150,13 @@ class Prepare:
 
 @dataclass(slots=True)
 class Enqueue:
-    """Queue the alert for the loudspeaker (`playback_of`, `claim_of`; `priority` arbitrates)."""
+    """Queue the alert for the loudspeaker (`playback_of`, `claim_of`; `priority` arbitrates).
+
+    `preamble` is the verified drill preamble file a drill plays first (None for a real alert)."""
 
     payload: dict[str, Any]
     audio: Path | None
+    preamble: Path | None = None
 
 
 @dataclass(slots=True)
@@ -291,6 +295,7 @@ def alert_admit(
     if msg_type != "Alert" and not references:
         raise Rejected(protocol.MALFORMED, f"an {msg_type} names the alert it replaces in references")
     protocol.alert_check(payload, village_code=village_code, now=now or _utc_now(), freshness=freshness)
+    protocol.preamble_check(payload)  # a drill this terminal cannot announce as one is refused (rule 7a)
     if store.seen(ebm_id, msg_type):
         raise Rejected(protocol.DUPLICATE, f"{ebm_id} {msg_type}")
     store.add(ebm_id, msg_type, alert_expires(payload))
@@ -398,15 +403,18 @@ def _withdraw(
             actions.append(Stop(ebm_id, reason))
 
 
-def audio_ready(state: TerminalState, payload: dict[str, Any], audio: Path | None) -> list[Action]:
-    """The alert's audio is here and checked (or it has none): queue it, unless withdrawn meanwhile."""
+def audio_ready(
+    state: TerminalState, payload: dict[str, Any], audio: Path | None, preamble: Path | None = None
+) -> list[Action]:
+    """The alert's audio (and a drill's preamble) is here and checked (or it has none): queue it,
+    unless withdrawn meanwhile."""
     ebm_id = payload["ebm_id"]
     if state.store.is_withdrawn(ebm_id):
         return _dealt_with(state, ebm_id, payload["msg_type"], CANCELLED, "")
     active = state.active.get(ebm_id)
     if active is not None:
         active.phase = QUEUED
-    return [Enqueue(payload, audio)]
+    return [Enqueue(payload, audio, preamble)]
 
 
 def audio_failed(state: TerminalState, payload: dict[str, Any]) -> list[Action]:
@@ -457,16 +465,15 @@ def _dealt_with(state: TerminalState, ebm_id: str, msg_type: str, event: str, re
     return [Receipt(ebm_id, event, reason), SAVE]
 
 
-def is_drill(payload: dict[str, Any]) -> bool:
-    return payload.get("status") != "Actual" or payload.get("drill") is True
+is_drill = protocol.is_drill
 
 
 def int_in(value: Any, low: int, high: int, default: int) -> int:
     return min(max(value, low), high) if type(value) is int else default
 
 
-def playback_of(payload: dict[str, Any], audio: Path | None) -> Playback:
-    """How the loudspeaker sounds an accepted alert (volume, repeat, severity, drill notice)."""
+def playback_of(payload: dict[str, Any], audio: Path | None, preamble: Path | None = None) -> Playback:
+    """How the loudspeaker sounds an accepted alert (volume, repeat, severity, drill preamble)."""
     meta = payload.get("audio") if isinstance(payload.get("audio"), dict) else {}
     assert isinstance(meta, dict)
     seconds = meta.get("seconds")
@@ -482,6 +489,7 @@ def playback_of(payload: dict[str, Any], audio: Path | None) -> Playback:
         repeat=int_in(payload.get("repeat"), 1, 10, 1),
         severity=int_in(payload.get("severity"), 1, 4, 4),
         drill=is_drill(payload),
+        preamble=preamble if is_drill(payload) else None,
     )
 
 

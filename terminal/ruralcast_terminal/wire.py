@@ -36,6 +36,8 @@ EXPIRED = "expired"
 STALE = "stale"
 NOT_IN_TARGET = "not_in_target"
 DUPLICATE = "duplicate"
+# A drill/test/exercise the terminal cannot announce as one: no drill preamble, or not the signed one.
+DRILL_PREAMBLE = "drill_preamble"
 AUDIO_FAILED = "audio_failed"
 REASONS: tuple[str, ...] = (
     MALFORMED,
@@ -47,6 +49,7 @@ REASONS: tuple[str, ...] = (
     STALE,
     NOT_IN_TARGET,
     DUPLICATE,
+    DRILL_PREAMBLE,
     AUDIO_FAILED,
 )
 
