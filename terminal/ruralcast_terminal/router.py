@@ -36,7 +36,8 @@ The state machine of one message (the receipt events are §5's; `[x]` is an acti
 
 A message is remembered as done in the duplicate store (`dedupe.py`) once it is finished, cancelled,
 failed by the player or expired; only then does a restart skip it ([Save] asks the caller to write
-the store). Times come from `TerminalState.clock`, the one clock every rule reads.
+the store). Times come from `TerminalState.now()`, the one clock every rule reads: the device clock
+corrected by the signed time sync (`timesync.py`, §11; kind `time` → [Ignored] "clock_set").
 
 The simulator opens each distinct message once per process (`open_message` through its verdict
 cache) and passes the result in as `opened`: an optimisation around this module, not a copy of it.
@@ -50,7 +51,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import commands, priority, protocol
+from ruralcast_terminal import commands, priority, protocol, timesync
 from ruralcast_terminal.dedupe import DedupeStore
 from ruralcast_terminal.live import LIVE_KIND, LiveSessionState, LiveState, live_parse
 from ruralcast_terminal.playout import ScheduleEntry, schedule_check
@@ -118,9 +119,15 @@ class TerminalState:
     powered: bool = True
     status_interval: float = 60.0
     live: LiveState | None = None  # made on the first live message (most terminals get none)
+    time: timesync.TimeSync = field(default_factory=timesync.TimeSync)  # the correction of `clock`
+
+    def device_ms(self) -> int:
+        return int(self.clock().timestamp() * 1000)
 
     def now(self) -> datetime:
-        return self.clock()
+        """The corrected time (device clock + the signed time sync's offset): what every rule reads."""
+        offset = self.time.offset_ms
+        return self.clock() + timedelta(milliseconds=offset) if offset else self.clock()
 
     def live_state(self) -> LiveState:
         if self.live is None:
@@ -339,9 +346,15 @@ def route(state: TerminalState, topic: str, data: bytes, opened: Opened | None =
         return _live(state, payload, opened.attachment)
     if kind == protocol.SCHEDULE_KIND:
         return _schedule(state, data, payload)
+    if kind == timesync.TIME_KIND:
+        try:
+            offset = state.time.answer(payload, terminal_id=state.terminal_id, device_ms=state.device_ms())
+        except timesync.TimeRefused as refused:
+            return [Ignored("time", "not_adopted", str(refused))]
+        return [Ignored("time", "clock_set", f"offset {offset} ms, round trip {state.time.round_trip_ms} ms")]
     try:
         alert_admit(
-            payload, village_code=state.village_code, store=state.store, now=state.clock(), freshness=state.freshness
+            payload, village_code=state.village_code, store=state.store, now=state.now(), freshness=state.freshness
         )
     except Rejected as rejected:
         if rejected.reason == protocol.DUPLICATE:
@@ -535,7 +548,7 @@ def _live(state: TerminalState, payload: dict[str, Any], attachment: bytes | Non
     """A verified live-voice message: its own rules (live.live_parse, LiveState.check)."""
     try:
         live_parse(payload, attachment)
-        session = state.live_state().check(payload, now_ms=int(state.clock().timestamp() * 1000))
+        session = state.live_state().check(payload, now_ms=int(state.now().timestamp() * 1000))
     except Rejected as rejected:
         return [Ignored("live", rejected.reason, rejected.detail)]
     return [Live(payload, attachment, session)]
@@ -543,7 +556,7 @@ def _live(state: TerminalState, payload: dict[str, Any], attachment: bytes | Non
 
 def _command(state: TerminalState, payload: dict[str, Any]) -> list[Action]:
     """A signed command: carried out once if meant for this terminal, and acknowledged (§8)."""
-    now = state.clock()
+    now = state.now()
     try:
         command_id, command, params = commands.command_check(
             payload, terminal_id=state.terminal_id, village_code=state.village_code, now=now
