@@ -5,11 +5,13 @@ SHA-256 in the default storage, so terminals can verify what they fetch and the 
 be served by any static file server with long-lived caching.
 """
 
+import base64
 import hashlib
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -118,3 +120,29 @@ def audio_from_text(*, title: str, text: str, drill: bool) -> StoredAudio:
     with default_storage.open(speech.name, "rb") as handle:
         data = handle.read()
     return store_mp3(data, seconds=speech.duration)
+
+
+# Said by every terminal before a drill's audio, whatever that audio is (an uploaded recording says
+# nothing about being a drill): "Drill, drill. What follows is a drill, not a real alert."
+DRILL_PREAMBLE_TEXT = "演练信息，演练信息。以下是演练，不是真实警报。"
+
+
+def drill_preamble() -> dict[str, Any]:
+    """The `preamble` member of a drill's payload (docs/protocols.md §4, rule 7a).
+
+    Spoken at dispatch by the speech app (espeak-ng; cached by content, so synthesised once), and
+    carried inline (base64) with its SHA-256 and length, inside the signed payload: a terminal
+    plays it before the drill's audio, and refuses a drill whose preamble is missing or does not
+    match. Raises SpeechUnavailable when it cannot be made: the dispatcher tries again later, and
+    no drill goes out that terminals could not announce as one.
+    """
+    speech = speech_synthesize(text=DRILL_PREAMBLE_TEXT)
+    with default_storage.open(speech.name, "rb") as handle:
+        data = handle.read()
+    return {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+        "seconds": round(speech.duration, 2),
+        "mime": "audio/mpeg",
+        "inline": base64.b64encode(data).decode("ascii"),
+    }

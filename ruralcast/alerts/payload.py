@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from ruralcast_terminal.protocol import canonical_json
 
+from ruralcast.alerts.audio import drill_preamble
 from ruralcast.alerts.models import Alert, MsgType, State
 from ruralcast.messaging.topics import region_topic
 
@@ -119,12 +120,15 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
             "inline": None,
             "attached": audio_attached(alert),
         }
-    return {
+    payload = {
         **_content(alert),
         "sent": _local_iso(alert.sent_at or alert.approved_at),
         "references": chain_references(alert),
         "audio": audio,
     }
+    if alert.is_drill and alert.msg_type != MsgType.CANCEL:
+        payload["preamble"] = drill_preamble()  # every drill is announced as one, whatever its audio
+    return payload
 
 
 def alert_topics(alert: Alert) -> list[str]:

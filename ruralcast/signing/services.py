@@ -32,12 +32,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ruralcast_terminal import crypto
-from ruralcast_terminal.protocol import seal_with, usage_for
+from ruralcast_terminal.protocol import handover_statement, seal_with, usage_for
 
 from ruralcast.accounts.access import is_platform_admin
 from ruralcast.accounts.models import User
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
+from ruralcast.messaging.services import outbox_prepare
 from ruralcast.signing.errors import KeyStoreError
 from ruralcast.signing.keystore import KeyStore, keystore_get
 from ruralcast.signing.models import SigningKey
@@ -205,6 +206,7 @@ def signing_key_revoke(*, actor: User | None, serial: str, reason: str, rotate: 
             _("Say why the key is revoked (it is kept in the audit trail)."), fields={"reason": [_("Required.")]}
         )
     store = keystore_get()
+    successor: SigningKey | None = None
     try:
         with transaction.atomic():
             key = signing_key_get(serial=serial)
@@ -218,17 +220,46 @@ def signing_key_revoke(*, actor: User | None, serial: str, reason: str, rotate: 
                         )
                         % {"serial": serial}
                     )
-                _rotate(actor=actor, alg=_alg_or_default(None), store=store, purpose=key.purpose)
+                successor = _rotate(actor=actor, alg=_alg_or_default(None), store=store, purpose=key.purpose)
                 key.refresh_from_db()
             before = _summary(key)
             key.status, key.revoked_at, key.revoke_reason = SigningKey.Status.REVOKED, timezone.now(), reason
             key.save(update_fields=["status", "revoked_at", "revoke_reason"])
             audit_record(actor=actor, verb="signing_key.revoke", obj=key, before=before, after=_summary(key))
-            trust_publish_enqueue()
+            row = trust_publish_enqueue()
+            if successor is not None and key.purpose == SigningKey.Purpose.BROADCAST:
+                # Cross-signed hand-over (protocols.md §6): the outgoing key, which terminals trust,
+                # signs the list now, before its private half is destroyed; the successor signs the
+                # hand-over. Stored as the row's bytes, so the dispatcher publishes exactly this.
+                outbox_prepare(message=row, sign=_handover_signer(old=key, successor=successor, store=store))
+                audit_record(
+                    actor=actor,
+                    verb="signing_key.handover",
+                    obj=successor,
+                    after={"from": key.serial, "to": successor.serial, "version": int(row.key)},
+                )
             transaction.on_commit(lambda: store.destroy(serial=serial))
     except IntegrityError as error:
         raise _active_conflict() from error
     return key
+
+
+def _handover_signer(*, old: SigningKey, successor: SigningKey, store: KeyStore) -> Callable[[dict[str, Any]], bytes]:
+    """Seals a trust-list update as a hand-over from `old` to `successor`: the successor signs
+    `handover_statement` (proving it holds its private key), `old` signs the whole list."""
+
+    def sign(payload: dict[str, Any]) -> bytes:
+        statement = handover_statement(from_serial=old.serial, to_serial=successor.serial, version=payload["version"])
+        proof = store.sign(serial=successor.serial, alg=successor.alg, data=statement)
+        payload = {**payload, "handover": {"to": successor.serial, "sig": base64.b64encode(proof).decode("ascii")}}
+        return seal_with(
+            payload,
+            alg=old.alg,
+            serial=old.serial,
+            sign=lambda data: store.sign(serial=old.serial, alg=old.alg, data=data),
+        )
+
+    return sign
 
 
 def _key_mismatch(key: SigningKey) -> KeyStoreError:

@@ -8,8 +8,12 @@ in the new list (docs/protocols.md §6).
 
 Order that keeps every terminal in step: generate the successor (published, signed by the active
 key) → rotate (published, signed by the successor, already trusted) → revoke the old key (published).
-Revoking the active key with rotation in one step publishes a list signed by a key the terminals
-have not seen yet: they ignore it until a later update reaches them (say so to the operator).
+Revoking the active key with rotation in one step (`signing_key_revoke --rotate`) publishes a
+cross-signed hand-over: the list is signed by the outgoing key, which every terminal trusts, before
+its private half is destroyed, and carries the successor's signature over the hand-over statement
+(`handover`), so terminals adopt a list that revokes its own signer only when a successor they can
+verify takes over. Versions are milliseconds since the epoch; terminals refuse one more than
+`TRUST_VERSION_AHEAD_MS` (10 minutes) ahead of their corrected clock.
 """
 
 from datetime import UTC, datetime
@@ -31,13 +35,13 @@ TRUST_OUTBOX_KIND = "trust.publish"
 TRUST_TOPIC = trust_topic()
 
 
-def trust_publish_enqueue() -> None:
-    """Queue a trust-list update (call inside the transaction that changed the keys)."""
+def trust_publish_enqueue() -> OutboxMessage:
+    """Queue a trust-list update (call inside the transaction that changed the keys); returns its row."""
     last = OutboxMessage.objects.filter(kind=TRUST_OUTBOX_KIND).order_by("-id").values_list("key", flat=True).first()
     # Milliseconds since the epoch, and always above the last one (two changes in one millisecond).
     version = max(int(datetime.now(UTC).timestamp() * 1000), int(last) + 1 if last else 0)
     with transaction.atomic():
-        outbox_enqueue(kind=TRUST_OUTBOX_KIND, key=str(version))
+        return outbox_enqueue(kind=TRUST_OUTBOX_KIND, key=str(version))
 
 
 def build_trust_update(key: str) -> list["Outgoing"]:

@@ -31,7 +31,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ruralcast_terminal import commands, crypto, firmware, live, priority, protocol, router, topics
@@ -153,6 +153,9 @@ class Agent:
             volume=config.volume,
             status_interval=config.status_interval,
         )
+        if config.clock_offset_seconds:
+            skew = timedelta(seconds=config.clock_offset_seconds)
+            self.state.clock = lambda: datetime.now(UTC) + skew
         self._unsent: dict[str, list[tuple[str, str, str]]] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self.probe = StatusProbe(storage=config.cache_dir, command=config.probe)
@@ -199,7 +202,7 @@ class Agent:
     async def start(self) -> None:
         crypto.warm_up()
         self.config.cache_dir.mkdir(parents=True, exist_ok=True)
-        self.store.prune(datetime.now(UTC))
+        self.store.prune(self.state.now())
         self._tasks = [
             asyncio.create_task(self._consume(), name="agent:consume"),
             asyncio.create_task(self._player(), name="agent:player"),
@@ -246,6 +249,13 @@ class Agent:
         log.info("%s connected (session present: %s)", self.config.terminal_id, session_present)
         # Retained, so it replaces the last will: the platform reads "online" even after a restart.
         self.client.publish_nowait(status_topic(self.config.terminal_id), self.status_report(), qos=1, retain=True)
+        self.time_sync()
+
+    def time_sync(self) -> None:
+        """Ask the platform for its time (protocols.md §11); its signed answer corrects `state.now()`."""
+        tid = self.config.terminal_id
+        body = self.state.time.request(terminal_id=tid, device_ms=self.state.device_ms())
+        self.client.publish_nowait(topics.time_topic(tid), body, qos=1)
 
     def status_report(self) -> bytes:
         """One status report (§7): the probe's readings and what the agent knows itself."""
@@ -301,7 +311,7 @@ class Agent:
                 trust=self.trust,
                 model=self.config.model,
                 village_code=self.config.village_code,
-                now=datetime.now(UTC),
+                now=self.state.now(),
             )
         except firmware.FirmwareRefused as refused:
             self._ack(command_id, commands.REJECTED, str(refused))
@@ -402,7 +412,12 @@ class Agent:
             self.live.refused(action.reason, action.detail)
             return
         # Duplicates and other terminals' commands are routine; a trust list not newer is worth a line.
-        level = {protocol.DUPLICATE: logging.DEBUG, "not_for_me": logging.DEBUG, "not_adopted": logging.INFO}
+        level = {
+            protocol.DUPLICATE: logging.DEBUG,
+            "not_for_me": logging.DEBUG,
+            "not_adopted": logging.INFO,
+            "clock_set": logging.INFO,
+        }
         log.log(
             level.get(action.reason, logging.WARNING), "%s ignored (%s): %s", action.what, action.reason, action.detail
         )
@@ -449,10 +464,12 @@ class Agent:
     async def _prepare(self, payload: dict[str, Any], attachment: bytes | None = None) -> None:
         """Fetch and check the audio (three tries for a download), then tell the router."""
         ebm_id = payload["ebm_id"]
-        audio, failed = None, False
+        audio, preamble, failed = None, None, False
         for attempt, pause in enumerate(AUDIO_RETRY_PAUSES):
             try:
                 audio = await self.audio.fetch(payload.get("audio"), attachment)
+                if protocol.preamble_check(payload) is not None:  # the router has checked it: inline
+                    preamble = await self.audio.fetch(payload["preamble"])
                 break
             except AudioError as exc:
                 log.warning("%s: %s (attempt %d)", ebm_id, exc, attempt + 1)
@@ -463,11 +480,11 @@ class Agent:
         if failed:
             self._apply(router.audio_failed(self.state, payload))
         else:
-            self._apply(router.audio_ready(self.state, payload, audio))
+            self._apply(router.audio_ready(self.state, payload, audio, preamble))
 
     def _enqueue_alert(self, action: router.Enqueue) -> None:
         payload = action.payload
-        playback = playback_of(payload, action.audio)
+        playback = playback_of(payload, action.audio, action.preamble)
         claim = router.claim_of(payload, playback, seq=next(_sequence))
         self._enqueue(_Item(claim.rank, playback, claim, alert_expires(payload), msg_type=payload["msg_type"]))
 
@@ -499,7 +516,7 @@ class Agent:
         An entry whose slot ends meanwhile is given up like a pre-empted one (the player then
         finds it expired and the playback log says so)."""
         while (live_claim := self.live.claim) is not None and live_claim.preempts(item.claim):
-            left = (item.expires - datetime.now(UTC)).total_seconds()
+            left = (item.expires - self.state.now()).total_seconds()
             if left <= 0:
                 item.stop_reason = "preempted"
                 raise asyncio.CancelledError

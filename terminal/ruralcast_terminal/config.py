@@ -48,6 +48,9 @@ class AgentConfig:
     firmware: str = ""
     model: str = ""  # the device model a firmware manifest must name (ruralcast_terminal.firmware)
     volume: int = 80
+    # Seconds the device clock is off (tests and simulations inject a skew here, never into the
+    # machine's clock); the signed time sync (protocols.md §11) corrects for it.
+    clock_offset_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         protocol.covering_codes(self.village_code)  # raises ValueError for a bad code
@@ -69,7 +72,7 @@ class AgentConfig:
         """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
         username, password, broker_ca (PEM: TLS pinned to this CA), broker_server_name, trust (the list itself) or trust_path, cache_dir, sink,
         freshness_seconds, keepalive, reconnect_base, reconnect_cap, status_interval, probe (argv),
-        firmware, model, volume. Relative paths are read
+        firmware, model, volume, clock_offset_seconds. Relative paths are read
         from `base` (the provisioning file's directory)."""
         base = base or Path.cwd()
 
@@ -119,6 +122,7 @@ class AgentConfig:
             if isinstance(data.get("firmware_command"), list)
             else None,
             volume=int(data.get("volume", 80)),
+            clock_offset_seconds=float(data.get("clock_offset_seconds", 0.0)),
         )
 
     @classmethod

@@ -17,7 +17,8 @@ The state machine of one message (the receipt events are §5's; `[x]` is an acti
       │ kind live     → [Live] once its own checks pass (live.py), else [Ignored]; live receipts
       │                 (live_started / live_stopped) are the live receiver's
       │ kind schedule → [AdoptSchedule] if this village's and newer (playout.py), else [Ignored]
-      │ otherwise an alert: rules 4–7 (`alert_admit`) fail → rejected <reason>; a duplicate →
+      │ otherwise an alert: rules 4–7a (`alert_admit`; 7a: a drill must carry its signed
+      │                 preamble) fail → rejected <reason>; a duplicate →
       │                 [Ignored], no receipt
       ▼
     received ── Cancel: withdraws every alert it references → (done; the Cancel itself never plays)
@@ -35,7 +36,8 @@ The state machine of one message (the receipt events are §5's; `[x]` is an acti
 
 A message is remembered as done in the duplicate store (`dedupe.py`) once it is finished, cancelled,
 failed by the player or expired; only then does a restart skip it ([Save] asks the caller to write
-the store). Times come from `TerminalState.clock`, the one clock every rule reads.
+the store). Times come from `TerminalState.now()`, the one clock every rule reads: the device clock
+corrected by the signed time sync (`timesync.py`, §11; kind `time` → [Ignored] "clock_set").
 
 The simulator opens each distinct message once per process (`open_message` through its verdict
 cache) and passes the result in as `opened`: an optimisation around this module, not a copy of it.
@@ -49,7 +51,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import commands, priority, protocol
+from ruralcast_terminal import commands, priority, protocol, timesync
 from ruralcast_terminal.dedupe import DedupeStore
 from ruralcast_terminal.live import LIVE_KIND, LiveSessionState, LiveState, live_parse
 from ruralcast_terminal.playout import ScheduleEntry, schedule_check
@@ -117,9 +119,15 @@ class TerminalState:
     powered: bool = True
     status_interval: float = 60.0
     live: LiveState | None = None  # made on the first live message (most terminals get none)
+    time: timesync.TimeSync = field(default_factory=timesync.TimeSync)  # the correction of `clock`
+
+    def device_ms(self) -> int:
+        return int(self.clock().timestamp() * 1000)
 
     def now(self) -> datetime:
-        return self.clock()
+        """The corrected time (device clock + the signed time sync's offset): what every rule reads."""
+        offset = self.time.offset_ms
+        return self.clock() + timedelta(milliseconds=offset) if offset else self.clock()
 
     def live_state(self) -> LiveState:
         if self.live is None:
@@ -149,10 +157,13 @@ class Prepare:
 
 @dataclass(slots=True)
 class Enqueue:
-    """Queue the alert for the loudspeaker (`playback_of`, `claim_of`; `priority` arbitrates)."""
+    """Queue the alert for the loudspeaker (`playback_of`, `claim_of`; `priority` arbitrates).
+
+    `preamble` is the verified drill preamble file a drill plays first (None for a real alert)."""
 
     payload: dict[str, Any]
     audio: Path | None
+    preamble: Path | None = None
 
 
 @dataclass(slots=True)
@@ -291,6 +302,7 @@ def alert_admit(
     if msg_type != "Alert" and not references:
         raise Rejected(protocol.MALFORMED, f"an {msg_type} names the alert it replaces in references")
     protocol.alert_check(payload, village_code=village_code, now=now or _utc_now(), freshness=freshness)
+    protocol.preamble_check(payload)  # a drill this terminal cannot announce as one is refused (rule 7a)
     if store.seen(ebm_id, msg_type):
         raise Rejected(protocol.DUPLICATE, f"{ebm_id} {msg_type}")
     store.add(ebm_id, msg_type, alert_expires(payload))
@@ -334,9 +346,15 @@ def route(state: TerminalState, topic: str, data: bytes, opened: Opened | None =
         return _live(state, payload, opened.attachment)
     if kind == protocol.SCHEDULE_KIND:
         return _schedule(state, data, payload)
+    if kind == timesync.TIME_KIND:
+        try:
+            offset = state.time.answer(payload, terminal_id=state.terminal_id, device_ms=state.device_ms())
+        except timesync.TimeRefused as refused:
+            return [Ignored("time", "not_adopted", str(refused))]
+        return [Ignored("time", "clock_set", f"offset {offset} ms, round trip {state.time.round_trip_ms} ms")]
     try:
         alert_admit(
-            payload, village_code=state.village_code, store=state.store, now=state.clock(), freshness=state.freshness
+            payload, village_code=state.village_code, store=state.store, now=state.now(), freshness=state.freshness
         )
     except Rejected as rejected:
         if rejected.reason == protocol.DUPLICATE:
@@ -398,15 +416,18 @@ def _withdraw(
             actions.append(Stop(ebm_id, reason))
 
 
-def audio_ready(state: TerminalState, payload: dict[str, Any], audio: Path | None) -> list[Action]:
-    """The alert's audio is here and checked (or it has none): queue it, unless withdrawn meanwhile."""
+def audio_ready(
+    state: TerminalState, payload: dict[str, Any], audio: Path | None, preamble: Path | None = None
+) -> list[Action]:
+    """The alert's audio (and a drill's preamble) is here and checked (or it has none): queue it,
+    unless withdrawn meanwhile."""
     ebm_id = payload["ebm_id"]
     if state.store.is_withdrawn(ebm_id):
         return _dealt_with(state, ebm_id, payload["msg_type"], CANCELLED, "")
     active = state.active.get(ebm_id)
     if active is not None:
         active.phase = QUEUED
-    return [Enqueue(payload, audio)]
+    return [Enqueue(payload, audio, preamble)]
 
 
 def audio_failed(state: TerminalState, payload: dict[str, Any]) -> list[Action]:
@@ -457,16 +478,15 @@ def _dealt_with(state: TerminalState, ebm_id: str, msg_type: str, event: str, re
     return [Receipt(ebm_id, event, reason), SAVE]
 
 
-def is_drill(payload: dict[str, Any]) -> bool:
-    return payload.get("status") != "Actual" or payload.get("drill") is True
+is_drill = protocol.is_drill
 
 
 def int_in(value: Any, low: int, high: int, default: int) -> int:
     return min(max(value, low), high) if type(value) is int else default
 
 
-def playback_of(payload: dict[str, Any], audio: Path | None) -> Playback:
-    """How the loudspeaker sounds an accepted alert (volume, repeat, severity, drill notice)."""
+def playback_of(payload: dict[str, Any], audio: Path | None, preamble: Path | None = None) -> Playback:
+    """How the loudspeaker sounds an accepted alert (volume, repeat, severity, drill preamble)."""
     meta = payload.get("audio") if isinstance(payload.get("audio"), dict) else {}
     assert isinstance(meta, dict)
     seconds = meta.get("seconds")
@@ -482,6 +502,7 @@ def playback_of(payload: dict[str, Any], audio: Path | None) -> Playback:
         repeat=int_in(payload.get("repeat"), 1, 10, 1),
         severity=int_in(payload.get("severity"), 1, 4, 4),
         drill=is_drill(payload),
+        preamble=preamble if is_drill(payload) else None,
     )
 
 
@@ -498,7 +519,13 @@ def _trust_update(state: TerminalState, payload: dict[str, Any], *, signer: str)
     """A verified trust-list update (protocols.md §6): adopted if newer and vouched for."""
     trust = state.trust
     try:
-        result = protocol.trust_update_apply(payload, current=trust.keys, current_version=trust.version, signer=signer)
+        result = protocol.trust_update_apply(
+            payload,
+            current=trust.keys,
+            current_version=trust.version,
+            signer=signer,
+            now_ms=int(state.now().timestamp() * 1000),
+        )
     except Rejected as rejected:
         return [Ignored("trust", rejected.reason, rejected.detail)]
     if result is None:
@@ -521,7 +548,7 @@ def _live(state: TerminalState, payload: dict[str, Any], attachment: bytes | Non
     """A verified live-voice message: its own rules (live.live_parse, LiveState.check)."""
     try:
         live_parse(payload, attachment)
-        session = state.live_state().check(payload, now_ms=int(state.clock().timestamp() * 1000))
+        session = state.live_state().check(payload, now_ms=int(state.now().timestamp() * 1000))
     except Rejected as rejected:
         return [Ignored("live", rejected.reason, rejected.detail)]
     return [Live(payload, attachment, session)]
@@ -529,7 +556,7 @@ def _live(state: TerminalState, payload: dict[str, Any], attachment: bytes | Non
 
 def _command(state: TerminalState, payload: dict[str, Any]) -> list[Action]:
     """A signed command: carried out once if meant for this terminal, and acknowledged (§8)."""
-    now = state.clock()
+    now = state.now()
     try:
         command_id, command, params = commands.command_check(
             payload, terminal_id=state.terminal_id, village_code=state.village_code, now=now

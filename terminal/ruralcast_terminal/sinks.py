@@ -56,6 +56,7 @@ class Playback:
     repeat: int = 1
     severity: int = 4
     drill: bool = False  # status other than Actual, or drill: true — announce as a drill
+    preamble: Path | None = None  # the drill preamble the platform signed (a verified file), played first
     offset: float = 0.0  # seconds of the audio already played (a resumed programme continues there)
 
     @property
@@ -73,6 +74,7 @@ class Playback:
             "repeat": self.repeat,
             "severity": self.severity,
             "drill": self.drill,
+            **({"preamble": str(self.preamble)} if self.preamble else {}),
             **({"offset": round(self.offset, 3)} if self.offset else {}),
         }
 
@@ -125,7 +127,9 @@ class FileSink(AudioSink):
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     async def play(self, item: Playback) -> None:
-        if item.drill:
+        if item.preamble is not None:
+            self._write("preamble", item)
+        elif item.drill:
             self._write("drill_notice", item)
         self._write("start", item)
         try:
@@ -217,6 +221,8 @@ class CommandSink(AudioSink):
 
     async def play(self, item: Playback) -> None:
         intro, outro = await self._notices() if item.drill else (None, None)
+        if item.preamble is not None:
+            intro = item.preamble  # the platform's signed preamble comes before any local notice
         if item.drill and intro is None:
             log.warning("%s is a drill but no drill notice is configured", item.ebm_id)
         if intro is not None:

@@ -10,9 +10,10 @@ Downlinks, published by the platform and only read by terminals:
   programme, retained), `trust` under the national root (the trust list, retained), `cmd-<key>` (a
   remote command), `live-<session>` (live voice, QoS 0). A terminal subscribes to
   `rc/v1/down/r/<code>/+` for its village and every ancestor, national root first.
-- `rc/v1/down/t/<terminal code>`: one device (commands to named terminals, cleared retains).
+- `rc/v1/down/t/<terminal code>`: one device (commands to named terminals, cleared retains, the
+  signed answer to its time-sync question).
 
-Uplinks: `rc/v1/up/<terminal code>/<kind>` (receipt, status, ack, playlog). The broker's ACL lets
+Uplinks: `rc/v1/up/<terminal code>/<kind>` (receipt, status, ack, playlog, time). The broker's ACL lets
 only the terminal whose user name is `<terminal code>` write there; that is what makes the terminal
 id in an uplink topic trustworthy. `acl_*` below are the patterns the broker's ACL file is built from.
 """
@@ -33,7 +34,8 @@ RECEIPT = "receipt"
 STATUS = "status"
 ACK = "ack"  # answers to remote commands (protocols.md §8)
 PLAYLOG = "playlog"  # what a terminal played of its schedule (播出记录, docs/broadcasting.md)
-UPLINK_KINDS = (RECEIPT, STATUS, ACK, PLAYLOG)
+TIME = "time"  # a signed time-sync question (protocols.md §11); answered on the terminal's own topic
+UPLINK_KINDS = (RECEIPT, STATUS, ACK, PLAYLOG, TIME)
 
 # Last levels of region topics that are not alerts.
 TRUST = "trust"
@@ -113,6 +115,10 @@ def ack_topic(terminal_id: str) -> str:
 
 def playlog_topic(terminal_id: str) -> str:
     return uplink_topic(terminal_id, PLAYLOG)
+
+
+def time_topic(terminal_id: str) -> str:
+    return uplink_topic(terminal_id, TIME)
 
 
 def uplink_parse(topic: str) -> tuple[str, str] | None:

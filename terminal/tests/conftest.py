@@ -152,6 +152,9 @@ class PlatformKey:
         return seal(payload, alg=self.alg, serial=self.serial, private_key=self.private)
 
 
+DRILL_PREAMBLE = b"ID3 drill preamble frames " * 4
+
+
 def ebm_id(seq: int) -> str:
     return f"{SENDER}20261127{seq:04d}"
 
@@ -173,8 +176,12 @@ def alert_payload(
     attached: bool = False,
     url: str | None = None,
     repeat: int = 1,
+    preamble: bytes | None = DRILL_PREAMBLE,
 ) -> dict[str, Any]:
-    """A payload as docs/protocols.md §4 shows it; `seconds` is the audio length a sink simulates."""
+    """A payload as docs/protocols.md §4 shows it; `seconds` is the audio length a sink simulates.
+
+    A drill (status other than Actual, or `drill`) carries `preamble` inline, as the platform sends
+    it; `preamble=None` leaves it out."""
     now = datetime.now(CST).replace(microsecond=0)
     sent = sent or now
     return {
@@ -212,6 +219,18 @@ def alert_payload(
         "volume": 80,
         "repeat": repeat,
         "drill": drill,
+        **({"preamble": preamble_member(preamble)} if preamble is not None and (status != "Actual" or drill) else {}),
+    }
+
+
+def preamble_member(clip: bytes) -> dict[str, Any]:
+    """The `preamble` member of a drill's payload, the clip inline."""
+    return {
+        "sha256": hashlib.sha256(clip).hexdigest(),
+        "bytes": len(clip),
+        "seconds": 2.5,
+        "mime": "audio/mpeg",
+        "inline": base64.b64encode(clip).decode(),
     }
 
 

@@ -28,6 +28,8 @@ from ruralcast_terminal.agent import Agent, AgentConfig, DedupeStore, alert_acce
 from ruralcast_terminal.protocol import TrustList
 from ruralcast_terminal.sinks import CommandSink, FileSink, Playback, PlaybackError
 
+from conftest import DRILL_PREAMBLE
+
 pytestmark = pytest.mark.anyio
 
 VILLAGE = "522632100001"
@@ -351,8 +353,11 @@ async def test_a_drill_is_announced_as_a_drill(mosquitto, tmp_path, platform_key
         await platform.publish(platform_key.seal(flagged))
         await platform.wait_for(lambda: platform.events().count(("finished", "")) == 2)
         events = cast(FileSink, agent.sink).events
-        assert [e["event"] for e in events] == ["drill_notice", "start", "end", "drill_notice"] * 2
+        assert [e["event"] for e in events] == ["preamble", "start", "end", "drill_notice"] * 2
         assert all(e["drill"] for e in events)
+        # The preamble played is the signed one, verified and cached by its SHA-256.
+        preamble = Path(events[0]["preamble"])
+        assert preamble.read_bytes() == DRILL_PREAMBLE and preamble.stem == exercise["preamble"]["sha256"]
         # The FileSink's file holds the same record, with timestamps.
         lines = [json.loads(x) for x in (tmp_path / "cache" / "played.jsonl").read_text().splitlines()]
         assert [x["event"] for x in lines] == [e["event"] for e in events]
@@ -607,3 +612,25 @@ async def test_the_agent_command_runs_until_sigterm(mosquitto, tmp_path, platfor
             _, err = await asyncio.wait_for(proc.communicate(), 10)
         assert proc.returncode == 0, err.decode()
         assert "played.jsonl" in os.listdir(tmp_path / "cache")
+
+
+async def test_a_drill_it_cannot_announce_is_refused_whatever_its_audio(
+    mosquitto, tmp_path, platform_key, alert_payload, Platform
+):
+    """Uploaded audio says nothing about a drill: without its signed preamble the terminal refuses
+    to play it, and says why (issue 12 item 5)."""
+    bare = alert_payload(22, status="Exercise", preamble=None)
+    wrong = alert_payload(23, status="Test")
+    wrong["preamble"]["inline"] = base64.b64encode(b"ID3 another clip").decode()  # not the signed hash
+    real = alert_payload(24)  # Actual: no preamble needed, none played
+    async with Platform(mosquitto) as platform, running(config_for(mosquitto, tmp_path, platform_key.trust())) as agent:
+        for payload in (bare, wrong, real):
+            await platform.publish(platform_key.seal(payload))
+        await platform.wait_for(lambda: ("finished", "") in platform.events(real["ebm_id"]))
+        await platform.wait_for(lambda: bool(platform.events(wrong["ebm_id"])))
+        assert platform.events(bare["ebm_id"]) == [("rejected", "drill_preamble")]
+        assert platform.events(wrong["ebm_id"]) == [("rejected", "drill_preamble")]
+        assert [(e["event"], e["ebm_id"]) for e in cast(FileSink, agent.sink).events] == [
+            ("start", real["ebm_id"]),
+            ("end", real["ebm_id"]),
+        ]

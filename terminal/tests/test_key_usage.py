@@ -11,6 +11,7 @@ from ruralcast_terminal.protocol import Rejected, TrustedKey, TrustList, open_en
 
 from conftest import PlatformKey, alert_payload
 
+NOW_MS = 1_800_000_000_000
 BROADCAST, FIRMWARE = protocol.USAGE_BROADCAST, protocol.USAGE_FIRMWARE
 
 
@@ -59,7 +60,7 @@ def test_an_update_signed_by_the_alert_key_never_makes_a_firmware_key_nor_revive
         "version": 2,
         "keys": TrustList([alerts.trusted(), provisioned.trusted(), planted.trusted(), revoked.trusted()]).to_list(),
     }
-    adopted = trust_update_apply(update, current=current, current_version=1, signer=alerts.serial)
+    adopted = trust_update_apply(update, current=current, current_version=1, signer=alerts.serial, now_ms=NOW_MS)
     assert adopted is not None
     trust, version = adopted
     assert version == 2

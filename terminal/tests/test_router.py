@@ -7,6 +7,7 @@ Each test reads as a step of the state machine in router.py's docstring. The ter
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -252,3 +253,13 @@ def test_live_voice_is_checked_with_the_terminals_own_memory(key):
     [accepted] = deliver(state, key, start)
     assert isinstance(accepted, router.Live) and accepted.session.session == "s1"
     assert deliver(state, key, start)[0] == Ignored("live", "duplicate", "live s1 seq 0 after 0")
+
+
+def test_a_drill_without_its_signed_preamble_is_refused_and_a_real_alert_never_plays_one(key):
+    bare = alert_payload(30, status="Exercise", preamble=None)
+    assert deliver(state_for(key), key, bare) == [Receipt(bare["ebm_id"], "rejected", "drill_preamble")]
+    real = alert_payload(31)
+    real["preamble"] = alert_payload(32, drill=True)["preamble"]  # a preamble on a real alert: ignored
+    assert router.playback_of(real, None, Path("/x.mp3")).preamble is None
+    cancel = alert_payload(33, status="Exercise", msg_type="Cancel", references=[bare["ebm_id"]], preamble=None)
+    assert deliver(state_for(key), key, cancel)[0] == Receipt(cancel["ebm_id"], "received")  # a Cancel plays nothing

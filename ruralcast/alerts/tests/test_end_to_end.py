@@ -8,6 +8,7 @@ credentials, a real terminal agent and simulated terminals, receipts ingested in
 
 import asyncio
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -136,11 +137,14 @@ def test_a_drill_travels_from_approval_to_loudspeakers_and_back_as_receipts(
         # The spoken audio travels raw after the envelope, named by its signed hash (protocols.md §3).
         sent = base64.b64decode(OutboxMessage.objects.get(key=alert.ebm_id).messages[0]["payload_b64"])
         envelope, attachment = message_split(sent)
-        audio = json.loads(base64.b64decode(json.loads(envelope)["payload"]))["audio"]
+        signed = json.loads(base64.b64decode(json.loads(envelope)["payload"]))
+        audio, preamble = signed["audio"], signed["preamble"]
         assert (audio["attached"], audio["inline"]) == (True, None)
         with default_storage.open(alert.audio_name, "rb") as stored:
             assert attachment == stored.read()
-        assert len(envelope) < 4096  # the audio is not base64-encoded into the signed JSON
+        # The audio is not base64-encoded into the signed JSON; only the short drill preamble is.
+        assert len(envelope) - len(preamble["inline"]) * 4 // 3 < 4096
+        assert hashlib.sha256(base64.b64decode(preamble["inline"])).hexdigest() == preamble["sha256"]
         assert signing_serial(alert=alert) == key.serial  # named on the proof of broadcast
 
         in_target = [agent_terminal, *simulated]
@@ -166,7 +170,7 @@ def test_a_drill_travels_from_approval_to_loudspeakers_and_back_as_receipts(
     assert {row.outcome for row in proof_rows(alert=alert)} == {"played"}
 
     playback = [json.loads(line) for line in played.read_text().splitlines()]
-    assert [entry["event"] for entry in playback][:2] == ["drill_notice", "start"]  # a drill is announced as one
+    assert [entry["event"] for entry in playback][:2] == ["preamble", "start"]  # a drill is announced as one
 
 
 def test_a_terminal_outside_the_target_is_told_apart_from_a_silent_one(
