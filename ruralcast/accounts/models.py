@@ -8,6 +8,8 @@
 - `LoginThrottle`: failed logins of one username from one address (`accounts.lockout`).
 - `RecoveryCodeDevice` / `RecoveryCode`: hashed one-time codes beside the authenticator app
   (django-otp's `TOTPDevice`) for the second factor (`accounts.second_factor`).
+- `WebAuthnCredential`: a security key or a built-in authenticator (WebAuthn) as a second factor
+  (`accounts.security_keys`).
 """
 
 import hashlib
@@ -16,7 +18,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp.models import Device
+from django_otp.models import Device, TimestampMixin
 
 from ruralcast.accounts.roles import Role
 
@@ -149,3 +151,26 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code {self.code_hash[:8]}… ({'used' if self.used_at else 'unused'})"
+
+
+class WebAuthnCredential(TimestampMixin, Device):
+    """A security key (USB/NFC) or a phone's or laptop's built-in authenticator, as a django-otp device.
+
+    WebAuthn: at registration the authenticator makes a key pair for this site (`rp_id`, the host
+    name) and gives us the public key; at each login it signs a fresh challenge with the private
+    key, which never leaves it. A verified signature marks the session verified like a TOTP code
+    (`otp_login`), so `SecondFactorMiddleware` treats both alike. `sign_count` is the authenticator's
+    own use counter: a count that does not grow hints at a cloned key (`security_key_check`).
+    """
+
+    credential_id = models.CharField(max_length=1400, unique=True)  # base64url of up to 1023 bytes
+    public_key = models.BinaryField()  # COSE_Key as the authenticator sent it
+    sign_count = models.PositiveBigIntegerField(default=0)
+    rp_id = models.CharField(max_length=253)
+    aaguid = models.CharField(max_length=36, blank=True)  # the authenticator model, when it tells
+    transports = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("security key")
+        verbose_name_plural = _("security keys")
