@@ -13,12 +13,13 @@
 """
 
 import hashlib
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp.models import Device, TimestampMixin
+from django_otp.models import Device
 
 from ruralcast.accounts.roles import Role
 
@@ -153,7 +154,7 @@ class RecoveryCode(models.Model):
         return f"recovery code {self.code_hash[:8]}… ({'used' if self.used_at else 'unused'})"
 
 
-class WebAuthnCredential(TimestampMixin, Device):
+class WebAuthnCredential(Device):
     """A security key (USB/NFC) or a phone's or laptop's built-in authenticator, as a django-otp device.
 
     WebAuthn: at registration the authenticator makes a key pair for this site (`rp_id`, the host
@@ -163,12 +164,21 @@ class WebAuthnCredential(TimestampMixin, Device):
     own use counter: a count that does not grow hints at a cloned key (`security_key_check`).
     """
 
-    credential_id = models.CharField(max_length=1400, unique=True)  # base64url of up to 1023 bytes
-    public_key = models.BinaryField()  # COSE_Key as the authenticator sent it
-    sign_count = models.PositiveBigIntegerField(default=0)
-    rp_id = models.CharField(max_length=253)
-    aaguid = models.CharField(max_length=36, blank=True)  # the authenticator model, when it tells
-    transports = models.JSONField(default=list, blank=True)
+    # Annotated by hand: django-otp ships no types, so the stubs do not see a model here.
+    credential_id: "models.CharField[str, str]" = models.CharField(
+        max_length=1400, unique=True
+    )  # base64url of up to 1023 bytes
+    public_key: "models.BinaryField[bytes | memoryview, bytes | memoryview]" = (
+        models.BinaryField()
+    )  # COSE_Key as the authenticator sent it
+    sign_count: "models.PositiveBigIntegerField[int, int]" = models.PositiveBigIntegerField(default=0)
+    rp_id: "models.CharField[str, str]" = models.CharField(max_length=253)
+    aaguid: "models.CharField[str, str]" = models.CharField(
+        max_length=36, blank=True
+    )  # the authenticator model, when it tells
+    transports: "models.JSONField[list[str], list[str]]" = models.JSONField(default=list, blank=True)
+    created_at: "models.DateTimeField[datetime, datetime]" = models.DateTimeField(auto_now_add=True)
+    last_used_at: "models.DateTimeField[datetime | None, datetime | None]" = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -39,10 +39,14 @@ def verified_client(user: User) -> Client:
     return client
 
 
+def password_of(user: User) -> str:
+    return user.raw_password  # type: ignore[attr-defined]  # set by the make_user fixture
+
+
 def password_only(user: User) -> Client:
     client = Client()
     assert (
-        client.post("/accounts/login/", {"username": user.username, "password": user.raw_password}).status_code == 302
+        client.post("/accounts/login/", {"username": user.username, "password": password_of(user)}).status_code == 302
     )  # type: ignore[attr-defined]
     return client
 
@@ -124,7 +128,7 @@ def test_failed_key_answers_count_in_the_throttle_of_that_address(county_alert_a
     add_key(verified_client(county_alert_approver))
     attacker = Client(REMOTE_ADDR="198.18.1.66")
     attacker.post(
-        "/accounts/login/", {"username": county_alert_approver.username, "password": county_alert_approver.raw_password}
+        "/accounts/login/", {"username": county_alert_approver.username, "password": password_of(county_alert_approver)}
     )  # type: ignore[attr-defined]
     statuses = [attacker.post("/accounts/second-factor/key/", {"credential": "{}"}).status_code for _ in range(6)]
     assert statuses == [400] * 4 + [429] * 2
