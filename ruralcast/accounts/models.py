@@ -165,17 +165,13 @@ class WebAuthnCredential(Device):
     """
 
     # Annotated by hand: django-otp ships no types, so the stubs do not see a model here.
-    credential_id: "models.CharField[str, str]" = models.CharField(
-        max_length=1400, unique=True
-    )  # base64url of up to 1023 bytes
-    public_key: "models.BinaryField[bytes | memoryview, bytes | memoryview]" = (
-        models.BinaryField()
-    )  # COSE_Key as the authenticator sent it
+    # base64url of up to 1023 bytes; the public key is the COSE_Key as the authenticator sent it.
+    credential_id: "models.CharField[str, str]" = models.CharField(max_length=1400, unique=True)
+    public_key: "models.BinaryField[bytes | memoryview, bytes | memoryview]" = models.BinaryField()
     sign_count: "models.PositiveBigIntegerField[int, int]" = models.PositiveBigIntegerField(default=0)
     rp_id: "models.CharField[str, str]" = models.CharField(max_length=253)
-    aaguid: "models.CharField[str, str]" = models.CharField(
-        max_length=36, blank=True
-    )  # the authenticator model, when it tells
+    # The authenticator's model (all zeros when it does not tell, as with "none" attestation).
+    aaguid: "models.CharField[str, str]" = models.CharField(max_length=36, blank=True)
     transports: "models.JSONField[list[str], list[str]]" = models.JSONField(default=list, blank=True)
     created_at: "models.DateTimeField[datetime, datetime]" = models.DateTimeField(auto_now_add=True)
     last_used_at: "models.DateTimeField[datetime | None, datetime | None]" = models.DateTimeField(null=True, blank=True)
