@@ -323,6 +323,7 @@ def user_detail(request: AuthenticatedHttpRequest, username: str) -> HttpRespons
             "required": second_factor_required(person),
             "enrolled": second_factor_enrolled(person),
             "recovery_codes_left": recovery_codes_left(user=person),
+            "security_keys": selectors.security_key_list(user=person).count(),
         },
         "lockouts": login_throttle_list(user=person),
         "reset_form": SecondFactorResetForm(),

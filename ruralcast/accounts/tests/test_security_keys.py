@@ -180,6 +180,8 @@ def test_an_administrators_reset_removes_the_keys_too(county_alert_approver: Use
     add_key(verified_client(county_alert_approver))
     TOTPDevice.objects.filter(user=county_alert_approver).delete()
     assert second_factor_enrolled(county_alert_approver)  # a key alone counts as enrolled
+    admin_page = verified_client(county_bureau_admin).get(f"/accounts/users/{county_alert_approver.username}/")
+    assert "安全密钥: 1" in admin_page.content.decode()  # the console speaks zh-Hans first
     second_factor_reset(actor=county_bureau_admin, user=county_alert_approver, reason="key lost, checked in person")
     assert not WebAuthnCredential.objects.exists() and not second_factor_enrolled(county_alert_approver)
     assert AuditEvent.objects.get(verb="second_factor.reset").after["devices_removed"] == 1  # type: ignore[index]
