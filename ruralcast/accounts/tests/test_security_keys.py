@@ -97,7 +97,7 @@ def test_a_signature_made_for_another_site_is_refused(county_alert_approver: Use
     answer = phished.post(
         "/accounts/second-factor/key/", {"credential": authenticator.sign(options, origin="https://ruralcast.evil")}
     )
-    assert answer.status_code == 400 and "not accepted" in answer.content.decode()
+    assert answer.status_code == 400 and "未被接受" in answer.content.decode()  # “not accepted”
     assert phished.get("/api/v1/me").status_code == 403
 
 
