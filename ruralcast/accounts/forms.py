@@ -61,3 +61,18 @@ class SecondFactorResetForm(forms.Form):
         max_length=500,
         help_text=_("Recorded in the audit trail, e.g. “phone lost, identity checked in person”."),
     )
+
+
+class SecurityKeyAddForm(forms.Form):
+    """A name for the new key; `credential` is filled in by the page's script from the browser."""
+
+    name = forms.CharField(
+        label=_("Name of the key"),
+        max_length=64,
+        help_text=_("So you can tell your keys apart, e.g. “blue USB key” or “office laptop”."),
+    )
+    credential = forms.CharField(widget=forms.HiddenInput, max_length=20000, required=False)
+
+
+class SecurityKeyCheckForm(forms.Form):
+    credential = forms.CharField(widget=forms.HiddenInput, max_length=20000, required=False)

@@ -8,9 +8,12 @@
 - `LoginThrottle`: failed logins of one username from one address (`accounts.lockout`).
 - `RecoveryCodeDevice` / `RecoveryCode`: hashed one-time codes beside the authenticator app
   (django-otp's `TOTPDevice`) for the second factor (`accounts.second_factor`).
+- `WebAuthnCredential`: a security key or a built-in authenticator (WebAuthn) as a second factor
+  (`accounts.security_keys`).
 """
 
 import hashlib
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -149,3 +152,31 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code {self.code_hash[:8]}… ({'used' if self.used_at else 'unused'})"
+
+
+class WebAuthnCredential(Device):
+    """A security key (USB/NFC) or a phone's or laptop's built-in authenticator, as a django-otp device.
+
+    WebAuthn: at registration the authenticator makes a key pair for this site (`rp_id`, the host
+    name) and gives us the public key; at each login it signs a fresh challenge with the private
+    key, which never leaves it. A verified signature marks the session verified like a TOTP code
+    (`otp_login`), so `SecondFactorMiddleware` treats both alike. `sign_count` is the authenticator's
+    own use counter: a count that does not grow hints at a cloned key (`security_key_check`).
+    """
+
+    # Annotated by hand: django-otp ships no types, so the stubs do not see a model here.
+    # base64url of up to 1023 bytes; the public key is the COSE_Key as the authenticator sent it.
+    credential_id: "models.CharField[str, str]" = models.CharField(max_length=1400, unique=True)
+    public_key: "models.BinaryField[bytes | memoryview, bytes | memoryview]" = models.BinaryField()
+    sign_count: "models.PositiveBigIntegerField[int, int]" = models.PositiveBigIntegerField(default=0)
+    rp_id: "models.CharField[str, str]" = models.CharField(max_length=253)
+    # The authenticator's model (all zeros when it does not tell, as with "none" attestation).
+    aaguid: "models.CharField[str, str]" = models.CharField(max_length=36, blank=True)
+    transports: "models.JSONField[list[str], list[str]]" = models.JSONField(default=list, blank=True)
+    created_at: "models.DateTimeField[datetime, datetime]" = models.DateTimeField(auto_now_add=True)
+    last_used_at: "models.DateTimeField[datetime | None, datetime | None]" = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("security key")
+        verbose_name_plural = _("security keys")

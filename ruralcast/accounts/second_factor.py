@@ -12,8 +12,11 @@ enrolled and verified, their session reaches only the enrolment and verification
 - Verification: `second_factor_check` takes a code from the app or a recovery code (each works
   once), throttled per (username, address) like the password (`accounts.lockout`); django-otp's
   own per-device throttle is off, so nobody can lock an approver's phone from everywhere.
+- Security keys (WebAuthn) are a further way to pass the step, added from a verified session
+  (`accounts.security_keys`).
 - A lost phone: an administrator who may manage the person resets the factor with a reason
-  (`second_factor_reset`, audited); the person enrols again at the next login.
+  (`second_factor_reset`, audited: the app, the recovery codes and every security key); the
+  person enrols again at the next login.
 - API tokens of such people are created only from a verified console session, never with another
   token: the token then stands for both factors (a 256-bit secret shown once).
 """
@@ -36,6 +39,7 @@ from ruralcast.accounts.models import (
     RecoveryCode,
     RecoveryCodeDevice,
     User,
+    WebAuthnCredential,
     recovery_code_digest,
 )
 from ruralcast.accounts.roles import role_needs_second_factor
@@ -59,7 +63,11 @@ def second_factor_required(user: User) -> bool:
 
 
 def second_factor_enrolled(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    """True when the person has a confirmed authenticator app or a security key (`accounts.security_keys`)."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+    )
 
 
 def session_verified(user: Any) -> bool:
@@ -193,6 +201,7 @@ def second_factor_reset(*, actor: User, user: User, reason: str) -> None:
         )
     with transaction.atomic():
         removed = TOTPDevice.objects.filter(user=user).delete()[0]
+        removed += WebAuthnCredential.objects.filter(user=user).delete()[0]
         RecoveryCodeDevice.objects.filter(user=user).delete()
         audit_record(
             actor=actor,

@@ -1,10 +1,10 @@
-"""Reads of users, grants and tokens, filtered to what the reader may see."""
+"""Reads of users, grants, tokens and security keys, filtered to what the reader may see."""
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import action_scope_q
-from ruralcast.accounts.models import ApiToken, RoleGrant, User
+from ruralcast.accounts.models import ApiToken, RoleGrant, User, WebAuthnCredential
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import NotFound
 
@@ -48,3 +48,15 @@ def access_api_token(*, user: User, token_id: int) -> ApiToken:
     if token is None:
         raise NotFound(_("No such token."))
     return token
+
+
+def security_key_list(*, user: User) -> QuerySet[WebAuthnCredential]:
+    """The person's own security keys (nobody else lists them: an administrator only resets them)."""
+    return WebAuthnCredential.objects.filter(user=user).order_by("created_at", "pk")
+
+
+def access_security_key(*, user: User, key_id: int) -> WebAuthnCredential:
+    key = security_key_list(user=user).filter(pk=key_id).first()
+    if key is None:
+        raise NotFound(_("No such security key."))
+    return key

@@ -10,7 +10,11 @@ urlpatterns = [
     path("password/", views.password_change, name="password"),
     path("second-factor/", views.second_factor, name="second_factor"),
     path("second-factor/setup/", views.second_factor_setup, name="second_factor_setup"),
+    path("second-factor/key/", views.second_factor_key, name="second_factor_key"),
     path("second-factor/recovery-codes/", views.recovery_codes_new, name="recovery_codes_new"),
+    # Managing keys needs a verified session, so it lives outside /accounts/second-factor/.
+    path("keys/", views.security_keys, name="security_keys"),
+    path("keys/<int:key_id>/remove/", views.security_key_delete, name="security_key_delete"),
     path("users/", views.users, name="users"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<str:username>/", views.user_detail, name="user"),

@@ -1,5 +1,5 @@
-"""Console pages: login (lock-out per username and address), the second factor, users and roles,
-API tokens, password."""
+"""Console pages: login (lock-out per username and address), the second factor (app, recovery
+codes, security keys), users and roles, API tokens, password."""
 
 import math
 from datetime import datetime
@@ -28,6 +28,8 @@ from ruralcast.accounts.forms import (
     PasswordChangeForm,
     SecondFactorForm,
     SecondFactorResetForm,
+    SecurityKeyAddForm,
+    SecurityKeyCheckForm,
     TokenForm,
     UserCreateForm,
 )
@@ -47,8 +49,16 @@ from ruralcast.accounts.second_factor import (
     totp_enrol_start,
     totp_secret,
 )
+from ruralcast.accounts.security_keys import (
+    relying_party,
+    security_key_add,
+    security_key_authentication_options,
+    security_key_check,
+    security_key_registration_options,
+    security_key_remove,
+)
 from ruralcast.core.addresses import client_address
-from ruralcast.core.errors import ApplicationError
+from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.core.forms import form_apply_error
 from ruralcast.core.formviews import form_round_trip
 from ruralcast.core.paging import paginate
@@ -93,9 +103,29 @@ def _next_url(request: HttpRequest) -> str:
     return str(resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
+def _second_factor_page(
+    request: AuthenticatedHttpRequest, form: SecondFactorForm, *, status: int, key_error: str = ""
+) -> HttpResponse:
+    """The code page; with the person's security keys at this host, also "use my security key"."""
+    rp = relying_party(request)
+    key_options = security_key_authentication_options(user=request.user, rp=rp, session=request.session) if rp else None
+    context = {
+        "form": form,
+        "next": request.GET.get("next", request.POST.get("next", "")),
+        "key_options": key_options,
+        "key_error": key_error,
+    }
+    return render(request, "accounts/second_factor.html", context, status=status)
+
+
+def _verified(request: HttpRequest, device: Any) -> HttpResponse:
+    otp_login(request, device)
+    return redirect(_next_url(request))
+
+
 @authenticated_view
 def second_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """After the password: the code from the authenticator app (or a recovery code)."""
+    """After the password: the code from the authenticator app (or a recovery code), or a security key."""
     if not second_factor_enrolled(request.user):
         return redirect("accounts:second_factor_setup")
     form = SecondFactorForm(request.POST or None)
@@ -111,7 +141,6 @@ def second_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
             form_apply_error(form, error)
             status = error.status_code
         else:
-            otp_login(request, device)
             if isinstance(device, RecoveryCodeDevice):
                 left = recovery_codes_left(user=request.user)
                 messages.warning(
@@ -119,11 +148,29 @@ def second_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
                     _("Recovery code used; %(left)s left. Set up your authenticator again if the phone is lost.")
                     % {"left": left},
                 )
-            return redirect(_next_url(request))
-    context = {"form": form, "next": request.GET.get("next", request.POST.get("next", ""))}
-    return render(
-        request, "accounts/second_factor.html", context, status=400 if status == 200 and form.errors else status
-    )
+            return _verified(request, device)
+    return _second_factor_page(request, form, status=400 if status == 200 and form.errors else status)
+
+
+@authenticated_view
+@require_POST
+def second_factor_key(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The security key's signature over the challenge of the code page (the verify step, like a code)."""
+    form = SecurityKeyCheckForm(request.POST)
+    rp = relying_party(request)
+    try:
+        if rp is None or not form.is_valid():
+            raise ValidationError(_("Security keys work only when the console is opened by its name, not its address."))
+        key = security_key_check(
+            user=request.user,
+            rp=rp,
+            session=request.session,
+            credential=form.cleaned_data["credential"],
+            address=client_address(request),
+        )
+    except ApplicationError as error:
+        return _second_factor_page(request, SecondFactorForm(), status=error.status_code, key_error=error.message)
+    return _verified(request, key)
 
 
 @authenticated_view
@@ -158,6 +205,61 @@ def second_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
 def recovery_codes_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     codes = recovery_codes_regenerate(user=request.user)
     return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)})
+
+
+@authenticated_view
+def security_keys(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The person's security keys: add one (named), see when each was last used, remove one.
+
+    Only from a verified session: whoever has just the password must not add a key of their own.
+    """
+    if not session_verified(request.user):
+        messages.info(request, _("Confirm your second factor first; then you can add a security key."))
+        target = "accounts:second_factor" if second_factor_enrolled(request.user) else "accounts:second_factor_setup"
+        return redirect(f"{resolve_url(target)}?next={resolve_url('accounts:security_keys')}")
+    rp = relying_party(request)
+    form = SecurityKeyAddForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 400
+        else:
+            try:
+                if rp is None:
+                    raise ValidationError(
+                        _("Security keys work only when the console is opened by its name, not its address.")
+                    )
+                key = security_key_add(
+                    user=request.user,
+                    rp=rp,
+                    session=request.session,
+                    credential=form.cleaned_data["credential"],
+                    name=form.cleaned_data["name"],
+                )
+            except ApplicationError as error:
+                form_apply_error(form, error)
+                status = error.status_code
+            else:
+                messages.success(request, _("Security key “%(name)s” added.") % {"name": key.name})
+                return redirect("accounts:security_keys")
+    context = {
+        "form": form,
+        "keys": selectors.security_key_list(user=request.user),
+        "options": security_key_registration_options(user=request.user, rp=rp, session=request.session) if rp else None,
+        "by_address": rp is None,
+    }
+    return render(request, "accounts/security_keys.html", context, status=status)
+
+
+@authenticated_view
+@require_POST
+def security_key_delete(request: AuthenticatedHttpRequest, key_id: int) -> HttpResponse:
+    if not session_verified(request.user):
+        return redirect("accounts:security_keys")
+    key = selectors.access_security_key(user=request.user, key_id=key_id)
+    security_key_remove(actor=request.user, key=key)
+    messages.success(request, _("Security key “%(name)s” removed.") % {"name": key.name})
+    return redirect("accounts:security_keys")
 
 
 @authenticated_view
@@ -221,6 +323,7 @@ def user_detail(request: AuthenticatedHttpRequest, username: str) -> HttpRespons
             "required": second_factor_required(person),
             "enrolled": second_factor_enrolled(person),
             "recovery_codes_left": recovery_codes_left(user=person),
+            "security_keys": selectors.security_key_list(user=person).count(),
         },
         "lockouts": login_throttle_list(user=person),
         "reset_form": SecondFactorResetForm(),

@@ -215,6 +215,7 @@ ARGUMENTS: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "accounts:token_revoke": lambda s: {"token_id": s.token_id},
     "accounts:user_lockout_clear": lambda s: {"username": "rongjiang-operator"},
     "accounts:user_second_factor_reset": lambda s: {"username": "rongjiang-operator"},
+    "accounts:security_key_delete": lambda s: {"key_id": 1},  # POST only: the walk's GET answers 405
     "notifications:open": lambda s: {"pk": 1},  # nobody's: the answer is a 404 page under the policy
     "alerts:audio": lambda s: {"sha256": "0" * 64},
     "alerts:detail": lambda s: {"ebm_id": s.alert.ebm_id},
