@@ -73,7 +73,8 @@ MAX_QUEUED_MESSAGES = 100_000
 # or two at a time, so this changes nothing for them.
 MAX_INFLIGHT_MESSAGES = 1000
 # Seconds between saves of the in-memory state (retained messages, sessions) to disk; mosquitto also
-# saves on a clean shutdown. A crash of the broker loses at most this much.
+# saves on a clean shutdown. A crash loses what was not saved yet; the dispatcher then puts the retained
+# alerts back (it publishes the platform's retained state again on reconnecting, `RetainedMessage`).
 AUTOSAVE_SECONDS = 10
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from ruralcast_terminal.mqtt import Client, Message, new_event_loop
+from ruralcast_terminal.mqtt import Client, Delivery, DeliveryHandler, Message, new_event_loop
 
 from ruralcast.messaging.broker import platform_credentials
 
@@ -49,7 +49,8 @@ class MqttLink:
     """One persistent connection as the platform's service account, usable from sync code.
 
     `on_message` runs on the link's thread (put the message on a queue); the broker gets its PUBACK
-    when it returns.
+    when it returns. With `on_delivery` instead, the PUBACK waits until `ack()` is called with the
+    message's delivery (the ingest worker: after the batch is committed).
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class MqttLink:
         client_id: str,
         subscriptions: Sequence[tuple[str, int]] = (),
         on_message: Callable[[Message], object] | None = None,
+        on_delivery: DeliveryHandler | None = None,
         clean_session: bool = True,
         host: str | None = None,
         port: int | None = None,
@@ -80,6 +82,7 @@ class MqttLink:
             "keepalive": keepalive,
             "subscriptions": list(subscriptions),
             "on_message": on_message,
+            "on_delivery": on_delivery,
             "reconnect_base": reconnect_base,
             "reconnect_cap": reconnect_cap,
             "connect_timeout": 5.0,
@@ -168,6 +171,12 @@ class MqttLink:
         """Drop the TCP connection (tests: a link that breaks); the client reconnects."""
         if self._loop is not None and self._client is not None:
             self._loop.call_soon_threadsafe(self._client.abort)
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        """Send the held PUBACKs of `deliveries` (in order; from any thread). Those received on a
+        connection that has dropped since are not acknowledged: the broker sends them again."""
+        if deliveries and self._loop is not None and self._client is not None:
+            self._loop.call_soon_threadsafe(self._client.ack, list(deliveries))
 
     # -- publishing ----------------------------------------------------------------------------
 

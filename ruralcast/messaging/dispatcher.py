@@ -13,6 +13,11 @@ Waking up (docs/architecture.md, *Messaging*):
 - on SQLite, which has no notifications, a poll of due rows every 0.2 s (one indexed query);
 - on every database, the same poll is the crash-recovery path: pending rows left by a dispatcher
   that died, and rows whose back-off has expired. On PostgreSQL it runs every 2 s.
+
+Each time its connection to the broker is (re)established, the dispatcher first publishes again
+the retained state the platform last published (`RetainedMessage`, identical bytes): a broker
+killed between two autosaves comes back without the alerts it had acknowledged, or with ones
+cleared since, and this puts its retained messages back as the platform left them.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from ruralcast_terminal import crypto
 from ruralcast.messaging.client import MqttLink, Publication, PublishError, platform_client_id
 from ruralcast.messaging.handlers import payload_signer
 from ruralcast.messaging.models import OutboxMessage
-from ruralcast.messaging.selectors import outbox_due
+from ruralcast.messaging.selectors import outbox_due, retained_messages
 from ruralcast.messaging.services import (
     OUTBOX_CHANNEL,
     OutboxNotPending,
@@ -42,6 +47,7 @@ from ruralcast.messaging.services import (
     outbox_mark_published,
     outbox_prepare,
     outbox_wake_register,
+    retained_clearings_forget,
     wake_address,
 )
 
@@ -159,6 +165,18 @@ def dispatch_pending_once(
     return report
 
 
+def retained_republish(*, publisher: Publisher, timeout: float = PUBACK_TIMEOUT_SECONDS) -> int:
+    """Publish the recorded retained state again (oldest first, clearings too); returns how many.
+    Raises PublishError if the broker does not acknowledge them all."""
+    retained_clearings_forget()
+    items = [
+        Publication(topic=row.topic, payload=bytes(row.payload), qos=1, retain=True) for row in retained_messages()
+    ]
+    for start in range(0, len(items), BATCH):
+        publisher.publish_all(items[start : start + BATCH], timeout=timeout)
+    return len(items)
+
+
 class PostgresListener(threading.Thread):
     """LISTEN on the outbox channel on a connection of its own; every notification wakes the dispatcher."""
 
@@ -249,6 +267,7 @@ class Dispatcher:
         self.stopping = threading.Event()
         self._work = threading.Event()
         self.published = 0
+        self.republished_for = 0  # the link's connection count when the retained state was last put back
 
     def wake(self) -> None:
         self._work.set()
@@ -266,6 +285,7 @@ class Dispatcher:
     def run(self, *, until: Callable[[], bool] | None = None, deadline: float | None = None) -> None:
         """Dispatch until `stop()` (a signal), `until()` is true, or `deadline` (monotonic) passes."""
         crypto.warm_up()  # the first alert should not pay the signing library's set-up
+        self.republished_for = 0  # a (re)started link counts its connections from 1 again
         unregister = outbox_wake_register(self.wake)
         listener = PostgresListener(self.wake) if self.postgres else None
         if listener is not None:
@@ -288,7 +308,15 @@ class Dispatcher:
                         continue
                 self._work.clear()
                 try:
+                    connects = self.link.connects
+                    if connects != self.republished_for:
+                        count = retained_republish(publisher=self.link, timeout=self.timeout)
+                        self.republished_for = connects
+                        log.info("dispatcher: %d retained messages published again after connecting", count)
                     report = dispatch_pending_once(publisher=self.link, sign=self.sign, timeout=self.timeout)
+                except PublishError as error:
+                    log.warning("dispatcher: retained state not put back yet (%s)", error)
+                    continue
                 except (OperationalError, InterfaceError) as error:
                     log.warning("dispatcher: database error (%s); reconnecting", error)
                     connection.close()

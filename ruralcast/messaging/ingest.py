@@ -8,10 +8,12 @@ the broker's ACL ties to the sender's account; otherwise it is counted and dropp
 and handed in batches (up to 500 messages or 0.2 s) to the handlers apps registered with
 `register_uplink_handler`, all in one transaction per batch.
 
-Delivery is at least once: the broker may send a message again (after a reconnect, or when the
-worker was too slow to acknowledge), so handlers write idempotently. The broker gets its PUBACK
-when the message is queued here, before the batch is written: a worker killed in between loses at
-most the batch it held (≤ 0.2 s of uplinks).
+Delivery is at least once, and nothing the broker counts as delivered is lost: the broker gets a
+message's PUBACK only after the transaction of its batch has committed (or the message was
+counted and dropped as unusable). Until then it stays in the worker's persistent session, so a
+worker killed mid-batch, or stopped while the database is away, gets it again from the broker
+when it is back. A message written but not yet acknowledged when the worker dies comes again
+too: handlers write idempotently (receipts: one row per message, terminal and event).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from datetime import datetime
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
-from ruralcast_terminal.mqtt import Message
+from ruralcast_terminal.mqtt import Delivery, Message
 
 from ruralcast.messaging.client import MqttLink
 from ruralcast.messaging.handlers import Uplink, uplink_handler
@@ -44,6 +46,7 @@ INGEST_CLIENT_ID = "rc-platform-ingest"
 QUEUE_MAX = 50_000
 
 Received = tuple[str, bytes, datetime]  # topic, payload, when it arrived
+Held = tuple[Received, Delivery | None]  # and its PUBACK, sent once the batch is committed
 # The database is away (not the batch's fault): keep the batch and try again, however long it takes.
 TRANSIENT = (OperationalError, InterfaceError)
 
@@ -149,7 +152,8 @@ def ingest_batch(messages: Iterable[Received], *, stats: IngestStats | None = No
 
 
 class IngestWorker:
-    """`manage.py ingest`: the MQTT link fills a queue; this thread drains it in batches."""
+    """`manage.py ingest`: the MQTT link fills a queue; this thread drains it in batches, and
+    acknowledges each batch to the broker once it is committed."""
 
     def __init__(
         self,
@@ -160,24 +164,24 @@ class IngestWorker:
         batch_seconds: float = BATCH_SECONDS,
         client_id: str = INGEST_CLIENT_ID,
     ) -> None:
-        # Bounded: if the database falls behind, the link's thread blocks here, stops acknowledging,
-        # and the broker holds the rest (the session is persistent).
-        self.queue: queue.Queue[Received] = queue.Queue(maxsize=QUEUE_MAX)
+        # Bounded, though the broker already stops at MAX_INFLIGHT_MESSAGES unacknowledged messages:
+        # if the database falls behind, it holds the rest (the session is persistent).
+        self.queue: queue.Queue[Held] = queue.Queue(maxsize=QUEUE_MAX)
         self.link = link or MqttLink(
             client_id=client_id,
             clean_session=False,
             subscriptions=[(uplink_filter(kind), 1) for kind in kinds],
-            on_message=self._on_message,
+            on_delivery=self._on_delivery,
         )
         self.batch_max = batch_max
         self.batch_seconds = batch_seconds
         self.stats = IngestStats()
         self.stopping = threading.Event()
 
-    def _on_message(self, message: Message) -> None:
-        self.queue.put((message.topic, message.payload, timezone.now()))
+    def _on_delivery(self, message: Message, delivery: Delivery | None) -> None:
+        self.queue.put(((message.topic, message.payload, timezone.now()), delivery))
 
-    def next_batch(self) -> list[Received]:
+    def next_batch(self) -> list[Held]:
         """Block up to `batch_seconds` for the first message, then take what arrives within
         `batch_seconds` of it, up to `batch_max`, but stop at the first lull of `IDLE_GAP_SECONDS`.
 
@@ -215,34 +219,40 @@ class IngestWorker:
                     break
                 batch = self.next_batch()
                 if batch:
-                    self._write_until_done(batch)
+                    self._write_and_ack(batch)
                 if time.monotonic() - last_report > 60:
                     log.info("ingest: %s", self.stats.as_dict())
                     last_report = time.monotonic()
+            # What is queued is written and acknowledged before leaving (if the database is
+            # there); whatever arrives meanwhile stays unacknowledged, with the broker.
+            rest: list[Held] = []
+            while True:
+                try:
+                    rest.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            if rest:
+                self._write_and_ack(rest)
         finally:
             self.link.stop()
-        # What the broker already had acknowledged is written before leaving.
-        rest: list[Received] = []
-        while True:
-            try:
-                rest.append(self.queue.get_nowait())
-            except queue.Empty:
-                break
-        if rest:
-            self._write_until_done(rest)
         return self.stats
 
-    def _write_until_done(self, batch: list[Received]) -> None:
+    def _write_and_ack(self, batch: list[Held]) -> None:
+        if self._write_until_done([received for received, _ in batch]):
+            self.link.ack([delivery for _, delivery in batch if delivery is not None])
+
+    def _write_until_done(self, batch: list[Received]) -> bool:
+        """Write the batch, waiting out a database outage; False if stopped before it was written."""
         uplinks = uplinks_parse(batch, stats=self.stats)
         while True:
             try:
                 uplinks_write(uplinks, stats=self.stats)
-                return
+                return True
             except TRANSIENT as error:
                 log.warning("ingest: database unavailable (%s); retrying the batch", error)
                 if not connection.in_atomic_block:
                     connection.close()
                 if self.stopping.wait(1.0):
-                    lost = sum(len(items) for items in uplinks.values())
-                    log.error("ingest stopped while the database was away: %d uplinks not written", lost)
-                    return
+                    kept = sum(len(items) for items in uplinks.values())
+                    log.warning("ingest stopped while the database was away: %d uplinks left with the broker", kept)
+                    return False

@@ -54,3 +54,26 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.key}"
+
+
+class RetainedMessage(models.Model):
+    """What the broker holds retained on one topic, as the platform last published it.
+
+    Written with the outbox row's mark (step 3), so it is what the platform believes is out. The
+    broker saves its retained messages to disk only every few seconds: after a crash it may come
+    back with an older state (an alert missing, or one that was cleared since). The dispatcher
+    therefore publishes these again, identical bytes, each time its connection to the broker is
+    (re)established. An empty payload is a clearing; those are kept a day (`RETAINED_CLEAR_KEEP`).
+    """
+
+    topic = models.CharField(_("topic"), max_length=200, unique=True)
+    payload = models.BinaryField(_("payload"), blank=True)
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["published_at", "id"]
+        verbose_name = _("retained message")
+        verbose_name_plural = _("retained messages")
+
+    def __str__(self) -> str:
+        return self.topic

@@ -38,7 +38,7 @@ from ruralcast.messaging.handlers import (
     register_outbox_handler,
     register_uplink_handler,
 )
-from ruralcast.messaging.models import OutboxMessage, OutboxState
+from ruralcast.messaging.models import OutboxMessage, OutboxState, RetainedMessage
 
 __all__ = [
     "OUTBOX_CHANNEL",
@@ -228,11 +228,37 @@ def outbox_mark_published(*, message: OutboxMessage) -> bool:
         updated = OutboxMessage.objects.filter(pk=message.pk, state=OutboxState.PENDING).update(
             state=OutboxState.PUBLISHED, published_at=now, attempts=F("attempts") + 1, last_error=""
         )
+        if updated:
+            _retained_record(message.messages, now)
         if updated and handler is not None and handler.on_published is not None:
             handler.on_published(message.key)
     if updated:
         message.state, message.published_at, message.last_error = OutboxState.PUBLISHED, now, ""
     return bool(updated)
+
+
+# A clearing is published again after a broker restart for this long, then forgotten (a broker that
+# comes back with a state older than that is a restored backup: run `broker_run` afresh).
+RETAINED_CLEAR_KEEP = timedelta(days=1)
+
+
+def _retained_record(messages: list[dict[str, Any]], now: Any) -> None:
+    """Remember the row's retained messages as the broker's state of their topics (one statement)."""
+    latest = {item["topic"]: base64.b64decode(item["payload_b64"]) for item in messages if item["retain"]}
+    if latest:
+        RetainedMessage.objects.bulk_create(
+            [RetainedMessage(topic=topic, payload=payload, published_at=now) for topic, payload in latest.items()],
+            update_conflicts=True,
+            unique_fields=["topic"],
+            update_fields=["payload", "published_at"],
+        )
+
+
+def retained_clearings_forget() -> int:
+    """Drop clearings older than `RETAINED_CLEAR_KEEP` (an empty topic needs no republishing then)."""
+    cutoff = timezone.now() - RETAINED_CLEAR_KEEP
+    deleted, _ = RetainedMessage.objects.filter(payload=b"", published_at__lt=cutoff).delete()
+    return deleted
 
 
 def outbox_attempt_failed(*, message: OutboxMessage, error: str, broker: bool) -> OutboxMessage:

@@ -11,7 +11,8 @@ re-exported here.
 
 What it does (MQTT 3.1.1, OASIS standard): CONNECT with user name, password, clean-session flag,
 keep-alive and last will; SUBSCRIBE; receive PUBLISH at QoS 0 and 1 (PUBACK sent after the message
-callback returns); PUBLISH at QoS 0 and 1 with PUBACK tracking, and QoS 1 publishes that were not
+callback returns, or, with `on_delivery`, when the application says it is done with it); PUBLISH
+at QoS 0 and 1 with PUBACK tracking, and QoS 1 publishes that were not
 acknowledged are sent again (DUP set) after a reconnect, so an uplink such as a receipt is delivered
 at least once; PINGREQ when the link has been idle; DISCONNECT. `Client.start()` keeps the connection
 up: it reconnects with exponential back-off and jitter (capped) and subscribes again each time.
@@ -30,6 +31,7 @@ import random
 import ssl as _ssl
 import struct
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from ruralcast_terminal.mqtt_codec import (
@@ -88,6 +90,8 @@ __all__ = [
     "UNSUBSCRIBE",
     "Client",
     "ConnectRefused",
+    "Delivery",
+    "DeliveryHandler",
     "MQTTError",
     "Message",
     "MessageHandler",
@@ -218,6 +222,17 @@ class _Link(asyncio.Protocol):
 MessageHandler = Callable[[Message], object]
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A QoS 1 message received with its PUBACK held (`Client(on_delivery=…)`): pass it to `ack()`."""
+
+    link: _Link
+    packet_id: int
+
+
+DeliveryHandler = Callable[[Message, "Delivery | None"], object]
+
+
 class Client:
     """An MQTT 3.1.1 client for one identity.
 
@@ -226,6 +241,10 @@ class Client:
     subscribes to `subscriptions` each time. `on_message` is called synchronously for every PUBLISH
     received, before its PUBACK; it must not block (put work on a queue). `on_connect(session_present)`
     is called after each successful CONNACK and SUBACK.
+
+    `on_delivery(message, delivery)`, instead of `on_message`, holds the PUBACK of a QoS 1 message
+    until the application calls `ack([delivery, …])` (after it has stored the message: a client
+    that dies before that gets it again from its persistent session). `delivery` is None at QoS 0.
     """
 
     def __init__(
@@ -241,6 +260,7 @@ class Client:
         will: Will | None = None,
         subscriptions: Sequence[tuple[str, int]] = (),
         on_message: MessageHandler | None = None,
+        on_delivery: DeliveryHandler | None = None,
         on_connect: Callable[[bool], object] | None = None,
         connect_timeout: float = 10.0,
         reconnect_base: float = 0.5,
@@ -261,6 +281,7 @@ class Client:
         self.will = will
         self.subscriptions = list(subscriptions)
         self.on_message = on_message
+        self.on_delivery = on_delivery
         self.on_connect = on_connect
         self.connect_timeout = connect_timeout
         self.reconnect_base, self.reconnect_cap = reconnect_base, reconnect_cap
@@ -430,15 +451,21 @@ class Client:
             msg, pid = parse_publish(flags, body)
             if msg.qos == 2:
                 raise MQTTError("QoS 2 PUBLISH received; this client subscribes at QoS ≤ 1 only")
-            if self.on_message is not None:
+            if self.on_delivery is not None:
                 try:
-                    self.on_message(msg)
-                except Exception:
-                    # The message was delivered to the application; its failure is not the
-                    # broker's business, so it is still acknowledged.
-                    log.exception("%s: message handler failed on %s", self.client_id, msg.topic)
-            if msg.qos == 1:
-                link.write(puback_packet(pid))
+                    self.on_delivery(msg, Delivery(link, pid) if msg.qos == 1 else None)
+                except Exception:  # not acknowledged: the broker sends it again after a reconnect
+                    log.exception("%s: delivery handler failed on %s", self.client_id, msg.topic)
+            else:
+                if self.on_message is not None:
+                    try:
+                        self.on_message(msg)
+                    except Exception:
+                        # The message was delivered to the application; its failure is not the
+                        # broker's business, so it is still acknowledged.
+                        log.exception("%s: message handler failed on %s", self.client_id, msg.topic)
+                if msg.qos == 1:
+                    link.write(puback_packet(pid))
         elif ptype == PUBACK:
             if len(body) != 2:
                 raise MQTTError("malformed PUBACK")
@@ -466,6 +493,20 @@ class Client:
             raise MQTTError(f"packet type {ptype} is not valid from a server")
         if ptype != PINGRESP:
             self._ping_due = False  # any packet from the broker proves the link is alive
+
+    def ack(self, deliveries: Sequence[Delivery]) -> int:
+        """Send the held PUBACKs, in order, in one write; returns how many went out.
+
+        A delivery received on an earlier connection is not acknowledged (its packet id means
+        nothing on this one): the broker sends that message again, with DUP, on the new one.
+        """
+        link = self._link
+        if link is None or not self._connected:
+            return 0
+        packets = [puback_packet(d.packet_id) for d in deliveries if d.link is link]
+        if packets:
+            link.write(b"".join(packets))
+        return len(packets)
 
     def _on_lost(self, link: _Link, exc: Exception | None) -> None:
         if link is not self._link:
