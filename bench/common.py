@@ -82,23 +82,33 @@ def spawn(arguments: list[str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(arguments, cwd=ROOT, env=os.environ.copy(), stdout=handle, stderr=subprocess.STDOUT)
 
 
-def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
-    """User + system CPU seconds used so far by each role's processes (and their children)."""
-    import psutil
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (Linux /proc)."""
+    tree, index = [pid], 0
+    while index < len(tree):
+        for children in Path(f"/proc/{tree[index]}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                tree.extend(int(child) for child in children.read_text().split())
+        index += 1
+    return tree
 
-    used: dict[str, float] = {}
-    for role, role_pids in pids.items():
-        total = 0.0
-        for pid in role_pids:
-            try:
-                process = psutil.Process(pid)
-                for member in [process, *process.children(recursive=True)]:
-                    times = member.cpu_times()
-                    total += times.user + times.system
-            except psutil.NoSuchProcess:
-                continue
-        used[role] = total
-    return used
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
+    """User + system CPU seconds used so far by each role's processes (and their children), read
+    from /proc (psutil is no longer a dependency of the platform)."""
+    return {
+        role: sum(_process_cpu(member) for pid in role_pids for member in _process_tree(pid))
+        for role, role_pids in pids.items()
+    }
 
 
 def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -363,7 +373,7 @@ def simulator_ready(log: Path, timeout: float = 600) -> None:
 
 
 async def connected_clients(
-    accounts: list[tuple[str, str, list[tuple[str, int]]]], *, port: int, on_message: Callable[[Any], object]
+    accounts: list[tuple[str, str, list[tuple[str, int]]]], *, port: int, on_message: Callable[[Any], None]
 ) -> list[Any]:
     """One lean client per (user, password, subscriptions), all started and connected (200 at a time)."""
     from ruralcast_terminal.mqtt import Client
@@ -432,7 +442,7 @@ def bare_worker(index: int, accounts: list[tuple[str, str, str]], bare: Bare, ev
         arrivals: list[float] = []
         delays: list[int] = []
 
-        def arrived(message: Any) -> bool:
+        def counted(message: Any) -> bool:
             if bare.mark not in message.topic:
                 return False
             now = time.time()
@@ -442,6 +452,9 @@ def bare_worker(index: int, accounts: list[tuple[str, str, str]], bare: Bare, ev
                 delays.append(int(now * 1000 - sent))
             return True
 
+        def arrived(message: Any) -> None:
+            counted(message)
+
         subscribed = [(user, password, [(topic_filter, 1)]) for user, password, topic_filter in accounts]
         clients = await connected_clients(subscribed, port=bare.port, on_message=arrived)
         if bare.reply_bytes:
@@ -449,7 +462,7 @@ def bare_worker(index: int, accounts: list[tuple[str, str, str]], bare: Bare, ev
             for (user, _password, _filter), client in zip(accounts, clients, strict=True):
 
                 def answer(message: Any, client: Any = client, topic: str = topics.uplink_topic(user, "bench")) -> None:
-                    if arrived(message):
+                    if counted(message):
                         client.publish_nowait(topic, reply, qos=1)
 
                 client.on_message = answer
