@@ -327,6 +327,9 @@ def platform_services(
         wait_until(lambda: port_open(mqtt_port), 30, "broker")
         for name in workers:
             services.processes[name] = spawn([*manage, name], logs / f"{name}.log")
+        for name in workers:  # on a loaded machine a worker's start (Django, crypto) can take 20 s
+            log = logs / f"{name}.log"
+            wait_until(lambda log=log: " running" in log.read_text(errors="replace"), 300, f"{name} running")
         if web:
             services.web_port = free_port()
             services.processes["web"] = spawn(
@@ -336,7 +339,7 @@ def platform_services(
             )  # fmt: skip
             wait_until(lambda: port_open(services.web_port), 30, "web server")
         if workers or web:
-            time.sleep(2)  # the workers connected and subscribed
+            time.sleep(2)  # the workers' subscriptions acknowledged
         yield services
     finally:
         stopping = list(reversed(services.processes.values()))
