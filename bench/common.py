@@ -324,7 +324,7 @@ def platform_services(
     manage = [sys.executable, str(ROOT / "manage.py")]
     services = Services({"broker": spawn([*manage, "broker_run"], logs / "broker.log")})
     try:
-        wait_until(lambda: port_open(mqtt_port), 30, "broker")
+        wait_until(lambda: port_open(mqtt_port), 120, "broker")
         for name in workers:
             services.processes[name] = spawn([*manage, name], logs / f"{name}.log")
         for name in workers:  # on a loaded machine a worker's start (Django, crypto) can take 20 s
@@ -337,7 +337,7 @@ def platform_services(
                  "--port", str(services.web_port)],
                 logs / "web.log",
             )  # fmt: skip
-            wait_until(lambda: port_open(services.web_port), 30, "web server")
+            wait_until(lambda: port_open(services.web_port), 120, "web server")
         if workers or web:
             time.sleep(2)  # the workers' subscriptions acknowledged
         yield services
