@@ -517,15 +517,16 @@ def bare_stop(workers: list[Any], stop: Any) -> None:
 
 
 def record_script(script: str, arguments: Sequence[str]) -> dict[str, Any]:
-    """Run `script` with this Python, and record the last JSON object it printed under its name
-    (bench_crypto.py → "terminal-crypto")."""
+    """Run `script` with this Python, and record the last JSON object it printed under the name
+    it gives itself (its "bench": terminal.crypto), else terminal-<script> (bench_x.py → terminal-x)."""
     output = subprocess.run([sys.executable, script, *arguments], cwd=ROOT, capture_output=True, text=True, check=False)
     lines = [line for line in output.stdout.splitlines() if line.startswith("{")]
     if output.returncode or not lines:
         sys.stderr.write(output.stderr[-4000:])
         raise SystemExit(f"{script} failed (exit {output.returncode})")
-    name = "terminal-" + Path(script).stem.removeprefix("bench_")
-    return record(name, {"command": " ".join([script, *arguments]), **json.loads(lines[-1])})
+    figures = json.loads(lines[-1])
+    name = str(figures.pop("bench", "terminal-" + Path(script).stem.removeprefix("bench_")))
+    return record(name, {"command": " ".join([script, *arguments]), **figures})
 
 
 if __name__ == "__main__":
