@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, bench_django, database_name, free_port, percentile, record
+from bench.common import ROOT, bench_django, database_name, free_port, percentile, port_open, record, wait_until
 
 
 def _wait_http(url: str, timeout: float = 30) -> None:
@@ -266,7 +266,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             env={**env, "BENCH_FILES": str(folder)},
         )  # fmt: skip
         try:
-            time.sleep(1.5)
+            wait_until(lambda: port_open(bare_port), 60, "bare uvicorn")  # not a fixed 1.5 s: a loaded machine
             bare_paths = ["/index.m3u8", *(f"/{name}" for name in segments)]
             baseline = asyncio.run(_load(bare_port, bare_paths, args.concurrency, args.load_seconds))
         finally:
