@@ -76,16 +76,23 @@ test-postgres:
 postgres:
 	@scripts/postgres.sh start
 
+# Every benchmark, each printing one JSON line that lands in docs/benchmarks.md. On PostgreSQL:
+# BENCH_POSTGRES_URL=$(scripts/postgres.sh start) make bench (each a throwaway database of its own
+# there); receipts and reporting compare both databases in any case.
 bench:
 	@scripts/bootstrap.sh test
 	$(PY) bench/regions_import.py
 	$(PY) bench/alerts.py
 	$(PY) bench/receipts.py
-	$(PY) bench/playout.py
+	$(PY) bench/playout.py --part schedule
+	$(PY) bench/live_voice.py
 	$(PY) bench/reporting.py
 	$(PY) bench/media.py
 	$(PY) bench/fleet.py
 	$(PY) bench/playlists.py
+	$(PY) bench/common.py terminal/bench_crypto.py
+	$(PY) bench/common.py terminal/bench_fanout.py
+	$(PY) bench/common.py terminal/bench_clients.py
 
 schema:
 	DJANGO_SETTINGS_MODULE=config.django.test $(PY) manage.py openapi_schema --write docs/openapi.json

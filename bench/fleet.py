@@ -1,7 +1,7 @@
 """Benchmark: status ingestion of a large fleet, and the online-rate query over it.
 
-Set-up, on one machine: the platform's database (PostgreSQL with `BENCH_DATABASE_URL`, else a
-SQLite file), Guizhou's region tree, N terminals registered through the CSV importer (default
+Set-up, on one machine: the platform's database (a throwaway PostgreSQL database with
+`BENCH_POSTGRES_URL`, else a SQLite file), Guizhou's region tree, N terminals registered through the CSV importer (default
 100,000, spread over the province's villages), mosquitto configured by the platform, and the ingest
 worker (`messaging.ingest.IngestWorker` with the terminals app's `status` handler) in this process,
 so its CPU time is this process's.
@@ -20,7 +20,7 @@ p50/p99/max, the worker's CPU (% of one core). Then the online-rate query (`onli
 region level over the N state rows, median of 15, with the plain `COUNT(*)` of the table as the
 baseline in the same run. One JSON line out, appended to docs/benchmarks.md.
 
-    BENCH_DATABASE_URL=postgres://…/rc_fleet .venv/bin/python bench/fleet.py [--terminals 100000] [--minutes 10]
+    BENCH_POSTGRES_URL=$(scripts/postgres.sh url) .venv/bin/python bench/fleet.py [--terminals 100000] [--minutes 10]
     .venv/bin/python bench/fleet.py --generate …   (the load generator; started by the benchmark)
 """
 
@@ -28,11 +28,9 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,8 +38,10 @@ from typing import Any
 
 from ruralcast_terminal import topics
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_django, database_name, free_port, percentile, platform_services, record
+
 PROVINCE = "52"
 LEVEL_REGIONS = {
     "province": "520000000000",
@@ -50,19 +50,6 @@ LEVEL_REGIONS = {
     "township": "522632100000",
     "village": "522632100001",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _percentile(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))], 4)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,22 +118,6 @@ def generate(args: argparse.Namespace) -> None:
 # The benchmark.
 
 
-def _django(workdir: Path, mqtt_port: int) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.django.local",
-            "RURALCAST_RUN_DIR": str(workdir),
-            "DJANGO_SECRET_KEY": "bench-only-throwaway-database",
-            "LOG_LEVEL": "WARNING",
-            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
-            "RURALCAST_MQTT_PORT": str(mqtt_port),
-        }
-    )
-    import django
-
-    django.setup()
-
-
 def _register(count: int) -> tuple[list[str], float]:
     """`count` terminals over Guizhou's villages, through the CSV importer (50,000 rows a file)."""
     from ruralcast.regions.codes import Level
@@ -154,14 +125,11 @@ def _register(count: int) -> tuple[list[str], float]:
     from ruralcast.terminals.importer import MAX_ROWS, terminals_import
     from ruralcast.terminals.models import Terminal
 
-    existing = list(Terminal.objects.filter(revoked_at__isnull=True).values_list("code", flat=True)[:count])
-    if len(existing) >= count:
-        return existing, 0.0
     villages = list(
         Region.objects.filter(code__startswith=PROVINCE, level=Level.VILLAGE).values_list("code", flat=True)
     )
     started = time.perf_counter()
-    rows = [villages[i % len(villages)] for i in range(len(existing), count)]
+    rows = [villages[i % len(villages)] for i in range(count)]
     for first in range(0, len(rows), MAX_ROWS):
         chunk = rows[first : first + MAX_ROWS]
         data = ("village_code,kind\n" + "".join(f"{v},ip_speaker\n" for v in chunk)).encode()
@@ -229,8 +197,8 @@ def _phase(
         "loss": max(0, (result.get("acked") or 0) - written),
         "duplicates": max(0, written - (result.get("acked") or 0)),  # QoS 1 redelivery: at least once
         "ingested_per_s": round(written / wall, 1),
-        "lag_p50_s": _percentile(lags, 0.5),
-        "lag_p99_s": _percentile(lags, 0.99),
+        "lag_p50_s": percentile(lags, 0.5) if lags else None,
+        "lag_p99_s": percentile(lags, 0.99) if lags else None,
         "lag_max_s": round(max(lags), 4) if lags else None,
         "ingest_cpu_pct": round(100 * cpu / wall, 1),
         "wall_s": round(wall, 1),
@@ -292,24 +260,21 @@ def main() -> None:
         generate(args)
         return
 
-    workdir = Path(tempfile.mkdtemp(prefix="rc-bench-fleet-"))
-    port = _free_port()
-    _django(workdir, port)
-    from django.conf import settings
-    from django.core.management import call_command
+    port = free_port()
+    with bench_django("fleet", mqtt_port=port) as workdir:
+        figures = _run(args, workdir, port)
+    record("fleet", figures)
+
+
+def _run(args: argparse.Namespace, workdir: Path, port: int) -> dict[str, Any]:
     from django.db import transaction
 
-    from bench.common import record
-    from ruralcast.messaging.broker import broker_config_write, mosquitto_binary
     from ruralcast.messaging.handlers import register_uplink_handler
     from ruralcast.messaging.ingest import IngestWorker
-    from ruralcast.regions.models import Region
     from ruralcast.regions.services import regions_import
     from ruralcast.terminals.status import status_batch_write
 
-    call_command("migrate", verbosity=0)
-    if not Region.objects.filter(code=PROVINCE.ljust(12, "0")).exists():
-        regions_import(province=PROVINCE)
+    regions_import(province=PROVINCE)
     codes, registration_s = _register(args.terminals)
     codes_file = workdir / "codes.txt"
     codes_file.write_text("\n".join(codes))
@@ -322,13 +287,9 @@ def main() -> None:
         transaction.on_commit(lambda: lags.extend((datetime.now(UTC) - at).total_seconds() for at in sent))
 
     register_uplink_handler("status", timed)
-    config = broker_config_write()
-    broker_log = (workdir / "broker.log").open("wb")
-    broker = subprocess.Popen([mosquitto_binary(), "-c", str(config)], stdout=broker_log, stderr=broker_log)
-    time.sleep(1.0)
-    worker = IngestWorker(client_id="bench-ingest")
+    worker = IngestWorker(client_id="bench-ingest")  # in this process: its CPU time is this process's
     phases = []
-    try:
+    with platform_services(workdir, port):
         worker.run(deadline=time.monotonic() + 1.0)  # the persistent session exists before any load
         offset = 0
         plan = [("sustained", len(codes) / args.interval, args.minutes * 60)]
@@ -347,22 +308,16 @@ def main() -> None:
             offset = figures.pop("next_offset")
             phases.append(figures)
         queries = _query_times()
-    finally:
-        broker.terminate()
-        broker.wait(10)
-    record(
-        "fleet",
-        {
-            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-            "terminals": len(codes),
-            "registration_by_import_s": round(registration_s, 1),
-            "report_interval_s": args.interval,
-            "load_connections": args.connections,
-            "goal": ">= 5,000 status msg/s sustained, zero loss; online-rate query < 100 ms at every level",
-            "phases": phases,
-            "online_rate_query": queries,
-        },
-    )
+    return {
+        "database": database_name(),
+        "terminals": len(codes),
+        "registration_by_import_s": round(registration_s, 1),
+        "report_interval_s": args.interval,
+        "load_connections": args.connections,
+        "goal": ">= 5,000 status msg/s sustained, zero loss; online-rate query < 100 ms at every level",
+        "phases": phases,
+        "online_rate_query": queries,
+    }
 
 
 if __name__ == "__main__":

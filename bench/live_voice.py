@@ -30,61 +30,45 @@ Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 on
 import argparse
 import asyncio
 import json
-import signal
-import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from ruralcast_terminal import topics
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.alerts import _django, _free_port, _percentile, _spawn, _wait  # noqa: E402
+from bench.common import (
+    ROOT,
+    Bare,
+    bare_stop,
+    bare_workers,
+    bench_django,
+    database_name,
+    free_port,
+    percentile,
+    platform_publisher,
+    platform_services,
+    platform_setup,
+    record,
+    simulator_command,
+    simulator_ready,
+    spawn,
+    wait_until,
+)
 
 PROVINCE = "520000000000"
 
 
-def _bare_stream_worker(
-    index: int, credentials: list[tuple[str, str]], port: int, topic_filter: str, events: Any, stop: Any
-) -> None:
-    from ruralcast_terminal.mqtt import run_event_loop
-
-    from bench.common import connected_clients
-
-    async def main() -> None:
-        delays: list[int] = []
-
-        def arrived(message: Any) -> None:
-            (sent,) = struct.unpack_from("<d", message.payload)
-            delays.append(int(time.time() * 1000 - sent))
-
-        accounts = [(user, password, [(topic_filter, 1)]) for user, password in credentials]
-        clients = await connected_clients(accounts, port=port, on_message=arrived)
-        await asyncio.sleep(0.5)
-        events.put(("ready", index))
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(1.0)
-        events.put(("done", index, delays))
-        await asyncio.gather(*(client.disconnect() for client in clients))
-
-    run_event_loop(main())  # the same event loop as the simulator's workers
-
-
 def bare_stream(
-    credentials: list[tuple[str, str]], *, port: int, processes: int, size: int, interval: float, chunks: int
+    credentials: list[tuple[str, str, str]], *, port: int, processes: int, size: int, interval: float, chunks: int
 ) -> list[int]:
     """Delays (ms) of a bare QoS 0 stream of `chunks` messages of `size` bytes every `interval` s."""
-    from bench.common import platform_publisher, start_baseline_workers
-
-    topic_filter = topics.region_filter(PROVINCE)
-    workers, events, stop = start_baseline_workers(_bare_stream_worker, credentials, processes, port, topic_filter)
+    accounts = [(code, password, topics.region_filter(PROVINCE)) for code, password, _village in credentials]
+    workers, events, stop = bare_workers(accounts, processes, Bare(port=port, stamped=True))
 
     async def publish() -> None:
         publisher = await platform_publisher("bench-bare-stream", port=port)
@@ -102,8 +86,7 @@ def bare_stream(
     delays: list[int] = []
     for _ in workers:
         delays.extend(events.get(timeout=120)[2])
-    for worker in workers:
-        worker.join(timeout=30)
+    bare_stop(workers, stop)
     return delays
 
 
@@ -165,81 +148,45 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="simulator processes")
     parser.add_argument("--source", choices=["websocket", "line-in"], default="websocket")
     args = parser.parse_args()
+    mqtt_port = free_port()
+    with bench_django("live", mqtt_port=mqtt_port) as workdir:
+        figures = _run(args, workdir, mqtt_port)
+    record("live_voice", figures)
 
-    workdir = Path(tempfile.mkdtemp(prefix="rc-bench-live-"))
-    mqtt_port = _free_port()
-    _django(workdir, mqtt_port)
-    from django.conf import settings
-    from django.core.management import call_command
-    from ruralcast_terminal.simulate import raise_fd_limit
 
-    from bench.common import record
-    from ruralcast.accounts.demo import random_password
+def _run(args: argparse.Namespace, workdir: Path, mqtt_port: int) -> dict[str, Any]:
     from ruralcast.accounts.roles import Role
-    from ruralcast.accounts.services import role_grant, user_create
     from ruralcast.live.models import LiveReceipt, LiveSession
     from ruralcast.live.stream import CHUNK_MS
-    from ruralcast.regions.codes import Level
-    from ruralcast.regions.models import Region
-    from ruralcast.regions.services import regions_import
-    from ruralcast.signing.services import signing_key_generate
-    from ruralcast.terminals.demo import trust_file_write
-    from ruralcast.terminals.services import terminal_register
 
-    raise_fd_limit()
-    call_command("migrate", verbosity=0)
-    regions_import(province=PROVINCE[:2])
-    key = signing_key_generate(actor=None)
-    province = Region.objects.get(code=PROVINCE)
-    operator = user_create(actor=None, username="bench-speaker", password=random_password(), home_region=province)
-    role_grant(actor=None, user=operator, role=Role.STATION_OPERATOR, region=province)
-    villages = list(Region.objects.filter(level=Level.VILLAGE).order_by("code").values_list("code", flat=True))
-    villages = villages[:: max(1, len(villages) // args.count)][: args.count]
-    credentials: list[tuple[str, str]] = []
-    for village in Region.objects.filter(code__in=villages):
-        registration = terminal_register(actor=None, village=village)
-        credentials.append((registration.terminal.code, registration.password))
-    trust = trust_file_write()
+    bench = platform_setup(PROVINCE, users={"bench-speaker": Role.STATION_OPERATOR}, terminals=args.count)
+    operator, province, credentials = bench.users["bench-speaker"], bench.region, bench.terminals
+    assert bench.trust is not None
     source = workdir / "voice.wav"
     subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
          f"sine=frequency=440:duration={args.seconds + 1}", "-af", "tremolo=f=3:d=0.6", str(source)],
         check=True,
     )  # fmt: skip
-    logs = workdir / "logs"
-    logs.mkdir()
-    python = sys.executable
-    manage = [python, str(ROOT / "manage.py")]
-    broker = _spawn([*manage, "broker_run"], logs / "broker.log")
-    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", mqtt_port)) == 0, 30, "broker")
-    ingest = _spawn([*manage, "ingest"], logs / "ingest.log")
-    web_port = _free_port()
-    web = _spawn(
-        [python, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(web_port)],
-        logs / "web.log",
-    )
-    _wait(lambda: socket.socket().connect_ex(("127.0.0.1", web_port)) == 0, 30, "web server")
-    time.sleep(2)
-    password_file = workdir / "passwords"
-    password_file.write_text("".join(f"{code}:{password}\n" for code, password in credentials))
     report = workdir / "simulator.json"
-    try:
-        simulator = _spawn(
-            [str(Path(python).parent / "ruralcast-terminal"), "simulate", "--count", str(args.count),
-             "--region", PROVINCE, "--broker", f"127.0.0.1:{mqtt_port}", "--processes", str(args.processes),
-             "--password-file", str(password_file), "--trust", str(trust), "--connect-timeout", "300",
-             "--duration", str(args.seconds + 15), "--report", str(report)],
-            logs / "simulator.log",
+    with platform_services(workdir, mqtt_port, ["ingest"], web=True) as services:
+        log_path = workdir / "logs" / "simulator.log"
+        simulator = spawn(
+            simulator_command(
+                credentials, workdir=workdir, name="live", region=PROVINCE, port=mqtt_port,
+                processes=args.processes, trust=bench.trust, report=report,
+                options=["--duration", str(args.seconds + 15)],
+            ),
+            log_path,
         )  # fmt: skip
-        log_path = logs / "simulator.log"
-        _wait(lambda: '"event": "ready"' in log_path.read_text(errors="replace"), 600, "simulator")
+        simulator_ready(log_path)
         observer = Observer()
         observer.link.start(wait=10)
         time.sleep(1)
         if args.source == "line-in":
             feed = subprocess.run(
-                [*manage, "live_feed", "--user", "bench-speaker", "--target", PROVINCE, "--seconds",
-                 str(args.seconds), str(source)],
+                [sys.executable, str(ROOT / "manage.py"), "live_feed", "--user", "bench-speaker", "--target",
+                 PROVINCE, "--seconds", str(args.seconds), str(source)],
                 cwd=ROOT, capture_output=True, text=True, check=True,
             )  # fmt: skip
             session_id = json.loads(feed.stdout.strip().splitlines()[-1])["session"]
@@ -247,66 +194,58 @@ def main() -> None:
             from ruralcast.live.services import live_session_start
 
             session_id = live_session_start(actor=operator, target=province).pk
-            speak_websocket(session_id=session_id, user=operator, source=source, seconds=args.seconds, port=web_port)
+            speak_websocket(
+                session_id=session_id, user=operator, source=source, seconds=args.seconds, port=services.web_port
+            )
         ended = LiveSession.objects.filter(pk=session_id, recording__isnull=False)
-        _wait(ended.exists, 60, "the session's end and recording")
+        wait_until(ended.exists, 60, "the session's end and recording")
         simulator.wait(timeout=args.seconds + 120)
         observer.link.stop()
         summary = json.loads(report.read_text())
         session = LiveSession.objects.select_related("recording").get(pk=session_id)
         receipts = LiveReceipt.objects.filter(session=session)
-        _wait(lambda: receipts.count() >= 2 * args.count, 30, "live receipts")
+        wait_until(lambda: receipts.count() >= 2 * args.count, 30, "live receipts")
         message_bytes = max(observer.sizes)
         bare = bare_stream(
             credentials, port=mqtt_port, processes=args.processes, size=message_bytes,
             interval=CHUNK_MS / 1000, chunks=int(10 * 1000 / CHUNK_MS),
         )  # fmt: skip
-    finally:
-        for process in (web, ingest, broker):
-            process.send_signal(signal.SIGTERM)
-        for process in (web, ingest, broker):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        receipt_counts = {
+            "live_started": receipts.filter(event="live_started").count(),
+            "live_stopped": receipts.filter(event="live_stopped").count(),
+        }
 
     live = summary.get("live") or {}
     expected = session.chunks * args.count
-    bare_p99 = _percentile([float(d) for d in bare], 0.99)
-    record(
-        "live_voice",
-        {
-            "terminals": args.count,
-            "seconds": args.seconds,
-            "alg": key.alg,
-            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-            "source": args.source,
-            "chunks_sent": session.chunks,
-            "chunk_ms": CHUNK_MS,
-            "message_bytes": message_bytes,
-            "wire_kbit_s": round(message_bytes * 8 / CHUNK_MS, 1),
-            "server_ms_p50": _percentile([float(d) for d in observer.server_ms], 0.5),
-            "server_ms_max": max(observer.server_ms),
-            "chunks_played": live.get("chunks"),
-            "chunks_expected": expected,
-            "delay_ms_p50": live.get("delay_ms_p50"),
-            "delay_ms_p99": live.get("delay_ms_p99"),
-            "delay_ms_max": live.get("delay_ms_max"),
-            "rejected": live.get("rejected"),
-            "verify_us": summary.get("verify_us"),
-            "receipts": {
-                "live_started": receipts.filter(event="live_started").count(),
-                "live_stopped": receipts.filter(event="live_stopped").count(),
-            },
-            "recording_s": session.recording.audio_seconds if session.recording else None,
-            "bare_delay_ms_p50": _percentile([float(d) for d in bare], 0.5),
-            "bare_delay_ms_p99": bare_p99,
-            "bare_delay_ms_max": max(bare) if bare else None,
-            "bare_chunks": len(bare),
-            "p99_minus_bare_ms": round(live["delay_ms_p99"] - bare_p99) if live.get("delay_ms_p99") else None,
-            "goal": "p99 <= 1500 ms",
-        },
-    )
+    bare_p99 = percentile([float(d) for d in bare], 0.99)
+    return {
+        "terminals": args.count,
+        "seconds": args.seconds,
+        "alg": bench.key.alg,
+        "database": database_name(),
+        "source": args.source,
+        "chunks_sent": session.chunks,
+        "chunk_ms": CHUNK_MS,
+        "message_bytes": message_bytes,
+        "wire_kbit_s": round(message_bytes * 8 / CHUNK_MS, 1),
+        "server_ms_p50": percentile([float(d) for d in observer.server_ms], 0.5),
+        "server_ms_max": max(observer.server_ms),
+        "chunks_played": live.get("chunks"),
+        "chunks_expected": expected,
+        "delay_ms_p50": live.get("delay_ms_p50"),
+        "delay_ms_p99": live.get("delay_ms_p99"),
+        "delay_ms_max": live.get("delay_ms_max"),
+        "rejected": live.get("rejected"),
+        "verify_us": summary.get("verify_us"),
+        "receipts": receipt_counts,
+        "recording_s": session.recording.audio_seconds if session.recording else None,
+        "bare_delay_ms_p50": percentile([float(d) for d in bare], 0.5),
+        "bare_delay_ms_p99": bare_p99,
+        "bare_delay_ms_max": max(bare) if bare else None,
+        "bare_chunks": len(bare),
+        "p99_minus_bare_ms": round(live["delay_ms_p99"] - bare_p99) if live.get("delay_ms_p99") else None,
+        "goal": "p99 <= 1500 ms",
+    }
 
 
 if __name__ == "__main__":

@@ -25,11 +25,9 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.request
@@ -37,19 +35,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+from bench.common import ROOT, bench_django, database_name, free_port, percentile, port_open, record, wait_until
 
 
 def _wait_http(url: str, timeout: float = 30) -> None:
@@ -156,10 +144,10 @@ def _live(base: str, event: Any, seconds: int) -> dict[str, Any]:
     hold_back = 2 * target
     return {
         "segments": len(delays),
-        "segment_listed_after_capture_p50_s": round(_percentile(available, 0.5), 2),
+        "segment_listed_after_capture_p50_s": round(percentile(available, 0.5), 2),
         "segment_listed_after_capture_max_s": round(available[-1], 2),
         "player_hold_back_s": hold_back,
-        "glass_to_glass_p50_s": round(_percentile(available, 0.5) + hold_back, 2),
+        "glass_to_glass_p50_s": round(percentile(available, 0.5) + hold_back, 2),
         "glass_to_glass_max_s": round(available[-1] + hold_back, 2),
         "goal_glass_to_glass_s": 8,
     }
@@ -195,8 +183,8 @@ async def _load(port: int, paths: list[str], concurrency: int, seconds: float) -
     return {
         "requests": len(latencies),
         "requests_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(_percentile(latencies, 0.5) * 1000, 1),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "errors": errors,
     }
 
@@ -227,23 +215,14 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=10)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="rc-bench-media-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.django.local",
-        "RURALCAST_RUN_DIR": str(workdir),
-        "DJANGO_SECRET_KEY": "bench-only-throwaway",  # a throwaway database in a temp dir
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-    }
-    os.environ.update(env)
-    import django
+    with bench_django("media") as workdir:
+        run(args, workdir)
 
-    django.setup()
-    from django.core.management import call_command
+
+def run(args: argparse.Namespace, workdir: Path) -> None:
+    env = os.environ.copy()
     from django.utils import timezone
 
-    from bench.common import record
     from ruralcast.accounts.models import RoleGrant, User
     from ruralcast.accounts.roles import Role
     from ruralcast.media.models import Access
@@ -251,7 +230,6 @@ def main() -> None:
     from ruralcast.regions.selectors import region_get
     from ruralcast.regions.services import regions_import
 
-    call_command("migrate", verbosity=0)
     regions_import(province="52")
     region = region_get(code="522632000000")
     actor = User.objects.create(username="bench-operator")  # a throwaway database: set up directly
@@ -259,13 +237,13 @@ def main() -> None:
 
     figures: dict[str, Any] = {"transcode": _transcode(workdir, args.seconds, region, args.runs)}
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--no-access-log",
          "--log-level", "warning"],
         env=env, cwd=ROOT,
     )  # fmt: skip
-    bare_port = _free_port()
+    bare_port = free_port()
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_http(f"{base}/healthz")
@@ -288,7 +266,7 @@ def main() -> None:
             env={**env, "BENCH_FILES": str(folder)},
         )  # fmt: skip
         try:
-            time.sleep(1.5)
+            wait_until(lambda: port_open(bare_port), 60, "bare uvicorn")  # not a fixed 1.5 s: a loaded machine
             bare_paths = ["/index.m3u8", *(f"/{name}" for name in segments)]
             baseline = asyncio.run(_load(bare_port, bare_paths, args.concurrency, args.load_seconds))
         finally:
@@ -305,7 +283,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    figures["database"] = "sqlite"
+    figures["database"] = database_name()
     record("media", figures)
     shutil.rmtree(workdir, ignore_errors=True)
 

@@ -1,6 +1,6 @@
 """Benchmark: what a playlist change costs to publish, against a slot change of the same county.
 
-On a fresh SQLite file (or BENCH_DATABASE_URL), Guizhou imported, one terminal in every village of
+On a fresh SQLite file (or a throwaway PostgreSQL database with BENCH_POSTGRES_URL), Guizhou imported, one terminal in every village of
 榕江县 and a county schedule over the whole county playing an item at 07:00 and a playlist of
 `--items` items at 19:00. Reports medians over `--repeat` runs of:
 - playlist_write_ms: `playlist_item_move` (the write and the before/after comparison of every
@@ -13,15 +13,14 @@ and the ratio of the writes. Prints one JSON line and appends it to docs/benchma
 
 import argparse
 import hashlib
-import os
 import sys
-import tempfile
 import time
 from datetime import time as clock
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_django, median, record
 
 COUNTY = "522632000000"  # 榕江县
 
@@ -32,20 +31,13 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=8, help="items in the playlist")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="rc-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.django.local"
-    os.environ["RURALCAST_RUN_DIR"] = str(workdir)
-    os.environ["DJANGO_SECRET_KEY"] = "bench-only"  # a throwaway database in a temp dir
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
+    with bench_django("playlists") as workdir:
+        run(args, workdir)
 
-    import django
 
-    django.setup()
-    from django.core.management import call_command
+def run(args: argparse.Namespace, workdir: Path) -> None:
     from django.db import connection
 
-    from bench.common import median, record
     from ruralcast.accounts.demo import demo_users_create
     from ruralcast.accounts.models import User
     from ruralcast.broadcasting.models import ProgrammeItem, ScheduleChange, Source
@@ -65,7 +57,6 @@ def main() -> None:
     from ruralcast.regions.services import regions_import
     from ruralcast.terminals.services import terminal_register
 
-    call_command("migrate", verbosity=0)
     regions_import(province="52")
     demo_users_create(reset_passwords=False)
     actor = User.objects.get(username="rongjiang-operator")

@@ -27,14 +27,16 @@ from ruralcast_terminal import topics
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "rc_receipts_bench"
+BENCH_DB = "receipts"
 
 
 def child(database: str, messages: int, repeat: int) -> dict[str, Any]:
     """Runs in its own process (one Django set-up per database)."""
-    from bench.common import throwaway_django
+    from django.db import connection
 
-    with throwaway_django(database, BENCH_DB) as connection:
+    from bench.common import bench_django
+
+    with bench_django(BENCH_DB, database=database):
         return _run(connection, database, messages, repeat)
 
 

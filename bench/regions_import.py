@@ -1,6 +1,6 @@
 """Benchmark: import of the full national division tree (665,277 regions) and subtree queries.
 
-Runs on a fresh SQLite file (or DATABASE_URL if BENCH_DATABASE_URL is set) and reports:
+Runs on a fresh SQLite file (or a throwaway PostgreSQL database with BENCH_POSTGRES_URL) and reports:
 - import_s: `regions_import()` of the whole country into an empty database (pinyin included);
 - reimport_s: the same again (idempotent upsert of existing rows);
 - baseline_insert_s: the floor for the same rows: plain sqlite3 executemany of (code, name,
@@ -11,15 +11,14 @@ Prints one JSON line and appends it to docs/benchmarks.md.
 """
 
 import argparse
-import os
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_django, median, record
 
 
 def main() -> None:
@@ -28,26 +27,17 @@ def main() -> None:
     parser.add_argument("--query-repeat", type=int, default=30)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="rc-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.django.local"
-    os.environ["RURALCAST_RUN_DIR"] = str(workdir)
-    os.environ["DJANGO_SECRET_KEY"] = "bench-only"  # a throwaway database in a temp dir
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
+    with bench_django("regions") as workdir:
+        run(args, workdir)
 
-    import django
 
-    django.setup()
+def run(args: argparse.Namespace, workdir: Path) -> None:
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
 
-    from bench.common import median, record
     from ruralcast.regions.importer import read_division_rows
     from ruralcast.regions.models import Region
     from ruralcast.regions.selectors import region_get, region_subtree
-
-    call_command("migrate", verbosity=0)
 
     import_times, reimport_times = [], []
     for attempt in range(args.repeat):

@@ -30,7 +30,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "rc_reporting_bench"
+BENCH_DB = "reporting"
 CITIES, COUNTIES, TOWNSHIPS = 10, 10, 10
 PERIODS = [f"{2024 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]
 GOAL_MS = 500
@@ -62,9 +62,11 @@ def _value(element: int, period: int, village: int) -> float:
 
 def child(database: str, villages: int, repeat: int) -> dict[str, Any]:
     """Runs in its own process (one Django set-up per database)."""
-    from bench.common import throwaway_django
+    from django.db import connection
 
-    with throwaway_django(database, BENCH_DB) as connection:
+    from bench.common import bench_django
+
+    with bench_django(BENCH_DB, database=database):
         return _run(connection, database, villages, repeat)
 
 
