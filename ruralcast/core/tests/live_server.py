@@ -32,6 +32,7 @@ def platform_env(run_dir: Path, **extra: str) -> dict[str, str]:
         "RURALCAST_RUN_DIR": str(run_dir),
         "DATABASE_URL": f"sqlite:///{run_dir / 'db.sqlite3'}",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "RURALCAST_MQTT_TLS_PORT": "0",  # no terminals' TLS listener on the machine-wide default port
         **extra,
     }
 

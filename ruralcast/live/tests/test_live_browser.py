@@ -46,6 +46,8 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         "DATABASE_URL": f"sqlite:///{run_dir / 'db.sqlite3'}",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
         "RURALCAST_MQTT_PORT": str(mqtt_port),
+        # The terminals' TLS listener on a free port too: the default (18883) is one per machine.
+        "RURALCAST_MQTT_TLS_PORT": str(_free_port()),
     }
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=BASE_DIR)
