@@ -16,12 +16,13 @@ from ruralcast_terminal.protocol import seal_with
 from ruralcast.accounts.roles import Role
 from ruralcast.messaging.dispatcher import dispatch_pending_once
 from ruralcast.messaging.ingest import IngestWorker
+from ruralcast.messaging.models import OutboxMessage, OutboxState
 from ruralcast.messaging.tests.conftest import Broker
 from ruralcast.regions.models import Region
 from ruralcast.signing.keystore import keystore_get
 from ruralcast.signing.models import SigningKey
 from ruralcast.signing.services import signing_key_generate
-from ruralcast.terminals.commands import command_send
+from ruralcast.terminals.commands import OUTBOX_COMMAND, command_send
 from ruralcast.terminals.firmware.services import firmware_approve, firmware_upload, manifest_payload
 from ruralcast.terminals.models import AckState, CommandTarget, FirmwareRelease, TerminalState
 from ruralcast.terminals.provisioning import provisioning_document
@@ -36,7 +37,9 @@ def _answer(ingest: IngestWorker, key: str, code: str) -> CommandTarget:
     def answered() -> bool:
         return CommandTarget.objects.filter(command__key=key, terminal_code=code).exclude(state="pending").exists()
 
-    assert dispatch_pending_once().published == 1
+    # The command goes out (beside it the platform may answer the agent's time question, issue 12.7).
+    assert dispatch_pending_once().published >= 1
+    assert OutboxMessage.objects.filter(kind=OUTBOX_COMMAND, key=key, state=OutboxState.PUBLISHED).exists()
     ingest.run(until=answered, deadline=time.monotonic() + 30)
     return CommandTarget.objects.get(command__key=key, terminal_code=code)
 
