@@ -27,13 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import ssl as _ssl
 import struct
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import cast
 
+from ruralcast_terminal.loops import backoff_delay, new_event_loop, run_event_loop
 from ruralcast_terminal.mqtt_codec import (
     CONNACK,
     CONNACK_REASONS,
@@ -110,28 +110,7 @@ __all__ = [
     "subscribe_packet",
 ]
 
-T = TypeVar("T")
-
 log = logging.getLogger(__name__)
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A new event loop: uvloop's when it is installed (the `fast` extra), else asyncio's.
-
-    uvloop's event loop (libuv) costs a fraction of asyncio's per socket event, which is what a
-    process carrying thousands of connections spends its time on; the client itself is the same.
-    """
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
-def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)` on `new_event_loop()`'s loop."""
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(main)
 
 
 class ConnectRefused(MQTTError):
@@ -144,18 +123,6 @@ class ConnectRefused(MQTTError):
 
 class NotConnected(MQTTError):
     """The operation needs a live connection."""
-
-
-def backoff_delay(
-    attempt: int, *, base: float, cap: float, rng: Callable[[float, float], float] = random.uniform
-) -> float:
-    """Exponential back-off with "equal jitter": half the window fixed, half random, capped.
-
-    attempt 1 → [base/2, base], attempt 2 → [base, 2·base], … never above `cap`. The jitter spreads
-    thousands of terminals that lost the broker at the same moment over the window.
-    """
-    window = min(cap, base * (2 ** min(max(attempt - 1, 0), 30)))
-    return window / 2 + rng(0, window / 2)
 
 
 # ---------------------------------------------------------------------------------------------
