@@ -126,32 +126,34 @@ def access_require_manage_user(*, actor: User, target: User, action: str = Actio
         )
 
 
-def action_prefixes(*, user: User, action: str) -> list[str]:
-    """Prefixes of the subtrees where the user may do `action` (redundant nested ones removed)."""
-    prefixes = sorted({scope.prefix for scope in user_scopes(user) if action in ROLE_ACTIONS[scope.role]}, key=len)
+def _outermost(prefixes: Iterable[str]) -> list[str]:
+    """The prefixes with those nested inside another removed (shortest first)."""
     kept: list[str] = []
-    for prefix in prefixes:
+    for prefix in sorted(set(prefixes), key=len):
         if not any(prefix.startswith(outer) for outer in kept):
             kept.append(prefix)
     return kept
+
+
+def action_prefixes(*, user: User, action: str) -> list[str]:
+    """Prefixes of the subtrees where the user may do `action` (redundant nested ones removed)."""
+    return _outermost(scope.prefix for scope in user_scopes(user) if action in ROLE_ACTIONS[scope.role])
 
 
 def granted_prefixes(*, user: User) -> list[str]:
     """Prefixes of the subtrees where the user holds any role at all (nested ones removed): the
     regions that are "theirs" for overviews such as the dashboard, whatever each role may do."""
-    kept: list[str] = []
-    for prefix in sorted({scope.prefix for scope in user_scopes(user)}, key=len):
-        if not any(prefix.startswith(outer) for outer in kept):
-            kept.append(prefix)
-    return kept
+    return _outermost(scope.prefix for scope in user_scopes(user))
 
 
 def prefixes_q(prefixes: Iterable[str], field: str = "code") -> Q:
     """A filter selecting rows whose region `field` lies in any of the subtrees `prefixes` name."""
     prefixes = list(prefixes)
+    if not prefixes:
+        return Q(pk__in=[])  # nowhere
     if "" in prefixes:
-        return Q()  # the national root: everything
-    query = Q(pk__in=[])
+        return Q()  # the national root: everything (an empty Q would vanish in an OR)
+    query = Q()
     for prefix in prefixes:
         query |= subtree_q(prefix, field)
     return query
@@ -163,12 +165,7 @@ def action_scope_q(*, user: User, action: str, field: str = "code") -> Q | None:
     Returns None when the user may do it nowhere; selectors then return an empty queryset.
     """
     prefixes = action_prefixes(user=user, action=action)
-    if not prefixes:
-        return None
-    query = Q()
-    for prefix in prefixes:
-        query |= subtree_q(prefix, field)
-    return query
+    return prefixes_q(prefixes, field) if prefixes else None
 
 
 def user_has_role(*, user: User, role: str) -> bool:
