@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from config.api import api
 from ruralcast.ops import views as ops_views
+from ruralcast.portal import urls as portal_urls
 
 urlpatterns = [
     path("", include("ruralcast.web.urls")),
@@ -19,6 +20,8 @@ urlpatterns = [
     path("terminals/", include("ruralcast.terminals.urls")),
     path("maintenance/", include("ruralcast.maintenance.urls")),
     path("notifications/", include("ruralcast.notifications.urls")),
+    path("portal/", include("ruralcast.portal.urls")),
+    path("portal/", include(portal_urls.all_urlpatterns())),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", ops_views.healthz, name="healthz"),

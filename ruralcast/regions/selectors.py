@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ruralcast.core.errors import NotFound, ValidationError
-from ruralcast.regions.codes import NATIONAL_CODE, ancestor_codes, is_valid_code, subtree_q
+from ruralcast.regions.codes import NATIONAL_CODE, Level, ancestor_codes, is_valid_code, subtree_q
 from ruralcast.regions.models import Designation, Region
 
 
@@ -24,6 +24,14 @@ def region_get(*, code: str, field: str = "region") -> Region:
 
 def region_root() -> Region:
     return region_get(code=NATIONAL_CODE)
+
+
+def region_deployment_top() -> Region:
+    """The top of what this deployment serves: its province when the tree holds exactly one
+    province (a provincial deployment), otherwise the national root. Unpaired villagers' screens
+    see this region's content."""
+    provinces = list(Region.objects.filter(level=Level.PROVINCE)[:2])
+    return provinces[0] if len(provinces) == 1 else region_root()
 
 
 def region_subtree(*, region: Region) -> QuerySet[Region]:
