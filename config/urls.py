@@ -3,8 +3,8 @@
 from django.urls import include, path
 
 from config.api import api
+from ruralcast.core.registries.portal import portal_urlpatterns
 from ruralcast.ops import views as ops_views
-from ruralcast.portal import urls as portal_urls
 
 urlpatterns = [
     path("", include("ruralcast.web.urls")),
@@ -21,7 +21,8 @@ urlpatterns = [
     path("maintenance/", include("ruralcast.maintenance.urls")),
     path("notifications/", include("ruralcast.notifications.urls")),
     path("portal/", include("ruralcast.portal.urls")),
-    path("portal/", include(portal_urls.all_urlpatterns())),
+    # The apps' portal pages (registered in their AppConfig.ready(), which has run by now).
+    path("portal/", include(portal_urlpatterns())),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", ops_views.healthz, name="healthz"),

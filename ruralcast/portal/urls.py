@@ -1,9 +1,8 @@
-"""The villagers' portal under /portal/: its own pages, then every app's registered pages
-(core.registries.portal.portal_urlpatterns, mounted under /portal/<prefix>/)."""
+"""The villagers' portal's own pages under /portal/. Every app's registered pages are mounted beside
+them by config/urls.py (core.registries.portal.portal_urlpatterns, under /portal/<prefix>/)."""
 
 from django.urls import path
 
-from ruralcast.core.registries.portal import portal_urlpatterns
 from ruralcast.portal import views
 
 app_name = "portal"
@@ -11,9 +10,3 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
 ]
-
-
-def all_urlpatterns() -> list:
-    """The portal's own pages and, beside them (outside the `portal` namespace), the apps' pages.
-    Called once from config/urls.py after every AppConfig.ready() has registered its pages."""
-    return portal_urlpatterns()
