@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Before SecurityMiddleware: X-Forwarded-Proto counts only from RURALCAST_TRUSTED_PROXIES.
+    "ruralcast.core.middleware.TrustedForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "ruralcast.core.middleware.RejectNulMiddleware",

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -158,7 +159,11 @@ def token_create(request: AuthenticatedHttpRequest, payload: TokenIn) -> Status[
     never with another token: the token then stands for both factors."""
     if second_factor_required(request.user) and not session_verified(request.user):
         raise PermissionDenied(
-            _("Your roles need a second factor: create tokens from the console after entering your code.")
+            _(
+                "Your roles need a second factor: create tokens on %(tokens)s in the console after entering "
+                "the code from your authenticator app (TOTP) or using your security key on %(page)s."
+            )
+            % {"tokens": reverse("accounts:tokens"), "page": reverse("accounts:second_factor")}
         )
     token, secret = services.api_token_create(user=request.user, name=payload.name, expires_at=payload.expires_at)
     return Status(201, {**TokenOut.from_orm(token).dict(), "token": secret})

@@ -36,11 +36,20 @@ class SecondFactorMiddleware:
     def _refuse(self, request: HttpRequest) -> HttpResponse:
         enrolled = second_factor_enrolled(request.user)  # type: ignore[arg-type]
         if request.path.startswith("/api/"):
-            message = (
-                _("Your roles need a second factor: enter the code from your authenticator app in the console first.")
-                if enrolled
-                else _("Your roles need a second factor: set up an authenticator app in the console first.")
-            )
+            # Say what to do and on which page: the code from the app, a recovery code or a security key
+            # on the code page; without any factor, the app first (keys are added after a verified login).
+            if enrolled:
+                message = _(
+                    "Your roles need a second factor: open %(page)s in the console and enter the code from "
+                    "your authenticator app (TOTP) or a recovery code, or use your security key; then retry "
+                    "with that session, or create an API token on %(tokens)s."
+                ) % {"page": reverse("accounts:second_factor"), "tokens": reverse("accounts:tokens")}
+            else:
+                message = _(
+                    "Your roles need a second factor and you have none yet: open %(page)s in the console "
+                    "and set up an authenticator app (TOTP); after that you can also add a security key "
+                    "on %(keys)s."
+                ) % {"page": reverse("accounts:second_factor_setup"), "keys": reverse("accounts:security_keys")}
             body = {"error": {"code": "second_factor_required", "message": message, "fields": {}}}
             return JsonResponse(body, status=403)
         target = reverse("accounts:second_factor" if enrolled else "accounts:second_factor_setup")

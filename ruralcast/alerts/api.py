@@ -1,7 +1,7 @@
 """Emergency broadcasting API: the same rules as the console, through the same services."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -14,13 +14,33 @@ from ruralcast.alerts.events import event_types
 from ruralcast.alerts.formats.cap import alert_to_cap, cap_import
 from ruralcast.alerts.formats.common import MAX_IMPORT_BYTES
 from ruralcast.alerts.formats.ebm import alert_to_ebm, ebm_import
-from ruralcast.alerts.models import Alert, MsgType, Receipt
+from ruralcast.alerts.models import Alert, ImportedMessage, MsgType, Receipt
 from ruralcast.alerts.payload import content_version
 from ruralcast.core.api_types import UtcDatetime
 from ruralcast.core.errors import ValidationError
 from ruralcast.regions.selectors import region_get
 
 router = Router(tags=["alerts"])
+
+
+class ImportedOut(Schema):
+    """Where an imported message came from, and what an operator must still decide."""
+
+    format: str
+    sender: str = Field(..., description="the file's own sender, identifier and sent (CAP)")
+    identifier: str
+    sent: str
+    effective: datetime | None
+    history: bool = Field(..., description="already expired when imported: a record, never dispatchable")
+    unclassified: bool = Field(..., description="no event code could be mapped: choose one before submitting")
+    needs_targets: bool = Field(..., description="areas given as polygons/circles only: choose the target regions")
+    event_mapping: str = Field(..., description="what decided the event code (or what was tried)")
+    areas: list[dict[str, Any]]
+    other_infos: list[dict[str, Any]] = Field(..., description="the file's other info blocks (other languages)")
+
+    @staticmethod
+    def resolve_needs_targets(record: ImportedMessage) -> bool:
+        return not record.alert.targets.exists()
 
 
 class AlertOut(Schema):
@@ -56,6 +76,14 @@ class AlertOut(Schema):
         ...,
         description="SHA-256 of the signed content and audio: send it back as `version` to approve exactly this",
     )
+    imported: ImportedOut | None = Field(None, description="set when the message was imported from a file")
+
+    @staticmethod
+    def resolve_imported(alert: Alert) -> ImportedMessage | None:
+        try:
+            return alert.imported
+        except ImportedMessage.DoesNotExist:
+            return None
 
     @staticmethod
     def resolve_content_version(alert: Alert) -> str:

@@ -63,7 +63,9 @@ class AlertForm(forms.Form):
         widget=forms.RadioSelect,
         help_text=_("Only “Actual” is a live alert; everything else is announced as a drill or test."),
     )
-    event_code = forms.ChoiceField(label=_("Event type"), choices=event_choices)
+    # A blank first choice: an imported message whose event could not be classified shows it, and
+    # the operator must pick a code (the form refuses the blank).
+    event_code = forms.ChoiceField(label=_("Event type"), choices=lambda: [("", "—"), *event_choices()])
     severity = forms.TypedChoiceField(
         label=_("Level"), choices=Severity.choices, coerce=int, initial=Severity.MINOR, widget=forms.RadioSelect
     )

@@ -283,3 +283,49 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.terminal_code} {self.event} {self.alert_id}"
+
+
+class ImportedMessage(models.Model):
+    """Where an imported message came from, and what the import could not decide on its own.
+
+    One row per Alert drafted from a CAP or EBM file (`formats.common.draft_create`). The file's own
+    `sender`, `identifier` and `sent` are kept so that a later Cancel or Update naming them in its
+    `references` finds this message (our Alert has our own identifiers). What the import leaves to
+    the operator is stated here and shown on the draft page:
+    - `history`: the message had already expired when it was imported. It is kept as a record
+      (Alert state `expired`, never dispatched) so the history of the event is complete, and it
+      can never be submitted;
+    - an empty `Alert.event_code`: the file's event could not be classified; submission is
+      refused until an operator picks the code (`event_mapping` says what was tried);
+    - no targets: the file's areas are polygons or circles (`areas`), which we cannot map to
+      regions without coordinates; submission is refused until an operator chooses the regions.
+    `other_infos` keeps the file's other `info` blocks (other languages) as read.
+    """
+
+    alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="imported")
+    format = models.CharField(max_length=8)
+    sender = models.CharField(max_length=255, blank=True)
+    identifier = models.CharField(max_length=255, blank=True, db_index=True)
+    sent = models.CharField(max_length=40, blank=True)
+    effective = models.DateTimeField(null=True, blank=True)
+    history = models.BooleanField(default=False)
+    event_mapping = models.CharField(max_length=300, blank=True)
+    areas = models.JSONField(default=list, blank=True)
+    other_infos = models.JSONField(default=list, blank=True)
+    references = models.TextField(blank=True)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["sender", "identifier"])]
+
+    def __str__(self) -> str:
+        return f"{self.format} {self.sender} {self.identifier}"
+
+    @property
+    def unclassified(self) -> bool:
+        return not self.alert.event_code
+
+    @property
+    def shape_areas(self) -> list[dict[str, Any]]:
+        """The areas given only as polygons or circles, which the operator must turn into regions."""
+        return [area for area in self.areas if not area.get("regions")]

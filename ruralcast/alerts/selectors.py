@@ -14,7 +14,16 @@ from ruralcast_terminal.protocol import Rejected, envelope_decode, message_split
 from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.alerts.models import Alert, AlertContributor, MsgType, Receipt, ReceiptEvent, State, TargetedTerminal
+from ruralcast.alerts.models import (
+    Alert,
+    AlertContributor,
+    ImportedMessage,
+    MsgType,
+    Receipt,
+    ReceiptEvent,
+    State,
+    TargetedTerminal,
+)
 from ruralcast.alerts.services import OUTBOX_DISPATCH
 from ruralcast.core.errors import NotFound
 from ruralcast.messaging.models import OutboxMessage
@@ -30,7 +39,7 @@ def alert_list(*, user: User, query: str = "", state: str = "") -> QuerySet[Aler
         return Alert.objects.none()
     alerts = (
         Alert.objects.filter(scope)
-        .select_related("issuer_region", "created_by", "references")
+        .select_related("issuer_region", "created_by", "references", "imported")
         .prefetch_related("targets")  # the API lists each message's target codes
     )
     if query:
@@ -46,6 +55,11 @@ def access_alert(*, user: User, ebm_id: str) -> Alert:
     if alert is None:
         raise NotFound(_("No message %(id)s in your regions.") % {"id": ebm_id})
     return alert
+
+
+def alert_import_record(*, alert: Alert) -> ImportedMessage | None:
+    """Where an imported message came from and what it still needs (None: not imported)."""
+    return ImportedMessage.objects.filter(alert=alert).first()
 
 
 def alert_targets(*, alert: Alert) -> list[Region]:

@@ -99,11 +99,13 @@ def _summary(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _validate(fields: AlertFields, *, issuer_region: Region) -> None:
+def _validate(
+    fields: AlertFields, *, issuer_region: Region, pending: frozenset[str] = frozenset(), history: bool = False
+) -> None:
     problems: dict[str, list[str]] = {}
     if fields.status not in Status.values or fields.status == Status.DRAFT:
         problems["status"] = [_("Choose Actual, Exercise, System or Test.")]
-    if fields.event_code not in event_types():
+    if fields.event_code not in event_types() and not (fields.event_code == "" and "event_code" in pending):
         problems["event_code"] = [_("Unknown event type code.")]
     if fields.severity not in Severity.values:
         problems["severity"] = [_("The level is 1, 2, 3 or 4.")]
@@ -123,11 +125,11 @@ def _validate(fields: AlertFields, *, issuer_region: Region) -> None:
         problems["repeat"] = [_("Repeat 1 to 10 times.")]
     if fields.expires <= fields.onset:
         problems["expires"] = [_("The end must be after the start.")]
-    elif fields.expires <= timezone.now():
+    elif fields.expires <= timezone.now() and not history:
         problems["expires"] = [_("The end is already past.")]
-    elif fields.expires - fields.onset > MAX_DURATION:
+    elif fields.expires - fields.onset > MAX_DURATION and not history:
         problems["expires"] = [_("An alert lasts at most 7 days; send an update to extend it.")]
-    if not fields.targets:
+    if not fields.targets and "targets" not in pending:
         problems["targets"] = [_("Choose at least one target region.")]
     outside = [r.name for r in fields.targets if not issuer_region.contains(r)]
     if outside:
@@ -163,10 +165,18 @@ def alert_create(
     msg_type: str = MsgType.ALERT,
     references: Alert | None = None,
     audio_upload: UploadedFile | None = None,
+    pending: frozenset[str] = frozenset(),
+    history: bool = False,
 ) -> Alert:
-    """Draft a message issued by the platform of `issuer_region` (the actor needs `alert.draft`)."""
+    """Draft a message issued by the platform of `issuer_region` (the actor needs `alert.draft`).
+
+    Only an import (`formats.common.draft_create`) passes the last two: `pending` names what it
+    leaves to an operator (`event_code` empty: unclassified; `targets` empty: areas given as shapes),
+    which `alert_submit` then requires; `history` keeps an already-expired message as a record in
+    state `expired` that can never be submitted or dispatched.
+    """
     _require_draft_rights(actor, issuer_region, fields.targets)
-    _validate(fields, issuer_region=issuer_region)
+    _validate(fields, issuer_region=issuer_region, pending=pending, history=history)
     audio = audio_from_upload(audio_upload) if audio_upload is not None else None
     sender = ids.platform_code(issuer_region)
     with transaction.atomic():
@@ -181,6 +191,7 @@ def alert_create(
             references=references,
             created_by=actor,
             **_model_values(fields, audio),
+            **({"state": State.EXPIRED, "closed_at": timezone.now()} if history else {}),
         )
         _set_targets(alert, fields.targets)
         _contributed(alert, actor, Contribution.CREATED)
@@ -251,6 +262,16 @@ def alert_submit(*, actor: User, alert: Alert) -> Alert:
     if alert.expires <= timezone.now():
         raise ValidationError(
             _("The end time is already past; edit the message first."), fields={"expires": [_("Past.")]}
+        )
+    if alert.event_code not in event_types():
+        raise ValidationError(
+            _("The event is unclassified: edit the draft and choose its event type first."),
+            fields={"event_code": [_("Choose the event type.")]},
+        )
+    if not alert.targets.exists():
+        raise ValidationError(
+            _("The message has no target regions: edit the draft and choose them first."),
+            fields={"targets": [_("Choose at least one target region.")]},
         )
     if alert.audio_source == AudioSource.SPEECH and not alert.audio_sha256:
         audio = audio_from_text(title=alert.title, text=alert.text, drill=alert.is_drill)

@@ -149,6 +149,7 @@ def alert_detail(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse
         "alert": alert,
         "event": event_types().get(alert.event_code),
         "targets": selectors.alert_targets(alert=alert),
+        "imported": selectors.alert_import_record(alert=alert),
         "reach": selectors.alert_reach(alert=alert),
         "chain": chain,
         "can_draft": access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region),

@@ -29,7 +29,7 @@ from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
 from ruralcast.media import links, quotas, selectors, services
 from ruralcast.media.forms import AssetForm, CatalogueFilter, CollectionForm, LiveForm, UploadForm
-from ruralcast.media.models import Access, Asset, LiveEvent, LiveStatus, RenditionKind
+from ruralcast.media.models import Access, Asset, JobState, LiveEvent, LiveStatus, RenditionKind
 from ruralcast.media.serving import original_file, platform_file
 
 _PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,3}$")
@@ -194,9 +194,16 @@ def _serve(
 @authenticated_view
 @require_GET
 def job_status(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
-    """htmx partial: the job's progress bar; polls itself while the job runs."""
+    """htmx partial: the job's progress bar; polls itself while the job runs.
+
+    The poll that finds the job finished also swaps the asset page's player and state out of band
+    (`media/_job_poll.html`), so the page turns into the player by itself, without a reload."""
     job = selectors.access_job(user=request.user, job_id=job_id)
-    return render(request, "media/_job.html", {"job": job})
+    context: dict[str, Any] = {"job": job}
+    if job.asset is not None and job.state not in (JobState.QUEUED, JobState.RUNNING):
+        asset = job.asset
+        context.update(asset=asset, player=_player_context(request, asset))
+    return render(request, "media/_job_poll.html", context)
 
 
 @authenticated_view

@@ -57,7 +57,8 @@ PID_FILE = "mosquitto.pid"
 PLATFORM_PASSWORD_FILE = "platform.password"  # noqa: S105 — a file name
 # mosquitto's state on disk (retained messages, sessions); the one broker file a backup keeps.
 PERSISTENCE_FILE = "mosquitto.db"
-# What the broker logs, debug included, for the security watch (RURALCAST_MQTT["LOG_DENIALS"]).
+# What the broker logs, debug included, for the security watch (RURALCAST_MQTT["LOG_DENIALS"]); with
+# that setting mosquitto logs here only, and broker_run copies the notices to stderr (broker_console.py).
 BROKER_LOG_FILE = "mosquitto.log"
 
 # The largest MQTT packet the broker accepts (mosquitto `max_packet_size`); the dispatcher refuses to
@@ -162,6 +163,28 @@ def listeners_render(*, directory: Path) -> list[str]:
     return lines
 
 
+def log_render(*, directory: Path, denials: bool) -> list[str]:
+    """Where mosquitto logs, and what.
+
+    Without denials: error, warning, notice and information to stderr (unbuffered; stdout to a pipe
+    would hold lines back). With denials (RURALCAST_MQTT["LOG_DENIALS"]): mosquitto logs a publish
+    its ACL refused at debug only, and debug writes a line for every packet, so everything goes to
+    BROKER_LOG_FILE only, which the security watch reads (ruralcast/security/broker_log.py: denials
+    at debug, the client-to-user map from the notices) and empties once read, so it stays bounded;
+    `broker_run` copies its notices, warnings and errors to stderr (messaging/broker_console.py),
+    as mosquitto 2.0 cannot give two destinations different types.
+    """
+    types = ["log_type error", "log_type warning", "log_type notice", "log_type information"]
+    if not denials:
+        return ["log_dest stderr", *types]
+    return [f"log_dest file {_check_path(directory / BROKER_LOG_FILE)}", *types, "log_type debug"]
+
+
+def broker_log_path() -> Path | None:
+    """mosquitto's log file when it logs to one (LOG_DENIALS), else None (it logs to stderr)."""
+    return broker_dir() / BROKER_LOG_FILE if settings.RURALCAST_MQTT.get("LOG_DENIALS", True) else None
+
+
 def config_render(*, directory: Path) -> str:
     config = settings.RURALCAST_MQTT
     lines = [
@@ -179,17 +202,9 @@ def config_render(*, directory: Path) -> str:
         f"persistence_file {PERSISTENCE_FILE}",
         f"autosave_interval {AUTOSAVE_SECONDS}",
         f"pid_file {_check_path(directory / PID_FILE)}",
-        "log_dest stderr",  # unbuffered: stdout to a pipe would hold lines back
-        "log_type error",
-        "log_type warning",
-        "log_type notice",
-        "log_type information",
+        *log_render(directory=directory, denials=bool(config.get("LOG_DENIALS", True))),
         "log_timestamp_format %Y-%m-%dT%H:%M:%S",
     ]
-    if config.get("LOG_DENIALS", True):
-        # mosquitto logs a publish its ACL refused at debug only; the security watch reads this file
-        # (ruralcast/security/broker_log.py) and empties it once read, so it stays bounded.
-        lines += [f"log_dest file {_check_path(directory / BROKER_LOG_FILE)}", "log_type debug"]
     if os.geteuid() == 0:
         # As root, mosquitto would switch to the `mosquitto` user, who cannot read RUN_DIR.
         lines.append(f"user {pwd.getpwuid(os.geteuid()).pw_name}")

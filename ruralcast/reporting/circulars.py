@@ -82,7 +82,7 @@ def circular_content(*, circular: Circular) -> CircularContent:
     for item in items:
         value = table.value(region.code, item.code)
         if value is not None:
-            content.figures.append(Figure(label=item.name, value=value_text(item, value)))
+            content.figures.append(Figure(label=item.label, value=value_text(item, value)))
     ranked = [i for i in items if any(table.value(r.code, i.code) is not None for r in table.rows)]
     for item in ranked[:RANKED_ITEMS]:
         pairs = sorted(
@@ -91,7 +91,7 @@ def circular_content(*, circular: Circular) -> CircularContent:
         )
         content.rankings.append(
             Ranking(
-                label=item.name,
+                label=item.label,
                 rows=[(position, row, value_text(item, value)) for position, (row, value) in enumerate(pairs, 1)],
             )
         )
@@ -101,7 +101,7 @@ def circular_content(*, circular: Circular) -> CircularContent:
         state = completeness(data_set=data_set, period=period, region=region, list_limit=LISTED_REPORTERS)
         content.reporting.append(
             LateReport(
-                data_set=data_set.name,
+                data_set=data_set.label,
                 missing=[r.name for r in state.missing],
                 late=[r.name for r, _saved in state.late],
                 rate=state.total.rate,

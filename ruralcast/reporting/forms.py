@@ -31,7 +31,9 @@ class EntryForm(forms.Form):
         self.elements = elements
         self.current = current or {}
         for element in elements:
-            self.fields[element.code] = forms.CharField(label=element.name, required=False, max_length=500, strip=False)
+            self.fields[element.code] = forms.CharField(
+                label=element.label, required=False, max_length=500, strip=False
+            )
 
     def rows(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

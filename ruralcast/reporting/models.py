@@ -15,11 +15,14 @@
 - `Approval`: one step up the chain for a data set and period: a county *submits*, a city and the
   province *approve*, the national level *accepts* (a province row with state accepted). Any row
   on a region or above it locks entry below it.
+- `SendBack`: a step sent back (退回) with who, when and why, kept after the step itself is gone
+  so the region's entry and approval pages can say why it must report again.
 - `Circular` (通报) and `Post` (工作动态) with `PostAttachment`.
 """
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ruralcast.regions.codes import Level
@@ -60,6 +63,13 @@ class Line(models.IntegerChoices):
 ENTRY_LEVELS = [(Level.VILLAGE, _("Village")), (Level.TOWNSHIP, _("Township")), (Level.COUNTY, _("County"))]
 
 
+def in_reader_language(chinese: str, english: str) -> str:
+    """Metadata is named in both languages (the Chinese of the 2020 notice and English, both
+    shipped in data/reporting/metadata.json): pages show the reader's language, falling back to
+    the Chinese when no English was given."""
+    return english if english and (get_language() or "").startswith("en") else chinese
+
+
 class DataElement(models.Model):
     code = models.SlugField(_("code"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=120)
@@ -68,6 +78,7 @@ class DataElement(models.Model):
     value_type = models.CharField(_("value type"), max_length=10, choices=ValueType.choices, default=ValueType.NUMBER)
     aggregation = models.CharField(_("aggregation"), max_length=10, choices=Aggregation.choices)
     unit = models.CharField(_("unit"), max_length=20, blank=True)
+    unit_en = models.CharField(_("English unit"), max_length=20, blank=True)
     source = models.CharField(_("operational source"), max_length=60, blank=True)
     description = models.TextField(_("description"), blank=True)
 
@@ -80,6 +91,14 @@ class DataElement(models.Model):
         return self.name
 
     @property
+    def label(self) -> str:
+        return in_reader_language(self.name, self.name_en)
+
+    @property
+    def unit_label(self) -> str:
+        return in_reader_language(self.unit, self.unit_en)
+
+    @property
     def is_operational(self) -> bool:
         return bool(self.source)
 
@@ -87,6 +106,7 @@ class DataElement(models.Model):
 class DataSet(models.Model):
     code = models.SlugField(_("code"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=120, blank=True)
     line = models.PositiveSmallIntegerField(_("line of work"), choices=Line.choices)
     period_type = models.CharField(_("period type"), max_length=10, choices=PeriodType.choices)
     entry_level = models.PositiveSmallIntegerField(_("entered by"), choices=ENTRY_LEVELS, default=Level.COUNTY)
@@ -104,6 +124,10 @@ class DataSet(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        return in_reader_language(self.name, self.name_en)
 
 
 class DataSetElement(models.Model):
@@ -134,6 +158,10 @@ class Indicator(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        return in_reader_language(self.name, self.name_en)
 
 
 class Operator(models.TextChoices):
@@ -222,6 +250,25 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.data_set_id} {self.period} {self.region_id} {self.state}"
+
+
+class SendBack(models.Model):
+    """One send-back (退回) of a region's step: the approval row is removed (or an accepted one
+    goes back to approved), this row keeps who sent it back, when and why. The latest one is shown
+    to the region until it submits again (`selectors.send_back_pending`)."""
+
+    data_set = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="send_backs")
+    period = models.CharField(max_length=7)
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    reason = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["data_set", "period", "region", "-at"], name="sendback_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.data_set_id} {self.period} {self.region_id} {self.at:%Y-%m-%d}"
 
 
 class Circular(models.Model):

@@ -24,6 +24,7 @@ from ruralcast.reporting.models import (
     Indicator,
     Post,
     ReportReceipt,
+    SendBack,
 )
 from ruralcast.reporting.periods import period_deadline
 
@@ -178,6 +179,22 @@ def approval_chain(*, data_set: DataSet, period: str, region: Region) -> tuple[A
         }
         rows = [ChainRow(region=child, approval=steps.get(child.code)) for child in children]
     return own, rows
+
+
+def send_back_pending(*, data_set: DataSet, period: str, region: Region) -> SendBack | None:
+    """The latest send-back of `region`'s step for the period, while the region has not stepped
+    again since (no approval row, or one older than the send-back); None when nothing is pending.
+    The entry and approval pages show it: who sent the report back, when and why."""
+    latest = (
+        SendBack.objects.filter(data_set=data_set, period=period, region=region)
+        .select_related("by")
+        .order_by("-at")
+        .first()
+    )
+    if latest is None:
+        return None
+    stepped_again = Approval.objects.filter(data_set=data_set, period=period, region=region, at__gt=latest.at)
+    return None if stepped_again.exists() else latest
 
 
 def circulars(*, user: User) -> QuerySet[Circular]:

@@ -40,6 +40,7 @@ from ruralcast.reporting.models import (
     Post,
     PostAttachment,
     ReportReceipt,
+    SendBack,
     ValidationRule,
     ValueType,
 )
@@ -190,7 +191,7 @@ def entry_check(*, actor: User, data_set: DataSet, period: str, region: Region) 
         raise ValidationError(
             _("“%(set)s” is entered by each %(level)s; %(region)s is a %(actual)s.")
             % {
-                "set": data_set.name,
+                "set": data_set.label,
                 "level": Level(data_set.entry_level).label,
                 "region": region.name,
                 "actual": Level(region.level).label,
@@ -202,7 +203,7 @@ def entry_check(*, actor: User, data_set: DataSet, period: str, region: Region) 
     if lock is not None:
         raise Conflict(
             _("%(period)s of “%(set)s” is locked: %(region)s has been %(state)s. Ask for it to be sent back first.")
-            % {"period": period, "set": data_set.name, "region": lock.region.name, "state": lock.get_state_display()},
+            % {"period": period, "set": data_set.label, "region": lock.region.name, "state": lock.get_state_display()},
             code="locked",
         )
 
@@ -479,6 +480,9 @@ def approval_revoke(*, actor: User, data_set: DataSet, period: str, region: Regi
             if not allowed:
                 raise PermissionDenied(_("You may not send back the report of %(region)s.") % {"region": region.name})
             approval.delete()
+        SendBack.objects.create(
+            data_set=data_set, period=period, region=region, by=actor, at=timezone.now(), reason=reason
+        )
         audit_record(
             actor=actor,
             verb="report.revoke",

@@ -37,7 +37,7 @@ def entry_template(*, data_set: DataSet, period: str, regions: Sequence[Region])
     assert sheet is not None
     sheet.title = "data"
     sheet.append(["region_code", "region_name", *[e.code for e in elements]])
-    sheet.append([_("Code"), _("Region"), *[f"{e.name} ({e.unit})" if e.unit else e.name for e in elements]])
+    sheet.append([_("Code"), _("Region"), *[f"{e.label} ({e.unit_label})" if e.unit else e.label for e in elements]])
     entered: dict[tuple[str, int], Any] = {}
     codes = [region.code for region in regions]
     for start in range(0, len(codes), 500):  # one query per 500 regions, not one per region

@@ -97,6 +97,7 @@ def entry(request: AuthenticatedHttpRequest, code: str) -> HttpResponseBase:
     context.update(
         {
             "lock": services.entry_locked(data_set=data_set, period=period, region=region),
+            "send_back": selectors.send_back_pending(data_set=data_set, period=period, region=region),
             "operational": [m.element for m in data_set.members.select_related("element") if m.element.source],
         }
     )
@@ -198,6 +199,7 @@ def approval(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
             "region": region,
             "period": period,
             "own": own,
+            "send_back": selectors.send_back_pending(data_set=data_set, period=period, region=region),
             "rows": rows,
             "breadcrumbs": _breadcrumbs(region),
             "periods": period_range(current_period(data_set.period_type), 12)[::-1],
@@ -268,7 +270,7 @@ def _export(request: AuthenticatedHttpRequest, name: str, header: list[Any], row
 
 def table_export_rows(table: Table) -> tuple[list[str], list[list[Any]]]:
     header = [_("Code"), _("Region")] + [
-        f"{item.name} {period}".strip() for item in table.items for period in table.period_keys
+        f"{item.label} {period}".strip() for item in table.items for period in table.period_keys
     ]
     rows = [[r.code, r.name, *table.row_values(r.code)] for r in [*table.rows, table.region]]
     return header, rows
@@ -346,7 +348,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     if trend is not None and latest is not None:
         for item in items:
             charts["trend"].append(
-                {"name": item.name, "data": [trend.value(region.code, item.code, p) for p in periods]}
+                {"name": item.label, "data": [trend.value(region.code, item.code, p) for p in periods]}
             )
         first = items[0]
         ranked = sorted(
@@ -354,7 +356,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             key=lambda pair: -(pair[1] or 0.0),
         )
         charts["ranking"] = {
-            "name": first.name,
+            "name": first.label,
             "labels": [r.name for r, _v in ranked],
             "codes": [r.code for r, _v in ranked],  # a click on a bar drills down to that region
             "data": [v for _r, v in ranked],
@@ -366,7 +368,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         period = current_period(data_set.period_type)
         state = selectors.completeness(data_set=data_set, period=period, region=region, list_limit=0)
         charts["completeness"].append(
-            {"name": f"{data_set.name} {period}", "rate": state.total.rate, "timely": state.total.timely_rate}
+            {"name": f"{data_set.label} {period}", "rate": state.total.rate, "timely": state.total.timely_rate}
         )
     return render(
         request,

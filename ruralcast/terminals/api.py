@@ -432,7 +432,9 @@ def terminal_revoke(request: AuthenticatedHttpRequest, code: str) -> Terminal:
     response=dict[str, object],
     summary="Issue new credentials: the provisioning file (the password appears here only)",
 )
-def terminal_provision(request: AuthenticatedHttpRequest, code: str) -> dict[str, object]:
+def terminal_provision(request: AuthenticatedHttpRequest, response: HttpResponse, code: str) -> dict[str, object]:
+    """The answer carries the terminal's password: `Cache-Control: no-store`, like the console's page."""
     terminal = selectors.access_terminal(user=request.user, code=code, action=Action.TERMINAL_CONTROL)
     registration = services.terminal_credentials_issue(actor=request.user, terminal=terminal)
+    response["Cache-Control"] = "no-store"
     return provisioning_document(registration=registration)

@@ -31,6 +31,7 @@ FORMAT = "ruralcast-provisioning"
 VERSION = 1
 QR_PREFIX = "RCP1:"
 DEFAULT_STATUS_INTERVAL = 60
+DEFAULT_FRESHNESS_SECONDS = 86400  # the agent's default window (ruralcast_terminal.config)
 
 
 def broker_public_address() -> str:
@@ -67,6 +68,7 @@ def provisioning_document(*, registration: Registration, trust: list[dict[str, A
         "trust": trust if trust is not None else trust_list_build().to_list(),
         "cache_dir": "cache",
         "status_interval": DEFAULT_STATUS_INTERVAL,
+        "freshness_seconds": DEFAULT_FRESHNESS_SECONDS,  # protocols.md §4 rule 5; 600 to 604800
     }
 
 

@@ -1,5 +1,6 @@
 """Reads of the terminal registry, scoped by the reader's `terminal.view` grants."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Min, Q, QuerySet
@@ -13,7 +14,7 @@ from ruralcast.core.errors import NotFound, PermissionDenied
 from ruralcast.regions.codes import NATIONAL_CODE, PREFIX_LENGTH, Level, pad, subtree_q
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
-from ruralcast.terminals.models import Command, Terminal, TerminalState
+from ruralcast.terminals.models import AckState, Command, CommandKind, CommandTarget, Terminal, TerminalState
 
 
 def terminals_active() -> QuerySet[Terminal]:
@@ -270,3 +271,41 @@ def access_command(*, user: User, key: str) -> Command:
     if command is None:
         raise NotFound(_("No such command."))
     return command
+
+
+@dataclass(frozen=True)
+class VolumeUnreflected:
+    """The terminal acknowledged a volume it does not report (yet): `stale` when its last status
+    came before the acknowledgement (the next one should say it), otherwise it reports another value."""
+
+    commanded: int
+    acknowledged_at: datetime.datetime
+    reported: int | None
+    stale: bool
+
+
+def volume_unreflected(*, terminal: Terminal, state: TerminalState | None) -> VolumeUnreflected | None:
+    """Whether the terminal page must say that an acknowledged volume command is not reflected in
+    the reported volume (issue 16: "60" acknowledged, "80" reported). None when they agree, when no
+    volume command was carried out, or when the terminal has no state (revoked)."""
+    if state is None:
+        return None
+    done = (
+        CommandTarget.objects.filter(
+            terminal_code=terminal.code,
+            state=AckState.DONE,
+            command__kind__in=[CommandKind.VOLUME, CommandKind.CONFIG],
+            command__params__has_key="volume",
+            answered_at__isnull=False,
+        )
+        .select_related("command")
+        .order_by("-answered_at")
+        .first()
+    )
+    if done is None or done.answered_at is None:
+        return None
+    commanded = done.command.params.get("volume")
+    if not isinstance(commanded, int) or commanded == state.volume:
+        return None
+    stale = state.last_seen_at is None or state.last_seen_at < done.answered_at
+    return VolumeUnreflected(commanded=commanded, acknowledged_at=done.answered_at, reported=state.volume, stale=stale)

@@ -158,9 +158,11 @@ def terminal_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponseB
 @authenticated_view
 def terminal_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     terminal = selectors.access_terminal(user=request.user, code=code)
+    state = getattr(terminal, "state", None) if not terminal.is_revoked else None
     context = {
         "terminal": terminal,
-        "state": getattr(terminal, "state", None) if not terminal.is_revoked else None,
+        "state": state,
+        "unreflected": selectors.volume_unreflected(terminal=terminal, state=state),
         "can_manage": access_check(user=request.user, action=Action.TERMINAL_CONTROL, region=terminal.village),
     }
     return render(request, "terminals/detail.html", context)

@@ -64,7 +64,7 @@ from ruralcast_terminal.router import (
     is_drill,
     playback_of,
 )
-from ruralcast_terminal.sinks import AudioSink, Playback, PlaybackError, sink_from_config
+from ruralcast_terminal.sinks import AudioSink, Playback, sink_from_config
 from ruralcast_terminal.status import StatusProbe, status_bytes
 from ruralcast_terminal.topics import receipt_topic, region_topics, status_topic, subscriptions, terminal_topic
 
@@ -269,14 +269,21 @@ class Agent:
             "volume": self.volume,
             "playback_failures": self.playback_failures,
         }
+        # The probe's readings first: what the agent set itself (the commanded volume, power) is
+        # what it reports, never a vendor reading of an older value over it.
+        report.update({k: v for k, v in self.probe.read().items() if k not in report})
         if self.config.firmware:
             report["firmware"] = self.config.firmware
         if not self.powered:
             report["power"] = "off"
-        report.update(self.probe.read())
         if self.last_playback is not None:
             report["last_playback"] = self.last_playback
         return status_bytes(report)
+
+    def _status_now(self) -> None:
+        """A report out of turn (the router's [ReportStatus] after a command changed the state)."""
+        if self.client.is_connected:
+            self.client.publish_nowait(status_topic(self.config.terminal_id), self.status_report(), qos=1)
 
     async def _status_loop(self) -> None:
         """A report every `status_interval` seconds while connected (QoS 1, not retained)."""
@@ -402,6 +409,8 @@ class Agent:
                 self.live.accept(action.session, action.payload, action.attachment)
             elif isinstance(action, router.Ack):
                 self._ack(action.command_id, action.result, action.detail)
+            elif action is router.REPORT_STATUS:
+                self._status_now()
             elif isinstance(action, router.Run):
                 self._run(action)
             elif isinstance(action, router.Ignored):
@@ -581,7 +590,7 @@ class Agent:
                 self._ended(item, CANCELLED, reason or "")
             elif (exc := task.exception()) is not None:
                 log.error("%s: playback failed: %s", item.ebm_id, exc)
-                self._ended(item, FAILED, PLAYER_ERROR if isinstance(exc, PlaybackError) else "error")
+                self._ended(item, FAILED, PLAYER_ERROR)  # whatever broke in the player (§5)
                 self._played(item.ebm_id, FAILED)
             else:
                 self._ended(item, FINISHED)

@@ -1,4 +1,5 @@
-"""The `ruralcast-terminal` command: `version`, `agent --config FILE`, `provision FILE`, `simulate …`."""
+"""The `ruralcast-terminal` command: `version`, `agent --config FILE`, `provision FILE`, `simulate …`,
+`conformance …` (the kit, docs/protocols.md "Conformance") and `conformance-key DIR`."""
 
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument("--run", action="store_true", help="start the agent afterwards")
     simulate = commands.add_parser("simulate", help="run many virtual terminals against a broker")
     add_arguments(simulate)
+    from ruralcast_terminal.conformance import add_arguments as conformance_arguments
+
+    conformance = commands.add_parser(
+        "conformance", help="play the platform's side against a terminal and report each rule (docs/protocols.md)"
+    )
+    conformance_arguments(conformance)
+    key = commands.add_parser("conformance-key", help="write a test platform key and the trust list holding it")
+    key.add_argument("dir", type=Path, help="where to write platform-key.json and trust.json")
+    key.add_argument("--alg", default="Ed25519", choices=["Ed25519", "SM2-SM3"])
     return parser
 
 
@@ -54,6 +64,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return provision_main(args)
+    elif args.command == "conformance":
+        from ruralcast_terminal.conformance import conformance_main
+        from ruralcast_terminal.conformance_rules import RULES
+
+        return conformance_main(args, RULES)
+    elif args.command == "conformance-key":
+        from ruralcast_terminal.conformance import key_write
+
+        key_path, trust_path = key_write(args.dir, alg=args.alg)
+        print(f"key: {key_path}\ntrust list to provision the terminal with: {trust_path}")
     elif args.command == "simulate":
         from ruralcast_terminal.simulate import simulate_main
 

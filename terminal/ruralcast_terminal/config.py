@@ -19,6 +19,26 @@ from typing import Any
 from ruralcast_terminal import protocol
 from ruralcast_terminal.protocol import TrustList
 
+# The freshness window (protocols.md §4, rule 5: an alert `sent` longer ago than this is `stale`):
+# provisioning file `freshness_seconds`, default 24 h. At least 10 minutes (a delivery delayed by a
+# reconnect must not be refused; the future tolerance alone is 5), at most 7 days (the longest an
+# alert may run, so a terminal never takes a week-old copy for news).
+FRESHNESS_MIN_SECONDS = 600
+FRESHNESS_MAX_SECONDS = 7 * 24 * 3600
+
+
+def freshness_of(value: Any) -> timedelta:
+    """The provisioning file's `freshness_seconds`, checked against the bounds (ValueError)."""
+    if value is None:
+        return protocol.DEFAULT_FRESHNESS
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"freshness_seconds is a number of seconds, not {value!r}")
+    if not FRESHNESS_MIN_SECONDS <= value <= FRESHNESS_MAX_SECONDS:
+        raise ValueError(
+            f"freshness_seconds {value} is outside {FRESHNESS_MIN_SECONDS}–{FRESHNESS_MAX_SECONDS} (10 minutes to 7 days)"
+        )
+    return timedelta(seconds=float(value))
+
 
 @dataclass
 class AgentConfig:
@@ -105,9 +125,7 @@ class AgentConfig:
             broker_ca=str(data["broker_ca"]) if data.get("broker_ca") else None,
             broker_server_name=str(data["broker_server_name"]) if data.get("broker_server_name") else None,
             sink=data.get("sink"),
-            freshness=timedelta(
-                seconds=float(data.get("freshness_seconds", protocol.DEFAULT_FRESHNESS.total_seconds()))
-            ),
+            freshness=freshness_of(data.get("freshness_seconds")),
             keepalive=int(data.get("keepalive", 60)),
             reconnect_base=float(data.get("reconnect_base", 1.0)),
             reconnect_cap=float(data.get("reconnect_cap", 60.0)),

@@ -244,12 +244,13 @@ class Fleet:
         seed = _fraction(tid)
         speaker = "fault" if seed < self.fault_rate else "ok"
         vt.status_seq += 1
+        power = "" if vt.state.powered else ',"power":"off"'  # volume and power: the router state's, as the agent's
         return (
             f'{{"terminal":"{tid}","online":true,"at":"{local_now_iso()}","seq":{vt.status_seq},'
-            f'"volume":80,"amplifier":"ok","speaker":"{speaker}","line_level_db":{-12 - 6 * seed:.1f},'
+            f'"volume":{vt.state.volume},"amplifier":"ok","speaker":"{speaker}","line_level_db":{-12 - 6 * seed:.1f},'
             f'"temperature_c":{28 + 15 * seed + (vt.status_seq % 7) / 10:.1f},"signal_dbm":{-60 - int(40 * seed)},'
             f'"storage_free_mb":{900 + int(100 * seed)},"firmware":"1.0.0","uptime_s":{vt.status_seq * 60},'
-            f'"playback_failures":0}}'
+            f'"playback_failures":0{power}}}'
         ).encode()
 
     def _on_connect(self, vt: _Virtual, session_present: bool) -> None:
@@ -436,6 +437,10 @@ class Fleet:
                 self._ignored(action)
             elif isinstance(action, router.Ack):
                 self._ack(vt, action.command_id, action.result, action.detail)
+            elif action is router.REPORT_STATUS:
+                if self.reports_status and vt.client.is_connected:  # volume and power: the router state's
+                    vt.client.publish_nowait(status_topic(vt.spec.terminal_id), self.status_report(vt), qos=1)
+                    self.status_sent += 1
             elif isinstance(action, router.Run):
                 self._ack(vt, action.command_id, commands.DONE)  # a virtual terminal has nothing to install
             elif isinstance(action, router.AdoptSchedule):
@@ -491,7 +496,7 @@ class Fleet:
         self.stats.receipts_sent += len(receipts)
 
     def _ignored(self, action: router.Ignored) -> None:
-        if action.what == "alert":
+        if action.what == "alert" and action.reason == protocol.DUPLICATE:  # not an unknown kind
             self.stats.duplicates += 1
         elif action.what == "schedule":
             self.stats.schedule_rejected[action.reason] += 1

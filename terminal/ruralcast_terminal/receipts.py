@@ -69,15 +69,15 @@ def receipts_bytes(*, terminal: str, ebm_id: str, events: list[tuple[str, str, s
 
 
 def peek_ebm_id(data: bytes, topic: str) -> str:
-    """Best-effort EBM id for a `rejected` receipt, from a message that did not pass the checks.
+    """The EBM id a `rejected` receipt names, for a message that did not pass rules 1–4a (§5).
 
-    Unverified, so used only to address the receipt: the payload's `ebm_id` if it can be read,
-    else the last level of a region topic (`…/<region>/<ebm-id>`), else "".
+    Unverified, so used only to address the receipt: the payload's `ebm_id` when it can be read and
+    is 35 digits (a genuine message signed by a key the terminal lacks names itself), else the last
+    level of an alert topic (`…/<region>/<ebm-id>`, the chain's original), else "".
     """
     with contextlib.suppress(Exception):
         envelope = protocol.message_split(data)[0]
         value = json.loads(base64.b64decode(json.loads(envelope)["payload"]))["ebm_id"]
-        if isinstance(value, str) and len(value) <= 64:
+        if isinstance(value, str) and len(value) == topics.EBM_ID_DIGITS and value.isascii() and value.isdigit():
             return value
-    last = topic.rsplit("/", 1)[-1]
-    return last if topics.is_region_topic(topic) and last.isdigit() else ""
+    return topic.rsplit("/", 1)[-1] if topics.is_alert_topic(topic) else ""

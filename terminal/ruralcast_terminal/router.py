@@ -10,14 +10,19 @@ command, save the duplicate store).
 
 The state machine of one message (the receipt events are §5's; `[x]` is an action):
 
-    route(message) ─ rules 1–4 fail (decode, key, signature, parse) → rejected <reason>
+    route(message) ─ rules 1–4a fail (decode, key, signature, parse, key usage) → on an alert
+      │                 topic (…/<region>/<35-digit id>): rejected <reason> under the payload's
+      │                 ebm_id (if 35 digits) or the topic's; on any other topic [Ignored], no receipt
       │ kind trust    → [AdoptTrust] if newer and vouched for (§6), else [Ignored]; no receipt
       │ kind command  → [Ack] (volume, power, config, time_sync, reboot → done; refused → rejected),
-      │                 [Run] for reboot and firmware; a command for others or seen before: [Ignored]
+      │                 [Run] for reboot and firmware; [ReportStatus] after power, volume, config
+      │                 (the status says the new value next); a command for others or seen before: [Ignored]
       │ kind live     → [Live] once its own checks pass (live.py), else [Ignored]; live receipts
       │                 (live_started / live_stopped) are the live receiver's
       │ kind schedule → [AdoptSchedule] if this village's and newer (playout.py), else [Ignored]
-      │ otherwise an alert: rules 4–7a (`alert_admit`; 7a: a drill must carry its signed
+      │ kind time     → the clock correction (§11), [Ignored] either way
+      │ another kind  → [Ignored] "unknown_kind", no receipt (one rule, protocols.md §3)
+      │ kind alert: rules 4–7a (`alert_admit`; 7a: a drill must carry its signed
       │                 preamble) fail → rejected <reason>; a duplicate →
       │                 [Ignored], no receipt
       ▼
@@ -28,7 +33,7 @@ The state machine of one message (the receipt events are §5's; `[x]` is an acti
       │ already withdrawn (its Cancel came first) → cancelled "already withdrawn"
       ▼ [Prepare]: the caller fetches and checks the audio
     audio_failed → failed audio_failed (not remembered as done: a restart tries again)
-    audio_ready  → cancelled "" if withdrawn meanwhile, else [Enqueue] (priority.py arbitrates)
+    audio_ready  → cancelled <reason> if withdrawn meanwhile, else [Enqueue] (priority.py arbitrates)
     took         → started (once, however often it is pre-empted and played again)
     requeued     → (pre-empted: plays again from the start later)
     expired      → failed expired (it expired while waiting)
@@ -51,7 +56,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import commands, priority, protocol, timesync
+from ruralcast_terminal import commands, priority, protocol, timesync, topics
 from ruralcast_terminal.dedupe import DedupeStore
 from ruralcast_terminal.live import LIVE_KIND, LiveSessionState, LiveState, live_parse
 from ruralcast_terminal.playout import ScheduleEntry, schedule_check
@@ -69,7 +74,9 @@ from ruralcast_terminal.receipts import (
 from ruralcast_terminal.sinks import Playback
 
 MSG_TYPES = ("Alert", "Update", "Cancel")
-EBM_ID_LENGTH = 35
+EBM_ID_LENGTH = topics.EBM_ID_DIGITS
+ALERT_KIND = "alert"
+UNKNOWN_KIND = "unknown_kind"  # the reason an Ignored gives for a verified payload of a kind not known here
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,6 +103,7 @@ class Active:
     msg_type: str
     phase: str = PREPARING
     started: bool = False
+    withdrawn: str = ""  # the `cancelled` reason of a withdrawal that came while its audio was fetched
 
 
 def _utc_now() -> datetime:
@@ -234,6 +242,19 @@ class Ignored:
     detail: str = ""
 
 
+class _ReportStatus:
+    """Send a status report now (§7): a command changed what the report says (volume, power, the
+    report interval), so the platform reads the new value after the ack instead of one interval later."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "REPORT_STATUS"
+
+
+REPORT_STATUS = _ReportStatus()
+
+
 class _Save:
     """Write the duplicate store (it changed in a way that must survive a restart)."""
 
@@ -245,7 +266,21 @@ class _Save:
 
 SAVE = _Save()
 
-Action = Receipt | Prepare | Enqueue | Drop | Stop | AdoptTrust | AdoptSchedule | Live | Ack | Run | Ignored | _Save
+Action = (
+    Receipt
+    | Prepare
+    | Enqueue
+    | Drop
+    | Stop
+    | AdoptTrust
+    | AdoptSchedule
+    | Live
+    | Ack
+    | Run
+    | Ignored
+    | _Save
+    | _ReportStatus
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,6 +371,8 @@ def route(state: TerminalState, topic: str, data: bytes, opened: Opened | None =
         opened = open_message(data, state.trust.keys)
     payload = opened.payload
     if payload is None:
+        if not topics.is_alert_topic(topic):  # no receipt off an alert topic: a live stream would flood
+            return [Ignored(topics.topic_kind(topic), opened.reason, opened.detail)]
         return [Receipt(peek_ebm_id(data, topic), REJECTED, opened.reason)]
     kind = payload.get("kind")
     if kind == protocol.TRUST_KIND:
@@ -352,6 +389,8 @@ def route(state: TerminalState, topic: str, data: bytes, opened: Opened | None =
         except timesync.TimeRefused as refused:
             return [Ignored("time", "not_adopted", str(refused))]
         return [Ignored("time", "clock_set", f"offset {offset} ms, round trip {state.time.round_trip_ms} ms")]
+    if kind != ALERT_KIND:  # the one rule for kinds this terminal does not know (§3): ignored, no receipt
+        return [Ignored(topics.topic_kind(topic), UNKNOWN_KIND, repr(kind)[:80])]
     try:
         alert_admit(
             payload, village_code=state.village_code, store=state.store, now=state.now(), freshness=state.freshness
@@ -405,8 +444,11 @@ def _withdraw(
         store.withdraw(ebm_id, until)
     for ebm_id in wanted:
         active = state.active.get(ebm_id)
-        if active is None or active.phase == PREPARING:
-            continue  # not here, or `audio_ready` will find it withdrawn
+        if active is None:
+            continue  # not here (or dealt with): one arriving later is `already withdrawn`
+        if active.phase == PREPARING:
+            active.withdrawn = reason  # `audio_ready` / `audio_failed` will find it withdrawn
+            continue
         if active.phase == QUEUED:
             del state.active[ebm_id]
             store.complete(ebm_id, active.msg_type)
@@ -423,7 +465,7 @@ def audio_ready(
     unless withdrawn meanwhile."""
     ebm_id = payload["ebm_id"]
     if state.store.is_withdrawn(ebm_id):
-        return _dealt_with(state, ebm_id, payload["msg_type"], CANCELLED, "")
+        return _dealt_with(state, ebm_id, payload["msg_type"], CANCELLED, _withdrawn_reason(state, ebm_id))
     active = state.active.get(ebm_id)
     if active is not None:
         active.phase = QUEUED
@@ -434,9 +476,14 @@ def audio_failed(state: TerminalState, payload: dict[str, Any]) -> list[Action]:
     """The audio could not be had (or did not match its hash), after the caller's retries."""
     ebm_id = payload["ebm_id"]
     if state.store.is_withdrawn(ebm_id):
-        return _dealt_with(state, ebm_id, payload["msg_type"], CANCELLED, "")
+        return _dealt_with(state, ebm_id, payload["msg_type"], CANCELLED, _withdrawn_reason(state, ebm_id))
     state.active.pop(ebm_id, None)  # left incomplete on purpose: after a restart it is tried again
     return [Receipt(ebm_id, FAILED, protocol.AUDIO_FAILED)]
+
+
+def _withdrawn_reason(state: TerminalState, ebm_id: str) -> str:
+    active = state.active.get(ebm_id)
+    return active.withdrawn if active is not None else ""
 
 
 def took(state: TerminalState, ebm_id: str) -> list[Receipt]:
@@ -592,4 +639,5 @@ def _command(state: TerminalState, payload: dict[str, Any]) -> list[Action]:
             return [Run(command_id, command, params)]  # acknowledged once installed (or not)
     except (TypeError, ValueError) as exc:
         return [Ack(command_id, commands.FAILED, str(exc))]
-    return [Ack(command_id, commands.DONE)]
+    # power, volume, config: what the status reports changed; it follows the ack at once
+    return [Ack(command_id, commands.DONE), REPORT_STATUS]

@@ -92,6 +92,30 @@ def is_region_topic(topic: str) -> bool:
     return topic.startswith(REGION_PREFIX)
 
 
+EBM_ID_DIGITS = 35
+
+
+def is_alert_topic(topic: str) -> bool:
+    """`rc/v1/down/r/<region>/<35-digit EBM id>`: an alert chain's topic (the only one a `rejected`
+    receipt is sent for, protocols.md §5)."""
+    last = topic.rsplit("/", 1)[-1]
+    return is_region_topic(topic) and len(last) == EBM_ID_DIGITS and last.isascii() and last.isdigit()
+
+
+def topic_kind(topic: str) -> str:
+    """What a downlink topic carries, by its name (for logs of what was dropped unread)."""
+    last = topic.rsplit("/", 1)[-1]
+    if topic.startswith(TERMINAL_PREFIX):
+        return "terminal"
+    if last.startswith(LIVE_PREFIX):
+        return "live"
+    if last.startswith(COMMAND_PREFIX):
+        return "command"
+    if last in (TRUST, SCHEDULE):
+        return last
+    return "alert" if is_alert_topic(topic) else "message"
+
+
 def uplink_topic(terminal_id: str, kind: str) -> str:
     return f"{UP_PREFIX}{terminal_id}/{kind}"
 

@@ -550,6 +550,20 @@ async def test_cancelling_a_command_sink_stops_the_player_process_at_once(tmp_pa
     assert not subprocess.run(["pgrep", "-f", str(audio)], capture_output=True).stdout  # no player left behind
 
 
+@pytest.mark.parametrize(("value", "ok"), [(600, True), (604800, True), (599, False), (604801, False), ("1h", False)])
+def test_the_freshness_window_is_a_provisioning_setting_within_bounds(tmp_path, platform_key, value, ok):
+    data = {"terminal_id": TERMINAL, "village_code": VILLAGE, "cache_dir": "c", "trust": platform_key.trust().to_list()}
+    assert AgentConfig.from_dict(data, base=tmp_path).freshness == timedelta(hours=24)  # the default
+    if ok:
+        assert (
+            AgentConfig.from_dict({**data, "freshness_seconds": value}, base=tmp_path).freshness.total_seconds()
+            == value
+        )
+    else:
+        with pytest.raises(ValueError, match="freshness_seconds"):
+            AgentConfig.from_dict({**data, "freshness_seconds": value}, base=tmp_path)
+
+
 def test_the_provisioning_file_reads_as_json_or_toml(tmp_path, platform_key):
     (tmp_path / "trust.json").write_bytes(platform_key.trust().to_json())
     (tmp_path / "t.toml").write_text(

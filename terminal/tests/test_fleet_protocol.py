@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ruralcast_terminal.agent import Agent, AgentConfig
 from ruralcast_terminal.commands import NotForMe, Refused, ack_bytes, command_check
+from ruralcast_terminal.protocol import TrustList
 from ruralcast_terminal.provision import document_parse
 from ruralcast_terminal.status import StatusProbe
 
@@ -82,3 +84,17 @@ def test_a_provisioning_document_must_say_what_it_is() -> None:
         document_parse("RCP1:!!!")
     with pytest.raises(ValueError, match="version"):
         document_parse(json.dumps({"format": "ruralcast-provisioning", "v": 2}))
+
+
+def test_the_status_says_the_volume_the_agent_was_commanded_not_an_older_vendor_reading(tmp_path: Path) -> None:
+    """Issue 16: a volume command (60) was acknowledged and the status went on saying 80."""
+    script = tmp_path / "probe.py"
+    script.write_text('import json; print(json.dumps({"volume": 80, "amplifier": "ok"}))')
+    config = AgentConfig(
+        terminal_id=ME, village_code=VILLAGE, trust=TrustList([]), cache_dir=tmp_path / "cache",
+        broker_host="127.0.0.1", broker_port=1, probe=[sys.executable, str(script)],
+    )  # fmt: skip
+    agent = Agent(config)
+    agent.state.volume = 60  # as the router leaves it after the command
+    report = json.loads(agent.status_report())
+    assert report["volume"] == 60 and report["amplifier"] == "ok"

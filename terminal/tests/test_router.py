@@ -15,6 +15,7 @@ from ruralcast_terminal import router, topics
 from ruralcast_terminal.dedupe import DedupeStore
 from ruralcast_terminal.protocol import TrustList
 from ruralcast_terminal.router import (
+    REPORT_STATUS,
     SAVE,
     Ack,
     AdoptSchedule,
@@ -30,9 +31,9 @@ from ruralcast_terminal.router import (
     TrustState,
 )
 
-from conftest import COUNTY, HOME_TERMINAL, HOME_VILLAGE, PlatformKey, alert_payload
+from conftest import COUNTY, HOME_TERMINAL, HOME_VILLAGE, PlatformKey, alert_payload, ebm_id
 
-TOPIC = topics.region_topic(COUNTY, "x")
+TOPIC = topics.region_topic(COUNTY, ebm_id(1))  # an alert chain's topic
 
 
 def state_for(key: PlatformKey, **fields: Any) -> TerminalState:
@@ -98,6 +99,44 @@ def test_a_forged_or_unknown_message_is_rejected_under_the_ebm_id_it_claims(key)
         Receipt(payload["ebm_id"], "rejected", "unknown_key")
     ]
     assert router.route(state_for(key), TOPIC, b"") == []  # a cleared retained message
+
+
+def test_off_an_alert_topic_a_message_failing_rules_1_to_4_gets_no_receipt(key):
+    forged = PlatformKey(serial=key.serial).seal(alert_payload(6))
+    for topic, what in [
+        (topics.live_topic(COUNTY, "42"), "live"),
+        (topics.command_topic(COUNTY, "c1"), "command"),
+        (topics.trust_topic(), "trust"),
+        (topics.terminal_topic(HOME_TERMINAL), "terminal"),
+    ]:
+        actions = router.route(state_for(key), topic, forged)
+        assert [(type(a), a.what, a.reason) for a in actions] == [(Ignored, what, "bad_signature")]  # type: ignore[union-attr]
+    # Garbage on an alert topic: rejected under the topic's EBM id (the payload names none).
+    assert router.route(state_for(key), TOPIC, b"{not json") == [Receipt(ebm_id(1), "rejected", "malformed")]
+
+
+@pytest.mark.parametrize("kind", ["x-weather-map", "firmware", "alarm"])
+def test_a_verified_payload_of_a_kind_the_terminal_does_not_know_is_ignored_without_a_receipt(key, kind):
+    payload = {**alert_payload(30), "kind": kind}
+    signer = PlatformKey(serial="202611270009", usage="firmware") if kind == "firmware" else key
+    state = TerminalState(
+        terminal_id=HOME_TERMINAL,
+        village_code=HOME_VILLAGE,
+        trust=TrustState(TrustList([key.trusted(), *([signer.trusted()] if signer is not key else [])])),
+    )
+    actions = router.route(state, TOPIC, signer.seal(payload))
+    assert [(type(a), a.reason) for a in actions] == [(Ignored, "unknown_kind")]  # type: ignore[union-attr]
+    assert not state.store.seen(payload["ebm_id"], "Alert")
+
+
+def test_an_update_that_comes_while_the_old_audio_loads_cancels_it_superseded(key):
+    state = state_for(key)
+    loading = alert_payload(31)
+    deliver(state, key, loading)
+    update = alert_payload(32, msg_type="Update", references=[loading["ebm_id"]])
+    assert receipts(deliver(state, key, update)) == [(update["ebm_id"], "received", "")]
+    assert router.audio_ready(state, loading, None) == [Receipt(loading["ebm_id"], "cancelled", "superseded"), SAVE]
+    assert router.audio_failed(state, update) == [Receipt(update["ebm_id"], "failed", "audio_failed")]
 
 
 def test_a_cancel_stops_the_playing_alert_and_the_receipt_follows_the_stop(key):
@@ -212,7 +251,7 @@ def test_a_command_is_carried_out_once_acknowledged_and_refused_when_expired(key
             "expires": (now + timedelta(minutes=2)).isoformat(), "areas": [COUNTY], **extra,
         }  # fmt: skip
 
-    assert deliver(state, key, command("c1", "volume", {"volume": 35})) == [Ack("c1", "done")]
+    assert deliver(state, key, command("c1", "volume", {"volume": 35})) == [Ack("c1", "done"), REPORT_STATUS]
     assert state.volume == 35
     assert deliver(state, key, command("c1", "volume", {"volume": 90}))[0] == Ignored("command", "duplicate", "c1")
     assert state.volume == 35

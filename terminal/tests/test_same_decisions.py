@@ -4,7 +4,7 @@ each compared step by step (issue 14: every simulator figure is only honest if i
 
 The sequence: an alert, a duplicate of it, an update of a playing alert (superseded), a cancel of a
 playing alert, a cancel that arrives before its alert, a drill, an expired alert, a trust-list update
-then an alert signed by the new key, and a command.
+then an alert signed by the new key, and a command (and the status report that says its effect).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ async def test_the_agent_and_a_virtual_terminal_send_the_same_receipts_for_the_s
     old, new = PlatformKey(serial="202611270001"), PlatformKey(serial="202611270002")
     heard: dict[str, list[tuple[str, str, str]]] = {AGENT: [], VIRTUAL: []}
     acks: dict[str, list[tuple[str, str, str]]] = {AGENT: [], VIRTUAL: []}
+    volumes: dict[str, list[int]] = {AGENT: [], VIRTUAL: []}  # as each status report says, in order
 
     def uplink(message: Any) -> None:
         terminal, kind = topics.uplink_parse(message.topic) or ("", "")
@@ -64,10 +65,12 @@ async def test_the_agent_and_a_virtual_terminal_send_the_same_receipts_for_the_s
             heard[terminal].extend((r["ebm_id"], r["event"], r["reason"]) for r in receipts_of(body))
         elif kind == topics.ACK:
             acks[terminal].append((body["id"], body["result"], body["detail"].split("=")[0]))
+        elif kind == topics.STATUS and "volume" in body:
+            volumes[terminal].append(body["volume"])
 
     listener = Client(
         "platform-uplinks", mosquitto.host, mosquitto.port,
-        subscriptions=[(topics.uplink_filter(topics.RECEIPT), 1), (topics.uplink_filter(topics.ACK), 1)],
+        subscriptions=[(topics.uplink_filter(t), 1) for t in (topics.RECEIPT, topics.ACK, topics.STATUS)],
         on_message=uplink,
     )  # fmt: skip
     publisher = Client("platform-pub", mosquitto.host, mosquitto.port)
@@ -79,6 +82,7 @@ async def test_the_agent_and_a_virtual_terminal_send_the_same_receipts_for_the_s
         port=mosquitto.port,
         trust=old.trust(),
         real_playback=True,
+        reports_status=True,
     )
     fleet.start()
     config = config_for(mosquitto, tmp_path, old.trust(), terminal_id=AGENT)
@@ -138,6 +142,8 @@ async def test_the_agent_and_a_virtual_terminal_send_the_same_receipts_for_the_s
             await until(lambda: all(acks.values()), "both acknowledged")
             assert acks[AGENT] == acks[VIRTUAL] == [("cmd1", "done", "")]
             assert agent.volume == fleet.terminals[0].state.volume == 40
+            # and each says so in the status report that follows the ack, not one interval later (issue 16)
+            await until(lambda: all(v and v[-1] == 40 for v in volumes.values()), "the new volume reported")
     finally:
         await fleet.stop()
         await publisher.disconnect()

@@ -17,6 +17,9 @@ from ruralcast_terminal import crypto, protocol
 from ruralcast_terminal.protocol import TrustList
 from test_agent import config_for, running  # terminal/tests is on sys.path (rootdir-less test dir)
 
+from conftest import alert_payload as make_alert
+from conftest import ebm_id
+
 pytestmark = pytest.mark.anyio
 
 TRUST_TOPIC = "rc/v1/down/r/000000000000/trust"
@@ -65,8 +68,11 @@ async def test_an_unknown_key_cannot_push_a_trust_list(mosquitto, tmp_path, Plat
     trusted, stranger = PlatformKey(serial="202611270001"), PlatformKey(serial="202611279999")
     async with Platform(mosquitto) as platform, running(config_for(mosquitto, tmp_path, trusted.trust())) as agent:
         await platform.publisher.publish(TRUST_TOPIC, stranger.seal(trust_update(5, stranger.trusted())), qos=1)
-        await platform.wait_for(lambda: platform.receipts)
-        assert platform.events() == [("rejected", "unknown_key")]
+        alert = trusted.seal(make_alert(1))  # something the agent does answer, to know it has read both
+        await platform.publish(alert)
+        await platform.wait_for(lambda: ("finished", "") in platform.events())
+        # Not on an alert topic: refused without a receipt (protocols.md §5), and not adopted.
+        assert [r["ebm_id"] for r in platform.receipts] == [ebm_id(1)] * 3
         assert agent.trust_version == 0 and agent.trust.get(stranger.serial) is None
 
 

@@ -51,6 +51,22 @@ def test_an_approver_without_a_factor_reaches_only_the_enrolment_page(county_ale
     assert api.status_code == 403 and api.json()["error"]["code"] == "second_factor_required"
 
 
+def test_the_api_refusal_says_what_to_do_and_on_which_page(county_alert_approver: User) -> None:
+    """The 403 names the pages: enrolment (the app first, a key after) or the code page (app, recovery
+    code or security key) and the tokens page, not only "the app"."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    password_login(client, county_alert_approver)
+    message = client.get("/api/v1/me").json()["error"]["message"]
+    assert "/accounts/second-factor/setup/" in message and "/accounts/keys/" in message and "TOTP" in message
+    totp_provision(user=county_alert_approver)
+    enrolled = Client(HTTP_ACCEPT_LANGUAGE="en")
+    password_login(enrolled, county_alert_approver)
+    refused = enrolled.get("/api/v1/me")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "second_factor_required"
+    message = refused.json()["error"]["message"]
+    assert "/accounts/second-factor/" in message and "security key" in message and "/accounts/tokens/" in message
+
+
 def test_enrolment_with_the_qr_code_then_login_needs_the_code(county_alert_approver: User) -> None:
     client = Client()
     password_login(client, county_alert_approver)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from lxml import etree
@@ -22,7 +23,7 @@ from ruralcast.accounts.access import access_require
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import selectors, services
-from ruralcast.alerts.models import Alert
+from ruralcast.alerts.models import Alert, ImportedMessage
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.regions.models import Region
@@ -119,6 +120,26 @@ def referenced_alert(*, actor: User, line: int | None, what: str, **lookup: str)
     )
 
 
+def referenced_by_triplet(*, actor: User, sender: str, identifier: str) -> Alert | None:
+    """The message a CAP `references` triplet names, among those the actor may see, or None.
+
+    An imported message is found by the file's own sender and identifier (kept in
+    `ImportedMessage`), one of ours by its CAP identifier; the newest wins if several match.
+    """
+    found = (
+        Alert.objects.filter(Q(imported__sender=sender, imported__identifier=identifier) | Q(cap_id=identifier))
+        .order_by("-created_at")
+        .only("ebm_id")
+        .first()
+    )
+    if found is None:
+        return None
+    try:
+        return selectors.access_alert(user=actor, ebm_id=found.ebm_id)
+    except ApplicationError:
+        return None
+
+
 @dataclass
 class ParsedMessage:
     """A message read from a file, ready for `alert_create`."""
@@ -132,6 +153,12 @@ class ParsedMessage:
     elements: dict[str, str]
     # What the import had to decide on its own (recorded in the audit trail).
     notes: list[str] = field(default_factory=list)
+    # What the import leaves to an operator (`event_code`, `targets`; see `alert_create`).
+    pending: frozenset[str] = frozenset()
+    # Already expired when imported: kept as a record, never dispatchable.
+    history: bool = False
+    # The `ImportedMessage` fields beyond the source identifiers (effective, event_mapping, …).
+    record: dict[str, Any] = field(default_factory=dict)
 
 
 def draft_require(*, actor: User, issuer_region: Region) -> None:
@@ -149,10 +176,27 @@ def draft_create(*, actor: User, issuer_region: Region, parsed: ParsedMessage, f
                 fields=parsed.fields,
                 msg_type=parsed.msg_type,
                 references=parsed.references,
+                pending=parsed.pending,
+                history=parsed.history,
             )
         except ValidationError as error:
             raise _renamed(error, parsed.elements) from error
-        after: dict[str, Any] = {"format": fmt, **parsed.source, "notes": parsed.notes}
+        ImportedMessage.objects.create(
+            alert=alert,
+            format=fmt,
+            sender=parsed.source.get("sender", "")[:255],
+            identifier=parsed.source.get("identifier", "")[:255],
+            sent=parsed.source.get("sent", "")[:40],
+            history=parsed.history,
+            **parsed.record,
+        )
+        after: dict[str, Any] = {
+            "format": fmt,
+            **parsed.source,
+            "notes": parsed.notes,
+            "history": parsed.history,
+            "pending": sorted(parsed.pending),
+        }
         audit_record(actor=actor, verb="alert.import", obj=alert, region_code=issuer_region.code, after=after)
     return alert
 

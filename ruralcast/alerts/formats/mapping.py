@@ -5,13 +5,20 @@ Our decisions, documented in docs/protocols.md ("CAP 1.2 and EBM XML"):
   the national category (1 natural → Met, 2 accident → Safety, 3 health → Health, 4 social
   security → Security, 0 → Other). CAP's Met includes floods, so flood/drought (11A) and marine
   (11E, mostly storm surge and waves) are Met; earthquakes (11C) and geological hazards (11D) Geo.
-- Back from CAP, the event code comes from `eventCode` `EBM-EventType`; a message without one gets
-  the generic code of its first category (`CATEGORY_FALLBACK`), and the import says so.
+- Back from CAP, the event code is classified from `eventCode`, `parameter`, `event` and `category`
+  in several vocabularies (`formats.classify`); what cannot be classified stays unclassified.
+- A CAP message without `expires` is valid for its level's default (`DEFAULT_VALIDITY`) from its
+  onset: 6 hours for level 1 (red), 12 for level 2 (orange), 24 for levels 3 and 4. The more
+  serious the warning, the sooner someone must confirm it is still in force (an Update extends it).
 - Languages: our model stores ISO 639-2/T (`zho`, as EBM's LanguageCode); CAP uses RFC 3066 tags
   (`zh-CN`). Minority languages of rural China are in the table so their messages keep their tag.
 """
 
+from datetime import timedelta
+
 from ruralcast.alerts.events import event_types
+
+DEFAULT_VALIDITY = {1: timedelta(hours=6), 2: timedelta(hours=12), 3: timedelta(hours=24), 4: timedelta(hours=24)}
 
 _SUBTYPE_CATEGORY = {
     "11A": "Met",
@@ -29,22 +36,6 @@ _SUBTYPE_CATEGORY = {
     "21F": "Infra",
 }
 _NATIONAL_CATEGORY = {0: "Other", 1: "Met", 2: "Safety", 3: "Health", 4: "Security"}
-
-# CAP category → the generic event code used when a CAP message carries no EBM-EventType.
-CATEGORY_FALLBACK = {
-    "Met": "11B00",
-    "Geo": "10000",
-    "Fire": "11G00",
-    "Env": "21D00",
-    "Safety": "20000",
-    "Rescue": "20000",
-    "Transport": "21B00",
-    "Infra": "21C00",
-    "CBRNE": "21E00",
-    "Health": "30000",
-    "Security": "40000",
-    "Other": "00000",
-}
 
 # ISO 639-2/T (ours, EBM) ↔ the RFC 3066 tag written in CAP.
 _CAP_LANGUAGE = {

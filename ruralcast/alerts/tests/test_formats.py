@@ -286,12 +286,13 @@ def test_cap_without_an_ebm_event_code_takes_a_generic_code_from_its_category_an
 ) -> None:
     xml = _remove(alert_to_cap(alert), r"<eventCode>.*?</eventCode>")
     xml = _edit(xml, "<category>Met</category>", "<category>Health</category>")
+    xml = _edit(xml, "<event>暴雨</event>", "<event>公共卫生通告</event>")
     imported = cap_import(actor=county_station_operator, xml_bytes=xml, issuer_region=rongjiang)
     assert imported.event_code == "30000"
     after = (
         AuditEvent.objects.get(object_type="alerts.alert", object_id=str(imported.pk), verb="alert.import").after or {}
     )
-    assert "category Health" in after["notes"][0]
+    assert any("category=Health" in note for note in after["notes"])
 
 
 def test_cap_without_a_language_but_with_chinese_text_is_read_as_chinese(
@@ -383,7 +384,9 @@ def test_an_invalid_enumeration_value_names_the_element_and_its_line(
     line = next(i for i, text in enumerate(xml.decode().splitlines(), 1) if "Awful" in text)
     message = refuse_cap(xml)
     assert message.startswith(f"Line {line}: ")
-    assert "element 'severity': 'Awful' is not one of Extreme, Severe, Moderate, Minor, Unknown" in message
+    assert (
+        "alert/info/severity: “Awful” is not allowed; write one of Extreme, Severe, Moderate, Minor, Unknown" in message
+    )
 
 
 def test_a_missing_required_element_is_named(alert: Alert, refuse_cap: Callable[[bytes], str]) -> None:
@@ -398,35 +401,6 @@ def test_an_unknown_region_geocode_is_named(alert: Alert, refuse_cap: Callable[[
     assert message.startswith("Line ")
 
 
-def test_a_polygon_only_area_is_unsupported(alert: Alert, refuse_cap: Callable[[bytes], str]) -> None:
-    xml = _remove(
-        alert_to_cap(alert),
-        r"<geocode>\s*<valueName>CN-AreaCode</valueName>\s*<value>522632101000</value>\s*</geocode>",
-    )
-    xml = _edit(
-        xml,
-        "<areaDesc>忠诚镇</areaDesc>",
-        "<areaDesc>忠诚镇</areaDesc><polygon>25.9,108.5 26.0,108.6 25.9,108.6 25.9,108.5</polygon>",
-    )
-    message = refuse_cap(xml)
-    assert "忠诚镇" in message and "polygon" in message
-
-
-def test_expires_is_required(alert: Alert, refuse_cap: Callable[[bytes], str]) -> None:
-    assert "no “expires”" in refuse_cap(_remove(alert_to_cap(alert), r"<expires>.*?</expires>"))
-
-
-def test_an_expired_message_is_refused_in_the_files_terms(alert: Alert, refuse_cap: Callable[[bytes], str]) -> None:
-    root = _cap(alert)
-    past = (timezone.now() - timedelta(hours=1)).astimezone().replace(microsecond=0).isoformat()
-    root.find("cap:info/cap:expires", namespaces=NS).text = past  # type: ignore[union-attr]
-    root.find("cap:info/cap:onset", namespaces=NS).text = (  # type: ignore[union-attr]
-        (timezone.now() - timedelta(hours=2)).astimezone().replace(microsecond=0).isoformat()
-    )
-    message = refuse_cap(etree.tostring(root))
-    assert message.startswith("The message cannot be drafted as it is: expires:")
-
-
 def test_a_cancel_of_an_unknown_identifier_is_refused(alert: Alert, refuse_cap: Callable[[bytes], str]) -> None:
     xml = _edit(alert_to_cap(alert), "<msgType>Alert</msgType>", "<msgType>Cancel</msgType>")
     # CAP's order: … code, note, references, incidents, info
@@ -438,14 +412,6 @@ def test_a_cancel_of_an_unknown_identifier_is_refused(alert: Alert, refuse_cap: 
 def test_a_cancel_without_references_is_refused(alert: Alert, refuse_cap: Callable[[bytes], str]) -> None:
     xml = _edit(alert_to_cap(alert), "<msgType>Alert</msgType>", "<msgType>Cancel</msgType>")
     assert "needs “references”" in refuse_cap(xml)
-
-
-def test_info_blocks_about_different_events_are_unsupported(alert: Alert, refuse_cap: Callable[[bytes], str]) -> None:
-    xml = alert_to_cap(alert).decode()
-    info = re.search(r"<info>.*</info>", xml, flags=re.S).group(0)  # type: ignore[union-attr]
-    second = info.replace("<value>11B03</value>", "<value>11B09</value>").replace("zh-CN", "en-US")
-    message = refuse_cap(xml.replace(info, info + second).encode())
-    assert "different events (11B03, 11B09)" in message
 
 
 def test_a_cap_draft_status_is_not_imported(alert: Alert, refuse_cap: Callable[[bytes], str]) -> None:

@@ -61,8 +61,9 @@ def test_an_uploaded_video_plays_in_the_hls_player(page: Page, demo_server: dict
     page.locator("form[data-chunked-upload] button[type=submit]").click()
     page.wait_for_url("**/media/a/*/", timeout=30_000)
     expect(page.locator("[data-job-state=succeeded]")).to_be_visible(timeout=60_000)
-    page.reload()
-    video = page.locator("video[data-hls]")
+    # no reload: the poll that found the job done swapped the player in, and player.js attached it
+    expect(page.locator("[data-asset-state=ready]")).to_be_visible()
+    video = page.locator("video[data-hls][data-hls-attached]")
     expect(video).to_have_count(1)
     page.evaluate("document.querySelector('video').muted = true; document.querySelector('video').play()")
     # A function, not an expression: Playwright would eval() an expression, which the page's CSP refuses.

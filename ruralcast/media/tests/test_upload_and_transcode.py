@@ -103,6 +103,20 @@ def test_a_ten_second_video_becomes_an_hls_ladder_that_ffprobe_reads(
     assert asset.sha256 == __import__("hashlib").sha256(media_samples["video"].read_bytes()).hexdigest()
 
 
+def test_the_poll_that_finds_the_transcode_done_swaps_the_player_into_the_asset_page(
+    operator_client, api_upload, media_samples, run_jobs
+):
+    with run_jobs():
+        answer = api_upload(operator_client, media_samples["audio"], title="Folk song")
+    job = Job.objects.get(asset__uid=answer.json()["asset"]["uid"])
+    poll = operator_client.get(f"/media/jobs/{job.pk}/").content.decode()
+    assert 'id="asset-player" hx-swap-oob="true"' in poll and "<video" in poll and "data-hls=" in poll
+    assert 'data-asset-state="ready"' in poll
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, progress=40)  # as the page saw it mid-way
+    poll = operator_client.get(f"/media/jobs/{job.pk}/").content.decode()
+    assert "hx-swap-oob" not in poll and 'hx-trigger="every 1s"' in poll
+
+
 def test_ffmpeg_progress_is_reported_up_to_the_end(tmp_path, media_samples):
     seen: list[float] = []
     rungs = transcode.ladder_for(144)

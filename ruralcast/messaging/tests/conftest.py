@@ -17,7 +17,13 @@ import pytest
 from ruralcast_terminal.mqtt import Client, Message
 
 from ruralcast.messaging import handlers
-from ruralcast.messaging.broker import broker_config_write, broker_dir, broker_sync, mosquitto_binary
+from ruralcast.messaging.broker import (
+    BROKER_LOG_FILE,
+    broker_config_write,
+    broker_dir,
+    broker_sync,
+    mosquitto_binary,
+)
 from ruralcast.messaging.client import MqttLink
 from ruralcast.regions.models import Region
 from ruralcast.terminals.services import Registration, terminal_register
@@ -86,7 +92,9 @@ class Broker:
         self.start()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """What mosquitto wrote to stderr and, with LOG_DENIALS, to its log file (where it then logs)."""
+        paths = [self.log_path, broker_dir() / BROKER_LOG_FILE]
+        return "".join(path.read_text(errors="replace") for path in paths if path.exists())
 
     def sync(self) -> None:
         reloads = self.log().count("Reloading config")

@@ -2,20 +2,26 @@
 
 import csv
 import io
+import json
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 from pypdf import PdfReader
 
 from ruralcast.accounts.roles import Role
 from ruralcast.accounts.services import api_token_create
+from ruralcast.notifications.models import Notification
 from ruralcast.regions.selectors import region_get
 from ruralcast.reporting.models import Approval, Circular, DataElement, DataValue, Indicator, Post
 from ruralcast.reporting.services import circular_create, post_create, values_save
 
 PERIOD = "2026-03"
+METADATA = Path(settings.BASE_DIR) / "data" / "reporting" / "metadata.json"
 
 
 def _bearer(user):  # type: ignore[no-untyped-def]
@@ -282,6 +288,29 @@ def test_approval_page_submits_and_the_city_sends_back(operator_client, consumpt
     assert not Approval.objects.filter(region=rongjiang).exists()
 
 
+def test_the_county_sees_who_sent_its_report_back_when_and_why_until_it_submits_again(  # type: ignore[no-untyped-def]
+    operator_client, county_station_operator, consumption_set, rongjiang, make_user
+):
+    approval_url = f"/reporting/approval/{consumption_set.code}/?region={rongjiang.code}&period={PERIOD}"
+    entry_url = f"/reporting/entry/{consumption_set.code}/?region={rongjiang.code}&period={PERIOD}"
+    form = {"target": rongjiang.code, "region": rongjiang.code, "period": PERIOD}
+    operator_client.post(approval_url, {**form, "step": "advance"})
+    sender = make_user(role=Role.BUREAU_ADMIN, region=region_get(code="522600000000"), username="qdn-li")
+    sender.first_name = "李明"
+    sender.save(update_fields=["first_name"])
+    city = Client()
+    city.force_login(sender)
+    city.post(approval_url, {**form, "step": "revoke", "reason": "交易额与台账不符"})
+    for url in (entry_url, approval_url):
+        page = operator_client.get(url).content.decode()
+        assert "data-send-back" in page and "交易额与台账不符" in page and "李明 (qdn-li)" in page, url
+        assert timezone.localtime().strftime("%Y-%m-%d") in page
+    told = Notification.objects.get(recipient=county_station_operator, kind="report.sent_back")
+    assert "交易额与台账不符" in told.body
+    operator_client.post(approval_url, {**form, "step": "advance"})  # submitted again: the notice has done its work
+    assert "data-send-back" not in operator_client.get(entry_url).content.decode()
+
+
 def test_api_completeness_names_who_has_not_reported(county_station_operator, broadcast_set, dashizi, guzhou, client):  # type: ignore[no-untyped-def]
     values_save(
         actor=county_station_operator,
@@ -351,3 +380,21 @@ def test_an_xlsx_bomb_is_refused_unread_with_413_naming_the_limit(operator_clien
     assert response.status_code == 413
     assert "xl/sharedStrings.xml" in response.content.decode()
     assert not DataValue.objects.exists()
+
+
+def test_an_english_reader_sees_data_sets_elements_and_units_in_english_and_a_chinese_one_in_chinese(  # type: ignore[no-untyped-def]
+    operator_client, consumption_set, rongjiang
+):
+    shipped = json.loads(METADATA.read_text(encoding="utf-8"))
+    for section, keys in (("data_sets", ("name_en",)), ("elements", ("name_en", "unit_en"))):
+        missing = [item["code"] for item in shipped[section] if any(not item.get(k) and item.get(k[:-3]) for k in keys)]
+        assert missing == [], f"{section} without English: {missing}"
+    entry = f"/reporting/entry/{consumption_set.code}/?region={rongjiang.code}&period={PERIOD}"
+    chinese = operator_client.get(entry).content.decode()
+    assert "消费扶贫月报" in chinese and "交易额" in chinese and "元/公斤" in chinese
+    operator_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = operator_client.get(entry).content.decode()
+    assert "Consumption support, monthly" in english and "Transaction volume" in english and "yuan/kg" in english
+    assert "消费扶贫月报" not in english and "元/公斤" not in english
+    index = operator_client.get("/reporting/").content.decode()
+    assert "Terminal online rate" in index and "终端在线率" not in index

@@ -22,7 +22,7 @@ from ruralcast.regions.models import Region
 from ruralcast.signing.selectors import trust_list_build
 from ruralcast.signing.services import signing_key_generate
 from ruralcast.terminals.commands import command_counts, command_send, commands_time_out
-from ruralcast.terminals.models import AckState, CommandTarget
+from ruralcast.terminals.models import AckState, CommandTarget, TerminalState
 from ruralcast.terminals.provisioning import provisioning_document
 from ruralcast.terminals.services import terminal_credentials_issue, terminal_register
 
@@ -102,7 +102,8 @@ def test_real_terminals_acknowledge_a_signed_command_and_a_silent_one_times_out(
     trust.write_bytes(trust_list_build().to_json())
     simulator = subprocess.Popen(
         [program, "simulate", "--count", "1", "--region", guzhou.code, "--broker", f"127.0.0.1:{broker.port}",
-         "--processes", "1", "--password-file", str(passwords), "--trust", str(trust), "--duration", "20"],
+         "--processes", "1", "--password-file", str(passwords), "--trust", str(trust), "--duration", "20",
+         "--status-interval", "600"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
@@ -114,7 +115,13 @@ def test_real_terminals_acknowledge_a_signed_command_and_a_silent_one_times_out(
         assert dispatch_pending_once().published == 1
         outbox = OutboxMessage.objects.get(key=command.key)
         assert [m["topic"] for m in outbox.messages] == [f"rc/v1/down/r/{guzhou.code}/cmd-{command.key}"]
-        ingest.run(until=lambda: command_counts(command).done >= 2, deadline=time.monotonic() + 15)
+        reporting = [agent_doc["terminal_id"], simulated_doc["terminal_id"]]
+
+        def acknowledged_and_reported() -> bool:  # the status right after the ack says the new volume
+            volumes = TerminalState.objects.filter(terminal_id__in=reporting).values_list("volume", flat=True)
+            return command_counts(command).done >= 2 and list(volumes) == [55, 55]
+
+        ingest.run(until=acknowledged_and_reported, deadline=time.monotonic() + 15)
     finally:
         simulator.terminate()
         agent.terminate()
@@ -123,6 +130,7 @@ def test_real_terminals_acknowledge_a_signed_command_and_a_silent_one_times_out(
     states = dict(CommandTarget.objects.filter(command=command).values_list("terminal_code", "state"))
     assert states[agent_doc["terminal_id"]] == states[simulated_doc["terminal_id"]] == AckState.DONE
     assert states[absent_doc["terminal_id"]] == AckState.PENDING
+    assert acknowledged_and_reported(), "each terminal reports volume 55 after acknowledging it"
     assert commands_time_out(now=command.expires_at + timedelta(seconds=1)) == 1
     counts = command_counts(command)
     assert (counts.targeted, counts.done, counts.timeout) == (3, 2, 1)
@@ -150,6 +158,30 @@ def test_the_console_sends_a_command_and_shows_the_answers(
     en_client.force_login(township_viewer)
     assert en_client.get("/terminals/commands/new/", {"region": guzhou.code}).status_code == 403
     assert en_client.get(f"/terminals/commands/{key}/").status_code == 200  # viewers see the answers
+
+
+def status(code: str, volume: int, received: Any) -> tuple[str, bytes, Any]:
+    body = {"terminal": code, "online": True, "at": received.isoformat(), "volume": volume}
+    return uplink_topic(code, "status"), json.dumps(body).encode(), received
+
+
+def test_the_terminal_page_says_an_acknowledged_volume_is_not_reflected_until_a_status_says_it(
+    en_client: Any, county_maintainer: User, dashizi: Region
+) -> None:
+    """Issue 16: volume 60 acknowledged, 80 still reported 17 minutes later, and the page said nothing."""
+    terminal = terminal_register(actor=None, village=dashizi).terminal
+    code, page = terminal.code, f"/terminals/{terminal.code}/"
+    ingest_batch([status(code, 80, timezone.now() - timedelta(minutes=1))])
+    en_client.force_login(county_maintainer)
+    assert "data-volume-unreflected" not in en_client.get(page).content.decode()
+    command = command_send(actor=county_maintainer, kind="volume", params={"volume": 60}, terminals=[terminal])
+    ingest_batch([ack(code, command.key)])
+    shown = en_client.get(page).content.decode()
+    assert 'data-volume-unreflected="stale"' in shown and "Not reflected yet" in shown and "volume 60" in shown
+    ingest_batch([status(code, 60, timezone.now() + timedelta(seconds=1))])
+    assert "data-volume-unreflected" not in en_client.get(page).content.decode()
+    ingest_batch([status(code, 80, timezone.now() + timedelta(seconds=2))])  # the device went back on its own
+    assert 'data-volume-unreflected="differs"' in en_client.get(page).content.decode()
 
 
 def test_a_command_outside_the_viewers_regions_is_not_found_in_the_console_or_the_api(

@@ -143,6 +143,8 @@ def test_the_api_returns_the_provisioning_document(
     client.force_login(county_station_operator)
     response = client.post(f"/api/v1/terminals/{code}/provision")
     assert response.status_code == 200 and response.json()["username"] == code
+    assert response["Cache-Control"] == "no-store"  # it carries the password, like the console's page
+    assert response.json()["freshness_seconds"] == 86400
     client.force_login(township_viewer)
     assert client.post(f"/api/v1/terminals/{code}/provision").status_code == 404
 

@@ -1,7 +1,11 @@
 // ruralcast player: HLS through hls.js (vendored), or the browser's own HLS (Safari, TVs).
+// Videos present at load are attached, and so are those htmx swaps in later (the asset page's job
+// poll swaps the player in when the transcode finishes).
 (function () {
   "use strict";
   function attach(video) {
+    if (video.dataset.hlsAttached) return;
+    video.dataset.hlsAttached = "1";
     var source = video.dataset.hls;
     var live = video.hasAttribute("data-live");
     if (window.Hls && window.Hls.isSupported()) {
@@ -16,7 +20,9 @@
       video.src = source;
     }
   }
-  document.addEventListener("DOMContentLoaded", function () {
+  function attachAll() {
     document.querySelectorAll("video[data-hls]").forEach(attach);
-  });
+  }
+  document.addEventListener("DOMContentLoaded", attachAll);
+  document.addEventListener("htmx:afterSettle", attachAll);
 })();
