@@ -234,6 +234,11 @@ def test_the_api_lists_orders_and_figures(
     assert {v["code"]: v["value"] for v in values}["fleet.orders_opened"] == 1
     bad = client.get("/api/v1/maintenance/figures", {"region": rongjiang.code, "start": str(today), "end": str(today)})
     assert bad.status_code == 400
+    # Year 1 cannot be moved into the deployment's time zone: a clear 400, not a 500 (found by the API fuzz).
+    ancient = client.get(
+        "/api/v1/maintenance/figures", {"region": rongjiang.code, "start": "0001-01-01", "end": "0001-01-02"}
+    )
+    assert ancient.status_code == 400 and "1970-01-01" in ancient.json()["error"]["message"]
 
 
 def test_a_work_order_of_another_county_is_not_found_in_the_console_or_the_api(
