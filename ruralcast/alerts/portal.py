@@ -7,10 +7,13 @@ screens. The emergency overlay that interrupts a screen while an alert is live i
 service's (ruralcast.portal.push); this rail is the record a villager can look back at.
 """
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,19 +21,22 @@ from django.utils.translation import gettext_lazy
 from ruralcast.alerts.models import Alert, Scope
 from ruralcast.core.errors import NotFound
 from ruralcast.core.registries.portal import Pages, Rail, Screen, Tile, TileType
-from ruralcast.regions.codes import ancestor_codes, level_of_code
-from ruralcast.villagers.selectors import portal_screen, screen_for_request
+from ruralcast.villagers.selectors import portal_screen, screen_for_request, screen_region_codes
 
 HISTORY = "alerts.history"
 
 
 def screen_alerts(*, screen: Screen) -> QuerySet[Alert]:
     """Public alerts that reached dispatch and target the screen's region (or above it), newest first."""
-    codes = [*ancestor_codes(screen.region_code, level_of_code(screen.region_code)), screen.region_code]
-    ids = Alert.objects.filter(target_rows__region_id__in=codes).values("pk")
+    ids = Alert.objects.filter(target_rows__region_id__in=screen_region_codes(screen)).values("pk")
     return Alert.objects.filter(pk__in=ids, dispatched_at__isnull=False, scope=Scope.PUBLIC).order_by(
         "-dispatched_at", "-pk"
     )
+
+
+def _local(moment: datetime | None) -> str:
+    """`moment` in the deployment's time zone (date_format, unlike the template filter, does not convert)."""
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT", use_l10n=True) if moment else ""
 
 
 def history_tiles(*, screen: Screen, limit: int) -> list[Tile]:
@@ -39,7 +45,7 @@ def history_tiles(*, screen: Screen, limit: int) -> list[Tile]:
             type=HISTORY,
             key=alert.ebm_id,
             title=alert.title,
-            subtitle=date_format(alert.dispatched_at, "SHORT_DATETIME_FORMAT", use_l10n=True),
+            subtitle=_local(alert.dispatched_at),
             data={"colour": alert.colour, "drill": alert.is_drill},
         )
         for alert in screen_alerts(screen=screen)[:limit]

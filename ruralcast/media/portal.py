@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,8 +20,7 @@ from ruralcast.core.errors import NotFound
 from ruralcast.core.registries.portal import Pages, Rail, Screen, Tile, TileType
 from ruralcast.media import links
 from ruralcast.media.models import Access, Asset, AssetState, Kind, LiveEvent, LiveStatus
-from ruralcast.regions.codes import ancestor_codes, level_of_code
-from ruralcast.villagers.selectors import portal_screen, screen_for_request
+from ruralcast.villagers.selectors import portal_screen, screen_for_request, screen_region_codes
 
 LIVE = "media.live"
 REPLAY = "media.replay"
@@ -32,20 +32,16 @@ def _key(uid: str, access: str) -> str:
     return uid if access == Access.PUBLIC else links.signed_key(uid)
 
 
-def _screen_codes(screen: Screen) -> list[str]:
-    return [*ancestor_codes(screen.region_code, level_of_code(screen.region_code)), screen.region_code]
-
-
 def screen_lives(*, screen: Screen) -> QuerySet[LiveEvent]:
     """Lives on now or still to come that the screen may watch, those on now first."""
-    visible = Q(access=Access.PUBLIC) | Q(access=Access.REGION, audience__in=_screen_codes(screen))
+    visible = Q(access=Access.PUBLIC) | Q(access=Access.REGION, audience__in=screen_region_codes(screen))
     ids = LiveEvent.objects.filter(visible).exclude(status=LiveStatus.ENDED).values("pk")
     return LiveEvent.objects.filter(pk__in=ids).order_by("status", "starts_at", "pk")  # "live" before "waiting"
 
 
 def screen_replays(*, screen: Screen) -> QuerySet[Asset]:
     """Ready videos with an HLS rendition that the screen may watch, newest first."""
-    visible = Q(access=Access.PUBLIC) | Q(access=Access.REGION, owner_region_id__in=_screen_codes(screen))
+    visible = Q(access=Access.PUBLIC) | Q(access=Access.REGION, owner_region_id__in=screen_region_codes(screen))
     return (
         Asset.objects.filter(visible, state=AssetState.READY, kind=Kind.VIDEO, renditions__path=HLS_MASTER)
         .distinct()
@@ -61,7 +57,8 @@ def live_tiles(*, screen: Screen, limit: int) -> list[Tile]:
             title=event.title,
             subtitle=_("Live now")
             if event.status == LiveStatus.LIVE
-            else _("Starts %(time)s") % {"time": date_format(event.starts_at, "SHORT_DATETIME_FORMAT", use_l10n=True)},
+            else _("Starts %(time)s")
+            % {"time": date_format(timezone.localtime(event.starts_at), "SHORT_DATETIME_FORMAT", use_l10n=True)},
             data={"live": event.status == LiveStatus.LIVE},
         )
         for event in screen_lives(screen=screen)[:limit]

@@ -1,6 +1,7 @@
 """The portal's own rail: the notice board (公告栏) of the screen's village and the regions above it."""
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy
 
@@ -16,7 +17,7 @@ def notice_tiles(*, screen: Screen, limit: int) -> list[Tile]:
             type=NOTICE,
             key=str(notice.pk),
             title=notice.title,
-            subtitle=date_format(notice.posted_at, "SHORT_DATE_FORMAT", use_l10n=True),
+            subtitle=date_format(timezone.localtime(notice.posted_at), "SHORT_DATE_FORMAT", use_l10n=True),
         )
         for notice in notices_for_screen(screen=screen)[:limit]
     ]

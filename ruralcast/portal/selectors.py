@@ -10,17 +10,12 @@ from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import NotFound
 from ruralcast.core.registries.portal import Screen
 from ruralcast.portal.models import Notice
-from ruralcast.regions.codes import ancestor_codes, level_of_code
-
-
-def screen_regions(screen: Screen) -> list[str]:
-    """The screen's region and every region above it: whose notices (and alerts) it sees."""
-    return [*ancestor_codes(screen.region_code, level_of_code(screen.region_code)), screen.region_code]
+from ruralcast.villagers.selectors import screen_region_codes
 
 
 def notices_for_screen(*, screen: Screen) -> QuerySet[Notice]:
     """Notices shown now on `screen`: of its own region and the regions above it, not expired."""
-    return Notice.objects.filter(region_id__in=screen_regions(screen), expires_at__gt=timezone.now())
+    return Notice.objects.filter(region_id__in=screen_region_codes(screen), expires_at__gt=timezone.now())
 
 
 def access_notice_for_screen(*, screen: Screen, notice_id: int) -> Notice:

@@ -10,8 +10,6 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("notices/<int:notice_id>/", views.notice, name="notice"),
-    path("speech/<str:language>/<str:digest>.mp3", views.speech, name="speech"),
-    path("speech/<str:language>/", views.speech_redirect, name="speech_redirect"),
     # The console's page for the notice board (staff, logged in).
     path("console/notices/", views.notice_board, name="notice_board"),
     path("console/notices/<int:notice_id>/withdraw/", views.notice_withdraw, name="notice_withdraw"),

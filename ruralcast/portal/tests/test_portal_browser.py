@@ -87,7 +87,8 @@ def _focus_graph(page: Page) -> tuple[str, dict[str, dict[str, str]], list[str]]
 
 
 def _path(edges: dict[str, dict[str, str]], start: str, goal: str) -> list[str] | None:
-    seen, queue = {start: []}, deque([start])
+    seen: dict[str, list[str]] = {start: []}
+    queue = deque([start])
     while queue:
         node = queue.popleft()
         if node == goal:
@@ -162,9 +163,7 @@ def test_every_tile_on_every_page_is_reachable_and_opens_and_back_works_everywhe
     context.close()
 
 
-def test_home_remembers_the_opened_tile_and_back_key_and_overlay_keep_the_focus(
-    browser: Browser, portal: dict
-) -> None:
+def test_home_remembers_the_opened_tile_and_back_key_and_overlay_keep_the_focus(browser: Browser, portal: dict) -> None:
     context = _screen_context(browser, portal, viewport={"width": 1280, "height": 720})
     page = context.new_page()
     _open(page, portal["url"] + HOME)
@@ -261,9 +260,7 @@ def test_pages_render_at_720p_1080p_and_on_a_phone(
     shots = Path(os.environ.get("RURALCAST_PORTAL_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     phone = name.startswith("phone")
-    context = _screen_context(
-        browser, portal, language=language, viewport=viewport, is_mobile=phone, has_touch=phone
-    )
+    context = _screen_context(browser, portal, language=language, viewport=viewport, is_mobile=phone, has_touch=phone)
     page = context.new_page()
     _open(page, portal["url"] + HOME)
     pages = {"home": HOME}

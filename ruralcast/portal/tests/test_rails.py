@@ -47,7 +47,9 @@ def test_the_loudspeaker_rail_shows_the_villages_programme_today(county_station_
     item = programme_item_create_from_text(
         actor=county_station_operator, owner_region=rongjiang, title="晚间新闻", text="各位乡亲晚上好。"
     )
-    schedule = schedule_create(actor=county_station_operator, owner_region=rongjiang, target_region=rongjiang, name="晚间")
+    schedule = schedule_create(
+        actor=county_station_operator, owner_region=rongjiang, target_region=rongjiang, name="晚间"
+    )
     slot_create(actor=county_station_operator, schedule=schedule, fields=SlotFields(start_time=time(23, 59), item=item))
     tiles = today_tiles(screen=Screen(region_code=dashizi.code), limit=12)
     assert [tile.type for tile in tiles][-1] == "broadcasting.piece"
@@ -56,14 +58,18 @@ def test_the_loudspeaker_rail_shows_the_villages_programme_today(county_station_
     assert today_tiles(screen=Screen(region_code="520000000000"), limit=12) == []
 
 
-def test_a_screen_sees_public_lives_and_those_for_its_region_only(county_station_operator, rongjiang, congjiang, dashizi):
+def test_a_screen_sees_public_lives_and_those_for_its_region_only(
+    county_station_operator, rongjiang, congjiang, dashizi
+):
     start = timezone.now() + timedelta(hours=1)
 
     def live(title, access, audience):
         return live_create(
             actor=county_station_operator,
             owner_region=rongjiang,
-            fields=LiveFields(title=title, starts_at=start, ends_at=start + timedelta(hours=1), access=access, audience=audience),
+            fields=LiveFields(
+                title=title, starts_at=start, ends_at=start + timedelta(hours=1), access=access, audience=audience
+            ),
         )
 
     live("公开直播", Access.PUBLIC, [rongjiang])

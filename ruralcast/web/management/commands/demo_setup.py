@@ -16,9 +16,9 @@ from django.utils.translation import override
 from ruralcast.accounts.demo import demo_users_create
 from ruralcast.accounts.models import User
 from ruralcast.broadcasting.demo import demo_schedules_create
+from ruralcast.portal.demo import demo_notices_create
 from ruralcast.regions.models import Designation, Region
 from ruralcast.regions.services import designation_import
-from ruralcast.portal.demo import demo_notices_create
 from ruralcast.reporting.demo import demo_values_create
 from ruralcast.signing.models import SigningKey
 from ruralcast.signing.services import signing_key_generate
