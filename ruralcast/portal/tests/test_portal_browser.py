@@ -264,10 +264,10 @@ def test_pages_render_at_720p_1080p_and_on_a_phone(
     page = context.new_page()
     _open(page, portal["url"] + HOME)
     pages = {"home": HOME}
-    for kind in ("portal.notice", "broadcasting.now", "alerts.history", "media.replay"):
-        pages[kind.split(".")[0] if kind != "broadcasting.now" else "today"] = str(
-            page.locator(f"[data-tile='{kind}']").first.get_attribute("href")
-        )
+    # One page of each tile type, named as docs/portal.md shows them (portal-<label>-<render>.png).
+    for label, kind in (("notice", "portal.notice"), ("today", "broadcasting.now"), ("alert", "alerts.history"),
+                        ("player", "media.replay")):  # fmt: skip
+        pages[label] = str(page.locator(f"[data-tile='{kind}']").first.get_attribute("href"))
     for label, path in pages.items():
         _open(page, portal["url"] + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -282,7 +282,7 @@ def test_pages_render_at_720p_1080p_and_on_a_phone(
                 MIN_TEXT_PX,
             )
             assert small == [], f"text under {MIN_TEXT_PX}px on {label}: {small}"
-        if label == "media":
+        if label == "player":
             page.wait_for_function("() => document.getElementById('player-video').readyState >= 2")
         if label == "home" or not name.startswith("1080p"):  # docs/portal.md shows 1080p for home only
             page.screenshot(path=str(shots / f"portal-{label}-{name}.png"))
