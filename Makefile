@@ -18,6 +18,8 @@ run: export RURALCAST_TRUSTED_PROXIES ?= 127.0.0.1/32
 # the console answers to this machine's own addresses too.
 run: export DJANGO_ALLOWED_HOSTS ?= $(shell scripts/allowed-hosts.sh $(RURALCAST_HOST))
 PYTEST_WORKERS ?= 2
+# The portal's JavaScript (first screen and player), checked at ES2017 by `make lint`.
+PORTAL_JS := ruralcast/portal/static/portal/*.js ruralcast/web/static/vendor/lrud/lrud.js ruralcast/web/static/vendor/hls/hls.min.js
 
 .PHONY: run test lint format drift test-sqlite test-postgres bench schema messages lock demo-passwords postgres clean help
 
@@ -44,12 +46,20 @@ test:
 	@$(MAKE) --no-print-directory lint drift test-sqlite test-postgres
 
 # lint-imports: the import contracts in pyproject.toml ([tool.importlinter]; docs/architecture.md "Layers").
-lint:
+# es-check comes from npm (requirements/js); bootstrap installs it where it is missing or the lock changed.
+JS_TOOLS := requirements/js/node_modules/.bin/es-check
+$(JS_TOOLS): requirements/js/package-lock.json
+	@scripts/bootstrap.sh test
+	@touch $@
+
+lint: $(JS_TOOLS)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 	.venv/bin/mypy ruralcast config bench terminal/ruralcast_terminal
 	$(PY) scripts/check_topics.py
+	@# The villagers' portal runs on old TV browsers: its scripts stay at ES2017 (issue 17).
+	$(JS_TOOLS) es2017 $(PORTAL_JS)
 
 format:
 	.venv/bin/ruff check --fix .

@@ -49,3 +49,22 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e terminal
   touch "$stamp"
 fi
+
+# --- JavaScript tools (test: es-check, which `make lint` runs on the portal's scripts) ---------
+if [ "$mode" = test ]; then
+  if ! command -v npm >/dev/null; then
+    # Debian splits node and npm; a machine with NodeSource's nodejs already has npm.
+    if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+      echo "npm is missing. Install it as root: apt-get install nodejs npm" >&2; exit 1
+    fi
+    say "installing Debian packages: nodejs npm"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  js_stamp="requirements/js/node_modules/.installed-$(sha256sum requirements/js/package-lock.json | cut -c1-16)"
+  if [ ! -f "$js_stamp" ]; then
+    say "installing JavaScript tools from requirements/js/package-lock.json"
+    npm ci --prefix requirements/js --no-audit --no-fund --loglevel=error >/dev/null
+    touch "$js_stamp"
+  fi
+fi

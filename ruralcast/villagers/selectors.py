@@ -5,6 +5,7 @@ import hashlib
 from django.http import HttpRequest
 
 from ruralcast.core.registries.portal import Screen as PortalScreen
+from ruralcast.regions.codes import ancestor_codes, level_of_code
 from ruralcast.regions.selectors import region_deployment_top
 from ruralcast.villagers.models import Screen
 
@@ -36,3 +37,9 @@ def portal_screen(screen: Screen | None) -> PortalScreen:
     if screen is not None and screen.is_paired and screen.village_id:
         return PortalScreen(region_code=screen.village_id, household=screen.household_id)
     return PortalScreen(region_code=region_deployment_top().code)
+
+
+def screen_region_codes(screen: PortalScreen) -> list[str]:
+    """The screen's region and every region above it, top first: whose content the screen sees
+    (notices, alerts, region-restricted media), never a neighbour's. The one place that decides it."""
+    return [*ancestor_codes(screen.region_code, level_of_code(screen.region_code)), screen.region_code]

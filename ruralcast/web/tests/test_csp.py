@@ -251,6 +251,13 @@ ARGUMENTS: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "media:live_file": lambda s: {"key": s.event.uid, "path": "index.m3u8"},
     "media:ingest": lambda s: {"uid": s.event.uid, "secret": "wrong", "name": "index.m3u8"},
     "media:collection": lambda s: {"uid": s.collection.uid},
+    "portal:notice": lambda s: {"notice_id": 1},  # no notice in the seed: a 404 page under the policy
+    "portal:notice_withdraw": lambda s: {"notice_id": 1},  # POST only: the walk's GET answers 405
+    "portal-speech:speech": lambda s: {"language": "zh-hans", "digest": "0" * 64},  # no text: 400
+    "portal-speech:speech_redirect": lambda s: {"language": "zh-hans"},
+    "portal-alerts:alert": lambda s: {"ebm_id": s.alert.ebm_id},
+    "portal-media:replay": lambda s: {"uid": s.asset.uid},
+    "portal-media:live": lambda s: {"uid": s.event.uid},
     "regions:designation": lambda s: {"key": s.designation.key},
     "regions:designation_export": lambda s: {"key": s.designation.key},
     "regions:detail": lambda s: {"code": "522632000000"},

@@ -16,6 +16,7 @@ from django.utils.translation import override
 from ruralcast.accounts.demo import demo_users_create
 from ruralcast.accounts.models import User
 from ruralcast.broadcasting.demo import demo_schedules_create
+from ruralcast.portal.demo import demo_notices_create
 from ruralcast.regions.models import Designation, Region
 from ruralcast.regions.services import designation_import
 from ruralcast.reporting.demo import demo_values_create
@@ -101,3 +102,4 @@ class Command(BaseCommand):
         self.stdout.write(f"{files.count} demo terminals in {DEMO_COUNTY} (simulated by `manage.py demo_simulator`)")
         created = demo_schedules_create(county=Region.objects.get(code=DEMO_COUNTY))
         self.stdout.write(f"{created} demo broadcasting schedules created in {DEMO_COUNTY}")
+        self.stdout.write(f"{demo_notices_create()} demo notices posted to the portal's notice board")
