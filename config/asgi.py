@@ -1,7 +1,7 @@
 """ASGI entry point (uvicorn in `make run` and in deployments).
 
 HTTP goes to Django, but for the household screens' event stream (`/portal/push/events`, the
-emergency overlay: ruralcast.portal.push.asgi); WebSockets (`/ws/live/<id>/`, the live-voice
+emergency overlay: ruralcast.push.asgi); WebSockets (`/ws/live/<id>/`, the live-voice
 microphone) to ruralcast.live.ws.
 """
 
@@ -14,7 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.django.local")
 django_application = get_asgi_application()
 
 from ruralcast.live.ws import live_websocket  # noqa: E402 — needs the apps loaded above
-from ruralcast.portal.push.asgi import EVENTS_PATH, push_events  # noqa: E402
+from ruralcast.push.asgi import EVENTS_PATH, push_events  # noqa: E402
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:

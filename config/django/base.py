@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "ruralcast.media",
     "ruralcast.maintenance",
     "ruralcast.portal",
+    "ruralcast.push",
     "ruralcast.web",
     "ruralcast.ops",
     "ruralcast.backups",

@@ -126,7 +126,7 @@ def default_locations(site: NginxSite) -> tuple[Location, ...]:
             ),
         ),
         Location("/ws/", proxy_directives(websocket=True)),
-        # The household screens' event stream (the emergency overlay, portal.push): each event
+        # The household screens' event stream (the emergency overlay, ruralcast.push): each event
         # passed on at once, and held open for hours (the stream sends a keep-alive every 15 s).
         Location(
             "= /portal/push/events",

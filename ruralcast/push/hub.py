@@ -32,7 +32,7 @@ from ruralcast_terminal.protocol import UNKNOWN_KEY, Rejected, TrustList, Verify
 
 from ruralcast.messaging.client import MqttLink, platform_client_id
 from ruralcast.messaging.topics import ACL_ALL_REGIONS
-from ruralcast.portal.push.state import PushState
+from ruralcast.push.state import PushState
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from ruralcast.core.errors import ApplicationError
-from ruralcast.portal.push.hub import Hub, hub
-from ruralcast.portal.push.selectors import PushAccess, push_access
+from ruralcast.push.hub import Hub, hub
+from ruralcast.push.selectors import PushAccess, push_access
 from ruralcast.villagers.selectors import SCREEN_COOKIE
 
 log = logging.getLogger(__name__)

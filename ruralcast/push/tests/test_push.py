@@ -6,9 +6,9 @@ import time
 import pytest
 
 from ruralcast.alerts.models import SEVERITY_COLOUR, State
-from ruralcast.portal.push import asgi
-from ruralcast.portal.push import state as push_state
-from ruralcast.portal.push.tests.conftest import Dispatch, Screens, screen_make
+from ruralcast.push import asgi
+from ruralcast.push import state as push_state
+from ruralcast.push.tests.conftest import Dispatch, Screens, screen_make
 from ruralcast.regions.models import Region
 from ruralcast.villagers.models import Screen
 

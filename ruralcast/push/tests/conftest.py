@@ -28,8 +28,8 @@ from ruralcast.alerts.tests.conftest import approve, stand_in_audio
 from ruralcast.messaging.broker import broker_files_write
 from ruralcast.messaging.dispatcher import dispatch_pending_once
 from ruralcast.messaging.tests.conftest import Broker, mqtt_settings, run_dir  # noqa: F401 — fixtures
-from ruralcast.portal.push.asgi import EVENTS_PATH, push_events
-from ruralcast.portal.push.hub import Hub, hub_stop
+from ruralcast.push.asgi import EVENTS_PATH, push_events
+from ruralcast.push.hub import Hub, hub_stop
 from ruralcast.regions.models import Region
 from ruralcast.signing.services import signing_key_generate
 from ruralcast.villagers.models import Screen

@@ -15,8 +15,8 @@ import uvicorn
 from playwright.sync_api import Page
 
 from ruralcast.messaging.tests.conftest import Broker, free_port
-from ruralcast.portal.push.tests import urls as test_urls
-from ruralcast.portal.push.tests.conftest import Dispatch, screen_make
+from ruralcast.push.tests import urls as test_urls
+from ruralcast.push.tests.conftest import Dispatch, screen_make
 from ruralcast.regions.models import Region
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.slow]
@@ -31,7 +31,7 @@ def server(broker: Broker, settings: Any, tmp_path: Path) -> Iterator[str]:
         check=True,
     )  # fmt: skip
     test_urls.CLIP["path"] = clip
-    settings.ROOT_URLCONF = "ruralcast.portal.push.tests.urls"
+    settings.ROOT_URLCONF = "ruralcast.push.tests.urls"
     from config.asgi import application
 
     port = free_port()

@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from ruralcast.core.errors import ApplicationError
-from ruralcast.portal.push.hub import hub
-from ruralcast.portal.push.selectors import push_access
+from ruralcast.push.hub import hub
+from ruralcast.push.selectors import push_access
 from ruralcast.villagers.selectors import SCREEN_COOKIE
 
 POLL_SECONDS = 10

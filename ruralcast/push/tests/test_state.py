@@ -9,8 +9,8 @@ from ruralcast_terminal import crypto
 from ruralcast_terminal.protocol import TrustedKey, TrustList, seal
 
 from ruralcast.messaging.topics import region_topic, schedule_topic
-from ruralcast.portal.push.hub import envelope_opener
-from ruralcast.portal.push.state import PushState
+from ruralcast.push.hub import envelope_opener
+from ruralcast.push.state import PushState
 
 EBM = "1" * 35
 VILLAGE, NEIGHBOUR, TOWNSHIP = "522632001001", "522632001002", "522632001000"
