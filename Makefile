@@ -100,6 +100,7 @@ bench:
 	$(PY) bench/media.py
 	$(PY) bench/fleet.py
 	$(PY) bench/playlists.py
+	$(PY) bench/portal.py
 	$(PY) bench/common.py terminal/bench_crypto.py
 	$(PY) bench/common.py terminal/bench_fanout.py
 	$(PY) bench/common.py terminal/bench_clients.py

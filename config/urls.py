@@ -20,6 +20,7 @@ urlpatterns = [
     path("terminals/", include("ruralcast.terminals.urls")),
     path("maintenance/", include("ruralcast.maintenance.urls")),
     path("notifications/", include("ruralcast.notifications.urls")),
+    path("villagers/", include("ruralcast.villagers.urls")),
     path("portal/", include("ruralcast.portal.urls")),
     # The apps' portal pages (registered in their AppConfig.ready(), which has run by now).
     path("portal/", include(portal_urlpatterns())),

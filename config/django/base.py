@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "ruralcast.media",
     "ruralcast.maintenance",
     "ruralcast.portal",
+    "ruralcast.push",
     "ruralcast.web",
     "ruralcast.ops",
     "ruralcast.backups",
@@ -343,6 +344,27 @@ RURALCAST_NOTIFY = {
     "DELIVERY_ATTEMPTS": 5,
     "SMS_GATEWAY": env("RURALCAST_SMS_GATEWAY", default="ruralcast.notifications.sms.LogOnlySmsGateway"),
 }
+# Villagers and their screens (docs/security.md "Household screens and villagers"): the pairing
+# code's life, the one-time sign-in code's life and limits, and how long personal data is kept
+# (PIPL: `manage.py villagers_prune`, daily, deletes what is past its retention).
+RURALCAST_VILLAGERS = {
+    "PAIRING_CODE_MINUTES": 15,
+    "PAIR_FAILURES_PER_ADDRESS": 5,  # wrong pairing codes from one address before it waits
+    "PAIR_BACKOFF_MINUTES": 15,
+    "SCREEN_REGISTRATIONS_PER_ADDRESS_HOUR": 30,
+    "CODE_MINUTES": 5,  # one-time sign-in code
+    "CODE_ATTEMPTS": 5,  # wrong entries of one code before it is void
+    "CODES_PER_NUMBER_HOUR": 5,
+    "CODES_PER_ADDRESS_HOUR": 20,
+    "CODE_FAILURES_PER_ADDRESS": 10,  # wrong sign-in codes from one address per hour
+    # The version of the privacy notice villagers agree to (templates/villagers/notice.html).
+    "NOTICE_VERSION": "2026-12",
+}
+# A villager who has not signed in for this many days is deleted (their account and consents;
+# pairings stay, unnamed); screens never paired and unused one-time codes after their own periods.
+RURALCAST_VILLAGER_RETENTION_DAYS = env.int("RURALCAST_VILLAGER_RETENTION_DAYS", default=730)
+RURALCAST_UNPAIRED_SCREEN_RETENTION_DAYS = env.int("RURALCAST_UNPAIRED_SCREEN_RETENTION_DAYS", default=30)
+RURALCAST_ONE_TIME_CODE_RETENTION_DAYS = env.int("RURALCAST_ONE_TIME_CODE_RETENTION_DAYS", default=1)
 # E-mail (Django's backends): EMAIL_URL=smtp+tls://user:password@smtp.example.gov.cn:587 in a
 # deployment; by default mail is written to files in RUN_DIR/mail (a stand-in: nothing is sent).
 vars().update(env.email_url("EMAIL_URL", default=f"filemail:///{RUN_DIR / 'mail'}"))

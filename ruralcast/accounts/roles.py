@@ -48,6 +48,9 @@ class Action(TextChoices):
     REPORT_ENTER = "report.enter", _("Enter report data")
     REPORT_APPROVE = "report.approve", _("Approve reports")
     DUTY_MANAGE = "duty.manage", _("Manage duty rosters and read the delivery log")
+    # Household screens of the villagers' portal (issue 17): the people who run a village's
+    # loudspeakers know its households; they pair the boxes there and revoke lost ones.
+    SCREEN_MANAGE = "screen.manage", _("Pair and revoke household screens")
 
 
 _VIEW = {Action.REGION_VIEW}
@@ -84,11 +87,19 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.TERMINAL_CONTROL,
             Action.REPORT_VIEW,
             Action.REPORT_ENTER,
+            Action.SCREEN_MANAGE,
         }
     ),
     Role.ALERT_APPROVER: frozenset(_VIEW | {Action.ALERT_VIEW, Action.ALERT_APPROVE, Action.TERMINAL_VIEW}),
     Role.VILLAGE_BROADCASTER: frozenset(
-        _VIEW | {Action.BROADCAST_LIVE, Action.SCHEDULE_MANAGE, Action.PROGRAMME_VIEW, Action.PROGRAMME_EDIT}
+        _VIEW
+        | {
+            Action.BROADCAST_LIVE,
+            Action.SCHEDULE_MANAGE,
+            Action.PROGRAMME_VIEW,
+            Action.PROGRAMME_EDIT,
+            Action.SCREEN_MANAGE,
+        }
     ),
     Role.CONTENT_EDITOR: frozenset(_VIEW | {Action.CONTENT_EDIT, Action.PROGRAMME_VIEW, Action.PROGRAMME_EDIT}),
     Role.MAINTAINER: frozenset(

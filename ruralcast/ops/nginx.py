@@ -126,6 +126,12 @@ def default_locations(site: NginxSite) -> tuple[Location, ...]:
             ),
         ),
         Location("/ws/", proxy_directives(websocket=True)),
+        # The household screens' event stream (the emergency overlay, ruralcast.push): each event
+        # passed on at once, and held open for hours (the stream sends a keep-alive every 15 s).
+        Location(
+            "= /portal/push/events",
+            ("proxy_buffering off", "proxy_cache off", "proxy_read_timeout 3600s", *proxy_directives()),
+        ),
         Location("= /metrics", ("allow 127.0.0.1", "allow ::1", "deny all", *proxy_directives())),
         # The studio's HLS push: buffered whole, since ffmpeg hangs up right after a segment.
         Location("/media/ingest/", ("proxy_request_buffering on", *proxy_directives())),

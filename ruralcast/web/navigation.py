@@ -41,6 +41,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("terminals:fleet", _("Terminal fleet"), Action.TERMINAL_VIEW),
     NavEntry("terminals:firmware_releases", _("Firmware"), Action.FIRMWARE_MANAGE),
     NavEntry("maintenance:list", _("Work orders"), Action.TERMINAL_VIEW),
+    NavEntry("villagers:screens", _("Household screens"), Action.SCREEN_MANAGE),
     NavEntry("regions:browse", _("Regions"), Action.REGION_VIEW),
     NavEntry("regions:designations", _("Designations"), Action.REGION_VIEW),
     NavEntry("accounts:users", _("Users & roles"), Action.USER_VIEW),

@@ -284,6 +284,9 @@ ARGUMENTS: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "terminals:revoke": lambda s: {"code": s.terminal.code},
     "terminals:provision": lambda s: {"code": s.terminal.code},
     "terminals:label": lambda s: {"code": s.terminal.code},
+    # No screen or villager in the seed: 404 pages / the sign-in redirect, under the policy too.
+    "villagers:screen_revoke": lambda s: {"pk": 1},
+    "portal-me:consent_withdraw": lambda s: {"pk": 1},
 }
 # Stored files, served through core.serving with a sandbox policy of their own.
 STORED_FILES = {

@@ -23,6 +23,7 @@ from ruralcast.reporting.demo import demo_values_create
 from ruralcast.signing.models import SigningKey
 from ruralcast.signing.services import signing_key_generate
 from ruralcast.terminals.demo import demo_terminals_register
+from ruralcast.villagers.demo import demo_villagers_create
 
 DESIGNATION_FILE = Path(settings.BASE_DIR) / "data" / "designations" / "guizhou-last-nine-poverty-counties-2020.csv"
 CREDENTIALS_FILE = Path(settings.RUN_DIR) / "demo-credentials.txt"
@@ -56,6 +57,7 @@ class Command(BaseCommand):
         self._signing_and_terminals()
         self._reporting()
         self._duty_roster()
+        self._villagers()
         if created:
             CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
             lines = [f"{c.username}\t{c.password}\t{c.role}\t{c.totp_secret}\t{c.totp_uri}" for c in created]
@@ -82,6 +84,17 @@ class Command(BaseCommand):
 
         if demo_roster_create(county=Region.objects.get(code=DEMO_COUNTY)):
             self.stdout.write(f"duty roster of {DEMO_COUNTY}: rongjiang-approver on duty all week")
+
+    def _villagers(self) -> None:
+        """A few paired household screens in the demo county and a villager who signs in on the phone."""
+        made = demo_villagers_create(county=Region.objects.get(code=DEMO_COUNTY))
+        if made:
+            self.stdout.write(f"{made.screens} household screens paired in {DEMO_COUNTY}")
+        self.stdout.write(
+            "Villagers' portal: a TV opens /portal/pair/ and shows a code; rongjiang-operator confirms it at "
+            "/villagers/screens/. A villager signs in at /portal/me/ with the number 10000000017; the code is "
+            f"in the log-only SMS stand-in's file {settings.RUN_DIR}/sms-stand-in.log (nothing is sent)."
+        )
 
     def _reporting(self) -> None:
         """The starter reporting metadata and twelve months of demo figures."""
