@@ -308,6 +308,7 @@ def run(args: Any, workdir: Path, mqtt_port: int) -> dict[str, Any]:
 
     from ruralcast.alerts.payload import content_version
     from ruralcast.alerts.services import AlertFields, alert_approve, alert_create, alert_submit
+    from ruralcast.messaging.models import OutboxMessage
     from ruralcast.regions.models import Region
 
     raise_fd_limit()
@@ -333,9 +334,22 @@ def run(args: Any, workdir: Path, mqtt_port: int) -> dict[str, Any]:
         marker = alert.ebm_id.encode()
         for client in clients:
             client.wanted.append(marker)
-        t0 = time.perf_counter()
+        t0, t0_wall = time.perf_counter(), timezone.now()
         alert_approve(approver=approver, alert=alert, confirm_status="Exercise", version=version)
+        approved_s = time.perf_counter() - t0
         latencies = arrivals(clients, marker, t0, 120)
+        # Where the time goes: the approval's commit, the dispatcher's pick-up and signing, the
+        # broker's PUBACK, then the broker → hub → every stream fan-out (first to last arrival).
+        outbox = OutboxMessage.objects.get(key=alert.ebm_id)
+        steps = {
+            "approved": round(approved_s, 4),
+            **{
+                step: round((moment - t0_wall).total_seconds(), 4) if moment is not None else None
+                for step, moment in (("prepared", outbox.prepared_at), ("published", outbox.published_at))
+            },
+            "first_arrival": round(min(latencies), 4),
+            "fanout_spread": round(max(latencies) - min(latencies), 4),
+        }
         print(
             f"alert to overlay: p50 {percentile(latencies, 0.5)} s, p99 {percentile(latencies, 0.99)} s",
             file=sys.stderr,
@@ -392,6 +406,7 @@ def run(args: Any, workdir: Path, mqtt_port: int) -> dict[str, Any]:
                 "bare_push_p99_s": bare_p99,
                 "bare_push_p99_runs_s": bare_p99s,
                 "p99_vs_bare": round(p99 / bare_p99, 2) if bare_p99 else None,
+                "steps_s": steps,
                 "goal": "p99 <= 2 s and <= 2x bare push",
             },
             "first_screen": first,
