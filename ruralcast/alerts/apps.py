@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from ruralcast.core.registries.figures import register_figure_source
+from ruralcast.core.registries.terminal_history import register_terminal_history
 
 
 class AlertsConfig(AppConfig):
@@ -12,8 +13,12 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: Django imports this module before the app registry is
         # ready, and these modules import models.
-        from ruralcast.alerts import figures, wiring
+        from ruralcast.alerts import figures, selectors, wiring
 
         wiring.connect()
         for source in figures.FIGURES:
             register_figure_source(*source)
+        register_terminal_history(
+            key="alerts", title=_("Alerts played"), order=40,
+            template="alerts/_terminal_history.html", rows=selectors.terminal_receipts,
+        )  # fmt: skip

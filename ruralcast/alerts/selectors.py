@@ -29,6 +29,7 @@ from ruralcast.core.errors import NotFound
 from ruralcast.messaging.models import OutboxMessage
 from ruralcast.regions.codes import PREFIX_LENGTH, Level, subtree_q
 from ruralcast.regions.models import Region
+from ruralcast.terminals.models import Terminal
 from ruralcast.terminals.selectors import terminals_in_regions
 
 
@@ -417,3 +418,9 @@ def recent_alert_role_grants(*, alert: Alert, approver: User) -> list[RecentGran
         key=lambda grant: grant.granted_at,
         reverse=True,
     )
+
+
+def terminal_receipts(*, terminal: Terminal) -> QuerySet[Receipt]:
+    """What one terminal reported of the alerts it was sent (received, played, failed…), newest
+    first: the "alerts played" of its history. The caller has accessed the terminal."""
+    return Receipt.objects.filter(terminal_code=terminal.code).select_related("alert").order_by("-stored_at", "-id")

@@ -14,7 +14,15 @@ from ruralcast.core.errors import NotFound, PermissionDenied
 from ruralcast.regions.codes import NATIONAL_CODE, PREFIX_LENGTH, Level, pad, subtree_q
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
-from ruralcast.terminals.models import AckState, Command, CommandKind, CommandTarget, Terminal, TerminalState
+from ruralcast.terminals.models import (
+    AckState,
+    Command,
+    CommandKind,
+    CommandTarget,
+    Terminal,
+    TerminalEvent,
+    TerminalState,
+)
 
 
 def terminals_active() -> QuerySet[Terminal]:
@@ -309,3 +317,17 @@ def volume_unreflected(*, terminal: Terminal, state: TerminalState | None) -> Vo
         return None
     stale = state.last_seen_at is None or state.last_seen_at < done.answered_at
     return VolumeUnreflected(commanded=commanded, acknowledged_at=done.answered_at, reported=state.volume, stale=stale)
+
+
+def terminal_command_history(*, terminal: Terminal) -> QuerySet[CommandTarget]:
+    """The commands this terminal was sent (alone or with its region), newest first, with its answer."""
+    return (
+        CommandTarget.objects.filter(terminal_code=terminal.code)
+        .select_related("command", "command__created_by")
+        .order_by("-command__created_at", "-id")
+    )
+
+
+def terminal_status_history(*, terminal: Terminal) -> QuerySet[TerminalEvent]:
+    """Its status changes (online, offline, faults, firmware), newest first."""
+    return TerminalEvent.objects.filter(terminal_code=terminal.code).order_by("-at", "-id")

@@ -1,6 +1,7 @@
 """Faults open work orders, recovery closes them; assignment, SLA, escalation, notes, figures."""
 
 import datetime
+import io
 import json
 from datetime import timedelta
 from typing import Any
@@ -254,3 +255,60 @@ def test_a_work_order_of_another_county_is_not_found_in_the_console_or_the_api(
     assert en_client.post(f"/maintenance/{order.pk}/", {"action": "take"}).status_code == 404
     assert en_client.get(f"/api/v1/maintenance/orders/{order.pk}").status_code == 404
     assert WorkOrder.objects.get(pk=order.pk).assignee == order.assignee
+
+
+def test_a_hand_resolved_fault_stays_closed_until_the_next_report_shows_it_again(
+    dashizi: Region, county_maintainer: User
+) -> None:
+    code = terminal_register(actor=None, village=dashizi).terminal.code
+    ingest_batch([report(code, speaker="fault")])
+    work_orders_sync()
+    order = WorkOrder.objects.get(terminal__code=code)
+    work_order_resolve(actor=county_maintainer, order=order, resolution="更换喇叭")
+    # The stored state still says "speaker" (the last report): the next rounds do not reopen it.
+    assert TerminalState.objects.get(terminal_id=code).faults == "speaker"
+    assert work_orders_sync().opened == 0 and work_orders_sync().opened == 0
+    # The terminal reports again and the fault is still there: a new order.
+    ingest_batch([report(code, speaker="fault")])
+    assert work_orders_sync().opened == 1
+    assert orders(code) == [
+        (FaultKind.SPEAKER, OrderState.RESOLVED, "更换喇叭"),
+        (FaultKind.SPEAKER, OrderState.OPEN, ""),
+    ]
+
+
+def test_a_hand_resolved_offline_order_reopens_only_when_the_terminal_drops_again(
+    dashizi: Region, county_maintainer: User
+) -> None:
+    code = terminal_register(actor=None, village=dashizi).terminal.code
+    ingest_batch([report(code), will(code)])
+    work_orders_sync(now=timezone.now() + timedelta(minutes=31))
+    order = WorkOrder.objects.get(terminal__code=code, fault=FaultKind.OFFLINE)
+    work_order_resolve(actor=county_maintainer, order=order, resolution="已通知村委")
+    assert work_orders_sync(now=timezone.now() + timedelta(minutes=32)).opened == 0
+    ingest_batch([report(code)])
+    ingest_batch([will(code)])
+    assert work_orders_sync(now=timezone.now() + timedelta(minutes=31)).opened == 1
+
+
+def test_the_work_order_list_exports_as_csv_and_xlsx_with_its_filters(
+    en_client: Any, dashizi: Region, county_maintainer: User
+) -> None:
+    from openpyxl import load_workbook
+
+    code = terminal_register(actor=None, village=dashizi).terminal.code
+    ingest_batch([report(code, speaker="fault", amplifier="fault")])
+    work_orders_sync()
+    order = WorkOrder.objects.get(terminal__code=code, fault=FaultKind.AMPLIFIER)
+    work_order_resolve(actor=county_maintainer, order=order, resolution='=HYPERLINK("http://x")')
+    en_client.force_login(county_maintainer)
+    assert "/maintenance/export.xlsx?" in en_client.get("/maintenance/").content.decode()
+    text = en_client.get("/maintenance/export.csv", {"state": "all"}).content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Number,Fault,Detail,Resource code")
+    assert "Speaker fault" in text and "'=HYPERLINK" in text  # neutralised, never a formula
+    only_open = en_client.get("/maintenance/export.csv").content.decode("utf-8-sig")
+    assert "Speaker fault" in only_open and "Amplifier fault" not in only_open
+    book = load_workbook(io.BytesIO(en_client.get("/maintenance/export.xlsx", {"state": "all"}).content))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 3 and rows[1][3] == code
+    assert en_client.get("/maintenance/export.pdf").status_code == 404
