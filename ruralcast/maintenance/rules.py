@@ -7,7 +7,9 @@
 - **amplifier**, **speaker**, **playback**: the faults its status reports show (3 consecutive
   failed playbacks make `playback`);
 - **silent during an alert**: a live or drill alert dispatched at least `SILENT_ALERT_MINUTES`
-  ago, not expired, reached the terminal's region, and the terminal sent no receipt at all.
+  ago, not expired, reached the terminal's region, and the terminal sent no receipt at all (a
+  terminal that never connected is not commissioned, `terminals.selectors.commissioned_q`, and
+  opens nothing: it was imported and waits to be put up).
 
 A fault without an open order gets one (unless a person resolved it by hand and no report since
 has shown it again: `_held_closed`), assigned to the maintainer of the terminal's region, due
@@ -32,7 +34,7 @@ from ruralcast.maintenance.models import FaultKind, OrderState, WorkOrder
 from ruralcast.maintenance.notices import work_order_assigned_notify
 from ruralcast.regions.codes import prefix_of
 from ruralcast.terminals.models import Terminal, TerminalState
-from ruralcast.terminals.selectors import terminals_in_regions
+from ruralcast.terminals.selectors import commissioned_q, terminals_in_regions
 
 
 def _config() -> dict[str, object]:
@@ -112,7 +114,9 @@ def _silent_in_alerts(*, now: datetime, minutes: int) -> dict[tuple[str, str], s
     ).prefetch_related("targets")
     for alert in alerts:
         heard = set(Receipt.objects.filter(alert=alert).values_list("terminal_code", flat=True))
-        targeted = terminals_in_regions(regions=list(alert.targets.all())).filter(created_at__lte=alert.sent_at)
+        targeted = terminals_in_regions(regions=list(alert.targets.all())).filter(
+            commissioned_q(), created_at__lte=alert.sent_at
+        )
         for code in targeted.values_list("code", flat=True):
             if code not in heard:
                 silent[(code, FaultKind.SILENT)] = alert.ebm_id

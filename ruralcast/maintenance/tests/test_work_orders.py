@@ -22,7 +22,7 @@ from ruralcast.maintenance.services import work_order_note_add, work_order_resol
 from ruralcast.messaging.ingest import ingest_batch
 from ruralcast.messaging.topics import uplink_topic
 from ruralcast.regions.models import Region
-from ruralcast.terminals.models import Terminal, TerminalState
+from ruralcast.terminals.models import Terminal, TerminalEvent, TerminalState
 from ruralcast.terminals.services import terminal_register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -96,6 +96,8 @@ def test_a_silent_terminal_during_an_alert_opens_an_order(
 ) -> None:
     silent = terminal_register(actor=None, village=dashizi).terminal.code
     answering = terminal_register(actor=None, village=liziyuan).terminal.code
+    imported = terminal_register(actor=None, village=dashizi).terminal.code  # never connected
+    ingest_batch([report(silent), report(answering)])
     now = timezone.now()
     Terminal.objects.update(created_at=now - timedelta(hours=1))  # installed before the alert
     alert = alert_create(
@@ -112,6 +114,7 @@ def test_a_silent_terminal_during_an_alert_opens_an_order(
     assert orders(silent) == [(FaultKind.SILENT, OrderState.OPEN, "")]
     assert WorkOrder.objects.get(terminal__code=silent).detail == alert.ebm_id
     assert orders(answering) == []
+    assert orders(imported) == [], "a terminal that never connected is not commissioned: no silence order"
     Receipt.objects.create(alert=alert, terminal_code=silent, event="received")
     work_orders_sync()
     assert orders(silent)[0][1:] == (OrderState.RESOLVED, "recovered")
@@ -181,6 +184,24 @@ def test_figures_for_the_reporting_module(dashizi: Region, liziyuan: Region, ron
     assert availability is not None and 0 < availability <= 100
     assert figures.terminals(region_code="522633000000", start=period["start"], end=period["end"]) == 0
     assert figures.availability(region_code="522633000000", start=period["start"], end=period["end"]) is None
+
+
+def test_availability_counts_a_terminal_from_its_first_time_online_and_leaves_out_one_never_connected(
+    dashizi: Region, rongjiang: Region
+) -> None:
+    up = terminal_register(actor=None, village=dashizi).terminal.code
+    terminal_register(actor=None, village=dashizi)  # imported, never connected: not commissioned
+    ingest_batch([report(up)])
+    now = timezone.now()
+    Terminal.objects.update(created_at=now - timedelta(hours=3))  # both registered 3 hours ago
+    TerminalEvent.objects.filter(terminal_code=up).update(at=now - timedelta(hours=2))  # put up 2 hours ago
+    today = timezone.localdate()
+    period: dict[str, Any] = {
+        "region_code": rongjiang.code,
+        "start": today - datetime.timedelta(days=1),
+        "end": today + datetime.timedelta(days=1),
+    }
+    assert figures.availability(**period) == 100.0  # online ever since it was commissioned
 
 
 def test_the_pages_list_show_and_count(

@@ -1,13 +1,17 @@
 """The registry through the console and the API: scoped lists, register, import report, export."""
 
 import io
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from ruralcast.accounts.models import User
 from ruralcast.accounts.services import api_token_create
+from ruralcast.messaging.ingest import ingest_batch
+from ruralcast.messaging.topics import uplink_topic
 from ruralcast.regions.models import Region
 from ruralcast.terminals.models import Terminal
 from ruralcast.terminals.services import terminal_register
@@ -26,10 +30,21 @@ def _bearer(user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
+def _connected_then_dropped(code: str) -> None:
+    """The terminal came online once (it is commissioned) and its connection then dropped: offline."""
+    now = timezone.now()
+    ingest_batch(
+        [
+            (uplink_topic(code, "status"), json.dumps({"terminal": code, "online": True}).encode(), now),
+            (uplink_topic(code, "status"), b'{"online":false}', now),
+        ]
+    )
+
+
 def test_the_console_lists_registers_and_shows_terminals(
     client: Client, county_station_operator: User, dashizi: Region
 ) -> None:
-    terminal_register(actor=None, village=dashizi)
+    _connected_then_dropped(terminal_register(actor=None, village=dashizi).terminal.code)  # commissioned, offline
     client.force_login(county_station_operator)
     page = client.get("/terminals/all/", {"status": "offline", "q": "6522632"})
     assert page.status_code == 200
