@@ -198,12 +198,12 @@ def _held_closed(candidates: dict[tuple[str, str], str]) -> set[tuple[str, str]]
         .order_by("resolved_at")
         .values_list("terminal__code", "fault", "detail", "resolved_at")
     ):
-        if (code, fault) in candidates:
+        if (code, fault) in candidates and at is not None:
             resolved[(code, fault)] = (at, detail)  # the latest wins (ordered by resolved_at)
     if not resolved:
         return set()
-    seen = {
-        code: (last_seen, since)
+    seen: dict[str, tuple[datetime | None, datetime | None]] = {
+        str(code): (last_seen, since)
         for code, last_seen, since in TerminalState.objects.filter(
             terminal_id__in={code for code, _fault in resolved}
         ).values_list("terminal_id", "last_seen_at", "since")
