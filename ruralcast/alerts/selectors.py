@@ -29,7 +29,8 @@ from ruralcast.core.errors import NotFound
 from ruralcast.messaging.models import OutboxMessage
 from ruralcast.regions.codes import PREFIX_LENGTH, Level, subtree_q
 from ruralcast.regions.models import Region
-from ruralcast.terminals.selectors import terminals_in_regions
+from ruralcast.terminals.models import Terminal
+from ruralcast.terminals.selectors import commissioned_by, terminals_in_regions
 
 
 def alert_list(*, user: User, query: str = "", state: str = "") -> QuerySet[Alert]:
@@ -289,13 +290,20 @@ def proof_rows(*, alert: Alert) -> list[ProofRow]:
 
 def reach_counts(*, alerts: list[Alert], prefix: str) -> tuple[int, int]:
     """(targeted, received) terminals of the subtree `prefix` over `alerts`, for reporting's figures:
-    from each message's record made at dispatch, so a terminal registered later changes nothing."""
+    from each message's record made at dispatch, so a terminal registered later changes nothing;
+    a targeted terminal not commissioned when the message was sent counts only if it received it."""
     targeted = received = 0
     for alert in alerts:
         targets = _targeted(alert)
         rows = targets.rows
         if alert.terminals_recorded_at is None and alert.sent_at is not None:
             rows = rows.filter(created_at__lte=alert.sent_at)  # no record: those registered by then
+        if alert.sent_at is not None:  # a terminal never connected by then (not commissioned) counts
+            # only if it answered anyway: coverage is not dragged down by devices not yet put up
+            rows = rows.filter(
+                Q(targets.receipt(alert, ReceiptEvent.RECEIVED))
+                | Q(commissioned_by(alert.sent_at, code_field=targets.code))
+            )
         counts = (
             rows.filter(subtree_q(prefix, "village_id"))
             .order_by()
@@ -417,3 +425,9 @@ def recent_alert_role_grants(*, alert: Alert, approver: User) -> list[RecentGran
         key=lambda grant: grant.granted_at,
         reverse=True,
     )
+
+
+def terminal_receipts(*, terminal: Terminal) -> QuerySet[Receipt]:
+    """What one terminal reported of the alerts it was sent (received, played, failed…), newest
+    first: the "alerts played" of its history. The caller has accessed the terminal."""
+    return Receipt.objects.filter(terminal_code=terminal.code).select_related("alert").order_by("-stored_at", "-id")

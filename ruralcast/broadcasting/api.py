@@ -82,6 +82,11 @@ class PlaylistIn(Schema):
     items: list[int] = Field(default_factory=list, max_length=100, description="item ids in play order")
 
 
+class ItemUpdateIn(Schema):
+    title: str = Field(..., max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=10)
+
+
 class PlaylistUpdateIn(Schema):
     name: str = Field(..., max_length=200)
     tags: list[str] = Field(default_factory=list, max_length=10)
@@ -290,6 +295,22 @@ def item_upload(
 @router.get("/items/{item_id}", response=ItemOut)
 def item_get(request: AuthenticatedHttpRequest, item_id: int) -> ProgrammeItem:
     return selectors.access_item(user=request.user, item_id=item_id)
+
+
+@router.put("/items/{item_id}", response=ItemOut, summary="Rename a library item or change its tags")
+def item_update(request: AuthenticatedHttpRequest, item_id: int, payload: ItemUpdateIn) -> ProgrammeItem:
+    item = selectors.access_item(user=request.user, item_id=item_id)
+    services.programme_item_update(actor=request.user, item=item, title=payload.title, tags=payload.tags)
+    return selectors.access_item(user=request.user, item_id=item_id)
+
+
+@router.delete(
+    "/items/{item_id}", response={204: None}, summary="Delete a library item (409 naming what uses it, if anything)"
+)
+def item_delete(request: AuthenticatedHttpRequest, item_id: int) -> Status[None]:
+    item = selectors.access_item(user=request.user, item_id=item_id)
+    services.programme_item_delete(actor=request.user, item=item)
+    return Status(204, None)
 
 
 class PlaylistQuery(Schema):

@@ -52,6 +52,13 @@ class PlaylistForm(forms.Form):
     tags = forms.CharField(label=_("Tags"), max_length=300, required=False, help_text=_("Separated by commas."))
 
 
+class ItemEditForm(forms.Form):
+    """What may change on a library item: its title and tags (the recording is the item)."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    tags = forms.CharField(label=_("Tags"), max_length=300, required=False, help_text=_("Separated by commas."))
+
+
 class PlaylistEditForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     tags = forms.CharField(label=_("Tags"), max_length=300, required=False, help_text=_("Separated by commas."))

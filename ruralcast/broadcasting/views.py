@@ -20,6 +20,7 @@ from ruralcast.broadcasting import selectors, services
 from ruralcast.broadcasting.audio import audio_storage_name
 from ruralcast.broadcasting.forms import (
     EffectiveForm,
+    ItemEditForm,
     PlaylistEditForm,
     PlaylistForm,
     PlaylogFilterForm,
@@ -28,7 +29,7 @@ from ruralcast.broadcasting.forms import (
     SpeechItemForm,
     UploadItemForm,
 )
-from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
+from ruralcast.broadcasting.models import Playlist, ProgrammeItem, Schedule, ScheduleSlot
 from ruralcast.broadcasting.programme import local_today, with_content
 from ruralcast.core.errors import ApplicationError, NotFound, ValidationError
 from ruralcast.core.exports import csv_streaming_response
@@ -223,10 +224,15 @@ def library(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_require_somewhere(user=request.user, action=Action.PROGRAMME_VIEW)
     query = request.GET.get("q", "").strip()[:50]
     listing = selectors.item_list(user=request.user, query=query)
+    editable = action_prefixes(user=request.user, action=Action.PROGRAMME_EDIT)
+    page = paginate(request, listing)
     context = {
         "query": query,
-        "can_add": bool(action_prefixes(user=request.user, action=Action.PROGRAMME_EDIT)),
-        **paginate(request, listing),
+        "can_add": bool(editable),
+        "editable_ids": {
+            item.pk for item in page["page_obj"].object_list if item.owner_region_id.startswith(tuple(editable))
+        },
+        **page,
     }
     return render(request, "broadcasting/library.html", context)
 
@@ -271,6 +277,45 @@ def item_upload(request: AuthenticatedHttpRequest) -> HttpResponseBase:
 
     context = {"heading": _("Upload a recording"), "multipart": True}
     return form_round_trip(request, form, save, template="broadcasting/item_form.html", context=context)
+
+
+def _item_page(
+    request: AuthenticatedHttpRequest, item: ProgrammeItem, form: ItemEditForm, *, status: int = 200
+) -> HttpResponse:
+    schedules, playlists = services.item_users(item=item)
+    context = {"item": item, "form": form, "schedules": schedules, "playlists": playlists}
+    return render(request, "broadcasting/item_edit.html", context, status=status)
+
+
+@authenticated_view
+def item_edit(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponseBase:
+    """Rename a library item or change its tags; the page also lists what uses it and deletes it."""
+    item = selectors.access_item(user=request.user, item_id=item_id)
+    access_require(user=request.user, action=Action.PROGRAMME_EDIT, region=item.owner_region)
+    form = ItemEditForm(request.POST or None, initial={"title": item.title, "tags": ", ".join(item.tag_list)})
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        services.programme_item_update(actor=request.user, item=item, title=data["title"], tags=data["tags"])
+        messages.success(request, _("Item saved."))
+        return redirect("broadcasting:library")
+
+    schedules, playlists = services.item_users(item=item)
+    context = {"item": item, "schedules": schedules, "playlists": playlists}
+    return form_round_trip(request, form, save, template="broadcasting/item_edit.html", context=context)
+
+
+@authenticated_view
+@require_POST
+def item_delete(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponse:
+    item = selectors.access_item(user=request.user, item_id=item_id)
+    form = ItemEditForm(initial={"title": item.title, "tags": ", ".join(item.tag_list)})
+    try:
+        services.programme_item_delete(actor=request.user, item=item)
+    except ApplicationError as error:  # in use (409) or not allowed (403): said on the item's page
+        messages.error(request, error.message)
+        return _item_page(request, item, form, status=error.status_code)
+    messages.success(request, _("Item deleted."))
+    return redirect("broadcasting:library")
 
 
 # ---------------------------------------------------------------------------- playlists

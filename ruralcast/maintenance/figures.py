@@ -8,7 +8,8 @@ figure sources (code, label, value_type "number" | "percent", aggregation "sum" 
 
 - `terminals`: active terminals registered before `end` (last);
 - `availability`: share of terminal-time online over the period, in percent, from the status
-  history (a terminal counts from its registration; average);
+  history (a terminal counts from its first time online, when it was commissioned: one imported that
+  never connected is not commissioned and left out; average);
 - `orders_opened`: work orders opened in the period (sum);
 - `orders_open`: work orders open at the end of the period (last);
 - `mttr_hours`: mean time to repair, hours from opening to resolution of the orders resolved in the
@@ -59,7 +60,7 @@ def availability(*, region_code: str, start: datetime.date, end: datetime.date) 
     until = min(until, timezone.now())
     if until <= begin:
         return None
-    fleet = dict(Terminal.objects.filter(_terminals(region_code, until)).values_list("code", "created_at"))
+    fleet = list(Terminal.objects.filter(_terminals(region_code, until)).values_list("code", flat=True))
     if not fleet:
         return None
     events = (
@@ -70,10 +71,12 @@ def availability(*, region_code: str, start: datetime.date, end: datetime.date) 
         .values_list("terminal_code", "at", "kind")
     )
     online_at: dict[str, datetime.datetime | None] = {}
+    commissioned: dict[str, datetime.datetime] = {}  # its first time online (ordered by time)
     online_seconds = 0.0
     for code, at, kind in events.iterator(chunk_size=5000):
         since = online_at.get(code)
         if kind == EventKind.ONLINE:
+            commissioned.setdefault(code, at)
             if since is None:
                 online_at[code] = max(at, begin)
         elif since is not None:
@@ -82,7 +85,7 @@ def availability(*, region_code: str, start: datetime.date, end: datetime.date) 
     for since in online_at.values():
         if since is not None:
             online_seconds += (until - since).total_seconds()
-    total = sum((until - max(begin, created)).total_seconds() for created in fleet.values() if created < until)
+    total = sum((until - max(begin, first)).total_seconds() for first in commissioned.values())
     return round(100 * online_seconds / total, 1) if total > 0 else None
 
 

@@ -7,9 +7,12 @@
 - **amplifier**, **speaker**, **playback**: the faults its status reports show (3 consecutive
   failed playbacks make `playback`);
 - **silent during an alert**: a live or drill alert dispatched at least `SILENT_ALERT_MINUTES`
-  ago, not expired, reached the terminal's region, and the terminal sent no receipt at all.
+  ago, not expired, reached the terminal's region, and the terminal sent no receipt at all (a
+  terminal that never connected is not commissioned, `terminals.selectors.commissioned_q`, and
+  opens nothing: it was imported and waits to be put up).
 
-A fault without an open order gets one, assigned to the maintainer of the terminal's region, due
+A fault without an open order gets one (unless a person resolved it by hand and no report since
+has shown it again: `_held_closed`), assigned to the maintainer of the terminal's region, due
 after the fault's SLA; an automatic order whose fault is gone is resolved as *recovered* (a silent
 terminal recovers when it answers the alert, or when the alert is over and the terminal is online).
 Overdue orders escalate: one level per SLA period missed, reassigned to the maintainer one level up.
@@ -31,7 +34,7 @@ from ruralcast.maintenance.models import FaultKind, OrderState, WorkOrder
 from ruralcast.maintenance.notices import work_order_assigned_notify
 from ruralcast.regions.codes import prefix_of
 from ruralcast.terminals.models import Terminal, TerminalState
-from ruralcast.terminals.selectors import terminals_in_regions
+from ruralcast.terminals.selectors import commissioned_q, terminals_in_regions
 
 
 def _config() -> dict[str, object]:
@@ -111,7 +114,9 @@ def _silent_in_alerts(*, now: datetime, minutes: int) -> dict[tuple[str, str], s
     ).prefetch_related("targets")
     for alert in alerts:
         heard = set(Receipt.objects.filter(alert=alert).values_list("terminal_code", flat=True))
-        targeted = terminals_in_regions(regions=list(alert.targets.all())).filter(created_at__lte=alert.sent_at)
+        targeted = terminals_in_regions(regions=list(alert.targets.all())).filter(
+            commissioned_q(), created_at__lte=alert.sent_at
+        )
         for code in targeted.values_list("code", flat=True):
             if code not in heard:
                 silent[(code, FaultKind.SILENT)] = alert.ebm_id
@@ -136,6 +141,7 @@ def work_orders_sync(*, now: datetime | None = None) -> SyncReport:
     }
     codes = {code for code, _fault in faults}
     terminals = {t.code: t for t in Terminal.objects.filter(code__in=codes, revoked_at__isnull=True)}
+    held = _held_closed({key: detail for key, detail in faults.items() if key not in open_orders})
     maintainers = Maintainers.load()
     with transaction.atomic():
         for (code, fault), order in open_orders.items():
@@ -145,7 +151,7 @@ def work_orders_sync(*, now: datetime | None = None) -> SyncReport:
                 report.resolved += 1
         for (code, fault), detail in faults.items():
             terminal = terminals.get(code)
-            if terminal is None or (code, fault) in open_orders:
+            if terminal is None or (code, fault) in open_orders or (code, fault) in held:
                 continue
             order = WorkOrder.objects.create(
                 terminal=terminal,
@@ -167,6 +173,53 @@ def work_orders_sync(*, now: datetime | None = None) -> SyncReport:
             report.opened += 1
         report.escalated = _escalate(now=now, maintainers=maintainers)
     return report
+
+
+# What rules write as a resolution; anything else was written by the person who resolved the order.
+RULE_RESOLUTIONS = ("recovered", "revoked")
+
+
+def _held_closed(candidates: dict[tuple[str, str], str]) -> set[tuple[str, str]]:
+    """The faults a person resolved by hand that no report since has shown again.
+
+    The terminal's stored state still carries the fault it last reported, so without this the next
+    round (every 30 s) would reopen an order the maintainer has just closed after the repair. A
+    hand-resolved order stays closed until evidence newer than the resolution: a status report
+    received after it (amplifier, speaker, playback), the terminal going offline again after it
+    (offline), or another alert (silent during an alert, whose detail is the alert's id).
+    """
+    if not candidates:
+        return set()
+    codes = {code for code, _fault in candidates}
+    resolved: dict[tuple[str, str], tuple[datetime, str]] = {}
+    for code, fault, detail, at in (
+        WorkOrder.objects.filter(terminal__code__in=codes, resolved_at__isnull=False)
+        .exclude(resolution__in=RULE_RESOLUTIONS)
+        .order_by("resolved_at")
+        .values_list("terminal__code", "fault", "detail", "resolved_at")
+    ):
+        if (code, fault) in candidates and at is not None:
+            resolved[(code, fault)] = (at, detail)  # the latest wins (ordered by resolved_at)
+    if not resolved:
+        return set()
+    seen: dict[str, tuple[datetime | None, datetime | None]] = {
+        str(code): (last_seen, since)
+        for code, last_seen, since in TerminalState.objects.filter(
+            terminal_id__in={code for code, _fault in resolved}
+        ).values_list("terminal_id", "last_seen_at", "since")
+    }
+    held = set()
+    for (code, fault), (at, detail) in resolved.items():
+        last_seen, since = seen.get(code, (None, None))
+        if fault == FaultKind.SILENT:
+            evidence_is_new = candidates[(code, fault)] != detail
+        elif fault == FaultKind.OFFLINE:
+            evidence_is_new = since is not None and since > at
+        else:
+            evidence_is_new = last_seen is not None and last_seen > at
+        if not evidence_is_new:
+            held.add((code, fault))
+    return held
 
 
 def _resolve(order: WorkOrder, *, now: datetime, resolution: str) -> None:

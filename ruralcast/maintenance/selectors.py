@@ -11,6 +11,7 @@ from ruralcast.core.errors import NotFound
 from ruralcast.maintenance.models import FaultKind, OrderState, WorkOrder
 from ruralcast.regions.codes import subtree_q
 from ruralcast.regions.models import Region
+from ruralcast.terminals.models import Terminal
 
 STATE_FILTERS = ("open", "overdue", "resolved", "mine")
 
@@ -43,3 +44,8 @@ def access_work_order(*, user: User, pk: int) -> WorkOrder:
     if order is None:
         raise NotFound(_("No work order %(id)s in your regions.") % {"id": pk})
     return order
+
+
+def terminal_work_orders(*, terminal: Terminal) -> QuerySet[WorkOrder]:
+    """The work orders of one terminal (for its history), newest first; the caller has accessed it."""
+    return WorkOrder.objects.filter(terminal=terminal).select_related("assignee").order_by("-opened_at", "-id")

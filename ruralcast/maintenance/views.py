@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,41 +14,66 @@ from ruralcast.accounts.access import access_check, access_require_somewhere
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import ApplicationError, NotFound
+from ruralcast.core.exports import csv_response, xlsx_response
 from ruralcast.core.formviews import form_error_apply, form_round_trip, form_status
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
-from ruralcast.maintenance import figures, selectors, services
+from ruralcast.maintenance import exports, figures, selectors, services
 from ruralcast.maintenance.forms import NoteForm, ResolveForm
-from ruralcast.maintenance.models import FaultKind
+from ruralcast.maintenance.models import FaultKind, WorkOrder
 from ruralcast.regions.codes import Level
 from ruralcast.regions.selectors import region_children, region_get
 from ruralcast.terminals.selectors import fleet_region
 
 
-@authenticated_view
-def order_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
+def _filters(request: AuthenticatedHttpRequest) -> dict[str, Any]:
+    """The list's filters from the query (the export takes the same ones)."""
     state = request.GET.get("state", "open")
     state = state if state in (*selectors.STATE_FILTERS, "all") else "open"
-    fault = request.GET.get("fault", "")
     region = None
     if request.GET.get("region"):
         try:
             region = region_get(code=request.GET["region"])
         except ApplicationError:
             region = None
-    listing = selectors.work_order_list(
-        user=request.user, region=region, state=state if state != "all" else "", fault=fault
+    return {"state": state, "fault": request.GET.get("fault", ""), "region": region}
+
+
+def _listing(request: AuthenticatedHttpRequest, filters: dict[str, Any]) -> QuerySet[WorkOrder]:
+    return selectors.work_order_list(
+        user=request.user,
+        region=filters["region"],
+        state=filters["state"] if filters["state"] != "all" else "",
+        fault=filters["fault"],
     )
+
+
+@authenticated_view
+def order_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
+    filters = _filters(request)
     context = {
-        "state": state,
-        "fault": fault,
-        "region": region,
+        **filters,
         "faults": FaultKind.choices,
         "now": timezone.now(),
-        **paginate(request, listing),
+        "export_query": request.GET.urlencode(),
+        **paginate(request, _listing(request, filters)),
     }
     return render(request, "maintenance/list.html", context)
+
+
+@authenticated_view
+def order_export(request: AuthenticatedHttpRequest, fmt: str) -> HttpResponse:
+    """The listed work orders (same filters) as CSV or xlsx, through core.exports (formula-safe)."""
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
+    listing = _listing(request, _filters(request))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    header, rows = exports.export_header(), exports.export_rows(listing)
+    if fmt == "csv":
+        return csv_response(filename=f"work-orders-{stamp}.csv", header=header, rows=rows)
+    if fmt == "xlsx":
+        return xlsx_response(filename=f"work-orders-{stamp}.xlsx", sheet="work-orders", header=header, rows=rows)
+    raise NotFound(_("Unknown export format."))
 
 
 @authenticated_view

@@ -22,6 +22,7 @@ from ruralcast.regions.models import Region
 from ruralcast.reporting import selectors, services, spreadsheets
 from ruralcast.reporting.analytics import Table, aggregate
 from ruralcast.reporting.circulars import circular_content, circular_pdf, value_text
+from ruralcast.reporting.confirmations import accept_confirmation, advance_confirmation
 from ruralcast.reporting.forms import ApprovalStepForm, CircularForm, EntryForm, EntryUploadForm, PostForm
 from ruralcast.reporting.models import DataElement, DataSet, Indicator, Line, PeriodType
 from ruralcast.reporting.periods import current_period, period_check, period_range, period_type_of
@@ -205,6 +206,8 @@ def approval(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
             "periods": period_range(current_period(data_set.period_type), 12)[::-1],
             "can_act": rights.advance,
             "can_accept": rights.accept,
+            "advance_confirm": advance_confirmation(data_set=data_set, period=period, region=region, rows=rows),
+            "accept_confirm": accept_confirmation(data_set=data_set, period=period, province=region),
             "can_send_back": rights.send_back_below,
         },
     )

@@ -104,7 +104,11 @@ class TerminalQuery(Schema):
     region: str = Field("", max_length=12, description="12-digit code: only terminals below this region")
     kind: str = Field("", max_length=20, description=f"One of {_KINDS}")
     transport: str = Field("", max_length=20, description=f"One of {_TRANSPORTS}")
-    status: str = Field("", max_length=20, description="online, offline, fault, unprovisioned or revoked")
+    status: str = Field(
+        "",
+        max_length=20,
+        description="online, offline, fault, uncommissioned (never connected), unprovisioned or revoked",
+    )
 
     def filters(self) -> TerminalFilters:
         return {

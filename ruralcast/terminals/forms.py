@@ -84,7 +84,9 @@ class ImportForm(forms.Form):
 class CommandForm(forms.Form):
     # Firmware is sent from its approved release's page (firmware_views), under its own role.
     kind = forms.ChoiceField(
-        label=_("Command"), choices=[(k, label) for k, label in CommandKind.choices if k != CommandKind.FIRMWARE]
+        label=_("Command"),
+        choices=[(k, label) for k, label in CommandKind.choices if k != CommandKind.FIRMWARE],
+        widget=forms.Select(attrs={"data-confirm-choice": ""}),  # the confirmation names the chosen command
     )
     volume = forms.IntegerField(label=_("Volume (0–100)"), min_value=0, max_value=100, required=False)
     power_on = forms.ChoiceField(

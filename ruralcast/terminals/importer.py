@@ -20,6 +20,7 @@ one per row: a county's registry of 3,000 devices is one act of one person.
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -89,6 +90,19 @@ HEADER_ALIASES = {
     "维护人员": "maintainer",
 }
 REQUIRED = ("village_code",)
+# The template's header names both: "行政村代码 (village_code)" reads back as village_code.
+_BILINGUAL = re.compile(r"^.*?[(（]\s*([a-z_]+)\s*[)）]$")
+
+
+def column_of(heading: Any) -> str:
+    """The column a header cell names: an English name, a Chinese alias, or both as the template writes them."""
+    text = str(heading or "").strip()
+    if text in HEADER_ALIASES:
+        return HEADER_ALIASES[text]
+    both = _BILINGUAL.match(text)
+    if both and both.group(1) in COLUMNS:
+        return both.group(1)
+    return text.lower()
 
 
 def _choice_lookup(choices: type[TerminalKind] | type[Transport]) -> dict[str, str]:
@@ -159,7 +173,7 @@ def rows_read(*, filename: str, data: bytes) -> list[tuple[int, dict[str, Any]]]
         raise ValidationError(_("Use a .csv or .xlsx file."), fields={"file": [_("Unknown file type.")]})
     if not table:
         raise ValidationError(_("The file is empty."), fields={"file": [_("No rows.")]})
-    header = [HEADER_ALIASES.get(str(h or "").strip(), str(h or "").strip().lower()) for h in table[0]]
+    header = [column_of(h) for h in table[0]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ValidationError(

@@ -233,7 +233,11 @@ class CommandTarget(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["command", "terminal_code"], name="terminals_command_target_unique")
         ]
-        indexes = [models.Index(fields=["command", "state"], name="terminals_command_target_state")]
+        indexes = [
+            models.Index(fields=["command", "state"], name="terminals_command_target_state"),
+            # A terminal's command history (its page) reads its rows across every command.
+            models.Index(fields=["terminal_code"], name="terminals_command_target_term"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.command_id}:{self.terminal_code} {self.state}"

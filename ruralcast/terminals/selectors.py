@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
@@ -14,11 +14,37 @@ from ruralcast.core.errors import NotFound, PermissionDenied
 from ruralcast.regions.codes import NATIONAL_CODE, PREFIX_LENGTH, Level, pad, subtree_q
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_get
-from ruralcast.terminals.models import AckState, Command, CommandKind, CommandTarget, Terminal, TerminalState
+from ruralcast.terminals.models import (
+    AckState,
+    Command,
+    CommandKind,
+    CommandTarget,
+    EventKind,
+    Terminal,
+    TerminalEvent,
+    TerminalState,
+)
 
 
 def terminals_active() -> QuerySet[Terminal]:
     return Terminal.objects.filter(revoked_at__isnull=True)
+
+
+def commissioned_q(field: str = "") -> Q:
+    """Terminals that have connected at least once: *commissioned*. One imported (or provisioned)
+    that never reported is "not commissioned" (未调试): it is counted apart and left out of the online
+    rate, alert coverage and the silence rule, since nothing is wrong with a device not yet put up.
+    `field` is the path to the terminal from the queried model ("" for Terminal itself)."""
+    return Q(**{f"{field}state__last_seen_at__isnull": False})
+
+
+def commissioned_by(moment: datetime.datetime, *, code_field: str = "code") -> Exists:
+    """The same, at a past `moment`: the terminal had come online (its first `online` event)
+    before it. Reporting's figures and alert coverage use this one, so a past period is not
+    changed by a terminal commissioned later. `code_field`: the outer column holding its code."""
+    return Exists(
+        TerminalEvent.objects.filter(terminal_code=OuterRef(code_field), kind=EventKind.ONLINE, at__lt=moment)
+    )
 
 
 def terminals_in_regions(*, regions: list[Region]) -> QuerySet[Terminal]:
@@ -32,7 +58,7 @@ def terminals_in_regions(*, regions: list[Region]) -> QuerySet[Terminal]:
 
 
 # Filters of the console list and the API ("status").
-STATUS_FILTERS = ("online", "offline", "fault", "unprovisioned", "revoked")
+STATUS_FILTERS = ("online", "offline", "fault", "uncommissioned", "unprovisioned", "revoked")
 
 
 def terminal_list(
@@ -72,8 +98,10 @@ def terminal_list(
     terminals = terminals.filter(revoked_at__isnull=True)
     if status == "online":
         terminals = terminals.filter(state__online=True)
-    elif status == "offline":
-        terminals = terminals.filter(state__online=False)
+    elif status == "offline":  # commissioned and not online now; the never connected are apart
+        terminals = terminals.filter(commissioned_q(), state__online=False)
+    elif status == "uncommissioned":
+        terminals = terminals.exclude(commissioned_q())
     elif status == "fault":
         terminals = terminals.exclude(state__faults="")
     elif status == "unprovisioned":
@@ -107,16 +135,21 @@ class RegionRate:
     total: int = 0
     online: int = 0
     faults: int = 0
-    never: int = 0  # never reported since registration
+    never: int = 0  # never reported since registration: not commissioned (`commissioned_q`)
+
+    @property
+    def commissioned(self) -> int:
+        return self.total - self.never
 
     @property
     def offline(self) -> int:
-        return self.total - self.online
+        """Commissioned terminals not online now (the not commissioned are counted apart)."""
+        return self.commissioned - self.online
 
     @property
     def rate(self) -> float | None:
-        """Online share in percent (None without terminals)."""
-        return round(100 * self.online / self.total, 1) if self.total else None
+        """Online share of the commissioned terminals, in percent (None without any)."""
+        return round(100 * self.online / self.commissioned, 1) if self.commissioned else None
 
 
 def _child_length(region: Region) -> int:
@@ -309,3 +342,17 @@ def volume_unreflected(*, terminal: Terminal, state: TerminalState | None) -> Vo
         return None
     stale = state.last_seen_at is None or state.last_seen_at < done.answered_at
     return VolumeUnreflected(commanded=commanded, acknowledged_at=done.answered_at, reported=state.volume, stale=stale)
+
+
+def terminal_command_history(*, terminal: Terminal) -> QuerySet[CommandTarget]:
+    """The commands this terminal was sent (alone or with its region), newest first, with its answer."""
+    return (
+        CommandTarget.objects.filter(terminal_code=terminal.code)
+        .select_related("command", "command__created_by")
+        .order_by("-command__created_at", "-id")
+    )
+
+
+def terminal_status_history(*, terminal: Terminal) -> QuerySet[TerminalEvent]:
+    """Its status changes (online, offline, faults, firmware), newest first."""
+    return TerminalEvent.objects.filter(terminal_code=terminal.code).order_by("-at", "-id")

@@ -21,6 +21,7 @@ urlpatterns = [
     path("firmware/<str:sha256>.bin", firmware_views.firmware_file, name="firmware"),
     path("export.<str:fmt>", views.terminal_export, name="export"),
     path("import/", views.terminal_import, name="import"),
+    path("import/template.<str:fmt>", views.terminal_import_template, name="import_template"),
     path("new/", views.terminal_create, name="create"),
     path("provision.zip", views.terminals_provision_zip, name="provision_zip"),
     path("<str:code>/", views.terminal_detail, name="detail"),

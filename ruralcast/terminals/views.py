@@ -8,20 +8,25 @@ from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
+from ruralcast.core.confirmations import NAMES_SHOWN, confirmation
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.formviews import form_round_trip
 from ruralcast.core.paging import paginate
+from ruralcast.core.registries.terminal_history import terminal_history_sections
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
 from ruralcast.signing.selectors import trust_list_build
-from ruralcast.terminals import commands, importer, maps, provisioning, selectors, services
+from ruralcast.terminals import commands, import_template, importer, maps, provisioning, selectors, services
 from ruralcast.terminals.forms import CommandForm, ImportForm, TerminalForm
 from ruralcast.terminals.models import AckState, Command, Terminal, TerminalKind, Transport
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _filters(request: AuthenticatedHttpRequest, *, source: Any = None) -> dict[str, Any]:
@@ -69,7 +74,7 @@ def terminal_export(request: AuthenticatedHttpRequest, fmt: str) -> HttpResponse
     elif fmt == "xlsx":
         response = HttpResponse(
             importer.export_xlsx(listing),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content_type=XLSX,
         )
     else:
         raise NotFound(_("Unknown export format."))
@@ -99,11 +104,35 @@ def terminal_import(request: AuthenticatedHttpRequest) -> HttpResponseBase:
             )
         # Refused rows and nothing written: the file needs fixing (the report says where).
         status = 400 if report.invalid and not report.written else 200
-        return render(request, "terminals/import.html", {"form": form, "report": report}, status=status)
+        return render(
+            request,
+            "terminals/import.html",
+            {"form": form, "report": report, "columns": import_template.import_columns()},
+            status=status,
+        )
 
     return form_round_trip(
-        request, form, save, template="terminals/import.html", context={"report": None}, error_field="file"
+        request,
+        form,
+        save,
+        template="terminals/import.html",
+        context={"report": None, "columns": import_template.import_columns()},
+        error_field="file",
     )
+
+
+@authenticated_view
+def terminal_import_template(request: AuthenticatedHttpRequest, fmt: str) -> HttpResponse:
+    """The blank import file: the accepted columns named in Chinese and English."""
+    access_require_somewhere(user=request.user, action=Action.TERMINAL_CONTROL)
+    if fmt == "csv":
+        response = HttpResponse(import_template.template_csv(), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(import_template.template_xlsx(), content_type=XLSX)
+    else:
+        raise NotFound(_("Unknown export format."))
+    response["Content-Disposition"] = f'attachment; filename="terminals-import-template.{fmt}"'
+    return response
 
 
 @authenticated_view
@@ -164,8 +193,20 @@ def terminal_detail(request: AuthenticatedHttpRequest, code: str) -> HttpRespons
         "state": state,
         "unreflected": selectors.volume_unreflected(terminal=terminal, state=state),
         "can_manage": access_check(user=request.user, action=Action.TERMINAL_CONTROL, region=terminal.village),
+        "history": _history(request, terminal),
     }
     return render(request, "terminals/detail.html", context)
+
+
+def _history(request: AuthenticatedHttpRequest, terminal: Terminal) -> list[dict[str, Any]]:
+    """Each registered history section (core.registries.terminal_history), paginated on its own."""
+    return [
+        {
+            "section": section,
+            **paginate(request, section.rows(terminal=terminal), per_page=10, param=f"{section.key}_page"),
+        }
+        for section in terminal_history_sections()
+    ]
 
 
 @authenticated_view
@@ -278,15 +319,42 @@ def fleet_map(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _command_targets(request: AuthenticatedHttpRequest) -> dict[str, Any]:
-    """The targets named in the query: ?terminal=CODE, or ?region=CODE (every terminal below)."""
+    """The targets named in the query: ?terminal=CODE, or ?region=CODE (every terminal below),
+    with the confirmation the form asks before sending (how many, which: core/confirmations.py)."""
     if request.GET.get("terminal"):
         terminal = selectors.access_terminal(
             user=request.user, code=request.GET["terminal"], action=Action.TERMINAL_CONTROL
         )
-        return {"terminals": [terminal], "label": f"{terminal.name} ({terminal.code})"}
+        return {
+            "terminals": [terminal],
+            "label": f"{terminal.name} ({terminal.code})",
+            "confirmation": confirmation(
+                what=_("“{choice}” will be sent to the terminal %(name)s") % {"name": terminal.name or terminal.code},
+                names=[],
+                total=0,
+            ),
+        }
     region = selectors.fleet_region(user=request.user, code=request.GET.get("region", ""))
     access_require(user=request.user, action=Action.TERMINAL_CONTROL, region=region)
-    return {"regions": [region], "label": _("every terminal of %(region)s") % {"region": region.name}}
+    reached = selectors.terminals_in_regions(regions=[region]).order_by("code")
+    total = reached.count()
+    return {
+        "regions": [region],
+        "label": _("every terminal of %(region)s") % {"region": region.name},
+        "confirmation": confirmation(
+            what=ngettext(
+                "“{choice}” will be sent to %(n)d terminal of %(region)s",
+                "“{choice}” will be sent to %(n)d terminals of %(region)s",
+                total,
+            )
+            % {"n": total, "region": region.name},
+            names=(t.name or t.code for t in reached[:NAMES_SHOWN]),
+            total=total,
+            blocked=_("No active terminal in %(region)s: nothing would receive the command.") % {"region": region.name}
+            if not total
+            else "",
+        ),
+    }
 
 
 @authenticated_view

@@ -20,8 +20,11 @@ its rooms.
 from ruralcast.broadcasting.services.library import (
     MAX_TAGS,
     content_usable_by,
+    item_users,
     programme_item_create_from_text,
     programme_item_create_from_upload,
+    programme_item_delete,
+    programme_item_update,
     tags_clean,
 )
 from ruralcast.broadcasting.services.playlists import (
@@ -66,6 +69,7 @@ __all__ = [
     "REFRESH_VERB",
     "SlotFields",
     "content_usable_by",
+    "item_users",
     "playlist_create",
     "playlist_delete",
     "playlist_item_add",
@@ -76,6 +80,8 @@ __all__ = [
     "programme_change_publish",
     "programme_item_create_from_text",
     "programme_item_create_from_upload",
+    "programme_item_delete",
+    "programme_item_update",
     "require_schedule_manage",
     "schedule_create",
     "schedule_delete",

@@ -1,12 +1,15 @@
 """The programme library: items spoken by the speech app or uploaded as recordings.
 
-`programme.edit` on the owner region adds items to that region's library. Content (an item, a
+`programme.edit` on the owner region adds items to that region's library, renames them or changes
+their tags (the recording itself never changes: a new recording is a new item), and deletes those
+nothing plays: an item that a schedule's slot or a playlist uses is refused, naming them. Content (an item, a
 playlist) may be used by something owned by its own region, a region above or one below it, never
 a neighbour's (`content_usable_by`); the tags rule (`tags_clean`) is shared with playlists.
 """
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import access_check, access_require
@@ -14,9 +17,10 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.broadcasting.audio import StoredAudio, audio_from_text, audio_from_upload
-from ruralcast.broadcasting.models import ProgrammeItem, Source
+from ruralcast.broadcasting.models import Playlist, ProgrammeItem, Schedule, Source
 from ruralcast.broadcasting.programme import covering_codes
-from ruralcast.core.errors import ValidationError
+from ruralcast.broadcasting.services.publishing import programme_change_publish
+from ruralcast.core.errors import Conflict, ValidationError
 from ruralcast.regions.models import Region
 
 MAX_TAGS = 10
@@ -111,3 +115,62 @@ def content_usable_by(*, actor: User, owner: Region, region: Region) -> bool:
     one above or one below it (never a neighbour's), and the actor may see it."""
     related = region.code in covering_codes(owner) or owner.contains(region)
     return related and access_check(user=actor, action=Action.PROGRAMME_VIEW, region=region)
+
+
+def item_users(*, item: ProgrammeItem) -> tuple[list[Schedule], list[Playlist]]:
+    """The schedules whose slots play `item` (directly or in a playlist), and the playlists holding it."""
+    schedules = list(
+        Schedule.objects.filter(Q(slots__item=item) | Q(slots__playlist__entries__item=item))
+        .select_related("target_region")
+        .distinct()
+        .order_by("id")
+    )
+    playlists = list(Playlist.objects.filter(entries__item=item).distinct().order_by("id"))
+    return schedules, playlists
+
+
+def programme_item_update(*, actor: User, item: ProgrammeItem, title: str, tags: list[str] | str = "") -> ProgrammeItem:
+    """Rename an item or change its tags. The title is in the programme documents terminals keep, so
+    the villages whose schedules play it get their documents again (only if they changed)."""
+    access_require(user=actor, action=Action.PROGRAMME_EDIT, region=item.owner_region)
+    title, tag_list = _clean_title(title), tags_clean(tags=tags)
+    before = {"title": item.title, "tags": item.tag_list}
+
+    def write() -> None:
+        item.title, item.tags = title, ",".join(tag_list)
+        item.save(update_fields=["title", "tags"])
+
+    with transaction.atomic():
+        schedules, _playlists = item_users(item=item)
+        if schedules:
+            areas = list({s.target_region_id: s.target_region for s in schedules}.values())
+            programme_change_publish(schedule=None, verb="programme.update", areas=areas, mutate=write)
+        else:
+            write()
+        audit_record(
+            actor=actor, verb="programme.update", obj=item, region_code=item.owner_region_id,
+            before=before, after={"title": title, "tags": tag_list},
+        )  # fmt: skip
+    return item
+
+
+def programme_item_delete(*, actor: User, item: ProgrammeItem) -> None:
+    """Delete an item nothing plays. One that a schedule's slot or a playlist uses is refused (409),
+    naming them: change those first. The audio file stays (files are shared by content)."""
+    access_require(user=actor, action=Action.PROGRAMME_EDIT, region=item.owner_region)
+    with transaction.atomic():
+        schedules, playlists = item_users(item=item)
+        if schedules or playlists:
+            names = [_("schedule “%(name)s”") % {"name": s.name} for s in schedules]
+            names += [_("playlist “%(name)s”") % {"name": p.name} for p in playlists]
+            raise Conflict(
+                _("%(users)s use this item: remove it from them first.") % {"users": "、".join(names)},
+                fields={"item": [_("In use.")]},
+            )
+        pk, label, region = item.pk, item.title, item.owner_region_id
+        before = {"title": item.title, "tags": item.tag_list, "sha256": item.audio_sha256, "source": item.source}
+        item.delete()
+        audit_record(
+            actor=actor, verb="programme.delete", object_type="broadcasting.programmeitem", object_id=str(pk),
+            object_label=label, region_code=region, before=before,
+        )  # fmt: skip

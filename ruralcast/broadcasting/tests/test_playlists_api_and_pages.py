@@ -204,3 +204,41 @@ def test_console_hides_playlists_of_other_regions_and_their_controls(
     assert village.get(f"/broadcasting/playlists/{playlist.pk}/").status_code == 404
     assert "镇" not in village.get("/broadcasting/playlists/").content.decode().split("data-playlists")[1]
     assert len(Playlist.objects.get().ordered_items()) == 1
+
+
+def test_a_library_item_is_renamed_and_deleted_unless_a_schedule_or_playlist_uses_it(
+    county_station_operator: User, village_broadcaster: User, guzhou: Region, make_item, make_schedule
+) -> None:
+    used, free = make_item(guzhou, 30, "早安歌"), make_item(guzhou, 10, "天气")
+    playlist_items_set(
+        actor=county_station_operator,
+        playlist=playlist_create(actor=county_station_operator, owner_region=guzhou, name="午间"),
+        items=[used],
+    )
+    make_schedule(county_station_operator, guzhou, [("07:00", used)], name="古州镇日常")
+    api = _client(county_station_operator)
+
+    renamed = api.put(f"{API}/items/{used.pk}", {"title": "早安", "tags": ["音乐"]}, content_type="application/json")
+    assert renamed.status_code == 200 and renamed.json()["title"] == "早安" and renamed.json()["tags"] == ["音乐"]
+    blank = api.put(f"{API}/items/{used.pk}", {"title": " "}, content_type="application/json")
+    assert blank.status_code == 400 and "title" in blank.json()["error"]["fields"]
+    refused = api.delete(f"{API}/items/{used.pk}")
+    assert refused.status_code == 409
+    message = refused.json()["error"]["message"]
+    assert "古州镇日常" in message and "午间" in message
+    assert _client(village_broadcaster).delete(f"{API}/items/{free.pk}").status_code == 404  # out of reach
+
+    client = Client()
+    client.force_login(county_station_operator)
+    library = client.get("/broadcasting/library/").content.decode()
+    assert f"/broadcasting/library/{used.pk}/edit/" in library
+    page = client.get(f"/broadcasting/library/{used.pk}/edit/").content.decode()
+    assert "古州镇日常" in page and "午间" in page and "disabled" in page
+    kept = client.post(f"/broadcasting/library/{used.pk}/edit/", {"title": "", "tags": "x"})
+    assert kept.status_code == 400 and 'value="x"' in kept.content.decode()  # input kept
+    shown = client.post(f"/broadcasting/library/{used.pk}/delete/")
+    assert shown.status_code == 409 and "古州镇日常" in shown.content.decode()
+    assert client.post(f"/broadcasting/library/{used.pk}/edit/", {"title": "晨曲", "tags": ""}).status_code == 302
+    assert client.post(f"/broadcasting/library/{free.pk}/delete/").status_code == 302
+    assert not type(free).objects.filter(pk=free.pk).exists()
+    assert type(used).objects.get(pk=used.pk).title == "晨曲"

@@ -1,6 +1,7 @@
 """Faults open work orders, recovery closes them; assignment, SLA, escalation, notes, figures."""
 
 import datetime
+import io
 import json
 from datetime import timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from ruralcast.maintenance.services import work_order_note_add, work_order_resol
 from ruralcast.messaging.ingest import ingest_batch
 from ruralcast.messaging.topics import uplink_topic
 from ruralcast.regions.models import Region
-from ruralcast.terminals.models import Terminal, TerminalState
+from ruralcast.terminals.models import Terminal, TerminalEvent, TerminalState
 from ruralcast.terminals.services import terminal_register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -95,6 +96,8 @@ def test_a_silent_terminal_during_an_alert_opens_an_order(
 ) -> None:
     silent = terminal_register(actor=None, village=dashizi).terminal.code
     answering = terminal_register(actor=None, village=liziyuan).terminal.code
+    imported = terminal_register(actor=None, village=dashizi).terminal.code  # never connected
+    ingest_batch([report(silent), report(answering)])
     now = timezone.now()
     Terminal.objects.update(created_at=now - timedelta(hours=1))  # installed before the alert
     alert = alert_create(
@@ -111,6 +114,7 @@ def test_a_silent_terminal_during_an_alert_opens_an_order(
     assert orders(silent) == [(FaultKind.SILENT, OrderState.OPEN, "")]
     assert WorkOrder.objects.get(terminal__code=silent).detail == alert.ebm_id
     assert orders(answering) == []
+    assert orders(imported) == [], "a terminal that never connected is not commissioned: no silence order"
     Receipt.objects.create(alert=alert, terminal_code=silent, event="received")
     work_orders_sync()
     assert orders(silent)[0][1:] == (OrderState.RESOLVED, "recovered")
@@ -180,6 +184,24 @@ def test_figures_for_the_reporting_module(dashizi: Region, liziyuan: Region, ron
     assert availability is not None and 0 < availability <= 100
     assert figures.terminals(region_code="522633000000", start=period["start"], end=period["end"]) == 0
     assert figures.availability(region_code="522633000000", start=period["start"], end=period["end"]) is None
+
+
+def test_availability_counts_a_terminal_from_its_first_time_online_and_leaves_out_one_never_connected(
+    dashizi: Region, rongjiang: Region
+) -> None:
+    up = terminal_register(actor=None, village=dashizi).terminal.code
+    terminal_register(actor=None, village=dashizi)  # imported, never connected: not commissioned
+    ingest_batch([report(up)])
+    now = timezone.now()
+    Terminal.objects.update(created_at=now - timedelta(hours=3))  # both registered 3 hours ago
+    TerminalEvent.objects.filter(terminal_code=up).update(at=now - timedelta(hours=2))  # put up 2 hours ago
+    today = timezone.localdate()
+    period: dict[str, Any] = {
+        "region_code": rongjiang.code,
+        "start": today - datetime.timedelta(days=1),
+        "end": today + datetime.timedelta(days=1),
+    }
+    assert figures.availability(**period) == 100.0  # online ever since it was commissioned
 
 
 def test_the_pages_list_show_and_count(
@@ -259,3 +281,60 @@ def test_a_work_order_of_another_county_is_not_found_in_the_console_or_the_api(
     assert en_client.post(f"/maintenance/{order.pk}/", {"action": "take"}).status_code == 404
     assert en_client.get(f"/api/v1/maintenance/orders/{order.pk}").status_code == 404
     assert WorkOrder.objects.get(pk=order.pk).assignee == order.assignee
+
+
+def test_a_hand_resolved_fault_stays_closed_until_the_next_report_shows_it_again(
+    dashizi: Region, county_maintainer: User
+) -> None:
+    code = terminal_register(actor=None, village=dashizi).terminal.code
+    ingest_batch([report(code, speaker="fault")])
+    work_orders_sync()
+    order = WorkOrder.objects.get(terminal__code=code)
+    work_order_resolve(actor=county_maintainer, order=order, resolution="更换喇叭")
+    # The stored state still says "speaker" (the last report): the next rounds do not reopen it.
+    assert TerminalState.objects.get(terminal_id=code).faults == "speaker"
+    assert work_orders_sync().opened == 0 and work_orders_sync().opened == 0
+    # The terminal reports again and the fault is still there: a new order.
+    ingest_batch([report(code, speaker="fault")])
+    assert work_orders_sync().opened == 1
+    assert orders(code) == [
+        (FaultKind.SPEAKER, OrderState.RESOLVED, "更换喇叭"),
+        (FaultKind.SPEAKER, OrderState.OPEN, ""),
+    ]
+
+
+def test_a_hand_resolved_offline_order_reopens_only_when_the_terminal_drops_again(
+    dashizi: Region, county_maintainer: User
+) -> None:
+    code = terminal_register(actor=None, village=dashizi).terminal.code
+    ingest_batch([report(code), will(code)])
+    work_orders_sync(now=timezone.now() + timedelta(minutes=31))
+    order = WorkOrder.objects.get(terminal__code=code, fault=FaultKind.OFFLINE)
+    work_order_resolve(actor=county_maintainer, order=order, resolution="已通知村委")
+    assert work_orders_sync(now=timezone.now() + timedelta(minutes=32)).opened == 0
+    ingest_batch([report(code)])
+    ingest_batch([will(code)])
+    assert work_orders_sync(now=timezone.now() + timedelta(minutes=31)).opened == 1
+
+
+def test_the_work_order_list_exports_as_csv_and_xlsx_with_its_filters(
+    en_client: Any, dashizi: Region, county_maintainer: User
+) -> None:
+    from openpyxl import load_workbook
+
+    code = terminal_register(actor=None, village=dashizi).terminal.code
+    ingest_batch([report(code, speaker="fault", amplifier="fault")])
+    work_orders_sync()
+    order = WorkOrder.objects.get(terminal__code=code, fault=FaultKind.AMPLIFIER)
+    work_order_resolve(actor=county_maintainer, order=order, resolution='=HYPERLINK("http://x")')
+    en_client.force_login(county_maintainer)
+    assert "/maintenance/export.xlsx?" in en_client.get("/maintenance/").content.decode()
+    text = en_client.get("/maintenance/export.csv", {"state": "all"}).content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Number,Fault,Detail,Resource code")
+    assert "Speaker fault" in text and "'=HYPERLINK" in text  # neutralised, never a formula
+    only_open = en_client.get("/maintenance/export.csv").content.decode("utf-8-sig")
+    assert "Speaker fault" in only_open and "Amplifier fault" not in only_open
+    book = load_workbook(io.BytesIO(en_client.get("/maintenance/export.xlsx", {"state": "all"}).content))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 3 and rows[1][3] == code
+    assert en_client.get("/maintenance/export.pdf").status_code == 404

@@ -398,3 +398,20 @@ def test_an_english_reader_sees_data_sets_elements_and_units_in_english_and_a_ch
     assert "消费扶贫月报" not in english and "元/公斤" not in english
     index = operator_client.get("/reporting/").content.decode()
     assert "Terminal online rate" in index and "终端在线率" not in index
+
+
+def test_approval_buttons_say_what_they_do_and_a_step_that_would_fail_is_disabled_with_the_reason(
+    operator_client, consumption_set, rongjiang, make_user
+):  # type: ignore[no-untyped-def]
+    url = f"/reporting/approval/{consumption_set.code}/?region={rongjiang.code}&period={PERIOD}"
+    page = operator_client.get(url).content.decode()
+    assert "data-confirmation" in page and "榕江县" in page and "古州镇" in page  # the regions whose entry locks
+    assert 'data-confirm="榕江县' in page and " disabled" not in page.split("data-approval-advance")[1][:3000]
+    city_code = "522600000000"
+    city = Client()
+    city.force_login(make_user(role=Role.BUREAU_ADMIN, region=region_get(code=city_code)))
+    city_page = city.get(
+        f"/reporting/approval/{consumption_set.code}/?region={city_code}&period={PERIOD}"
+    ).content.decode()
+    advance = city_page.split("data-approval-advance")[1]
+    assert "disabled" in advance and "data-confirmation-blocked" in advance and "榕江县" in advance

@@ -2,6 +2,7 @@
 the aggregation like any other element, never typed in."""
 
 import datetime
+import json
 from datetime import timedelta
 
 import pytest
@@ -18,17 +19,39 @@ from ruralcast.core.registries.figures import (
     register_figure_source,
     unregister_figure_source,
 )
+from ruralcast.messaging.ingest import ingest_batch
+from ruralcast.messaging.topics import uplink_topic
 from ruralcast.reporting.analytics import aggregate
 from ruralcast.reporting.models import Aggregation, DataElement, Indicator, ValueType
 from ruralcast.reporting.periods import period_of
 from ruralcast.reporting.services import values_save
 from ruralcast.reporting.sources import figure_value
+from ruralcast.terminals.models import Terminal
 from ruralcast.terminals.services import terminal_register
+
+
+def connect(*terminals, at=None):  # type: ignore[no-untyped-def]
+    """Each terminal's first status report, through the ingest path: it is commissioned from then on."""
+    at = at or timezone.now() - timedelta(minutes=5)
+    ingest_batch(
+        [
+            (
+                uplink_topic(t.code, "status"),
+                json.dumps({"terminal": t.code, "online": True, "at": at.isoformat()}).encode(),
+                at,
+            )
+            for t in terminals
+        ]
+    )
 
 
 @pytest.fixture
 def terminals(dashizi, liziyuan):  # type: ignore[no-untyped-def]
-    return [terminal_register(actor=None, village=v).terminal for v in (dashizi, dashizi, liziyuan)]
+    """Three commissioned terminals (they have reported) and, in 大十字, one imported that never connected."""
+    installed = [terminal_register(actor=None, village=v).terminal for v in (dashizi, dashizi, liziyuan)]
+    connect(*installed)
+    terminal_register(actor=None, village=dashizi)  # never connected: not commissioned
+    return installed
 
 
 def _this_month() -> tuple[str, datetime.date, datetime.date]:
@@ -47,6 +70,7 @@ def test_every_operational_app_publishes_its_figures_through_the_one_registry():
     owners = {code: source.fn.__module__ for code, source in figure_sources().items()}
     assert owners == {
         "terminals.installed": "ruralcast.terminals.figures",
+        "terminals.not_commissioned": "ruralcast.terminals.figures",
         "alerts.issued": "ruralcast.alerts.figures",
         "alerts.received": "ruralcast.alerts.figures",
         "alerts.coverage": "ruralcast.alerts.figures",
@@ -71,6 +95,16 @@ def test_terminals_installed_counts_the_subtree_at_the_end_of_the_range(terminal
     assert figure_value(code="terminals.installed", region_code=congjiang.code, start=start, end=end) == 0
     before = start - timedelta(days=31)
     assert figure_value(code="terminals.installed", region_code=guzhou.code, start=before, end=start) == 0
+
+
+def test_a_terminal_that_never_connected_is_counted_apart_as_not_commissioned(terminals, guzhou, dashizi):  # type: ignore[no-untyped-def]
+    _period, start, end = _this_month()
+    assert figure_value(code="terminals.not_commissioned", region_code=guzhou.code, start=start, end=end) == 1
+    assert figure_value(code="terminals.not_commissioned", region_code=dashizi.code, start=start, end=end) == 1
+    later = timezone.now() - timedelta(minutes=1)
+    connect(*Terminal.objects.filter(state__last_seen_at__isnull=True), at=later)  # put up at last
+    assert figure_value(code="terminals.not_commissioned", region_code=guzhou.code, start=start, end=end) == 0
+    assert figure_value(code="terminals.installed", region_code=guzhou.code, start=start, end=end) == 4
 
 
 def test_alerts_issued_received_and_coverage(

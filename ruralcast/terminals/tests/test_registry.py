@@ -2,15 +2,19 @@
 
 import csv
 import io
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from ruralcast.accounts.models import User
 from ruralcast.audit.models import AuditEvent
 from ruralcast.core.errors import PermissionDenied, ValidationError
+from ruralcast.messaging.ingest import ingest_batch
+from ruralcast.messaging.topics import uplink_topic
 from ruralcast.regions.models import Region
 from ruralcast.terminals.importer import COLUMNS, export_csv, export_xlsx, terminals_import
 from ruralcast.terminals.models import Terminal, TerminalState, Transport
@@ -126,8 +130,24 @@ def test_the_list_is_scoped_searchable_and_filterable(
     assert list(terminal_list(user=township_viewer, query="IPS")) == [here]
     assert list(terminal_list(user=township_viewer, query=here.code[:14])) == [here]
     assert list(terminal_list(user=township_viewer, status="online")) == []
+    # Registered and never connected: not commissioned, listed apart from the offline ones (issue 16, item 3).
+    assert here in terminal_list(user=township_viewer, status="uncommissioned")
+    assert here not in terminal_list(user=township_viewer, status="offline")
+    _connected_then_dropped(here.code)
     assert here in terminal_list(user=township_viewer, status="offline")
+    assert here not in terminal_list(user=township_viewer, status="uncommissioned")
     assert access_terminal(user=township_viewer, code=here.code) == here
+
+
+def _connected_then_dropped(code: str) -> None:
+    """The terminal came online once (it is commissioned) and its connection then dropped: offline."""
+    now = timezone.now()
+    ingest_batch(
+        [
+            (uplink_topic(code, "status"), json.dumps({"terminal": code, "online": True}).encode(), now),
+            (uplink_topic(code, "status"), b'{"online":false}', now),
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------- import

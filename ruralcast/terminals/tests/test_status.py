@@ -115,11 +115,13 @@ def test_online_rates_at_every_level(
     codes = _fleet(dashizi, liziyuan, zhongcheng_village)
     ingest_batch([report(codes[0]), report(codes[2], speaker="fault"), report(codes[3]), will(codes[3])])
     total, children = online_rates(region=rongjiang)
-    assert (total.total, total.online, total.faults, total.never, total.rate) == (4, 2, 1, 1, 50.0)
+    # codes[1] never connected: not commissioned, counted apart and out of the rate and the offline count
+    assert (total.total, total.online, total.faults, total.never, total.rate) == (4, 2, 1, 1, 66.7)
+    assert total.offline == 1
     assert [(c.name, c.total, c.online) for c in children] == [("古州镇", 3, 2), ("忠诚镇", 1, 0)]
     _township, villages = online_rates(region=guzhou)
     assert [(c.code, c.total, c.online, c.rate) for c in villages] == [
-        (dashizi.code, 2, 1, 50.0),
+        (dashizi.code, 2, 1, 100.0),
         (liziyuan.code, 1, 1, 100.0),
     ]
     province, cities = online_rates(region=guizhou)
@@ -150,12 +152,22 @@ def test_the_fleet_page_shows_rates_and_drills_down(
     zhongcheng_village: Region,
 ) -> None:
     codes = _fleet(dashizi, liziyuan, zhongcheng_village)
-    ingest_batch([report(codes[0])])
+    # In 大十字 one terminal is online and one came online once and dropped (commissioned, offline):
+    # 50 %. The one in 李子园 was imported and never connected: not commissioned, shown apart.
+    ingest_batch([report(codes[0]), report(codes[1]), will(codes[1])])
     en_client.force_login(county_maintainer)
     page = en_client.get("/terminals/")
     assert page.status_code == 200 and "榕江县" in page.content.decode() and "古州镇" in page.content.decode()
     rates = en_client.get("/terminals/fleet/rates/", {"region": "522632100000"}).content.decode()
     assert dashizi.name in rates and "50.0%" in rates
+    assert 'data-count="offline">1<' in rates and 'data-count="never">1<' in rates
+    assert "1 terminal has never connected (not commissioned)" in rates and "Not commissioned" in rates
+    liziyuan_row = rates.split(liziyuan.name)[1].split("</tr>")[0]
+    assert 'class="rate">—' in liziyuan_row and liziyuan_row.endswith("<td>1</td>")  # no rate, 1 apart
+    listed = en_client.get("/terminals/all/", {"region": "522632100000", "status": "uncommissioned"}).content.decode()
+    assert codes[2] in listed and codes[0] not in listed and codes[1] not in listed
+    offline = en_client.get("/terminals/all/", {"region": "522632100000", "status": "offline"}).content.decode()
+    assert codes[1] in offline and codes[2] not in offline
     assert "<svg" in en_client.get("/terminals/fleet/map/", {"region": "522632000000"}).content.decode()
     en_client.force_login(township_viewer)
     assert en_client.get("/terminals/", {"region": "522632000000"}).status_code == 403  # above the viewer's township

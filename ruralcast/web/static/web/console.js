@@ -77,10 +77,31 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-command-form]").forEach(showCommandFields);
   });
-  // Forms marked data-confirm ask before submitting (revoking, deactivating, replacing).
+  // A confirmation sentence on the page names the option chosen (the command), as the dialog does.
+  function showChoice(form) {
+    var choice = form.querySelector("select[data-confirm-choice]");
+    var what = form.querySelector("[data-confirmation-what]");
+    if (!choice || !what || choice.selectedIndex < 0) return;
+    what.textContent = what.dataset.confirmationWhat.replace("{choice}", choice.options[choice.selectedIndex].text);
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-confirm-choice]")) showChoice(event.target.form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select[data-confirm-choice]").forEach(function (select) { showChoice(select.form); });
+  });
+  // Forms marked data-confirm ask before submitting (revoking, deactivating, replacing, commands to
+  // many terminals: core/confirmations.py). "{choice}" names the option chosen in the form's
+  // select[data-confirm-choice] (the command actually chosen).
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    if (!form.dataset.confirm) return;
+    var question = form.dataset.confirm;
+    var choice = form.querySelector("select[data-confirm-choice]");
+    if (choice && choice.selectedIndex >= 0) {
+      question = question.replace("{choice}", choice.options[choice.selectedIndex].text);
+    }
+    if (!window.confirm(question)) {
       event.preventDefault();
     }
   });
