@@ -513,9 +513,9 @@ class Client:
                 fut.set_exception(err)
         if not self.resend_unacked:
             inflight, self._inflight = self._inflight, {}
-            for _, fut in inflight.values():
-                if not fut.done():
-                    fut.set_exception(err)
+            for _, pending in inflight.values():
+                if not pending.done():
+                    pending.set_exception(err)
         if was_connected and not self._closing:
             log.info("%s: connection lost (%s)", self.client_id, exc or "closed by broker")
 
