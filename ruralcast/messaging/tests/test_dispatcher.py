@@ -302,11 +302,18 @@ def run_until_published(link: MqttLink, message: OutboxMessage, *, seconds: floa
     assert message.state == OutboxState.PUBLISHED, message.last_error
 
 
-def later(seconds: float, action: Callable[[], None]) -> threading.Timer:
-    timer = threading.Timer(seconds, action)
-    timer.daemon = True
-    timer.start()
-    return timer
+def once(condition: Callable[[], object], *, then: float, action: Callable[[], None]) -> threading.Thread:
+    """Run `action` `then` seconds after `condition` first holds (a disturbance timed on what the
+    proxy saw, not on the clock, so a loaded machine does not move it)."""
+
+    def run() -> None:
+        if wait_for(condition, 10.0):
+            time.sleep(then)
+            action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def topics_of(sent: list[Sent]) -> list[str]:
@@ -317,9 +324,9 @@ def test_a_broker_slow_to_puback_gets_each_publication_once_per_connection(
     alerts: AlertHandler, signing_key: Any, mqtt_proxy: MqttProxy, proxied: MqttLink, listen: Callable[..., Any]
 ) -> None:
     _platform, everything = listen(["rc/v1/down/#"])
-    mqtt_proxy.hold = lambda sent: True  # no PUBACK for 2 s: seven attempts time out meanwhile
+    mqtt_proxy.hold = lambda sent: True  # no PUBACK for 2 s: several 0.3 s attempts time out meanwhile
     message = enqueue()
-    released = later(2.0, mqtt_proxy.release)
+    released = once(lambda: len(mqtt_proxy.sent) >= 3, then=2.0, action=mqtt_proxy.release)
     run_until_published(proxied, message)
     released.join()
 
@@ -338,7 +345,7 @@ def test_a_connection_lost_before_the_puback_is_republished_once_with_dup_after_
     _platform, everything = listen(["rc/v1/down/#"])
     mqtt_proxy.hold = lambda sent: sent.connection == 1  # the broker got them; its PUBACKs never arrive
     message = enqueue()
-    cut = later(1.0, mqtt_proxy.cut)
+    cut = once(lambda: len(mqtt_proxy.on(1)) >= 3, then=1.0, action=mqtt_proxy.cut)
     run_until_published(proxied, message)
     cut.join()
 
@@ -364,7 +371,11 @@ def test_after_a_reconnect_the_retained_state_goes_back_before_a_clearing_that_w
     assert dispatch_pending_once(publisher=link).published == 1  # the alert, retained
     clear = enqueue(kind="test.clear")
     mqtt_proxy.hold = lambda sent: sent.connection == 1 and not sent.payload  # the clearing's PUBACKs
-    cut = later(1.0, mqtt_proxy.cut)
+
+    def clearing_sent() -> bool:
+        return len([s for s in mqtt_proxy.on(1) if not s.payload]) >= 3
+
+    cut = once(clearing_sent, then=1.0, action=mqtt_proxy.cut)
     run_until_published(proxied, clear)
     cut.join()
 
