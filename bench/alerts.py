@@ -241,6 +241,10 @@ def _run(args: argparse.Namespace, workdir: Path, mqtt_port: int) -> dict[str, A
             latencies = [
                 (stored - t0).total_seconds() for stored in started_receipts.values_list("stored_at", flat=True)
             ]
+            finished = [
+                (stored - t0).total_seconds()
+                for stored in all_receipts.filter(event="finished").values_list("stored_at", flat=True)
+            ]
             device = [
                 (at - t0).total_seconds()
                 for at in started_receipts.exclude(device_at=None).values_list("device_at", flat=True)
@@ -288,6 +292,8 @@ def _run(args: argparse.Namespace, workdir: Path, mqtt_port: int) -> dict[str, A
                     "started_stored_p99_s": p99,
                     "started_stored_max_s": round(max(latencies), 4),
                     "started_on_device_p99_s": percentile(device, 0.99) if device else None,
+                    "finished_stored_p50_s": percentile(finished, 0.5) if finished else None,
+                    "finished_stored_p99_s": percentile(finished, 0.99) if finished else None,
                     "ingest_done_s": round((last_stored - t0).total_seconds(), 4),
                     "dispatch_s": dispatch_steps,
                     "bare_fanout_s": round(bare_median, 4),
@@ -302,6 +308,11 @@ def _run(args: argparse.Namespace, workdir: Path, mqtt_port: int) -> dict[str, A
                     "bare_cpu_s": bare_cpu,
                     "bare_roundtrip_cpu_s": roundtrip_cpu,
                     "simulator_fanout_spread_s": _spread(summary),
+                    # Copies of the alert the terminals received (one each without amplification)
+                    # and how many attempts the dispatcher needed to see every PUBACK.
+                    "deliveries": summary.get("alerts_received"),
+                    "duplicates": summary.get("duplicates"),
+                    "dispatch_attempts": outbox.attempts,
                     "verifies": summary.get("verify_count"),
                     "verify_us": summary.get("verify_us"),
                 }
@@ -312,9 +323,10 @@ def _run(args: argparse.Namespace, workdir: Path, mqtt_port: int) -> dict[str, A
     tls_vs_plain = {
         str(count): {
             key: round(tls[key] / plain[key], 2) if plain[key] else None
-            for key in ("started_stored_p50_s", "started_stored_p99_s", "ingest_done_s")
+            for key in ("started_stored_p50_s", "started_stored_p99_s", "finished_stored_p99_s", "ingest_done_s")
         }
         | {"broker_cpu_s": [plain["critical_cpu_s"].get("broker"), tls["critical_cpu_s"].get("broker")]}
+        | {"deliveries": [plain["deliveries"], tls["deliveries"]]}
         for (count, transport), tls in by_transport.items()
         if transport == "tls" and (plain := by_transport.get((count, "plain")))
     }

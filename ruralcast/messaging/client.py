@@ -3,18 +3,27 @@
 It reuses the terminals' lean asyncio client (`ruralcast_terminal.mqtt`, the same code the village
 devices run), on an event loop in a background thread, so the ORM stays on the calling thread (the
 dispatcher's and the ingest worker's main loops, and the tests, which hold the test transaction).
-The lean client reconnects by itself with jittered back-off and re-sends unacknowledged QoS 1
-publishes after a reconnect.
+The lean client reconnects by itself with jittered back-off.
+
+Publishing follows MQTT's rule for QoS 1 (3.1.1 §4.4): a message is sent once per connection and
+only sent again, DUP set, on a new connection. A broker slow to acknowledge (mosquitto fanning a
+62 KB alert out to 10,000 terminals on one thread takes longer than any fixed timeout) is waited
+for, never sent a second copy. Unlike the terminals' default, the link does not re-send by itself
+on reconnecting: what was unacknowledged when the link dropped fails, and the caller publishes it
+again on the new connection, after what must go first there (the dispatcher puts the retained
+state back before it; see `MqttLink.publish_all`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -38,6 +47,38 @@ class Publication:
     payload: bytes
     qos: int = 1
     retain: bool = False
+
+
+# A publication waiting this long for its PUBACK on one connection is logged as an error (once):
+# the broker is stuck, not slow. It is still not sent again while that connection is up.
+PUBACK_ALARM_SECONDS = 120.0
+# Unfinished batches remembered per link (a batch is forgotten once a call sees it acknowledged).
+BATCHES_KEPT = 1000
+
+
+@dataclass
+class _Batch:
+    """A `publish_all` batch sent on one connection and not yet seen acknowledged by a caller."""
+
+    link_serial: int  # the connection it was last sent on
+    futures: list[asyncio.Future[None]]
+    sent_at: float  # monotonic
+    alarmed: bool = False
+
+
+def _batch_key(publications: Sequence[Publication]) -> bytes:
+    digest = hashlib.sha256()
+    for p in publications:
+        for part in (p.topic.encode(), p.payload, bytes((p.qos, p.retain))):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return digest.digest()
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark a failure as seen (a batch nobody asks about again must not log "never retrieved")."""
+    if not future.cancelled():
+        future.exception()
 
 
 def platform_client_id(role: str) -> str:
@@ -86,12 +127,15 @@ class MqttLink:
             "reconnect_base": reconnect_base,
             "reconnect_cap": reconnect_cap,
             "connect_timeout": 5.0,
+            # The caller republishes what a lost link left unacknowledged (`publish_all`).
+            "resend_unacked": False,
         }
         self.client_id = client_id
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Client | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._batches: dict[bytes, _Batch] = {}  # touched on the loop's thread only
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -183,25 +227,80 @@ class MqttLink:
     def publish_all(self, publications: Sequence[Publication], *, timeout: float = 10.0) -> None:
         """Publish in order (pipelined) and return once the broker acknowledged every QoS 1 message.
 
-        Raises PublishError when not connected (nothing is sent then, so an outage does not pile up
-        copies in the client), or when the acknowledgements do not all arrive within `timeout`.
-        Messages sent but unacknowledged when the link drops are re-sent by the client after it
-        reconnects; the caller retries as well, with identical bytes, which is harmless.
+        Once per connection: a batch (the same publications, identical bytes) already sent on the
+        current connection is not sent again; the call waits for the PUBACKs of that copy, however
+        long the broker takes. The batch is sent again, DUP set, only by a call on a later
+        connection, after the one that carried it dropped before every PUBACK came back. So a
+        caller that retries after a PublishError (the dispatcher) costs the broker nothing extra.
+
+        Raises PublishError when not connected (nothing is sent then), when the link drops before
+        every PUBACK, or when they have not all arrived within `timeout`: then the copy stays in
+        flight on this connection, and a later call waits for it again (after
+        PUBACK_ALARM_SECONDS on one connection that is logged as an error, once).
         """
         client = self._client
         if client is None or not client.is_connected:
             raise PublishError("not connected to the broker")
+        if not publications:
+            return
+        key = _batch_key(publications)
 
         async def send() -> None:
-            futures = [client.publish_nowait(p.topic, p.payload, qos=p.qos, retain=p.retain) for p in publications]
-            await asyncio.wait_for(asyncio.gather(*futures), timeout)
+            if not client.is_connected:  # dropped since the check above
+                raise PublishError("not connected to the broker")
+            serial = client.link_serial
+            batch = self._batches.get(key)
+            if batch is None or batch.link_serial != serial:
+                dup = batch is not None  # its connection dropped before every PUBACK
+                futures = [
+                    client.publish_nowait(p.topic, p.payload, qos=p.qos, retain=p.retain, dup=dup and p.qos > 0)
+                    for p in publications
+                ]
+                for future in futures:
+                    future.add_done_callback(_retrieve)
+                self._batches.pop(key, None)
+                batch = self._batches[key] = _Batch(serial, futures, time.monotonic())
+                self._forget_old_batches()
+            _, waiting = await asyncio.wait(batch.futures, timeout=timeout)  # never cancels them
+            if waiting:
+                age = time.monotonic() - batch.sent_at
+                if age > PUBACK_ALARM_SECONDS and not batch.alarmed:
+                    batch.alarmed = True
+                    log.error(
+                        "%s: %d of %d publications sent %.0f s ago still have no PUBACK; waiting (not resent)",
+                        self.client_id,
+                        len(waiting),
+                        len(batch.futures),
+                        age,
+                    )
+                raise PublishError(
+                    f"no PUBACK from the broker within {timeout:g} s (sent {age:.0f} s ago on this"
+                    " connection; not sent again while it stays up)"
+                )
+            failed = [f.exception() for f in batch.futures if f.exception() is not None]
+            if failed:
+                # Not the link's loss (the client dropped it, queue full): a retry sends afresh.
+                same_link = client.is_connected and client.link_serial == batch.link_serial
+                if same_link and self._batches.get(key) is batch:
+                    del self._batches[key]
+                raise PublishError(f"{type(failed[0]).__name__}: {failed[0]}")
+            if self._batches.get(key) is batch:
+                del self._batches[key]
 
         try:
-            self._call(send(), timeout + 1.0)
+            self._call(send(), timeout + 5.0)
+        except PublishError:
+            raise
         except (TimeoutError, FutureTimeout) as error:
             raise PublishError(f"no PUBACK from the broker within {timeout:g} s") from error
         except Exception as error:
             raise PublishError(f"{type(error).__name__}: {error}") from error
+
+    def _forget_old_batches(self) -> None:
+        """Keep at most BATCHES_KEPT unfinished batches (the oldest go: sent again, they would go
+        without DUP, which is harmless)."""
+        while len(self._batches) > BATCHES_KEPT:
+            del self._batches[next(iter(self._batches))]
 
     def subscribe(self, topics: Sequence[tuple[str, int]], *, timeout: float = 5.0) -> list[int]:
         assert self._client is not None

@@ -18,6 +18,12 @@ Each time its connection to the broker is (re)established, the dispatcher first 
 the retained state the platform last published (`RetainedMessage`, identical bytes): a broker
 killed between two autosaves comes back without the alerts it had acknowledged, or with ones
 cleared since, and this puts its retained messages back as the platform left them.
+
+A row is published once per connection. A broker slow to PUBACK (a large alert fanned out to
+thousands of terminals) is waited for: an attempt that times out leaves its copy in flight, and the
+retry waits for that copy's PUBACKs instead of sending another. Only a connection that drops before
+every PUBACK makes the row go again, DUP set, on the new connection and after the retained state
+(so a clearing in flight is never overtaken by the alert it clears).
 """
 
 from __future__ import annotations
@@ -55,6 +61,9 @@ log = logging.getLogger(__name__)
 
 SQLITE_POLL_SECONDS = 0.2
 POSTGRES_POLL_SECONDS = 2.0
+# How long one attempt waits for PUBACKs before the run loop looks up (stop, reconnect, retained
+# state). Not a resend: the copy stays in flight and the next attempt waits for it again; only a
+# lost connection makes the link send a row again (`MqttLink.publish_all`).
 PUBACK_TIMEOUT_SECONDS = 10.0
 BATCH = 100
 

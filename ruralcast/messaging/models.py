@@ -14,8 +14,8 @@ so terminals (which drop a repeated `ebm_id` + `msg_type`) act on it once.
 
 A pending (or failed) row can be *withdrawn* (`outbox_withdraw`): no dispatcher publishes it after
 that. A row withdrawn before step 1 stored its bytes never reached the broker; once its bytes are
-stored, some may be out (a dispatcher may be publishing them, and the MQTT client re-sends what the
-broker had not acknowledged), so the caller must treat it as possibly published.
+stored, some may be out (a dispatcher may be publishing them, or waiting for the PUBACKs of a copy
+the broker has received), so the caller must treat it as possibly published.
 """
 
 from django.db import models

@@ -14,7 +14,8 @@ keep-alive and last will; SUBSCRIBE; receive PUBLISH at QoS 0 and 1 (PUBACK sent
 callback returns, or, with `on_delivery`, when the application says it is done with it); PUBLISH
 at QoS 0 and 1 with PUBACK tracking, and QoS 1 publishes that were not
 acknowledged are sent again (DUP set) after a reconnect, so an uplink such as a receipt is delivered
-at least once; PINGREQ when the link has been idle; DISCONNECT. `Client.start()` keeps the connection
+at least once (or, with `resend_unacked=False`, fail on the lost link so the caller republishes in
+an order of its choosing; the platform's dispatcher); PINGREQ when the link has been idle; DISCONNECT. `Client.start()` keeps the connection
 up: it reconnects with exponential back-off and jitter (capped) and subscribes again each time.
 
 Not supported, on purpose: QoS 2 (the platform never uses it; a QoS 2 PUBLISH closes the link),
@@ -212,6 +213,11 @@ class Client:
     `on_delivery(message, delivery)`, instead of `on_message`, holds the PUBACK of a QoS 1 message
     until the application calls `ack([delivery, …])` (after it has stored the message: a client
     that dies before that gets it again from its persistent session). `delivery` is None at QoS 0.
+
+    QoS 1 publishes not acknowledged when the link drops are sent again, DUP set, first thing on
+    the next connection. With `resend_unacked=False` their futures fail with `NotConnected` when the
+    link drops instead (and a QoS 1 publish while offline fails at once): the caller republishes
+    them itself, with `dup=True`, after whatever must go first on a new connection.
     """
 
     def __init__(
@@ -237,8 +243,10 @@ class Client:
         connect_gate: asyncio.Semaphore | None = None,
         ssl: _ssl.SSLContext | None = None,
         server_hostname: str | None = None,
+        resend_unacked: bool = True,
     ) -> None:
         self.client_id = client_id
+        self.resend_unacked = resend_unacked
         # TLS (None: plain TCP). The handshake counts against `connect_timeout`.
         self.ssl, self.server_hostname = ssl, server_hostname
         self.host, self.port = host, port
@@ -272,6 +280,7 @@ class Client:
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
         self.connects = 0  # successful connections so far (1 + reconnects)
+        self.link_serial = 0  # TCP connections opened so far: names the current one (`is_connected`)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -320,6 +329,7 @@ class Client:
                     server_hostname=self.server_hostname or self.host,
                 )
             self._link = link
+            self.link_serial += 1
             try:
                 self._connack = loop.create_future()
                 link.write(
@@ -381,12 +391,16 @@ class Client:
 
     # -- publishing ----------------------------------------------------------------------------
 
-    def publish_nowait(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> asyncio.Future[None]:
+    def publish_nowait(
+        self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False, dup: bool = False
+    ) -> asyncio.Future[None]:
         """Send (or, for QoS 1 while offline, queue) a message; the future completes on PUBACK.
 
         At QoS 0 the future is already done, and a message published while offline is dropped.
         At QoS 1 the message is kept until acknowledged and sent again after a reconnect; beyond
-        `max_queued` unacknowledged messages the oldest is dropped (its future fails).
+        `max_queued` unacknowledged messages the oldest is dropped (its future fails). With
+        `resend_unacked=False` it is not kept across links: offline, the future fails at once.
+        `dup` marks a QoS 1 message the caller sends again (MQTT 3.1.1 §3.3.1.1).
         """
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if qos == 0:
@@ -394,8 +408,13 @@ class Client:
                 self._link.write(publish_packet(topic, payload, retain=retain))
             fut.set_result(None)
             return fut
+        if not self.resend_unacked and not (self._connected and self._link is not None):
+            fut.set_exception(NotConnected("not connected; this client does not queue QoS 1 publishes"))
+            return fut
         pid = self._packet_id()
         packet = publish_packet(topic, payload, qos=qos, retain=retain, packet_id=pid)
+        # The stored packet stays without DUP (the reconnect resend sets it itself).
+        packet_out = bytes((packet[0] | 0x08,)) + packet[1:] if dup else packet
         if len(self._inflight) >= self.max_queued:
             old_pid = next(iter(self._inflight))
             _, old_fut = self._inflight.pop(old_pid)
@@ -404,7 +423,7 @@ class Client:
             log.warning("%s: dropped the oldest unacknowledged message (queue full)", self.client_id)
         self._inflight[pid] = (packet, fut)
         if self._connected and self._link is not None:
-            self._link.write(packet)
+            self._link.write(packet_out)
         return fut
 
     async def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
@@ -492,6 +511,11 @@ class Client:
         for fut in self._acks.values():
             if not fut.done():
                 fut.set_exception(err)
+        if not self.resend_unacked:
+            inflight, self._inflight = self._inflight, {}
+            for _, pending in inflight.values():
+                if not pending.done():
+                    pending.set_exception(err)
         if was_connected and not self._closing:
             log.info("%s: connection lost (%s)", self.client_id, exc or "closed by broker")
 

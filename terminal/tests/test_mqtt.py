@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 
 import pytest
 from ruralcast_terminal import mqtt
-from ruralcast_terminal.mqtt import Client, ConnectRefused, Message, PacketReader, Will
+from ruralcast_terminal.mqtt import Client, ConnectRefused, Message, NotConnected, PacketReader, Will
 
 # --------------------------------------------------------------------------------------------
 # Remaining-length varint (§2.2.3 table of boundaries).
@@ -332,3 +333,40 @@ async def test_one_event_loop_fans_a_message_out_to_500_subscribers(mosquitto) -
         await asyncio.sleep(0.05)
     assert sorted(got) == list(range(500))
     await asyncio.gather(*(c.disconnect() for c in [*clients, pub]))
+
+
+@pytest.mark.anyio
+async def test_without_resend_a_lost_link_fails_the_unacknowledged_and_sends_nothing_by_itself(mosquitto) -> None:
+    """`resend_unacked=False` (the platform's links): the caller republishes, the client does not."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    sub = Client("sub", mosquitto.host, mosquitto.port, subscriptions=[("down/#", 1)], on_message=inbox.put_nowait)
+    await sub.connect()
+    pub = Client("pub", mosquitto.host, mosquitto.port, resend_unacked=False, reconnect_base=0.05, reconnect_cap=0.1)
+    pub.start()
+    await pub.wait_connected(5)
+    assert mosquitto.proc is not None
+    mosquitto.proc.send_signal(signal.SIGSTOP)  # the PUBLISH goes out, no PUBACK comes back
+    try:
+        waiting = pub.publish_nowait("down/alert", b"once", qos=1)
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        pub.abort()
+        with pytest.raises(NotConnected):
+            await asyncio.wait_for(waiting, 5)
+        assert pub.pending == 0
+        offline = pub.publish_nowait("down/alert", b"offline", qos=1)
+        with pytest.raises(NotConnected):
+            await offline
+    finally:
+        mosquitto.proc.send_signal(signal.SIGCONT)
+    await _until(lambda: pub.connects == 2)
+    again = pub.publish_nowait("down/alert", b"once", qos=1, dup=True)  # the caller's republish
+    await asyncio.wait_for(again, 5)
+    received = [await asyncio.wait_for(inbox.get(), 5)]
+    await asyncio.sleep(0.3)
+    while not inbox.empty():
+        received.append(inbox.get_nowait())
+    # The broker read the first copy before the link dropped; the second is the caller's: two, not three.
+    assert [m.payload for m in received] == [b"once", b"once"]
+    await pub.disconnect()
+    await sub.disconnect()

@@ -5,16 +5,19 @@ with the generated configuration, exactly as `manage.py broker_run` would run it
 """
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruralcast_terminal.mqtt import Client, Message
+from ruralcast_terminal.mqtt_codec import PUBACK, PUBLISH, PacketReader, encode_remaining_length, parse_publish
 
 from ruralcast.messaging import handlers
 from ruralcast.messaging.broker import (
@@ -222,3 +225,119 @@ def listen() -> Iterator[Callable[..., tuple[MqttLink, Inbox]]]:
     yield make
     for link in links:
         link.stop()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A PUBLISH a client sent through the `MqttProxy`: on which of its connections (1, 2, …)."""
+
+    connection: int
+    topic: str
+    payload: bytes
+    dup: bool
+
+
+class MqttProxy:
+    """A TCP relay in front of the real broker, to see and disturb what one client sends.
+
+    It records every PUBLISH the client sends (`sent`, with the connection and the DUP flag) and
+    forwards everything unchanged, except the broker's PUBACKs of publications `hold(sent)` picks:
+    those are kept back (the broker is slow to acknowledge) until `release()`, or lost with the
+    connection when `cut()` drops it (the client's link breaks before the PUBACK).
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.hold: Callable[[Sent], bool] | None = None
+        self.sent: list[Sent] = []
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._open: list[tuple[socket.socket, socket.socket]] = []
+        self._held: list[tuple[socket.socket, bytes]] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True, name="mqtt-proxy").start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                downstream, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self._lock:
+                self.connections += 1
+                number = self.connections
+                self._open.append((downstream, upstream))
+            by_packet_id: dict[int, Sent] = {}
+            threading.Thread(target=self._up, args=(downstream, upstream, number, by_packet_id), daemon=True).start()
+            threading.Thread(target=self._down, args=(upstream, downstream, by_packet_id), daemon=True).start()
+
+    def _up(self, source: socket.socket, target: socket.socket, number: int, by_packet_id: dict[int, Sent]) -> None:
+        reader = PacketReader()
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                for kind, flags, body in reader.feed(data):
+                    if kind == PUBLISH:
+                        message, packet_id = parse_publish(flags, body)
+                        sent = Sent(number, message.topic, message.payload, message.dup)
+                        with self._lock:
+                            self.sent.append(sent)
+                            by_packet_id[packet_id] = sent
+                target.sendall(data)
+        self._close(source, target)
+
+    def _down(self, source: socket.socket, target: socket.socket, by_packet_id: dict[int, Sent]) -> None:
+        reader = PacketReader()
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                for kind, flags, body in reader.feed(data):
+                    packet = bytes(((kind << 4) | flags,)) + encode_remaining_length(len(body)) + body
+                    with self._lock:
+                        sent = by_packet_id.get(int.from_bytes(body[:2], "big")) if kind == PUBACK else None
+                        if sent is not None and self.hold is not None and self.hold(sent):
+                            self._held.append((target, packet))
+                            continue
+                        target.sendall(packet)
+        self._close(source, target)
+
+    def _close(self, *sockets: socket.socket) -> None:
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def release(self) -> None:
+        """Stop holding PUBACKs and send the held ones (to connections still open)."""
+        with self._lock:
+            self.hold = None
+            held, self._held = self._held, []
+            for target, packet in held:
+                with contextlib.suppress(OSError):
+                    target.sendall(packet)
+
+    def cut(self) -> None:
+        """Drop every open connection; the PUBACKs held for them are lost with them."""
+        with self._lock:
+            pairs, self._open = self._open, []
+            self._held = []
+        for pair in pairs:
+            self._close(*pair)
+
+    def on(self, connection: int) -> list[Sent]:
+        with self._lock:
+            return [sent for sent in self.sent if sent.connection == connection]
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+        self.cut()
+
+
+@pytest.fixture
+def mqtt_proxy(broker: Broker) -> Iterator[MqttProxy]:
+    """An `MqttProxy` in front of the test's broker."""
+    proxy = MqttProxy(broker.port)
+    yield proxy
+    proxy.close()

@@ -1,10 +1,15 @@
 """The dispatcher: one signed, retained message per region topic; crashes and broker restarts lose
-nothing and never change the bytes."""
+nothing and never change the bytes; a broker slow to acknowledge is waited for, never sent a second
+copy (a row goes out once per connection, and again, DUP set, only on a new connection after the
+old one dropped before its PUBACKs). The last tests go through `MqttProxy` in front of the real
+broker, which sees what the dispatcher sends and holds the broker's PUBACKs back, as mosquitto
+fanning a large alert out to 10,000 terminals on one thread does for tens of seconds."""
 
 import base64
 import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -29,7 +34,7 @@ from ruralcast.messaging.services import (
     outbox_wake_register,
     register_outbox_handler,
 )
-from ruralcast.messaging.tests.conftest import Broker, wait_for
+from ruralcast.messaging.tests.conftest import Broker, MqttProxy, Sent, wait_for
 from ruralcast.messaging.topics import region_filter, region_topic
 from ruralcast.signing.selectors import trust_list_build
 from ruralcast.signing.services import signing_key_generate
@@ -271,6 +276,115 @@ def test_an_enqueue_commit_wakes_a_waiting_dispatcher(
         assert time.monotonic() - started < 0.1
     finally:
         unregister()
+
+
+TOPICS = sorted(region_topic(code, EBM) for code in TARGETS)
+
+
+@pytest.fixture
+def proxied(mqtt_proxy: MqttProxy) -> Iterator[MqttLink]:
+    """The dispatcher's link, through the proxy."""
+    link = MqttLink(
+        client_id=platform_client_id("test-proxied"), port=mqtt_proxy.port, reconnect_base=0.1, reconnect_cap=0.3
+    )
+    link.start(wait=5.0)
+    yield link
+    link.stop()
+
+
+def run_until_published(link: MqttLink, message: OutboxMessage, *, seconds: float = 15.0) -> None:
+    # An attempt waits 0.3 s for its PUBACKs: the old dispatcher sent a copy after each of them.
+    Dispatcher(link=link, poll=0.05, timeout=0.3).run(
+        until=lambda: OutboxMessage.objects.filter(pk=message.pk, state=OutboxState.PUBLISHED).exists(),
+        deadline=time.monotonic() + seconds,
+    )
+    message.refresh_from_db()
+    assert message.state == OutboxState.PUBLISHED, message.last_error
+
+
+def once(condition: Callable[[], object], *, then: float, action: Callable[[], None]) -> threading.Thread:
+    """Run `action` `then` seconds after `condition` first holds (a disturbance timed on what the
+    proxy saw, not on the clock, so a loaded machine does not move it)."""
+
+    def run() -> None:
+        if wait_for(condition, 10.0):
+            time.sleep(then)
+            action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def topics_of(sent: list[Sent]) -> list[str]:
+    return sorted(s.topic for s in sent)
+
+
+def test_a_broker_slow_to_puback_gets_each_publication_once_per_connection(
+    alerts: AlertHandler, signing_key: Any, mqtt_proxy: MqttProxy, proxied: MqttLink, listen: Callable[..., Any]
+) -> None:
+    _platform, everything = listen(["rc/v1/down/#"])
+    mqtt_proxy.hold = lambda sent: True  # no PUBACK for 2 s: several 0.3 s attempts time out meanwhile
+    message = enqueue()
+    released = once(lambda: len(mqtt_proxy.sent) >= 3, then=2.0, action=mqtt_proxy.release)
+    run_until_published(proxied, message)
+    released.join()
+
+    assert mqtt_proxy.connections == 1
+    assert topics_of(mqtt_proxy.sent) == TOPICS, "one copy per region topic, whatever the wait"
+    assert not any(sent.dup for sent in mqtt_proxy.sent)
+    assert message.attempts > 1, "attempts timed out while the PUBACKs were held"
+    assert sorted(m.topic for m in everything.wait(3)) == TOPICS
+    assert not wait_for(lambda: len(everything.messages) > 3, 0.5), "terminals got one copy each"
+    assert alerts.published == [EBM]
+
+
+def test_a_connection_lost_before_the_puback_is_republished_once_with_dup_after_reconnecting(
+    alerts: AlertHandler, signing_key: Any, mqtt_proxy: MqttProxy, proxied: MqttLink, listen: Callable[..., Any]
+) -> None:
+    _platform, everything = listen(["rc/v1/down/#"])
+    mqtt_proxy.hold = lambda sent: sent.connection == 1  # the broker got them; its PUBACKs never arrive
+    message = enqueue()
+    cut = once(lambda: len(mqtt_proxy.on(1)) >= 3, then=1.0, action=mqtt_proxy.cut)
+    run_until_published(proxied, message)
+    cut.join()
+
+    assert mqtt_proxy.connections == 2
+    first, second = mqtt_proxy.on(1), mqtt_proxy.on(2)
+    assert topics_of(first) == TOPICS and not any(s.dup for s in first), "sent once on the first connection"
+    assert topics_of(second) == TOPICS and all(s.dup for s in second), "once more, DUP set, after reconnecting"
+    assert {s.payload for s in first + second} == {first[0].payload}, "identical bytes"
+    received = everything.wait(6)
+    assert sorted(m.topic for m in received) == sorted(TOPICS * 2)
+    assert not wait_for(lambda: len(everything.messages) > 6, 0.5)
+
+
+def test_after_a_reconnect_the_retained_state_goes_back_before_a_clearing_that_was_in_flight(
+    alerts: AlertHandler,
+    signing_key: Any,
+    link: MqttLink,
+    mqtt_proxy: MqttProxy,
+    proxied: MqttLink,
+    listen: Callable[..., Any],
+) -> None:
+    enqueue()
+    assert dispatch_pending_once(publisher=link).published == 1  # the alert, retained
+    clear = enqueue(kind="test.clear")
+    mqtt_proxy.hold = lambda sent: sent.connection == 1 and not sent.payload  # the clearing's PUBACKs
+
+    def clearing_sent() -> bool:
+        return len([s for s in mqtt_proxy.on(1) if not s.payload]) >= 3
+
+    cut = once(clearing_sent, then=1.0, action=mqtt_proxy.cut)
+    run_until_published(proxied, clear)
+    cut.join()
+
+    second = mqtt_proxy.on(2)
+    assert [bool(s.payload) for s in second] == [True] * 3 + [False] * 3, "the alert put back, then the clearing"
+    assert [s.dup for s in second] == [False] * 3 + [True] * 3
+    assert len([s for s in mqtt_proxy.on(1) if not s.payload]) == 3, "the clearing sent once on the first"
+    _late, inbox = village_subscriber(listen)
+    assert not wait_for(lambda: inbox.messages, 0.5), "the broker ends with the clearing, not the alert"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
