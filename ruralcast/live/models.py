@@ -63,14 +63,28 @@ class LiveSession(models.Model):
 
     @property
     def end_reason_label(self) -> str:
-        """Why the session ended, in the reader's language (an unknown reason is shown as stored)."""
+        """Why the session ended, in the reader's language (an unknown reason says only that it ended)."""
         labels = {
             "stopped": _("stopped by the speaker"),
             "disconnected": _("the speaker's connection was lost"),
             "bad_frame": _("the browser sent audio the platform could not read"),
             "end": _("the line-in source ended"),
         }
-        return str(labels.get(self.end_reason, self.end_reason))
+        return str(labels.get(self.end_reason, _("ended for another reason") if self.end_reason else ""))
+
+
+# Why a terminal stopped playing a session (the reasons of its `live_stopped` receipt, see the
+# terminal's live.py), as the session page counts them.
+TERMINAL_STOP_REASONS = {
+    "end": _("the session ended"),
+    "preempted": _("interrupted by a higher-priority broadcast"),
+    "timeout": _("no audio arrived for a while"),
+    "stopped": _("the terminal's agent stopped"),
+}
+
+
+def terminal_stop_reason_label(reason: str) -> str:
+    return str(TERMINAL_STOP_REASONS.get(reason, _("other reason")))
 
 
 class LiveReceipt(models.Model):
