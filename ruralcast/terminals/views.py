@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
+from ruralcast.core import wording
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.formviews import form_round_trip
 from ruralcast.core.paging import paginate
-from ruralcast.core import wording
 from ruralcast.regions.models import Region
 from ruralcast.regions.selectors import region_ancestors, region_get
 from ruralcast.signing.selectors import trust_list_build
