@@ -21,6 +21,7 @@ from ruralcast.broadcasting.api import router as broadcasting_router
 from ruralcast.core.api_parser import StrictParser
 from ruralcast.core.errors import ApplicationError, error_body
 from ruralcast.core.request_errors import request_error_answer
+from ruralcast.core.validation_messages import validation_message
 from ruralcast.live.api import router as live_router
 from ruralcast.maintenance.api import router as maintenance_router
 from ruralcast.media.api import router as media_router
@@ -64,7 +65,7 @@ def _validation_error(request: HttpRequest, error: NinjaValidationError) -> Http
     fields: dict[str, list[str]] = {}
     for item in error.errors:
         location = [str(part) for part in item.get("loc", []) if part not in ("body", "query", "path", "payload")]
-        fields.setdefault(".".join(location) or "request", []).append(str(item.get("msg", "")))
+        fields.setdefault(".".join(location) or "request", []).append(validation_message(item))
     return _error(request, 400, "invalid", _("The request is not valid; see fields."), fields)
 
 

@@ -17,6 +17,7 @@ from ruralcast.audit.selectors import AuditFilter, audit_event_list
 from ruralcast.core.exports import csv_streaming_response
 from ruralcast.core.paging import paginate
 from ruralcast.regions.codes import is_valid_code, level_of_code, prefix_of
+from ruralcast.regions.models import Region
 
 
 def _filters_from(request: AuthenticatedHttpRequest) -> tuple[AuditFilter, list[str]]:
@@ -61,6 +62,11 @@ def events(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters, problems = _filters_from(request)
     listing = audit_event_list(user=request.user, filters=filters)
     context = {"problems": problems, "values": request.GET, **paginate(request, listing)}
+    # The page names regions (the CSV keeps the codes): one query for the page's rows.
+    rows = context["page_obj"].object_list = list(context["page_obj"].object_list)
+    names = dict(Region.objects.filter(code__in={e.region_code for e in rows}).values_list("code", "name"))
+    for event in rows:
+        event.region_name = names.get(event.region_code, "")
     return render(request, "audit/events.html", context)
 
 

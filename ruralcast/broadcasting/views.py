@@ -36,6 +36,8 @@ from ruralcast.core.exports import csv_streaming_response
 from ruralcast.core.formviews import form_round_trip, form_status
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
+from ruralcast.core.wording import terminal_label
+from ruralcast.terminals.models import Terminal
 
 
 def _home_in(request: AuthenticatedHttpRequest, action: str) -> str:
@@ -472,6 +474,14 @@ def playlogs(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     if request.GET.get("format") == "csv":
         return _playlogs_csv(listing)
     context = {"form": form, **paginate(request, listing)}
+    # The page names terminals as people do (name and village); the CSV keeps the resource codes.
+    logs = context["page_obj"].object_list = list(context["page_obj"].object_list)
+    found = {
+        t.code: t
+        for t in Terminal.objects.filter(code__in={log.terminal_code for log in logs}).select_related("village")
+    }
+    for log in logs:
+        log.terminal_label = terminal_label(found.get(log.terminal_code)) or log.terminal_code
     return render(request, "broadcasting/playlogs.html", context, status=form_status(form))
 
 

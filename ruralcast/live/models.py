@@ -11,6 +11,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LiveState(models.TextChoices):
@@ -25,7 +26,10 @@ class LiveSource(models.TextChoices):
 
 class LiveSession(models.Model):
     operator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("operator")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=pgettext_lazy("live session", "operator"),
     )
     target = models.ForeignKey(
         "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("target region")
@@ -63,14 +67,28 @@ class LiveSession(models.Model):
 
     @property
     def end_reason_label(self) -> str:
-        """Why the session ended, in the reader's language (an unknown reason is shown as stored)."""
+        """Why the session ended, in the reader's language (an unknown reason says only that it ended)."""
         labels = {
             "stopped": _("stopped by the speaker"),
             "disconnected": _("the speaker's connection was lost"),
             "bad_frame": _("the browser sent audio the platform could not read"),
             "end": _("the line-in source ended"),
         }
-        return str(labels.get(self.end_reason, self.end_reason))
+        return str(labels.get(self.end_reason, _("ended for another reason") if self.end_reason else ""))
+
+
+# Why a terminal stopped playing a session (the reasons of its `live_stopped` receipt, see the
+# terminal's live.py), as the session page counts them.
+TERMINAL_STOP_REASONS = {
+    "end": _("the session ended"),
+    "preempted": _("interrupted by a higher-priority broadcast"),
+    "timeout": _("no audio arrived for a while"),
+    "stopped": _("the terminal's agent stopped"),
+}
+
+
+def terminal_stop_reason_label(reason: str) -> str:
+    return str(TERMINAL_STOP_REASONS.get(reason, _("other reason")))
 
 
 class LiveReceipt(models.Model):

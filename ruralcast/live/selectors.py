@@ -9,7 +9,8 @@ from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.core.errors import NotFound
-from ruralcast.live.models import LiveReceipt, LiveSession, LiveState
+from ruralcast.live.models import LiveReceipt, LiveSession, LiveState, terminal_stop_reason_label
+from ruralcast.terminals.models import Terminal
 
 
 def session_list(*, user: User, state: str = "") -> QuerySet[LiveSession]:
@@ -42,6 +43,17 @@ class SessionStatus:
     started: int
     stopped: int
     stop_reasons: dict[str, int]
+
+    def stop_reason_labels(self) -> list[tuple[str, int]]:
+        """The stop reasons in the reader's language, for pages (the API keeps the codes)."""
+        return [(terminal_stop_reason_label(reason), count) for reason, count in self.stop_reasons.items()]
+
+
+def playing_terminals(*, status: SessionStatus, limit: int = 200) -> list[Terminal]:
+    """The terminals still playing, as rows a page can name (by name and village, not code)."""
+    codes = status.playing[:limit]
+    found = {t.code: t for t in Terminal.objects.filter(code__in=codes).select_related("village")}
+    return [found[code] for code in codes if code in found]
 
 
 def session_status(*, session: LiveSession) -> SessionStatus:

@@ -87,7 +87,8 @@ def live_stop(request: AuthenticatedHttpRequest, session_id: int) -> JsonRespons
 @authenticated_view
 def live_detail(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
     session = selectors.access_live_session(user=request.user, session_id=session_id)
-    context = {"session": session, "status": selectors.session_status(session=session)}
+    status = selectors.session_status(session=session)
+    context = {"session": session, "status": status, "playing": selectors.playing_terminals(status=status)}
     return render(request, "live/detail.html", context)
 
 
@@ -95,5 +96,6 @@ def live_detail(request: AuthenticatedHttpRequest, session_id: int) -> HttpRespo
 def live_status(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
     """The terminals' receipts of a session (htmx partial, polled while on the air)."""
     session = selectors.access_live_session(user=request.user, session_id=session_id)
-    context = {"session": session, "status": selectors.session_status(session=session)}
+    status = selectors.session_status(session=session)
+    context = {"session": session, "status": status, "playing": selectors.playing_terminals(status=status)}
     return render(request, "live/status_partial.html", context)

@@ -169,10 +169,23 @@ class Job(models.Model):
         return int(self.progress)
 
     @property
+    def step_label(self) -> str:
+        """The step the job is at, in the reader's language (the pipeline stores a short code)."""
+        return str(JOB_STEPS.get(self.step, self.step))
+
+    @property
     def error_message(self) -> str:
         """The failure in plain words, in the reader's language."""
         return str(JOB_ERRORS.get(self.error_code, JOB_ERRORS["failed"])) if self.state == JobState.FAILED else ""
 
+
+JOB_STEPS = {
+    "transcode": _("converting for playback"),
+    "images": _("making the pictures"),
+    "loudness": _("measuring the loudness"),
+    "store": _("storing the result"),
+    "join": _("joining the recording"),
+}
 
 JOB_ERRORS = {
     "transcode_failed": _(

@@ -4,15 +4,21 @@
 service: each gets its own broker password), writes the simulator's files under RUN_DIR/sim/
 (`terminals.passwords` with `<id>:<password>` lines, mode 600, as a device would keep its own
 credential; `trust.json`, the public keys terminals trust) and syncs the broker's password file.
+
+A believable year: each demo terminal is dated as installed (and registered) on a day of the past
+year, spread by its village code, so past periods have terminals installed and the online rate,
+build progress and coverage of the dashboard, pivot and circulars read as a county building out.
 """
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from ruralcast.messaging.services import broker_credentials_sync
 from ruralcast.regions.codes import Level, subtree_q
@@ -51,6 +57,20 @@ class SimulatorFiles:
     count: int
 
 
+def demo_installed_on(village_code: str, serial: int = 1, *, today: date | None = None) -> date:
+    """A day in the 360 days before `today`, the same for the same terminal on every run."""
+    digest = hashlib.sha256(f"installed/{village_code}/{serial}".encode()).digest()
+    return (today or timezone.localdate()) - timedelta(days=1 + (digest[0] * 256 + digest[1]) % 360)
+
+
+def _backdate(terminal: Terminal, day: date) -> None:
+    """Date the registration with the installation: the registry's `created_at` is when a terminal
+    entered the registry, which for the demo's made-up history is the day it was installed. A demo
+    seed's own write (no service records history that never happened)."""
+    moment = timezone.make_aware(datetime.combine(day, time(10)))
+    Terminal.objects.filter(pk=terminal.pk).update(created_at=moment)
+
+
 def simulator_files() -> SimulatorFiles:
     folder = Path(settings.RUN_DIR) / "sim"
     passwords = folder / "terminals.passwords"
@@ -78,20 +98,29 @@ def demo_terminals_register(*, county: Region, per_village: int = 1) -> Simulato
                 continue
             for serial in range(1, per_village + 1):
                 latitude, longitude = demo_position(village.code, serial)
+                installed_on = demo_installed_on(village.code, serial)
                 details = TerminalDetails(
                     model="RC-IPS30",
                     firmware="1.0.0",
+                    installed_on=installed_on,
                     latitude=latitude,
                     longitude=longitude,
                     owner_station="榕江县融媒体中心",
                 )
                 registration = terminal_register(actor=None, village=village, details=details)
+                _backdate(registration.terminal, installed_on)
                 lines.append(f"{registration.terminal.code}:{registration.password}")
         # Demo terminals registered before positions existed get theirs once.
         for terminal in Terminal.objects.filter(subtree_q(county.prefix, "village_id"), latitude__isnull=True):
             details = TerminalDetails.of(terminal)
             details.latitude, details.longitude = demo_position(terminal.village_id, int(terminal.code[-2:]))
             terminal_update(actor=None, terminal=terminal, details=details)
+        # Demo terminals registered "today" by an earlier demo get their year of history once.
+        for terminal in Terminal.objects.filter(subtree_q(county.prefix, "village_id"), installed_on__isnull=True):
+            details = TerminalDetails.of(terminal)
+            details.installed_on = demo_installed_on(terminal.village_id, int(terminal.code[-2:]))
+            terminal_update(actor=None, terminal=terminal, details=details)
+            _backdate(terminal, details.installed_on)
     if lines:
         with files.passwords.open("a") as handle:
             handle.write("\n".join(lines) + "\n")

@@ -19,6 +19,7 @@ from ruralcast.core.errors import NotFound
 from ruralcast.core.formviews import form_round_trip, service_errors_flashed
 from ruralcast.core.paging import paginate
 from ruralcast.core.serving import StoredFile, stored_file_response
+from ruralcast.regions.models import Region
 from ruralcast.terminals.commands import command_send
 from ruralcast.terminals.firmware import selectors, services
 from ruralcast.terminals.firmware.forms import FirmwareRejectForm, FirmwareSendForm, FirmwareUploadForm
@@ -47,6 +48,10 @@ def release_list(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         return redirect("terminals:firmware_release", release_id=release.pk)
 
     context = paginate(request, selectors.firmware_release_list(user=request.user))
+    rows = context["page_obj"].object_list = list(context["page_obj"].object_list)
+    names = dict(Region.objects.filter(code__in={c for r in rows for c in r.regions}).values_list("code", "name"))
+    for release in rows:
+        release.region_names = [names.get(code, code) for code in release.regions]
     return form_round_trip(request, form, upload, template="terminals/firmware_list.html", context=context)
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from ruralcast.accounts.access import access_check, access_require, access_require_somewhere, action_prefixes
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
+from ruralcast.core import wording
 from ruralcast.core.confirmations import NAMES_SHOWN, confirmation
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.formviews import form_round_trip
@@ -407,4 +408,15 @@ def command_status(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
 def command_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_require_somewhere(user=request.user, action=Action.TERMINAL_VIEW)
     listing = selectors.command_list(user=request.user)
-    return render(request, "terminals/commands.html", paginate(request, listing))
+    context = paginate(request, listing)
+    # Targets by name (regions) and by name and village (terminals), not as 12- and 23-digit codes.
+    rows = context["page_obj"].object_list = list(context["page_obj"].object_list)
+    region_codes = {code for c in rows for code in c.regions}
+    terminal_codes = {code for c in rows for code in c.terminals[:3]}
+    regions = dict(Region.objects.filter(code__in=region_codes).values_list("code", "name"))
+    found = {t.code: t for t in Terminal.objects.filter(code__in=terminal_codes).select_related("village")}
+    for c in rows:
+        c.target_labels = [regions.get(code, code) for code in c.regions] + [
+            wording.terminal_label(found[code]) if code in found else code for code in c.terminals[:3]
+        ]
+    return render(request, "terminals/commands.html", context)

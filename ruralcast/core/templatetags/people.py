@@ -4,7 +4,15 @@
     {{ session.operator|person }}        王芳 (wangfang)   — the name, with the login when both exist
     {{ item.audio_seconds|duration }}    2:05              — minutes and seconds, never "125.0 s"
     {{ log.duration_ms|duration_ms }}    0:42              — the same from milliseconds
+    {{ row.region|region }}              三棵树镇          — a region by name ({{ r|region:"path" }} with its parents)
+    {{ t|terminal }}                     1号大喇叭（新村）  — a terminal by name and village, never its code
+    {{ e.verb|verb }}                    批准了预警        — an audit verb (core/verbs.py)
+    {{ slot.weekdays|weekdays }}         周一至周五
+    {{ session.tier|tier }}              县级
+    {{ asset.language|language }}        中文
+    {{ e.after|change }}                 title: 通知; volume: 60
 
+The functions live in core/wording.py for Python and API code; these filters only wrap them.
 Duck-typed on purpose: core sits below accounts in the app layers, so `person` reads any object
 with `get_full_name()` and `get_username()` (Django's user model has both).
 """
@@ -13,38 +21,61 @@ from typing import Any
 
 from django import template
 
+from ruralcast.core import wording
+from ruralcast.core.verbs import verb_label
+
 register = template.Library()
 
 
 @register.filter
 def person(user: Any) -> str:
     """A person as colleagues name them: full name and login, or the login alone; "" for nobody."""
-    if user is None:
-        return ""
-    login = user.get_username() if hasattr(user, "get_username") else str(user)
-    full = (user.get_full_name() if hasattr(user, "get_full_name") else "").strip()
-    return f"{full} ({login})" if full and full != login else login
+    return wording.person_label(user)
 
 
 @register.filter
 def duration(seconds: Any) -> str:
     """Seconds as m:ss (h:mm:ss from an hour on); "—" when unknown."""
-    try:
-        total = round(float(seconds))
-    except (TypeError, ValueError):
-        return "—"
-    sign = "-" if total < 0 else ""
-    hours, rest = divmod(abs(total), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
-    return f"{sign}{minutes}:{secs:02d}"
+    return wording.duration_label(seconds)
 
 
 @register.filter
 def duration_ms(milliseconds: Any) -> str:
     """Milliseconds as m:ss (see `duration`)."""
-    try:
-        return duration(float(milliseconds) / 1000)
-    except (TypeError, ValueError):
-        return "—"
+    return wording.duration_ms_label(milliseconds)
+
+
+@register.filter
+def region(value: Any, arg: str = "") -> str:
+    """A region by its name; `|region:"path"` puts its parents' names first."""
+    return wording.region_label(value, path=arg == "path")
+
+
+@register.filter
+def terminal(value: Any) -> str:
+    return wording.terminal_label(value)
+
+
+@register.filter
+def verb(value: Any) -> str:
+    return verb_label(value)
+
+
+@register.filter
+def weekdays(value: Any) -> str:
+    return wording.weekdays_label(value)
+
+
+@register.filter
+def tier(value: Any) -> str:
+    return wording.tier_label(value)
+
+
+@register.filter
+def language(value: Any) -> str:
+    return wording.language_label(value)
+
+
+@register.filter
+def change(value: Any) -> str:
+    return wording.change_label(value)

@@ -99,6 +99,17 @@ def test_a_missing_field_is_400_naming_the_field(client: Client, county_bureau_a
     assert User.objects.count() == users
 
 
+@pytest.mark.parametrize(("language", "said"), [("zh-hans", "此项为必填项。"), ("en", "This field is required.")])
+def test_validation_messages_follow_the_request_language(
+    client: Client, county_bureau_admin: User, language: str, said: str
+) -> None:
+    headers = {**bearer(county_bureau_admin), "accept-language": language}
+    response = post_json(client, f"{API}/users", {"username": "no-password", "home_region": "522632100000"}, headers)
+    error = assert_error_body(response, 400, "invalid")
+    assert error["fields"]["password"] == [said]
+    assert "Field required" not in response.content.decode()
+
+
 def test_malformed_json_is_400_not_500(client: Client, county_bureau_admin: User) -> None:
     response = client.post(
         f"{API}/users", data="{not json", content_type="application/json", headers=bearer(county_bureau_admin)

@@ -15,7 +15,10 @@
   function fail(body) {
     var error = (body && body.error) || {};
     var text = error.message || String(body);
-    Object.keys(error.fields || {}).forEach(function (name) { text += " — " + name + ": " + error.fields[name].join(" "); });
+    // Field messages that add something, without the field's programme name (the JSON keeps it for developers).
+    Object.keys(error.fields || {}).forEach(function (name) {
+      error.fields[name].forEach(function (said) { if (said && text.indexOf(said) < 0) text += " " + said; });
+    });
     errorBox.textContent = text;
     errorBox.hidden = false;
     form.querySelector("button[type=submit]").disabled = false;

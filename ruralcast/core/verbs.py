@@ -1,0 +1,123 @@
+"""The audit trail's verbs as people read them: "批准了预警", not `alert.approve`.
+
+One table for the audit page, the dashboard's recent operations and any export that wants words.
+A verb missing here is shown as its noun's name and the raw verb, so a new service that forgets to
+add its verb still reads, and `test_every_recorded_verb_has_words` lists it.
+"""
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+VERBS: dict[str, Promise] = {
+    "alert.approve": gettext_lazy("approved an alert"),
+    "alert.create": gettext_lazy("drafted an alert"),
+    "alert.dispatched": gettext_lazy("sent out an alert"),
+    "alert.edit": gettext_lazy("edited an alert"),
+    "alert.expire": gettext_lazy("ended an alert (expired)"),
+    "alert.import": gettext_lazy("imported an alert"),
+    "alert.reject": gettext_lazy("rejected an alert"),
+    "alert.submit": gettext_lazy("submitted an alert for approval"),
+    "alert.withdraw": gettext_lazy("withdrew an alert"),
+    "api_token.create": gettext_lazy("created an API token"),
+    "api_token.revoke": gettext_lazy("revoked an API token"),
+    "designation.delete": gettext_lazy("deleted a region list"),
+    "designation.replace": gettext_lazy("changed a region list"),
+    "duty.claim": gettext_lazy("took a page on duty"),
+    "duty.claim_lapsed": gettext_lazy("a page claim lapsed"),
+    "duty.exhausted": gettext_lazy("nobody on duty answered a page"),
+    "duty.override_add": gettext_lazy("added a duty substitution"),
+    "duty.override_remove": gettext_lazy("removed a duty substitution"),
+    "duty.page": gettext_lazy("paged the person on duty"),
+    "duty.page_close": gettext_lazy("closed a page"),
+    "duty.page_open": gettext_lazy("opened a page"),
+    "duty.slot_add": gettext_lazy("added a duty shift"),
+    "duty.slot_remove": gettext_lazy("removed a duty shift"),
+    "firmware.approve": gettext_lazy("approved a firmware release"),
+    "firmware.reject": gettext_lazy("rejected a firmware release"),
+    "firmware.upload": gettext_lazy("uploaded a firmware release"),
+    "live.record": gettext_lazy("recorded a live session"),
+    "live.start": gettext_lazy("started speaking live"),
+    "live.stop": gettext_lazy("stopped speaking live"),
+    "login.lockout": gettext_lazy("locked a login after failed attempts"),
+    "login.unlock": gettext_lazy("unlocked a login"),
+    "media.asset_create": gettext_lazy("uploaded a media item"),
+    "media.asset_ready": gettext_lazy("a media item became playable"),
+    "media.asset_update": gettext_lazy("edited a media item"),
+    "media.collection_create": gettext_lazy("created a collection"),
+    "media.collection_items": gettext_lazy("changed a collection's items"),
+    "media.job_retry": gettext_lazy("retried a media job"),
+    "media.live_create": gettext_lazy("scheduled a live stream"),
+    "media.live_end": gettext_lazy("ended a live stream"),
+    "media.live_start": gettext_lazy("started a live stream"),
+    "notification.contact_update": gettext_lazy("changed contact details"),
+    "notification.create": gettext_lazy("sent a notice"),
+    "notification.delivered": gettext_lazy("a notice was delivered"),
+    "notification.delivery_failed": gettext_lazy("a notice could not be delivered"),
+    "outbox.withdraw": gettext_lazy("withdrew a queued message"),
+    "playlist.create": gettext_lazy("created a playlist"),
+    "playlist.delete": gettext_lazy("deleted a playlist"),
+    "playlist.items": gettext_lazy("changed a playlist's items"),
+    "playlist.update": gettext_lazy("edited a playlist"),
+    "programme.create": gettext_lazy("added a programme to the library"),
+    "regions.import": gettext_lazy("imported regions"),
+    "report.accepted": gettext_lazy("accepted a report (national level)"),
+    "report.approved": gettext_lazy("approved a report"),
+    "report.submitted": gettext_lazy("submitted a report"),
+    "report.circular_create": gettext_lazy("published a circular"),
+    "report.metadata_load": gettext_lazy("loaded the reporting metadata"),
+    "report.post_create": gettext_lazy("published a post"),
+    "report.revoke": gettext_lazy("sent a report back"),
+    "report.values_save": gettext_lazy("entered report values"),
+    "role.grant": gettext_lazy("granted a role"),
+    "role.revoke": gettext_lazy("revoked a role"),
+    "schedule.create": gettext_lazy("created a schedule"),
+    "schedule.delete": gettext_lazy("deleted a schedule"),
+    "schedule.refresh": gettext_lazy("republished a schedule to terminals"),
+    "schedule.slot.create": gettext_lazy("added a slot to a schedule"),
+    "schedule.slot.delete": gettext_lazy("removed a slot from a schedule"),
+    "schedule.slot.update": gettext_lazy("changed a slot of a schedule"),
+    "schedule.update": gettext_lazy("edited a schedule"),
+    "second_factor.enrol": gettext_lazy("set up a second factor"),
+    "second_factor.key_add": gettext_lazy("added a security key"),
+    "second_factor.key_clone_suspected": gettext_lazy("a security key may have been copied"),
+    "second_factor.key_remove": gettext_lazy("removed a security key"),
+    "second_factor.provision": gettext_lazy("issued a second factor"),
+    "second_factor.recovery_code_used": gettext_lazy("used a recovery code"),
+    "second_factor.recovery_codes": gettext_lazy("made new recovery codes"),
+    "second_factor.reset": gettext_lazy("reset a second factor"),
+    "security.alarm": gettext_lazy("raised a security alarm"),
+    "signing.key_rotated": gettext_lazy("rotated the signing key"),
+    "signing_key.activate": gettext_lazy("activated a signing key"),
+    "signing_key.generate": gettext_lazy("generated a signing key"),
+    "signing_key.handover": gettext_lazy("handed over a signing key"),
+    "signing_key.retire": gettext_lazy("retired a signing key"),
+    "signing_key.revoke": gettext_lazy("revoked a signing key"),
+    "slot.create": gettext_lazy("added a slot"),
+    "slot.delete": gettext_lazy("removed a slot"),
+    "slot.update": gettext_lazy("changed a slot"),
+    "terminal.command": gettext_lazy("sent a command to terminals"),
+    "terminal.import": gettext_lazy("imported terminals"),
+    "terminal.provision": gettext_lazy("commissioned a terminal"),
+    "terminal.register": gettext_lazy("registered a terminal"),
+    "terminal.revoke": gettext_lazy("revoked a terminal"),
+    "terminal.update": gettext_lazy("edited a terminal"),
+    "user.activate": gettext_lazy("activated a user"),
+    "user.create": gettext_lazy("created a user"),
+    "user.password": gettext_lazy("changed a password"),
+    "work_order.escalate": gettext_lazy("escalated a work order"),
+    "work_order.note": gettext_lazy("added a note to a work order"),
+    "work_order.open": gettext_lazy("opened a work order"),
+    "work_order.resolve": gettext_lazy("resolved a work order"),
+    "work_order.take": gettext_lazy("took a work order"),
+}
+
+
+def verb_label(verb: str | None) -> str:
+    """An audit verb as a phrase in the reader's language; an unknown verb as "(verb)" after a generic word."""
+    if not verb:
+        return ""
+    known = VERBS.get(verb)
+    if known is not None:
+        return str(known)
+    return _("other action (%(verb)s)") % {"verb": verb}
