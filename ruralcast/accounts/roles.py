@@ -22,6 +22,8 @@ class Role(TextChoices):
     MAINTAINER = "maintainer", _("Maintainer")
     FIRMWARE_MANAGER = "firmware_manager", _("Firmware manager")
     VIEWER = "viewer", _("Viewer")
+    # The system account of a CAP feed subscription (alerts.feeds): drafts only, never a person.
+    CAP_FEED = "cap_feed", _("CAP feed (system account)")
 
 
 class Action(TextChoices):
@@ -48,6 +50,7 @@ class Action(TextChoices):
     REPORT_ENTER = "report.enter", _("Enter report data")
     REPORT_APPROVE = "report.approve", _("Approve reports")
     DUTY_MANAGE = "duty.manage", _("Manage duty rosters and read the delivery log")
+    FEED_MANAGE = "feed.manage", _("Register and change CAP feed subscriptions")
 
 
 _VIEW = {Action.REGION_VIEW}
@@ -68,6 +71,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.REPORT_APPROVE,
             Action.PROGRAMME_VIEW,
             Action.DUTY_MANAGE,
+            Action.FEED_MANAGE,
         }
     ),
     Role.STATION_OPERATOR: frozenset(
@@ -95,13 +99,14 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.TERMINAL_CONTROL, Action.TERMINAL_MAINTAIN}
     ),
     Role.FIRMWARE_MANAGER: frozenset(_VIEW | {Action.TERMINAL_VIEW, Action.FIRMWARE_MANAGE}),
+    Role.CAP_FEED: frozenset(_VIEW | {Action.ALERT_VIEW, Action.ALERT_DRAFT}),
     Role.VIEWER: frozenset(
         _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.REPORT_VIEW, Action.PROGRAMME_VIEW}
     ),
 }
 
 # Roles that only a platform administrator may hand out.
-RESERVED_ROLES = frozenset({Role.PLATFORM_ADMIN})
+RESERVED_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.CAP_FEED})
 
 
 # Actions whose holders must log in with a second factor (accounts.second_factor): approving what

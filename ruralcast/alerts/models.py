@@ -329,3 +329,9 @@ class ImportedMessage(models.Model):
     def shape_areas(self) -> list[dict[str, Any]]:
         """The areas given only as polygons or circles, which the operator must turn into regions."""
         return [area for area in self.areas if not area.get("regions")]
+
+
+# CAP feed subscriptions live in their own module group; Django finds their models through here.
+from ruralcast.alerts.feeds.models import EntryOutcome as EntryOutcome  # noqa: E402
+from ruralcast.alerts.feeds.models import FeedEntry as FeedEntry  # noqa: E402
+from ruralcast.alerts.feeds.models import FeedSubscription as FeedSubscription  # noqa: E402
