@@ -44,6 +44,7 @@ def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "state": state,
         "states": State.choices,
         "can_draft": can_draft,
+        "can_manage_feeds": bool(action_prefixes(user=request.user, action=Action.FEED_MANAGE)),
         **paginate(request, listing),
     }
     return render(request, "alerts/list.html", context)

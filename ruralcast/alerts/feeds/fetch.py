@@ -7,7 +7,7 @@ records it as the feed's error. Redirects are followed only to allowed hosts.
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from email.message import Message
+from http.client import HTTPMessage
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -47,7 +47,7 @@ def host_check(url: str) -> None:
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(
-        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: Message, newurl: str
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
     ) -> urllib.request.Request | None:
         host_check(newurl)
         return super().redirect_request(req, fp, code, msg, headers, newurl)

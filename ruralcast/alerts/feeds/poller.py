@@ -29,12 +29,11 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from ruralcast.alerts.feeds.fetch import FetchError, fetch
-from ruralcast.alerts.feeds.models import EntryOutcome, FeedEntry, FeedSubscription
 from ruralcast.alerts.feeds.signature import SignatureRefused, signed_root
 from ruralcast.alerts.formats.cap import cap_parse
 from ruralcast.alerts.formats.cap_read import CAP_NS
 from ruralcast.alerts.formats.common import draft_create, xml_parse
-from ruralcast.alerts.models import ImportedMessage
+from ruralcast.alerts.models import EntryOutcome, FeedEntry, FeedSubscription, ImportedMessage
 from ruralcast.alerts.paging import feed_draft_page_open
 from ruralcast.core.errors import ApplicationError
 

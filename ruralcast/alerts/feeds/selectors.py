@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.alerts.feeds.models import FeedEntry, FeedSubscription
+from ruralcast.alerts.models import FeedEntry, FeedSubscription
 from ruralcast.core.errors import NotFound
 
 

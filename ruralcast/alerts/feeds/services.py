@@ -18,8 +18,9 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action, Role
 from ruralcast.accounts.services import role_grant, user_create
 from ruralcast.alerts.feeds.fetch import FetchError, host_check
-from ruralcast.alerts.feeds.models import FeedSubscription
+from ruralcast.alerts.feeds.poller import PollResult, feed_poll
 from ruralcast.alerts.feeds.signature import certificate_check
+from ruralcast.alerts.models import FeedSubscription
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ValidationError
 from ruralcast.regions.models import Region
@@ -149,3 +150,18 @@ def feed_delete(*, actor: User, feed: FeedSubscription) -> None:
         feed.delete()
         account.is_active = False
         account.save(update_fields=["is_active"])
+
+
+def feed_poll_now(*, actor: User, feed: FeedSubscription) -> PollResult:
+    """The console's "poll now": an administrator of the feed polls it at once (audited)."""
+    access_require_all(user=actor, action=Action.FEED_MANAGE, regions=[feed.issuer_region, *feed.regions.all()])
+    result = feed_poll(feed=feed)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            verb="feed.poll",
+            obj=feed,
+            region_code=feed.issuer_region_id,
+            after={"status": result.status, "entries": len(result.entries), "error": result.error[:500]},
+        )
+    return result

@@ -48,7 +48,7 @@ def signed_root(root: etree._Element, *, certificate_pem: str) -> etree._Element
         ) from error
     except InvalidInput as error:
         raise SignatureRefused(_("the XML signature cannot be read: %(reason)s") % {"reason": error}) from error
-    signed = result.signed_xml
+    signed = result.signed_xml if not isinstance(result, list) else None
     if signed is None or signed.tag != root.tag:
         raise SignatureRefused(_("the signature does not cover the whole alert (an enveloped signature is required)."))
     return signed
