@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
-from ruralcast.alerts.models import FeedEntry, FeedSubscription
+from ruralcast.alerts.models import EntryOutcome, FeedEntry, FeedSubscription
 from ruralcast.core.errors import NotFound
 
 
@@ -27,3 +27,12 @@ def access_feed(*, user: User, feed_id: int) -> FeedSubscription:
 
 def feed_entries(*, feed: FeedSubscription, limit: int = 50) -> QuerySet[FeedEntry]:
     return feed.entries.select_related("alert")[:limit]
+
+
+def alert_feed_entry(*, alert_id: int) -> FeedEntry | None:
+    """The feed entry a draft came from (None: not from a feed)."""
+    return (
+        FeedEntry.objects.filter(alert_id=alert_id, outcome=EntryOutcome.IMPORTED)
+        .select_related("subscription")
+        .first()
+    )

@@ -515,6 +515,9 @@ def test_an_administrator_registers_edits_polls_and_removes_a_feed_in_the_consol
     assert client.post(f"/alerts/feeds/{feed.pk}/poll/").status_code == 302
     page = client.get(f"/alerts/feeds/{feed.pk}/").content.decode()
     assert "暴雨橙色预警（演练）" in page and "522633000000" in page  # the draft, and the refused one
+    draft = feed.entries.get(outcome=EntryOutcome.IMPORTED).alert
+    assert draft is not None
+    assert "data-import-feed" in client.get(f"/alerts/{draft.ebm_id}/").content.decode()
     bad = client.post(f"/alerts/feeds/{feed.pk}/", {**form, "certificate_pem": "not a certificate"})
     assert bad.status_code == 400 and "not a certificate" in bad.content.decode()  # refused, input kept
     assert 'class="error"' in bad.content.decode()
