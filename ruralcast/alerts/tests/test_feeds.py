@@ -321,7 +321,11 @@ def test_a_message_signed_with_the_pinned_certificate_is_accepted(
 
 
 def test_a_pinned_feed_refuses_tampered_unsigned_and_foreign_signed_messages(
-    make_feed: Callable[..., FeedSubscription], server: FeedServer, sender_key: SigningKey, other_key: SigningKey
+    make_feed: Callable[..., FeedSubscription],
+    server: FeedServer,
+    sender_key: SigningKey,
+    other_key: SigningKey,
+    english: None,
 ) -> None:
     good = signed(cap("rj-qx-001"), sender_key).decode()
     server.routes["/cap/tampered.xml"] = good.replace("50毫米", "500毫米").encode()
@@ -364,7 +368,7 @@ def test_a_foreign_host_is_refused_without_being_fetched(
 
 
 def test_an_oversize_message_or_index_is_refused(
-    make_feed: Callable[..., FeedSubscription], server: FeedServer, settings: Any
+    make_feed: Callable[..., FeedSubscription], server: FeedServer, settings: Any, english: None
 ) -> None:
     settings.RURALCAST_CAP_FEED = {**settings.RURALCAST_CAP_FEED, "MESSAGE_MAX_BYTES": 1000}
     server.routes["/feed.atom"] = atom("/cap/big.xml")
