@@ -17,6 +17,7 @@ fetched is tried again at the next poll, a refused one never (it is recorded wit
 which also becomes the feed's `last_error`).
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
@@ -37,6 +38,7 @@ from ruralcast.alerts.models import EntryOutcome, FeedEntry, FeedSubscription, I
 from ruralcast.alerts.paging import feed_draft_page_open
 from ruralcast.core.errors import ApplicationError
 
+log = logging.getLogger(__name__)
 CAP_TYPES = ("application/cap+xml", "application/common-alerting-protocol+xml")
 
 
@@ -179,9 +181,18 @@ def feed_poll(*, feed: FeedSubscription, now: datetime | None = None) -> PollRes
 
 
 def feeds_poll_due(*, now: datetime | None = None) -> list[PollResult]:
-    """Poll every enabled feed that is due, one after the other."""
+    """Poll every enabled feed that is due, one after the other. A feed whose poll breaks on
+    something unforeseen backs off with that as its error; the others are still polled."""
     now = now or timezone.now()
     due = FeedSubscription.objects.filter(enabled=True, next_poll_at__lte=now).select_related(
         "account", "issuer_region"
     )
-    return [feed_poll(feed=feed, now=now) for feed in due]
+    results = []
+    for feed in due:
+        try:
+            results.append(feed_poll(feed=feed, now=now))
+        except Exception as error:  # one broken feed must not stop the others
+            log.exception("CAP feed %s: poll failed", feed.pk)
+            feed.refresh_from_db()
+            results.append(_failed(feed, _("internal error while polling: %(error)s") % {"error": error}, now))
+    return results

@@ -545,3 +545,22 @@ def test_a_neighbouring_admin_neither_sees_nor_changes_the_feed(
     assert client.post(f"/alerts/feeds/{feed.pk}/delete/").status_code == 404
     client.force_login(county_station_operator)
     assert client.get("/alerts/feeds/").status_code == 403
+
+
+def test_the_api_lists_a_feed_and_what_it_read(
+    client: Any, make_feed: Callable[..., FeedSubscription], server: FeedServer, county_bureau_admin: User
+) -> None:
+    server.routes["/feed.atom"] = atom("/cap/1.xml")
+    server.routes["/cap/1.xml"] = cap("rj-qx-001")
+    feed = make_feed()
+    feed_poll(feed=feed)
+    client.force_login(county_bureau_admin)
+    listing = client.get("/api/v1/alerts/feeds").json()
+    assert [(f["id"], f["regions"], f["pinned"]) for f in listing] == [(feed.pk, ["522632100000"], False)]
+    detail = client.get(f"/api/v1/alerts/feeds/{feed.pk}").json()
+    entry = feed.entries.get()
+    assert entry.alert is not None
+    assert [(e["identifier"], e["outcome"], e["alert"]) for e in detail["entries"]] == [
+        ("rj-qx-001", "imported", entry.alert.ebm_id)
+    ]
+    assert client.get("/api/v1/alerts/feeds/999999").status_code == 404
