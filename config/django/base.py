@@ -365,6 +365,17 @@ RURALCAST_VILLAGERS = {
 RURALCAST_VILLAGER_RETENTION_DAYS = env.int("RURALCAST_VILLAGER_RETENTION_DAYS", default=730)
 RURALCAST_UNPAIRED_SCREEN_RETENTION_DAYS = env.int("RURALCAST_UNPAIRED_SCREEN_RETENTION_DAYS", default=30)
 RURALCAST_ONE_TIME_CODE_RETENTION_DAYS = env.int("RURALCAST_ONE_TIME_CODE_RETENTION_DAYS", default=1)
+# CAP feed subscriptions (docs/protocols.md "CAP feed subscriptions"): the only hosts a feed or a
+# message it lists may be fetched from (comma-separated host names; empty: no feed can be polled),
+# the largest index and message read, the network timeout, and the longest back-off after errors.
+RURALCAST_CAP_FEED_HOSTS = env.list("RURALCAST_CAP_FEED_HOSTS", default=[])
+RURALCAST_CAP_FEED = {
+    "INDEX_MAX_BYTES": env.int("RURALCAST_CAP_FEED_INDEX_MAX_BYTES", default=1024 * 1024),
+    "MESSAGE_MAX_BYTES": env.int("RURALCAST_CAP_FEED_MESSAGE_MAX_BYTES", default=512 * 1024),
+    "TIMEOUT_SECONDS": env.float("RURALCAST_CAP_FEED_TIMEOUT_SECONDS", default=10),
+    "BACKOFF_MAX_SECONDS": env.int("RURALCAST_CAP_FEED_BACKOFF_MAX_SECONDS", default=6 * 3600),
+    "ENTRIES_PER_POLL": 50,
+}
 # E-mail (Django's backends): EMAIL_URL=smtp+tls://user:password@smtp.example.gov.cn:587 in a
 # deployment; by default mail is written to files in RUN_DIR/mail (a stand-in: nothing is sent).
 vars().update(env.email_url("EMAIL_URL", default=f"filemail:///{RUN_DIR / 'mail'}"))

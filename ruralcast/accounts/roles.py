@@ -22,6 +22,8 @@ class Role(TextChoices):
     MAINTAINER = "maintainer", _("Maintainer")
     FIRMWARE_MANAGER = "firmware_manager", _("Firmware manager")
     VIEWER = "viewer", _("Viewer")
+    # The system account of a CAP feed subscription (alerts.feeds): drafts only, never a person.
+    CAP_FEED = "cap_feed", _("CAP feed (system account)")
 
 
 class Action(TextChoices):
@@ -51,6 +53,7 @@ class Action(TextChoices):
     # Household screens of the villagers' portal (issue 17): the people who run a village's
     # loudspeakers know its households; they pair the boxes there and revoke lost ones.
     SCREEN_MANAGE = "screen.manage", _("Pair and revoke household screens")
+    FEED_MANAGE = "feed.manage", _("Register and change CAP feed subscriptions")
 
 
 _VIEW = {Action.REGION_VIEW}
@@ -71,6 +74,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.REPORT_APPROVE,
             Action.PROGRAMME_VIEW,
             Action.DUTY_MANAGE,
+            Action.FEED_MANAGE,
         }
     ),
     Role.STATION_OPERATOR: frozenset(
@@ -106,13 +110,14 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.TERMINAL_CONTROL, Action.TERMINAL_MAINTAIN}
     ),
     Role.FIRMWARE_MANAGER: frozenset(_VIEW | {Action.TERMINAL_VIEW, Action.FIRMWARE_MANAGE}),
+    Role.CAP_FEED: frozenset(_VIEW | {Action.ALERT_VIEW, Action.ALERT_DRAFT}),
     Role.VIEWER: frozenset(
         _VIEW | {Action.ALERT_VIEW, Action.TERMINAL_VIEW, Action.REPORT_VIEW, Action.PROGRAMME_VIEW}
     ),
 }
 
 # Roles that only a platform administrator may hand out.
-RESERVED_ROLES = frozenset({Role.PLATFORM_ADMIN})
+RESERVED_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.CAP_FEED})
 
 
 # Actions whose holders must log in with a second factor (accounts.second_factor): approving what

@@ -11,6 +11,8 @@ from ninja.pagination import paginate
 from ruralcast.accounts.requests import AuthenticatedHttpRequest
 from ruralcast.alerts import lifecycle, selectors, services
 from ruralcast.alerts.events import event_types
+from ruralcast.alerts.feeds import selectors as feed_selectors
+from ruralcast.alerts.feeds.api import FeedDetailOut, FeedOut
 from ruralcast.alerts.formats.cap import alert_to_cap, cap_import
 from ruralcast.alerts.formats.common import MAX_IMPORT_BYTES
 from ruralcast.alerts.formats.ebm import alert_to_ebm, ebm_import
@@ -176,6 +178,17 @@ def alert_import(request: AuthenticatedHttpRequest, file: File[UploadedFile], pa
     importer = cap_import if payload.format == "cap" else ebm_import
     alert = importer(actor=request.user, xml_bytes=file.read(), issuer_region=region_get(code=payload.issuer_region))
     return Status(201, alert)
+
+
+# CAP feed subscriptions, read-only (registered in the console); before /{ebm_id} like "import".
+@router.get("/feeds", response=list[FeedOut], summary="CAP feed subscriptions I manage")
+def feed_list(request: AuthenticatedHttpRequest) -> object:
+    return feed_selectors.feed_list(user=request.user)
+
+
+@router.get("/feeds/{feed_id}", response=FeedDetailOut, summary="A CAP feed: its poll state and the messages it read")
+def feed_detail(request: AuthenticatedHttpRequest, feed_id: int) -> object:
+    return feed_selectors.access_feed(user=request.user, feed_id=feed_id)
 
 
 @router.get("/{ebm_id}", response=AlertOut, summary="One message")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ruralcast.accounts.models import User
 from ruralcast.alerts.models import Alert
-from ruralcast.notifications.kinds import ALERT_APPROVAL, ALERT_SENT_BACK
+from ruralcast.notifications.kinds import ALERT_APPROVAL, ALERT_SENT_BACK, WARNING_APPROVAL
 from ruralcast.notifications.paging import duty_page, duty_page_close
 from ruralcast.notifications.services import notify
 
@@ -54,3 +54,27 @@ def alert_page_close(*, alert: Alert, actor: User, outcome: str, reason: str = "
             region_code=alert.issuer_region_id,
             actor=actor,
         )
+
+
+def feed_draft_page_open(*, alert: Alert, feed_name: str) -> None:
+    """A warning a CAP feed drafted pages the approvers on duty of its platform, like a submitted
+    alert (the same subject: submission keeps the page, approval or rejection closes it). The feed's
+    account drafted it, so it is excluded; one human must still submit and another approve."""
+    duty_page(
+        subject_type=SUBJECT,
+        subject_id=alert.ebm_id,
+        region=alert.issuer_region,
+        kind=WARNING_APPROVAL.code,
+        params={
+            "title": alert.title,
+            "region": alert.issuer_region.name,
+            "by": feed_name,
+            "at": _when(),
+            "drill": alert.is_drill,
+        },
+        url=reverse("alerts:detail", args=[alert.ebm_id]),
+        urgent=not alert.is_drill,
+        exclude=[alert.created_by],
+        expires_at=alert.expires,
+        actor=None,
+    )

@@ -19,6 +19,7 @@ from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import lifecycle, selectors, services
 from ruralcast.alerts.events import event_types
+from ruralcast.alerts.feeds.selectors import alert_feed_entry
 from ruralcast.alerts.formats.cap import cap_import
 from ruralcast.alerts.formats.ebm import ebm_import
 from ruralcast.alerts.formats.forms import ImportForm
@@ -44,6 +45,7 @@ def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "state": state,
         "states": State.choices,
         "can_draft": can_draft,
+        "can_manage_feeds": bool(action_prefixes(user=request.user, action=Action.FEED_MANAGE)),
         **paginate(request, listing),
     }
     return render(request, "alerts/list.html", context)
@@ -145,11 +147,13 @@ def alert_detail(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponse
             "cancels": cancels,
             "cancels_regions": "、".join(r.name for r in selectors.alert_targets(alert=cancels)) if cancels else "",
         }
+    imported = selectors.alert_import_record(alert=alert)
     context = {
         "alert": alert,
         "event": event_types().get(alert.event_code),
         "targets": selectors.alert_targets(alert=alert),
-        "imported": selectors.alert_import_record(alert=alert),
+        "imported": imported,
+        "feed_entry": alert_feed_entry(alert_id=alert.pk) if imported is not None else None,
         "reach": selectors.alert_reach(alert=alert),
         "chain": chain,
         "can_draft": access_check(user=user, action=Action.ALERT_DRAFT, region=alert.issuer_region),

@@ -20,12 +20,20 @@ from ruralcast.alerts import ids
 from ruralcast.alerts.formats import cap_read, mapping
 from ruralcast.alerts.formats.cap_errors import schema_problem
 from ruralcast.alerts.formats.cap_read import CAP_NS, EVENT_CODE_NAME, GEOCODE_NAME
-from ruralcast.alerts.formats.common import audio_sha1, draft_create, draft_require, import_error, to_local, xml_parse
+from ruralcast.alerts.formats.common import (
+    ParsedMessage,
+    audio_sha1,
+    draft_create,
+    draft_require,
+    import_error,
+    to_local,
+    xml_parse,
+)
 from ruralcast.alerts.models import SEVERITY_CAP, Alert, Scope, State
 from ruralcast.alerts.payload import audio_url, chain_references
 from ruralcast.regions.models import Region
 
-__all__ = ["CAP_NS", "alert_to_cap", "cap_import", "cap_schema"]
+__all__ = ["CAP_NS", "alert_to_cap", "cap_import", "cap_parse", "cap_schema"]
 CAP_CODE = "EBM-1.0"
 
 
@@ -170,7 +178,15 @@ def cap_import(*, actor: User, xml_bytes: bytes, issuer_region: Region) -> Alert
     an already-expired message is kept as a record only (`cap_read` says what is accepted).
     """
     draft_require(actor=actor, issuer_region=issuer_region)
-    root = xml_parse(xml_bytes)
-    _validate(root)
-    parsed = cap_read.parse(root, actor)
+    parsed = cap_parse(actor=actor, root=xml_parse(xml_bytes))
     return draft_create(actor=actor, issuer_region=issuer_region, parsed=parsed, fmt="cap")
+
+
+def cap_parse(*, actor: User, root: etree._Element) -> ParsedMessage:
+    """Validate a parsed CAP document against the schema and read it (what `cap_import` drafts).
+
+    For a caller that must look at the message before drafting it (the feed poller checks its
+    signature and its targets); `actor`'s scope decides which earlier messages `references` finds.
+    """
+    _validate(root)
+    return cap_read.parse(root, actor)

@@ -26,7 +26,8 @@ from django.utils import timezone
 from ruralcast.accounts.demo import demo_users_create
 from ruralcast.accounts.models import User
 from ruralcast.accounts.services import api_token_create
-from ruralcast.alerts.models import Alert
+from ruralcast.alerts.feeds.services import FeedFields, feed_create
+from ruralcast.alerts.models import Alert, FeedSubscription
 from ruralcast.alerts.services import AlertFields, alert_create
 from ruralcast.broadcasting.models import Playlist, Schedule, ScheduleSlot
 from ruralcast.core.serving import FILE_CSP
@@ -111,6 +112,7 @@ class Seed:
     circular: Circular
     post: Post
     token_id: int
+    feed: FeedSubscription
 
 
 @pytest.fixture
@@ -184,6 +186,12 @@ def seed(db: None, platform_admin: User, settings: Any, tmp_path: Path) -> Seed:
     files: list[UploadedFile] = [SimpleUploadedFile("巡检表.pdf", b"%PDF-1.4\n")]
     post = post_create(actor=platform_admin, region=county, line=6, title="巡检", body="完成巡检。", files=files)
     token, _secret = api_token_create(user=platform_admin, name="seed")
+    settings.RURALCAST_CAP_FEED_HOSTS = ["cap.example.test"]
+    feed = feed_create(
+        actor=platform_admin,
+        issuer_region=county,
+        fields=FeedFields(name="气象台", url="https://cap.example.test/feed.atom", regions=[county]),
+    )
     return Seed(
         admin=platform_admin,
         alert=alert,
@@ -203,6 +211,7 @@ def seed(db: None, platform_admin: User, settings: Any, tmp_path: Path) -> Seed:
         circular=circular,
         post=post,
         token_id=token.pk,
+        feed=feed,
     )
 
 
@@ -223,6 +232,9 @@ ARGUMENTS: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "alerts:status": lambda s: {"ebm_id": s.alert.ebm_id},
     "alerts:proof": lambda s: {"ebm_id": s.alert.ebm_id, "fmt": "csv"},
     "alerts:action": lambda s: {"ebm_id": s.alert.ebm_id, "action": "approve"},
+    "alerts:feed": lambda s: {"feed_id": s.feed.pk},
+    "alerts:feed_poll": lambda s: {"feed_id": s.feed.pk},  # POST only: the walk's GET answers 405
+    "alerts:feed_delete": lambda s: {"feed_id": s.feed.pk},  # POST only
     "broadcasting:schedule": lambda s: {"schedule_id": s.schedule.pk},
     "broadcasting:schedule_edit": lambda s: {"schedule_id": s.schedule.pk},
     "broadcasting:schedule_delete": lambda s: {"schedule_id": s.schedule.pk},
