@@ -50,7 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "portal_screen": for_screen,
         "rails": shown,
         "region_name": screen.village.name if screen is not None and screen.is_paired and screen.village else "",
-        "account_links": _account_links(),
+        "account_links": _account_links(paired=screen is not None and screen.is_paired),
     }
     return TemplateResponse(request, "portal/home.html", context)
 
@@ -62,9 +62,12 @@ _ACCOUNT_LINKS = (
 )
 
 
-def _account_links() -> list[dict[str, Any]]:
+def _account_links(*, paired: bool) -> list[dict[str, Any]]:
+    """The home bar's links to the villagers app; a paired screen is not offered pairing again."""
     links = []
     for code, url, label in _ACCOUNT_LINKS:
+        if paired and code == "pair":
+            continue
         try:
             resolve(url)
         except Resolver404:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from collections import deque
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -101,12 +101,19 @@ def _path(edges: dict[str, dict[str, str]], start: str, goal: str) -> list[str] 
 
 
 def _press_to(page: Page, edges: dict[str, dict[str, str]], goal: str) -> None:
-    """Move the focus to `goal` with arrow presses only, from wherever the page has it now."""
-    keys = _path(edges, _focused(page), goal)
-    assert keys is not None, f"{goal} cannot be reached from {_focused(page)} on {page.url}"
-    for key in keys:
-        page.keyboard.press(key)
-    assert _focused(page) == goal
+    """Move the focus to `goal` with arrow presses only, from wherever the page has it now.
+
+    The way is planned again after every press: a rail entered from outside gives the focus to its
+    remembered tile (focus memory), which on a freshly loaded page may not be the tile the graph saw
+    when it was drawn, so one arrow can land elsewhere than the graph says, never somewhere unreachable."""
+    for _press in range(4 * max(len(edges), 1)):
+        here = _focused(page)
+        if here == goal:
+            return
+        keys = _path(edges, here, goal)
+        assert keys, f"{goal} cannot be reached from {here!r} on {page.url}"
+        page.keyboard.press(keys[0])
+    assert _focused(page) == goal, f"{goal} not reached by arrows on {page.url}"
 
 
 def test_every_tile_on_every_page_is_reachable_and_opens_and_back_works_everywhere(
@@ -134,7 +141,10 @@ def test_every_tile_on_every_page_is_reachable_and_opens_and_back_works_everywhe
         pages[path] = {"edges": edges, "links": links}
         for _id, href in links:
             target = urlparse(href).path
-            if target.startswith("/portal/") and target not in pages:
+            # The villager's own pages (/portal/me/: sign-in by SMS code, consents, data) are the
+            # phone's, with text fields; the TV only opens them (checked below), villagers/tests
+            # cover them on the phone.
+            if target.startswith("/portal/") and not target.startswith("/portal/me/") and target not in pages:
                 queue.append(target)
         walked += 1
     assert {"/portal/", "/portal/broadcasting/today/"} <= set(pages)
@@ -150,7 +160,10 @@ def test_every_tile_on_every_page_is_reachable_and_opens_and_back_works_everywhe
             with page.expect_navigation():
                 page.keyboard.press("Enter")
             page.wait_for_selector("html[data-portal-ready]")
-            assert urlparse(page.url).path == urlparse(href).path, (path, tile_id)
+            # Where the link leads, after the server's own redirects (the phone pages send a
+            # villager who is not signed in to the sign-in page first).
+            landing = urlparse(page.request.get(urljoin(base, href)).url).path
+            assert urlparse(page.url).path == landing, (path, tile_id)
         if path != HOME:
             # 返回 is on every page but the home screen, and leads home.
             _open(page, base + path)

@@ -102,6 +102,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             sys.executable,
             *("-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)),
             "--no-proxy-headers",
+            # The portal's push streams stay open until the browser goes: do not wait for them.
+            *("--timeout-graceful-shutdown", "2"),
         ],
         env=env,
         cwd=BASE_DIR,
@@ -122,7 +124,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             time.sleep(0.2)
     yield {"url": url, "credentials": credentials, "env": env}
     server.terminate()
-    server.wait(timeout=10)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # a stream that outlived the graceful shutdown
+        server.kill()
+        server.wait(timeout=10)
 
 
 def totp_code_for(username: str) -> str:
