@@ -6,7 +6,7 @@
 (b) simulator: `ruralcast-terminal simulate` with N virtual terminals (every covering region topic,
     real signature checks through the per-process VerifyCache, three receipts each in two QoS 1
     messages: received and started together, then finished); one
-    signed ~1 KB alert is published on the county topic; time until the last terminal accepted it
+    signed ~5 KB drill (its 0.5 s preamble inline) is published on the county topic; time until the last terminal accepted it
     and until the platform side has received all 3·N receipts.
 
 Prints one JSON line. Needs mosquitto: give `--broker HOST:PORT` of a running one (with
@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import getpass
+import hashlib
 import json
 import multiprocessing
 import os
@@ -38,12 +40,14 @@ from pathlib import Path
 from typing import Any
 
 from ruralcast_terminal import crypto, topics
+from ruralcast_terminal.conformance import silent_mp3
 from ruralcast_terminal.mqtt import Client
 from ruralcast_terminal.protocol import NATIONAL_CODE, TrustedKey, TrustList, seal
 from ruralcast_terminal.simulate import default_processes, raise_fd_limit
 
 COUNTY = "522632000000"
 CST = timezone(timedelta(hours=8))
+PREAMBLE = silent_mp3(0.5)
 BARE_TOPIC_FILTER = topics.region_filter(NATIONAL_CODE)
 BARE_TOPIC = topics.region_topic(NATIONAL_CODE, "bench")
 
@@ -189,6 +193,15 @@ def _alert(seq: int) -> dict[str, Any]:
         "volume": 80,
         "repeat": 1,
         "drill": True,
+        # A drill carries its spoken preamble inline (§4 rule 7a): without it every terminal rejects
+        # the alert as `drill_preamble` and the benchmark would time the rejection path.
+        "preamble": {
+            "sha256": hashlib.sha256(PREAMBLE).hexdigest(),
+            "bytes": len(PREAMBLE),
+            "seconds": 0.5,
+            "mime": "audio/mpeg",
+            "inline": base64.b64encode(PREAMBLE).decode(),
+        },
     }
 
 
