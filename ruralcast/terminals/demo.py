@@ -24,7 +24,7 @@ from ruralcast.messaging.services import broker_credentials_sync
 from ruralcast.regions.codes import Level, subtree_q
 from ruralcast.regions.models import Region
 from ruralcast.signing.selectors import trust_list_build
-from ruralcast.terminals.models import Terminal
+from ruralcast.terminals.models import EventKind, Terminal, TerminalEvent
 from ruralcast.terminals.services import TerminalDetails, terminal_register, terminal_update
 
 # The demo county's extent (榕江县, about 108.15–108.90°E, 25.60–26.30°N) for made-up positions.
@@ -69,6 +69,10 @@ def _backdate(terminal: Terminal, day: date) -> None:
     seed's own write (no service records history that never happened)."""
     moment = timezone.make_aware(datetime.combine(day, time(10)))
     Terminal.objects.filter(pk=terminal.pk).update(created_at=moment)
+    # ...and it came online that day: the first `online` event is what makes a terminal
+    # commissioned for the periods after it (terminals.selectors.commissioned_by).
+    if not TerminalEvent.objects.filter(terminal_code=terminal.code, kind=EventKind.ONLINE).exists():
+        TerminalEvent.objects.create(terminal_code=terminal.code, at=moment, kind=EventKind.ONLINE)
 
 
 def simulator_files() -> SimulatorFiles:

@@ -72,10 +72,12 @@ def test_zh_hans_catalog_is_fully_translated(zh_po: polib.POFile) -> None:
 
 
 def test_zh_hans_placeholders_are_kept(zh_po: polib.POFile) -> None:
+    # A plural entry's translations (msgstr[0…], one form in Chinese) keep the plural msgid's placeholders.
     wrong = [
-        (e.msgid, e.msgstr)
+        (e.msgid, translated)
         for e in _active(zh_po)
-        if sorted(_PLACEHOLDER.findall(e.msgid)) != sorted(_PLACEHOLDER.findall(e.msgstr))
+        for translated in (list(e.msgstr_plural.values()) if e.msgid_plural else [e.msgstr])
+        if sorted(_PLACEHOLDER.findall(e.msgid_plural or e.msgid)) != sorted(_PLACEHOLDER.findall(translated))
     ]
     assert not wrong, f"placeholders differ between msgid and msgstr: {wrong}"
 
