@@ -87,7 +87,9 @@ def test_console_tour_regions_designations_audit_and_tokens(page: Page, demo_ser
     page.screenshot(path=str(SCREENSHOTS / "designation.png"))
 
     page.goto(f"{url}/audit/?verb=role.grant")
-    expect(page.locator("table")).to_contain_text("role.grant")
+    # The filter takes the recorded verb; the page says it in words (issue 16 item 8), never the raw verb.
+    expect(page.locator("table")).to_contain_text("授予了角色")
+    expect(page.locator("table")).not_to_contain_text("role.grant")
     page.screenshot(path=str(SCREENSHOTS / "audit.png"))
 
     page.goto(f"{url}/accounts/tokens/")
