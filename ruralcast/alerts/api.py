@@ -39,7 +39,9 @@ class ImportedOut(Schema):
     needs_targets: bool = Field(..., description="areas given as polygons/circles only: choose the target regions")
     event_mapping: str = Field(..., description="what decided the event code (or what was tried)")
     areas: list[dict[str, Any]]
-    other_infos: list[dict[str, Any]] = Field(..., description="the file's other info blocks (other languages)")
+    other_infos: list[dict[str, Any]] = Field(
+        ..., description="info blocks not read as translations (unknown language, no description)"
+    )
 
     @staticmethod
     def resolve_needs_targets(record: ImportedMessage) -> bool:

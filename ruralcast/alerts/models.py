@@ -337,7 +337,8 @@ class ImportedMessage(models.Model):
       refused until an operator picks the code (`event_mapping` says what was tried);
     - no targets: the file's areas are polygons or circles (`areas`), which we cannot map to
       regions without coordinates; submission is refused until an operator chooses the regions.
-    `other_infos` keeps the file's other `info` blocks (other languages) as read.
+    `other_infos` keeps the file's other `info` blocks that could not become translations (a
+    language we have no code for, no description) as read; the others are `AlertTranslation`s.
     """
 
     alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="imported")

@@ -31,7 +31,8 @@ The state machine of one message (the receipt events are §5's; `[x]` is an acti
       │         A withdrawn alert still queued → cancelled <reason> at once ([Drop]); one playing →
       │         [Stop], and cancelled <reason> when the player has stopped (`ended`).
       │ already withdrawn (its Cancel came first) → cancelled "already withdrawn"
-      ▼ [Prepare]: the caller fetches and checks the audio
+      ▼ [Prepare]: the caller fetches and checks the audio of the languages chosen by the
+      │          provisioned preference (`languages.texts_choose`, protocols.md §4)
     audio_failed → failed audio_failed (not remembered as done: a restart tries again)
     audio_ready  → cancelled <reason> if withdrawn meanwhile, else [Enqueue] (priority.py arbitrates)
     took         → started (once, however often it is pre-empted and played again)

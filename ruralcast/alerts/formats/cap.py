@@ -149,7 +149,8 @@ def alert_to_cap(alert: Alert) -> bytes:
         )
 
     # One info per language (CAP 1.2 §3.2.2): the primary, then each translation in order.
-    for text in [alert, *alert.translations.all()]:
+    texts: list[Alert | AlertTranslation] = [alert, *AlertTranslation.objects.filter(alert=alert)]
+    for text in texts:
         _add_info(root, alert, text, targets)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
