@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from ruralcast.accounts.models import User
 from ruralcast.accounts.services import api_token_create
@@ -120,7 +121,7 @@ def test_translations_are_refused_with_a_clear_message(
     translations: list[TranslationFields],
     message: str,
 ) -> None:
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
         alert_create(
             actor=county_station_operator,
             issuer_region=rongjiang,
