@@ -222,3 +222,47 @@ def test_the_console_form_keeps_a_duplicate_language_and_says_what_is_wrong(
     page = answer.content.decode()
     assert YI.title in page and "第二个" in page
     assert not Alert.objects.exists()
+
+
+def test_a_terminals_provisioning_file_carries_the_deployments_language_preference(
+    settings: Any, county_station_operator: User, dashizi: Region, tmp_path: Any
+) -> None:
+    from ruralcast_terminal.config import AgentConfig
+
+    from ruralcast.terminals.provisioning import provisioning_document
+    from ruralcast.terminals.services import terminal_credentials_issue, terminal_register
+
+    settings.RURALCAST_TERMINAL_LANGUAGES = ["iii", "zho"]
+    terminal = terminal_register(actor=county_station_operator, village=dashizi, issue_credentials=False).terminal
+    document = provisioning_document(
+        registration=terminal_credentials_issue(actor=county_station_operator, terminal=terminal)
+    )
+    assert document["languages"] == ["iii", "zho"]
+    assert AgentConfig.from_dict(document, base=tmp_path).languages == ("iii", "zho")  # what the agent reads
+
+
+def test_the_platforms_bilingual_payload_passes_the_terminal_rules_and_a_yi_village_plays_yi_first(
+    county_station_operator: User, county_alert_approver: User, bilingual: Alert
+) -> None:
+    """The payload the dispatcher signs, read by the terminal's one decision path (router)."""
+    from ruralcast_terminal import crypto, router, topics
+    from ruralcast_terminal.protocol import TrustedKey, TrustList, seal
+
+    submitted(bilingual, county_station_operator)
+    approve(bilingual, county_alert_approver)
+    bilingual.refresh_from_db()
+    private = crypto.generate_private_key(crypto.ALG_ED25519)
+    trusted = TrustedKey(serial="202612030001", alg=crypto.ALG_ED25519, public_key=crypto.public_key_of(
+        crypto.ALG_ED25519, private), usage=("broadcast",))  # fmt: skip
+    data = seal(alert_payload(bilingual), alg=crypto.ALG_ED25519, serial=trusted.serial, private_key=private)
+    for preference, played in ((("iii", "zho"), ["iii", "zho"]), (("zho",), ["zho"]), (("bod",), ["zho"])):
+        state = router.TerminalState(
+            terminal_id="65226321000010314010401",
+            village_code="522632100001",
+            trust=router.TrustState(TrustList([trusted])),
+            languages=preference,
+        )
+        actions = router.route(state, topics.region_topic("522632000000", bilingual.ebm_id), data)
+        prepare = actions[-1]
+        assert isinstance(prepare, router.Prepare), actions
+        assert [t["language"] for t in prepare.texts] == played
