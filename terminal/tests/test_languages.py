@@ -232,3 +232,20 @@ async def test_the_agent_and_a_virtual_terminal_choose_the_same_languages(mosqui
         ebm_id(1): [("received", ""), ("started", ""), ("finished", "")],
         ebm_id(2): [("received", ""), ("failed", "audio_failed")],
     }
+
+
+@pytest.mark.anyio
+async def test_the_command_sink_plays_each_chosen_language_in_every_repetition(tmp_path):
+    """The player runs once per language per play: Yi, Mandarin, Yi, Mandarin for repeat 2."""
+    import sys
+
+    from ruralcast_terminal.sinks import CommandSink, Playback, Spoken
+
+    log = tmp_path / "played.txt"
+    script = f"import sys; open({str(log)!r}, 'a').write(sys.argv[1].rsplit('/', 1)[-1] + '\\n')"
+    yi, mandarin = tmp_path / "yi.mp3", tmp_path / "zho.mp3"
+    sink = CommandSink([sys.executable, "-c", script, "{file}"])
+    await sink.play(
+        Playback(ebm_id=ebm_id(1), language="iii", audio=yi, repeat=2, more=(Spoken(language="zho", audio=mandarin),))
+    )
+    assert log.read_text().split() == ["yi.mp3", "zho.mp3", "yi.mp3", "zho.mp3"]
