@@ -69,6 +69,9 @@ def provisioning_document(*, registration: Registration, trust: list[dict[str, A
         "cache_dir": "cache",
         "status_interval": DEFAULT_STATUS_INTERVAL,
         "freshness_seconds": DEFAULT_FRESHNESS_SECONDS,  # protocols.md §4 rule 5; 600 to 604800
+        # The languages the terminal plays, most preferred first (protocols.md §4, "Languages"):
+        # the deployment's, Mandarin unless RURALCAST_TERMINAL_LANGUAGES says otherwise.
+        "languages": list(getattr(settings, "RURALCAST_TERMINAL_LANGUAGES", ["zho"])),
     }
 
 
