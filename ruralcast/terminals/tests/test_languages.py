@@ -140,3 +140,13 @@ def test_the_import_page_lists_the_language_column(en_client: Client, county_sta
     en_client.force_login(county_station_operator)
     page = en_client.get("/terminals/import/").content.decode()
     assert "播放语言顺序" in page and "<code>languages</code>" in page
+
+
+def test_a_bad_deployment_default_is_a_system_check_error(settings: Any) -> None:
+    from ruralcast.terminals.apps import terminal_languages_check
+
+    assert terminal_languages_check() == []
+    settings.RURALCAST_TERMINAL_LANGUAGES = ["zho", "Yi"]
+    assert [error.id for error in terminal_languages_check()] == ["terminals.E001"]
+    settings.RURALCAST_TERMINAL_LANGUAGES = []
+    assert [error.id for error in terminal_languages_check()] == ["terminals.E001"]
