@@ -7,12 +7,12 @@ their transactions; nothing else writes translations.
 
 Rules: a language appears once (the primary's included); each translation has a title and a text
 within the limits of the primary's; language codes are ISO 639 (`zho`, `iii`, `eng`, or a two-letter
-code, optionally with a region or script subtag: `zh-CN`). The speech app speaks Chinese only, so a
+code, optionally with a region or script subtag: `zh-CN`; the check is `core.languages`, shared with
+the terminals' language preference). The speech app speaks Chinese only, so a
 translation in another language has audio only when one is uploaded (terminals speak or show the
 text otherwise).
 """
 
-import re
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -20,9 +20,8 @@ from django.utils.translation import gettext as _
 
 from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload
 from ruralcast.alerts.models import Alert, AlertTranslation, AudioSource
+from ruralcast.core.languages import is_language_code
 
-# ISO 639-1/2/3 code, optionally followed by subtags (RFC 5646 shape), within the 8 characters stored.
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,4})?$")
 MAX_TRANSLATIONS = 8
 MAX_TEXT = 1500
 # The languages the speech app (espeak-ng, Mandarin) speaks: the platform's own codes for Chinese.
@@ -43,14 +42,14 @@ def translations_problems(translations: list[TranslationFields], *, primary_lang
     """Why these translations cannot be saved, as form-field errors (empty: they can)."""
     problems: list[str] = []
     found: dict[str, list[str]] = {}
-    if not LANGUAGE_RE.match(primary_language):
+    if not is_language_code(primary_language):
         found["language"] = [_("Give a language code such as iii, zho or eng.")]
     seen = {primary_language}
     if len(translations) > MAX_TRANSLATIONS:
         problems.append(_("At most %(count)d translations.") % {"count": MAX_TRANSLATIONS})
     for number, item in enumerate(translations, start=1):
         language = item.language.strip()
-        if not LANGUAGE_RE.match(language):
+        if not is_language_code(language):
             problems.append(
                 _("Translation %(number)d: give a language code such as iii, zho or eng.") % {"number": number}
             )
