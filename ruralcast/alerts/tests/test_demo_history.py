@@ -95,6 +95,8 @@ def test_the_dashboard_and_the_proof_read_the_history(
     client.force_login(platform_admin)
     page = client.get(f"/reporting/dashboard/?region={rongjiang.code}&period={last_month}&line=6")
     assert page.status_code == 200
+    latest = {item.code: text for item, text in page.context["latest"]}
+    assert latest["alerts_coverage"] not in ("", "—"), latest["alerts_coverage"]  # line 6's headline
     alert = Alert.objects.filter(issuer_region=rongjiang, status=Status.ACTUAL).order_by("sent_at").last()
     assert alert is not None
     for path in ("", "status/", "proof.csv", "proof.pdf"):
