@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     bench_django,
+    database_name,
     free_port,
     percentile,
     platform_services,
@@ -324,7 +325,7 @@ def run(args: Any, workdir: Path, mqtt_port: int) -> dict[str, Any]:
     bench = platform_setup(PROVINCE, users={"operator": "station_operator", "approver": "alert_approver"})
     cookies = screens_make(max(args.screens, args.concurrency))
     loop = Loop()
-    figures: dict[str, Any] = {"screens": args.screens, "part": args.part}
+    figures: dict[str, Any] = {"database": database_name(), "screens": args.screens, "part": args.part}
     with platform_services(workdir, mqtt_port, ["dispatcher"], web=True) as services:
         port = services.web_port
         county = Region.objects.get(code=COUNTY)
