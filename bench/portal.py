@@ -4,8 +4,9 @@ and the home page's throughput, each against a bare baseline in the same run.
 1. Alert to overlay: N simulated paired screens (default 1,000; asyncio clients on raw sockets, each
    with its own device token, over the villages of 榕江县) hold the push connection
    (`/portal/push/events` of the web process `make run` starts: uvicorn, config.asgi). A drill for
-   the county is drafted and submitted (speech made) before the clock starts; t0 is taken just
-   before `alert_approve()`; the real `manage.py dispatcher` signs and publishes; the web process's
+   the county is drafted and submitted (its speech and the drill preamble made) before the clock
+   starts; t0 is taken just before `alert_approve()`; the real `manage.py dispatcher` signs and
+   publishes; the web process's
    hub hears it from mosquitto and each screen's stream carries it. Latency of a screen = the moment
    its stream holds the alert's EBM id − t0: p50/p99/max. Baseline, same run: the same N
    connections to a minimal raw ASGI app under uvicorn (bench/portal_bare.py), one POST pushes the
@@ -18,9 +19,11 @@ and the home page's throughput, each against a bare baseline in the same run.
 3. Home throughput: C concurrent screens (default 200, keep-alive, raw sockets) GET /portal/ for
    D seconds: requests/s and p99; baseline the bare app's static page of the same size.
 
-Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 only.
+Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 only. `--part overlay`
+runs part 1 alone (its line has no `first_screen` nor `home_throughput`).
 
     .venv/bin/python bench/portal.py --screens 1000 --concurrency 200 --seconds 10
+    BENCH_NO_RECORD=1 .venv/bin/python bench/portal.py --screens 1000 --part overlay
 """
 
 import argparse
@@ -41,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     bench_django,
+    database_name,
     free_port,
     percentile,
     platform_services,
@@ -295,6 +299,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--first-screen-runs", type=int, default=5)
+    parser.add_argument(
+        "--part",
+        choices=["all", "overlay"],
+        default="all",
+        help="overlay: part 1 only (alert to overlay and its bare push), without the first screen and the home",
+    )
     args = parser.parse_args()
     mqtt_port = free_port()
     with bench_django("portal", mqtt_port=mqtt_port) as workdir:
@@ -315,7 +325,7 @@ def run(args: Any, workdir: Path, mqtt_port: int) -> dict[str, Any]:
     bench = platform_setup(PROVINCE, users={"operator": "station_operator", "approver": "alert_approver"})
     cookies = screens_make(max(args.screens, args.concurrency))
     loop = Loop()
-    figures: dict[str, Any] = {"screens": args.screens}
+    figures: dict[str, Any] = {"database": database_name(), "screens": args.screens, "part": args.part}
     with platform_services(workdir, mqtt_port, ["dispatcher"], web=True) as services:
         port = services.web_port
         county = Region.objects.get(code=COUNTY)
@@ -357,13 +367,14 @@ def run(args: Any, workdir: Path, mqtt_port: int) -> dict[str, Any]:
         document = loop.run(_get_body(port, "/portal/push/poll", cookies[0]))  # what each screen was sent
         loop.run(streams_close(clients, tasks))
 
-        # 3. home throughput while the platform is up (no overlay streams held meanwhile).
         home_bytes = len(loop.run(_get_body(port, "/portal/", cookies[0])))
-        home = loop.run(throughput(port, "/portal/", cookies[: args.concurrency], args.seconds))
-        print(f"home: {home}", file=sys.stderr)
-        # 2. the first screen under throttling.
-        first = first_screen(f"http://127.0.0.1:{port}", cookies[0], args.first_screen_runs)
-        print(f"first screen: {first}", file=sys.stderr)
+        if args.part == "all":
+            # 3. home throughput while the platform is up (no overlay streams held meanwhile).
+            home = loop.run(throughput(port, "/portal/", cookies[: args.concurrency], args.seconds))
+            print(f"home: {home}", file=sys.stderr)
+            # 2. the first screen under throttling.
+            first = first_screen(f"http://127.0.0.1:{port}", cookies[0], args.first_screen_runs)
+            print(f"first screen: {first}", file=sys.stderr)
 
     bare_port = free_port()
     os.environ["BARE_PAGE_BYTES"] = str(home_bytes)
@@ -384,7 +395,8 @@ def run(args: Any, workdir: Path, mqtt_port: int) -> dict[str, Any]:
             loop.run(_post(bare_port, "/push", mark + document))
             bare_runs.append(arrivals(clients, mark, b0, 60))
         loop.run(streams_close(clients, tasks))
-        bare_home = loop.run(throughput(bare_port, "/", ["x=1"] * args.concurrency, args.seconds))
+        if args.part == "all":
+            bare_home = loop.run(throughput(bare_port, "/", ["x=1"] * args.concurrency, args.seconds))
     finally:
         bare.terminate()
         try:
@@ -409,16 +421,17 @@ def run(args: Any, workdir: Path, mqtt_port: int) -> dict[str, Any]:
                 "steps_s": steps,
                 "goal": "p99 <= 2 s and <= 2x bare push",
             },
-            "first_screen": first,
-            "home_throughput": {
-                "concurrency": args.concurrency,
-                "seconds": args.seconds,
-                "page_bytes": home_bytes,
-                "portal": home,
-                "bare": bare_home,
-            },
         }
     )
+    if args.part == "all":
+        figures["first_screen"] = first
+        figures["home_throughput"] = {
+            "concurrency": args.concurrency,
+            "seconds": args.seconds,
+            "page_bytes": home_bytes,
+            "portal": home,
+            "bare": bare_home,
+        }
     return figures
 
 

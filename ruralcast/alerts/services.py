@@ -27,7 +27,7 @@ from ruralcast.accounts.access import access_check, access_require, access_requi
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import ids
-from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload
+from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload, drill_preamble_prepare
 from ruralcast.alerts.chains import followup_refusal
 from ruralcast.alerts.events import event_types
 from ruralcast.alerts.models import (
@@ -267,7 +267,8 @@ def alert_edit(*, actor: User, alert: Alert, fields: AlertFields, audio_upload: 
 
 
 def alert_submit(*, actor: User, alert: Alert) -> Alert:
-    """Send a draft for approval; the spoken audio is produced now so the approver can hear it."""
+    """Send a draft for approval; the spoken audio is produced now so the approver can hear it (and a
+    drill's preamble, so that dispatch does not wait for the speech engine)."""
     access_require(user=actor, action=Action.ALERT_DRAFT, region=alert.issuer_region)
     if alert.state != State.DRAFT:
         raise Conflict(
@@ -296,6 +297,9 @@ def alert_submit(*, actor: User, alert: Alert) -> Alert:
             audio.seconds,
         )
     spoken = translations_speak(alert=alert)
+    if alert.is_drill and alert.msg_type != MsgType.CANCEL:
+        # Its preamble is signed into the payload at dispatch: spoken now, dispatch reads the cache.
+        drill_preamble_prepare()
     with transaction.atomic():
         if Alert.objects.select_for_update().filter(pk=alert.pk).values_list("state", flat=True).first() != State.DRAFT:
             raise Conflict(_("Someone else has just acted on this message."))
