@@ -14,14 +14,13 @@ name): a dotted path to a class or factory that takes no arguments. See the pack
 import functools
 import re
 import struct
+from importlib import metadata
 from typing import Protocol, runtime_checkable
 
-import pypinyin
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from pypinyin import Style, lazy_pinyin
 
 from ruralcast.core.errors import ValidationError
 from ruralcast.speech.errors import SpeechUnavailable
@@ -65,6 +64,11 @@ def espeak_input(text: str) -> str:
     sandhi is applied (你好 → ni2 hao3). Anything that is neither 汉字 nor a pause mark is dropped: the
     normaliser has already written out what should be said.
     """
+    # Imported here, not at module level: pypinyin loads its phrase dictionary (~40 MiB, ~1 s of CPU)
+    # on import, and every process that sets Django up imports this module (the speech app's portal
+    # registration); only a process that synthesises speech should pay for it.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = lazy_pinyin(
         text,
         style=Style.TONE3,
@@ -90,9 +94,7 @@ class EspeakEngine:
 
     @property
     def version(self) -> str:
-        return (
-            f"{_espeak_version(self.executable)} voice={self.voice} speed={self.speed} pypinyin={pypinyin.__version__}"
-        )
+        return f"{_espeak_version(self.executable)} voice={self.voice} speed={self.speed} pypinyin={metadata.version('pypinyin')}"
 
     def synthesize_wav(self, text: str, *, language: str) -> bytes:
         if language not in self.languages:

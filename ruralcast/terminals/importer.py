@@ -28,7 +28,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
 
 from ruralcast.accounts.access import access_check
 from ruralcast.accounts.models import User
@@ -219,6 +218,10 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
 
 def _xlsx_rows(data: bytes) -> list[list[Any]]:
     archive_check(data, limits=XLSX_LIMITS)  # before openpyxl inflates anything (a zip bomb is refused)
+    # openpyxl is imported where a workbook is read or written, not at module level: firmware and
+    # commands import this module, so every process that sets Django up would load it otherwise.
+    from openpyxl import load_workbook
+
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
@@ -468,6 +471,8 @@ def export_csv(terminals: Any) -> bytes:
 
 
 def export_xlsx(terminals: Any) -> bytes:
+    from openpyxl import Workbook  # see _xlsx_rows: loaded only where a workbook is written
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("terminals")
     sheet.append(COLUMNS)
