@@ -45,7 +45,21 @@ def _as(page: Page, url: str, lang: str, username: str, password: str) -> None:
     log_in(page, url, username, password)
 
 
-@pytest.mark.parametrize(("lang", "short"), [("zh-hans", "zh"), ("en", "en")])
+# The suite walks the Chinese pages (the deployment's language) on every run; the English walk, a
+# minute or two more of CI, runs when the pictures are retaken (scripts/guide_screenshots.sh). The
+# English pages themselves are covered by each app's own tests.
+_RETAKING = "RURALCAST_GUIDE_SCREENSHOTS" in os.environ
+
+
+@pytest.mark.parametrize(
+    ("lang", "short"),
+    [
+        ("zh-hans", "zh"),
+        pytest.param(
+            "en", "en", marks=pytest.mark.skipif(not _RETAKING, reason="English walk only when retaking the pictures")
+        ),
+    ],
+)
 def test_the_user_guide_pages_in_both_languages(page: Page, demo_server: dict, lang: str, short: str) -> None:
     url, credentials = demo_server["url"], demo_server["credentials"]
     page.set_viewport_size({"width": 1280, "height": 860})
