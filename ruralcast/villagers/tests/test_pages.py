@@ -33,6 +33,8 @@ def test_the_tv_gets_a_lasting_http_only_cookie_and_sees_its_code_and_a_qr_code(
     assert f'data-pairing-code="{screen.pairing_code}"' in page and "<svg" in page
     assert f"/portal/me/pair/?code={screen.pairing_code}" not in page  # only inside the QR image
     assert 'hx-trigger="every 3s"' in page
+    # htmx 1.9, the portal's (ES2017, what old TV browsers run), not the console's htmx 2.
+    assert "/static/vendor/htmx1/htmx.min.js" in page and "/static/vendor/htmx/htmx.min.js" not in page
 
 
 def test_the_pairing_screen_says_the_codes_lifetime_from_the_setting(db: None, settings) -> None:
