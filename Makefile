@@ -23,7 +23,8 @@ run: export RURALCAST_CAP_FEED_HOSTS ?= 127.0.0.1
 run: export DJANGO_ALLOWED_HOSTS ?= $(shell scripts/allowed-hosts.sh $(RURALCAST_HOST))
 PYTEST_WORKERS ?= 2
 # The portal's JavaScript (first screen and player), checked at ES2017 by `make lint`.
-PORTAL_JS := ruralcast/portal/static/portal/*.js ruralcast/web/static/vendor/lrud/lrud.js ruralcast/web/static/vendor/hls/hls.min.js
+PORTAL_JS := ruralcast/portal/static/portal/*.js ruralcast/web/static/vendor/lrud/lrud.js ruralcast/web/static/vendor/hls/hls.min.js ruralcast/web/static/vendor/hls/hls.light.min.js \
+	ruralcast/web/static/vendor/htmx1/htmx.min.js
 
 .PHONY: run test lint format drift test-sqlite test-postgres bench schema messages lock demo-passwords postgres clean help
 

@@ -79,12 +79,21 @@ def espeak_input(text: str) -> str:
     return " ".join(s for s in syllables if s.strip())
 
 
+def engine_input(text: str, *, language: str) -> str:
+    """What espeak-ng is fed for normalised `text`: pinyin for Mandarin (`espeak_input`), the text
+    itself for English."""
+    return espeak_input(text) if language == "zh-hans" else text
+
+
 class EspeakEngine:
-    """espeak-ng, voice `cmn-latn-pinyin`, fed with pinyin from `espeak_input`. Mandarin only."""
+    """espeak-ng: Mandarin with the voice `cmn-latn-pinyin`, fed with pinyin from `espeak_input`
+    (alerts, programmes, read aloud); English with its `en` voice, fed the text (the portal's read
+    aloud of English titles)."""
 
     name = "espeak-ng"
     voice = "cmn-latn-pinyin"
-    languages = frozenset({"zh-hans"})
+    english_voice = "en"
+    languages = frozenset({"zh-hans", "en"})
     # Words per minute (each pinyin syllable is a word): espeak-ng's default rate. A 57-character
     # alert lasts about 15 s, slower than a newsreader, which suits loudspeakers echoing in a valley.
     speed = 175
@@ -94,7 +103,10 @@ class EspeakEngine:
 
     @property
     def version(self) -> str:
-        return f"{_espeak_version(self.executable)} voice={self.voice} speed={self.speed} pypinyin={metadata.version('pypinyin')}"
+        return (
+            f"{_espeak_version(self.executable)} voice={self.voice} en-voice={self.english_voice} "
+            f"speed={self.speed} pypinyin={metadata.version('pypinyin')}"
+        )
 
     def synthesize_wav(self, text: str, *, language: str) -> bytes:
         if language not in self.languages:
@@ -103,8 +115,10 @@ class EspeakEngine:
                 % {"engine": self.name, "language": language},
                 fields={"language": [_("Unsupported language.")]},
             )
-        command = [self.executable, "-v", self.voice, "-s", str(self.speed), "--stdout", "--stdin"]
-        wav = tool_run(command, stdin=espeak_input(text).encode(), tool="espeak-ng", timeout=_TIMEOUT_SECONDS)
+        voice = self.voice if language == "zh-hans" else self.english_voice
+        command = [self.executable, "-v", voice, "-s", str(self.speed), "--stdout", "--stdin"]
+        stdin = engine_input(text, language=language).encode()
+        wav = tool_run(command, stdin=stdin, tool="espeak-ng", timeout=_TIMEOUT_SECONDS)
         if not wav.startswith(b"RIFF"):
             raise SpeechUnavailable(_("The speech engine %(tool)s produced no audio.") % {"tool": "espeak-ng"})
         return wav_with_true_sizes(wav)

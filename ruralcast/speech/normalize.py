@@ -392,3 +392,19 @@ def _stronger(a: str, b: str) -> str:
 
 def _is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
+
+
+# ---------------------------------------------------------------------------- English
+
+_NOT_ENGLISH = re.compile(r"[^A-Za-z0-9 .,;:!?'\-%&/()]+")
+
+
+def normalize_en(text: str) -> str:
+    """English text for espeak-ng's English voice: full-width ASCII made half-width, anything but
+    Latin letters, digits, spaces and plain punctuation dropped, whitespace collapsed.
+
+    The English voice reads numbers, times and units itself ("14:30", "25%"); a 汉字 it could only
+    call "Chinese letter", so Chinese text goes to the Mandarin path instead (the portal asks for
+    zh-hans whenever a title holds a Chinese character)."""
+    text = _NOT_ENGLISH.sub(" ", _to_half_width(text))
+    return " ".join(text.split())
