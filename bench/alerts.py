@@ -22,6 +22,22 @@ credentials, spread over the villages of Guizhou).
    clients set under "receipts stored" on this machine (no verification, playback or database).
    `bare_roundtrip_vs_bare` says how far that floor already is from the bare fan-out.
 
+With `--tls` each fleet runs twice in each round, plain TCP then the terminals' TLS listener (CA
+pinned, TLS 1.3 with the broker's AES-128-GCM first); `tls_vs_plain` gives each round's TLS ÷ plain
+ratios and their medians over `--rounds` (one registration for all rounds; a first alert that no
+terminal receives warms the dispatcher up before them). A fair comparison needs `--pin`: the
+simulator decrypts every terminal's copy of the alert in two Python processes, ten thousand copies
+where a real terminal decrypts one, and on a shared machine that harness cost competes with the
+broker and the ingest worker for the same cores. `--pin` keeps the platform (broker, dispatcher,
+ingest) on core 0 and the simulator, the bare workers and this script on the other cores, for both
+transports, as a server and its terminals would be: the platform's figures then carry what TLS
+costs the platform, and the simulator's CPU is reported apart (`critical_cpu_s.simulators`). A
+network namespace with a veth pair was not used: loopback and veth both stay in the kernel on the
+same cores, so it would add realism to the packet path, not separate the costs; uvloop (the `fast`
+extra) is the simulator's loop, and its SSL layer (compiled) carries the TLS connections.
+
+    nice -n -10 .venv/bin/python bench/alerts.py --count 10000 --tls --pin --rounds 3 --no-bare
+
 Prints one JSON line and appends it to docs/benchmarks.md. Talks to 127.0.0.1 only.
 
     .venv/bin/python bench/alerts.py --count 1000 5000 10000
@@ -362,6 +378,8 @@ def _run(args: argparse.Namespace, workdir: Path, mqtt_port: int) -> dict[str, A
                 repeat=args.repeat,
                 broker_pid=services.processes["broker"].pid,
             )
+            bare_cpu: dict[str, float]
+            roundtrip_cpu: dict[str, float]
             if args.no_bare:
                 bare, bare_cpu, roundtrip, roundtrip_cpu = [0.0], {}, [0.0], {}
             else:
