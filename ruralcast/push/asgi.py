@@ -40,6 +40,9 @@ HEARTBEAT_SECONDS = 15.0
 # How often a held connection checks again that its screen was not revoked.
 RECHECK_SECONDS = 60.0
 RETRY_MS = 3000
+KEEP_ALIVE = b": keep-alive\n\n"
+# Put on a stream's queue when its client disconnects (never a frame the hub makes: those start `data:`).
+GONE = b""
 
 
 def _cookie(scope: dict[str, Any], name: str) -> str:
@@ -95,6 +98,7 @@ async def push_events(scope: dict[str, Any], receive: Any, send: Any, *, the_hub
             message = await receive()
             if message["type"] == "http.disconnect":
                 gone.set()
+                subscriber.queue.put_nowait(GONE)  # wakes the stream at once
                 return
 
     listener = asyncio.ensure_future(listen())
@@ -108,27 +112,21 @@ async def push_events(scope: dict[str, Any], receive: Any, send: Any, *, the_hub
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": f"retry: {RETRY_MS}\n\n".encode(), "more_body": True})
         while not gone.is_set():
-            getting = asyncio.ensure_future(subscriber.queue.get())
-            waiting = asyncio.ensure_future(gone.wait())
-            done, _pending = await asyncio.wait(
-                {getting, waiting}, timeout=HEARTBEAT_SECONDS, return_when="FIRST_COMPLETED"
-            )
-            waiting.cancel()
-            if getting in done:
-                chunk = f"data: {getting.result()}\n\n"
-            else:
-                getting.cancel()
-                if gone.is_set():
-                    break
-                chunk = ": keep-alive\n\n"
-                if time.monotonic() - checked > RECHECK_SECONDS:
-                    checked = time.monotonic()
-                    try:
-                        await sync_to_async(_access)(token)
-                    except ApplicationError:
-                        await send({"type": "http.response.body", "body": b"event: revoked\ndata: {}\n\n"})
-                        return
-            await send({"type": "http.response.body", "body": chunk.encode(), "more_body": True})
+            try:
+                async with asyncio.timeout(HEARTBEAT_SECONDS):
+                    chunk = await subscriber.queue.get()  # the hub's frame, the same bytes for the region
+            except TimeoutError:
+                chunk = KEEP_ALIVE
+            if not chunk or gone.is_set():  # GONE
+                break
+            if chunk is KEEP_ALIVE and time.monotonic() - checked > RECHECK_SECONDS:
+                checked = time.monotonic()
+                try:
+                    await sync_to_async(_access)(token)
+                except ApplicationError:
+                    await send({"type": "http.response.body", "body": b"event: revoked\ndata: {}\n\n"})
+                    return
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
         with contextlib.suppress(OSError, RuntimeError):
             await send({"type": "http.response.body", "body": b""})
     except OSError:  # the client went away while we wrote (uvicorn's ClientDisconnected)

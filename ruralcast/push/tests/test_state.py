@@ -9,7 +9,7 @@ from ruralcast_terminal import crypto
 from ruralcast_terminal.protocol import TrustedKey, TrustList, seal
 
 from ruralcast.messaging.topics import region_topic, schedule_topic
-from ruralcast.push.hub import envelope_opener
+from ruralcast.push.hub import Hub, envelope_opener
 from ruralcast.push.state import PushState
 
 EBM = "1" * 35
@@ -64,3 +64,14 @@ def test_refused_expired_and_other_topics_change_nothing() -> None:
     assert state.for_region(VILLAGE) == []
     state.apply(region_topic(TOWNSHIP, EBM), _alert(status="Exercise"))
     assert state.for_region(VILLAGE)[0].drill is True
+
+
+def test_regions_shown_the_same_list_share_one_frame() -> None:
+    """`Hub.fan_out` encodes once per distinct list: the villages of one township alert get the
+    same bytes object, the other county its own empty list (no broker needed for `_frames`)."""
+    the_hub = Hub()
+    the_hub.state = _state()
+    the_hub.state.apply(region_topic(TOWNSHIP, EBM), _alert())
+    frames = the_hub._frames({VILLAGE, NEIGHBOUR, "522633001001"})
+    assert frames[VILLAGE] is frames[NEIGHBOUR] and frames[VILLAGE].startswith(b'data: {"alerts":[{')
+    assert frames["522633001001"] == b'data: {"alerts":[]}\n\n'
