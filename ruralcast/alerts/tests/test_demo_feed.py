@@ -66,8 +66,8 @@ def test_one_poll_of_the_demo_feed_drafts_its_four_messages(
         assert alert.created_by_id == feed.account_id and alert.expires > alert.onset
     assert rain.title == "暴雨蓝色预警（演练）" and [t.code for t in rain.targets.all()] == ["522632100000"]
     assert sorted(t.code for t in upgrade.targets.all()) == ["522632100000", "522632101000"]
-    # The bilingual warning keeps its English block.
-    assert any("Lightning" in str(info) for info in lightning.imported.other_infos)
+    # The bilingual warning is one alert with its English block as a translation (issue 15 item 1).
+    assert [(t.language, "Lightning" in t.title) for t in lightning.translations.all()] == [("eng", True)]
     # The county's approvers on duty are paged for each warning.
     assert Escalation.objects.filter(subject_type="alerts.alert", subject_id=rain.ebm_id).exists()
     # A second poll brings nothing new.
