@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ruralcast_terminal.wire import MALFORMED, Rejected
+from ruralcast_terminal.wire import MALFORMED, Rejected, per_payload
 
 DEFAULT_LANGUAGES = ("zho",)  # a terminal provisioned without a preference plays Mandarin, else the primary
 MAX_TEXTS = 16
@@ -60,6 +60,7 @@ def payload_version(payload: dict[str, Any]) -> int:
     return min(version, TEXTS_VERSION)
 
 
+@per_payload
 def texts_of(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Every language of an alert, primary first, each `{"language", "title", "text", "audio"}`.
 

@@ -80,6 +80,7 @@ from ruralcast_terminal.wire import (
     canonical_json,
     envelope_decode,
     envelope_encode,
+    per_payload,
     usage_for,
 )
 
@@ -317,6 +318,7 @@ def is_drill(payload: dict[str, Any]) -> bool:
     return payload.get("status") != "Actual" or payload.get("drill") is True
 
 
+@per_payload
 def preamble_check(payload: dict[str, Any]) -> bytes | None:
     """The drill preamble a terminal must play before a drill's audio (§4 rule 7a), or None.
 
