@@ -14,12 +14,17 @@ run: export RURALCAST_MQTT_PORT := $(RURALCAST_MQTT_PORT)
 run: export RURALCAST_ACCEL_REDIRECT_PREFIX := /_protected/
 # ...and the platform reads the client's address from nginx's X-Forwarded-For (uvicorn itself ignores it).
 run: export RURALCAST_TRUSTED_PROXIES ?= 127.0.0.1/32
+# The demo CAP feed (Procfile demofeed, a stand-in for the county meteorological bureau) on this
+# machine: its port, and its host in the feed poller's allow-list.
+run: export RURALCAST_DEMO_FEED_PORT ?= 18840
+run: export RURALCAST_CAP_FEED_HOSTS ?= 127.0.0.1
 # Listening on every address (RURALCAST_HOST=0.0.0.0, to look at the demo from another machine):
 # the console answers to this machine's own addresses too.
 run: export DJANGO_ALLOWED_HOSTS ?= $(shell scripts/allowed-hosts.sh $(RURALCAST_HOST))
 PYTEST_WORKERS ?= 2
 # The portal's JavaScript (first screen and player), checked at ES2017 by `make lint`.
-PORTAL_JS := ruralcast/portal/static/portal/*.js ruralcast/web/static/vendor/lrud/lrud.js ruralcast/web/static/vendor/hls/hls.min.js
+PORTAL_JS := ruralcast/portal/static/portal/*.js ruralcast/web/static/vendor/lrud/lrud.js ruralcast/web/static/vendor/hls/hls.min.js ruralcast/web/static/vendor/hls/hls.light.min.js \
+	ruralcast/web/static/vendor/htmx1/htmx.min.js
 
 .PHONY: run test lint format drift test-sqlite test-postgres bench schema messages lock demo-passwords postgres clean help
 

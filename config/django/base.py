@@ -219,6 +219,10 @@ RUN_DIR = RUN_DIR
 
 RURALCAST_SIGNING_ALG = env("RURALCAST_SIGNING_ALG", default="SM2-SM3")  # or "Ed25519": docs/protocols.md §6
 
+# The languages a terminal plays when its registry entry names none, most preferred first (ISO 639
+# codes, comma-separated in the environment): provisioned as `languages` (docs/protocols.md §4).
+RURALCAST_TERMINAL_LANGUAGES = env.list("RURALCAST_TERMINAL_LANGUAGES", default=["zho"])
+
 # Text-to-speech engine for spoken alerts: dotted path to a class with name, version and
 # synthesize_wav() (see ruralcast/speech/__init__.py for plugging in a neural voice).
 RURALCAST_SPEECH_ENGINE = env("RURALCAST_SPEECH_ENGINE", default="ruralcast.speech.engines.EspeakEngine")

@@ -119,6 +119,11 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 # Roles that only a platform administrator may hand out.
 RESERVED_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.CAP_FEED})
 
+# Roles held by system accounts, never by people: a CAP feed's account drafts the feed's messages
+# (alerts.feeds.services.feed_create makes it with one such grant). The users page lists these
+# accounts apart, and nobody edits them as a person: they are managed from what owns them.
+SYSTEM_ROLES = frozenset({Role.CAP_FEED})
+
 
 # Actions whose holders must log in with a second factor (accounts.second_factor): approving what
 # thousands of loudspeakers play, deciding who may do so, and anything about firmware (the actions

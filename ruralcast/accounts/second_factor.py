@@ -43,6 +43,7 @@ from ruralcast.accounts.models import (
     recovery_code_digest,
 )
 from ruralcast.accounts.roles import role_needs_second_factor
+from ruralcast.accounts.services import refuse_system_account
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ApplicationError, PermissionDenied, ValidationError
 
@@ -194,6 +195,7 @@ def second_factor_reset(*, actor: User, user: User, reason: str) -> None:
     if actor.pk == user.pk:
         raise PermissionDenied(_("Ask another administrator to reset your own second factor."))
     access_require_manage_user(actor=actor, target=user)
+    refuse_system_account(user)
     reason = reason.strip()
     if not reason:
         raise ValidationError(

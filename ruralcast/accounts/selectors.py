@@ -1,23 +1,54 @@
 """Reads of users, grants, tokens and security keys, filtered to what the reader may see."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ruralcast.accounts.access import action_scope_q
 from ruralcast.accounts.models import ApiToken, RoleGrant, User, WebAuthnCredential
-from ruralcast.accounts.roles import Action
+from ruralcast.accounts.roles import SYSTEM_ROLES, Action
 from ruralcast.core.errors import NotFound
 
 
-def user_list(*, viewer: User, query: str = "") -> QuerySet[User]:
-    """Users whose home region lies where `viewer` holds `user.view`."""
+class AccountKind:
+    """Which accounts a users list shows: people (the default page), system accounts, or both."""
+
+    PEOPLE = "people"
+    SYSTEM = "system"
+    ALL = "all"
+
+
+def system_account_q() -> Q:
+    """Accounts that hold a system role (`roles.SYSTEM_ROLES`): a CAP feed's drafting account."""
+    return Q(pk__in=RoleGrant.objects.filter(role__in=SYSTEM_ROLES).values("user_id"))
+
+
+def is_system_account(user: User) -> bool:
+    return RoleGrant.objects.filter(user=user, role__in=SYSTEM_ROLES).exists()
+
+
+def user_list(*, viewer: User, query: str = "", kind: str = AccountKind.ALL) -> QuerySet[User]:
+    """Users whose home region lies where `viewer` holds `user.view`; `kind` keeps people or system accounts."""
     scope = action_scope_q(user=viewer, action=Action.USER_VIEW, field="home_region_id")
     if scope is None:
         return User.objects.none()
     users = User.objects.filter(scope).select_related("home_region")
+    if kind == AccountKind.PEOPLE:
+        users = users.exclude(system_account_q())
+    elif kind == AccountKind.SYSTEM:
+        users = users.filter(system_account_q())
     if query:
         users = users.filter(Q(username__icontains=query) | Q(full_name__icontains=query))
     return users.order_by("username")
+
+
+def system_account_owner(*, user: User) -> object | None:
+    """What a system account belongs to: its CAP feed (the feed's `account` is a one-to-one with
+    related name `feed`; read through the relation because alerts sits above accounts)."""
+    try:
+        return user.feed  # type: ignore[attr-defined]
+    except ObjectDoesNotExist:
+        return None
 
 
 def access_user(*, viewer: User, username: str) -> User:

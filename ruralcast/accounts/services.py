@@ -18,12 +18,23 @@ from ruralcast.accounts.access import (
     is_platform_admin,
 )
 from ruralcast.accounts.models import ApiToken, RoleGrant, User
-from ruralcast.accounts.roles import RESERVED_ROLES, Action, Role
+from ruralcast.accounts.roles import RESERVED_ROLES, SYSTEM_ROLES, Action, Role
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, PermissionDenied, ValidationError
 from ruralcast.regions.models import Region
 
 TOKEN_PREFIX = "rc"  # noqa: S105 — a public marker, not a secret
+
+
+def refuse_system_account(user: User) -> None:
+    """System accounts (a CAP feed's drafting account, `roles.SYSTEM_ROLES`) are not edited as people:
+    no roles granted or revoked, no deactivation or password by hand. What owns them manages them
+    (deleting a feed deactivates its account)."""
+    if RoleGrant.objects.filter(user=user, role__in=SYSTEM_ROLES).exists():
+        raise Conflict(
+            _("“%(name)s” is a system account (a CAP feed's), not a person: manage it from its feed's page.")
+            % {"name": user.get_username()}
+        )
 
 
 def _user_summary(user: User) -> dict[str, Any]:
@@ -88,6 +99,7 @@ def user_set_active(*, actor: User, user: User, is_active: bool) -> User:
     The actor's scope must cover the target's home region and every one of its grants.
     """
     access_require_manage_user(actor=actor, target=user)
+    refuse_system_account(user)
     if actor.pk == user.pk and not is_active:
         raise ValidationError(_("You cannot deactivate your own account."))
     before = _user_summary(user)
@@ -112,6 +124,7 @@ def user_password_change(*, actor: User, user: User, new_password: str, old_pass
             raise ValidationError(_("The current password is wrong."), fields={"old_password": [_("Wrong password.")]})
     else:
         access_require_manage_user(actor=actor, target=user)
+        refuse_system_account(user)
     password_check(password=new_password, user=user)
     with transaction.atomic():
         user.set_password(new_password)
@@ -143,6 +156,7 @@ def role_grant(*, actor: User | None, user: User, role: str, region: Region) -> 
         access_require_manage_user(actor=actor, target=user, action=Action.ROLE_GRANT)
         if role in RESERVED_ROLES and not is_platform_admin(actor):
             raise PermissionDenied(_("Only a platform administrator may grant this role."))
+        refuse_system_account(user)
     if RoleGrant.objects.filter(user=user, role=role, region=region).exists():
         raise Conflict(_("%(user)s already holds this role in %(region)s.") % {"user": user, "region": region.name})
     with transaction.atomic():
@@ -176,6 +190,7 @@ def role_revoke(*, actor: User, grant: RoleGrant) -> None:
         access_require_manage_user(actor=actor, target=grant.user, action=Action.ROLE_GRANT)
     if grant.role in RESERVED_ROLES and not is_platform_admin(actor):
         raise PermissionDenied(_("Only a platform administrator may revoke this role."))
+    refuse_system_account(grant.user)
     if grant.user_id == actor.pk and grant.role in (Role.PLATFORM_ADMIN, Role.BUREAU_ADMIN):
         raise ValidationError(_("Ask another administrator to revoke your own administrator role."))
     with transaction.atomic():

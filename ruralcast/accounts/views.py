@@ -284,11 +284,12 @@ def user_lockout_clear(request: AuthenticatedHttpRequest, username: str) -> Http
 def users(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_require_somewhere(user=request.user, action=Action.USER_VIEW)
     query = request.GET.get("q", "").strip()[:100]
-    listing = selectors.user_list(viewer=request.user, query=query)
+    # People by default; the CAP feeds' drafting accounts only when asked for (an unknown value is people).
+    kind = selectors.AccountKind.SYSTEM if request.GET.get("kind") == "system" else selectors.AccountKind.PEOPLE
+    listing = selectors.user_list(viewer=request.user, query=query, kind=kind)
     can_manage = bool(action_prefixes(user=request.user, action=Action.USER_MANAGE))
-    return render(
-        request, "accounts/users.html", {"query": query, "can_manage": can_manage, **paginate(request, listing)}
-    )
+    context = {"query": query, "kind": kind, "can_manage": can_manage, **paginate(request, listing)}
+    return render(request, "accounts/users.html", context)
 
 
 @authenticated_view
@@ -314,11 +315,14 @@ def user_detail(request: AuthenticatedHttpRequest, username: str) -> HttpRespons
         messages.success(request, _("Role granted."))
         return redirect("accounts:user", username=person.username)
 
+    system = selectors.is_system_account(person)  # managed by its feed, not edited as a person
     context = {
         "person": person,
+        "system_account": system,
+        "system_owner": selectors.system_account_owner(user=person) if system else None,
         "grants": selectors.role_grant_list(user=person),
-        "can_grant": bool(action_prefixes(user=request.user, action=Action.ROLE_GRANT)),
-        "can_manage": bool(action_prefixes(user=request.user, action=Action.USER_MANAGE)),
+        "can_grant": not system and bool(action_prefixes(user=request.user, action=Action.ROLE_GRANT)),
+        "can_manage": not system and bool(action_prefixes(user=request.user, action=Action.USER_MANAGE)),
         "second_factor": {
             "required": second_factor_required(person),
             "enrolled": second_factor_enrolled(person),

@@ -16,8 +16,9 @@ from ruralcast.alerts.feeds.api import FeedDetailOut, FeedOut
 from ruralcast.alerts.formats.cap import alert_to_cap, cap_import
 from ruralcast.alerts.formats.common import MAX_IMPORT_BYTES
 from ruralcast.alerts.formats.ebm import alert_to_ebm, ebm_import
-from ruralcast.alerts.models import Alert, ImportedMessage, MsgType, Receipt
+from ruralcast.alerts.models import Alert, AlertTranslation, ImportedMessage, MsgType, Receipt
 from ruralcast.alerts.payload import content_version
+from ruralcast.alerts.translations import TranslationFields
 from ruralcast.core.api_types import UtcDatetime
 from ruralcast.core.errors import ValidationError
 from ruralcast.regions.selectors import region_get
@@ -38,11 +39,27 @@ class ImportedOut(Schema):
     needs_targets: bool = Field(..., description="areas given as polygons/circles only: choose the target regions")
     event_mapping: str = Field(..., description="what decided the event code (or what was tried)")
     areas: list[dict[str, Any]]
-    other_infos: list[dict[str, Any]] = Field(..., description="the file's other info blocks (other languages)")
+    other_infos: list[dict[str, Any]] = Field(
+        ..., description="info blocks not read as translations (unknown language, no description)"
+    )
 
     @staticmethod
     def resolve_needs_targets(record: ImportedMessage) -> bool:
         return not record.alert.targets.exists()
+
+
+class TranslationOut(Schema):
+    language: str
+    title: str
+    text: str
+    audio_sha256: str
+    audio_seconds: float
+
+
+class TranslationIn(Schema):
+    language: str = Field(..., max_length=8, description="ISO 639 code: iii, zho, eng (or zh-CN)")
+    title: str = Field(..., max_length=200)
+    text: str = Field(..., max_length=1500)
 
 
 class AlertOut(Schema):
@@ -63,9 +80,12 @@ class AlertOut(Schema):
     expires: datetime
     sent_at: datetime | None
     targets: list[str]
-    language: str
+    language: str = Field(..., description="the primary language (of `title`, `text` and the audio)")
     title: str
     text: str
+    translations: list[TranslationOut] = Field(
+        ..., description="the message in further languages, in order; approved with the rest"
+    )
     audio_sha256: str
     audio_bytes: int
     audio_seconds: float
@@ -86,6 +106,10 @@ class AlertOut(Schema):
             return alert.imported
         except ImportedMessage.DoesNotExist:
             return None
+
+    @staticmethod
+    def resolve_translations(alert: Alert) -> list[AlertTranslation]:
+        return list(alert.translations.all())  # prefetched by alert_list
 
     @staticmethod
     def resolve_content_version(alert: Alert) -> str:
@@ -113,6 +137,10 @@ class AlertIn(Schema):
     targets: list[str] = Field(..., min_length=1, max_length=200)
     title: str = Field(..., max_length=200)
     text: str = Field(..., max_length=1500)
+    language: str = Field("zho", max_length=8, description="the primary language of title and text")
+    translations: list[TranslationIn] | None = Field(
+        None, max_length=8, description="the message in further languages; omitted on an edit: unchanged"
+    )
     volume: int = Field(80, ge=0, le=100)
     repeat: int = Field(2, ge=1, le=10)
 
@@ -129,8 +157,12 @@ class AlertIn(Schema):
             urgency=self.urgency,
             certainty=self.certainty,
             scope=self.scope,
+            language=self.language,
             volume=self.volume,
             repeat=self.repeat,
+            translations=None
+            if self.translations is None
+            else [TranslationFields(language=t.language, title=t.title, text=t.text) for t in self.translations],
         )
 
 

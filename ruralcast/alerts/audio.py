@@ -7,6 +7,7 @@ be served by any static file server with long-lived caching.
 
 import base64
 import hashlib
+import logging
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +21,10 @@ from django.utils.translation import gettext as _
 
 from ruralcast.core.errors import ValidationError
 from ruralcast.core.media_tools import probe_upload, tool_path, untrusted_input_args
+from ruralcast.speech.errors import SpeechUnavailable
 from ruralcast.speech.services import speech_synthesize
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_SECONDS = 600
@@ -146,3 +150,21 @@ def drill_preamble() -> dict[str, Any]:
         "mime": "audio/mpeg",
         "inline": base64.b64encode(data).decode("ascii"),
     }
+
+
+def drill_preamble_prepare() -> bool:
+    """Speak the drill preamble now, into the speech cache, so that dispatch finds it made.
+
+    `alert_submit` calls it for a drill, outside its transaction and before any approver acts: made
+    at dispatch instead, the synthesis (espeak-ng, then ffmpeg's MP3 encoding: about 1 s on the
+    2-core machine) lay between the approval and the broker and was ~85 % of approval-to-screen
+    latency (issue 17 benchmark 1, docs/benchmarks.md). Best effort: when the engine fails now
+    (returns False, logged), `drill_preamble` at dispatch tries again and raises as before, so no
+    drill goes out that terminals could not announce as one.
+    """
+    try:
+        speech_synthesize(text=DRILL_PREAMBLE_TEXT)
+    except SpeechUnavailable as error:
+        log.warning("drill preamble not spoken at submission (%s); dispatch will try again", error)
+        return False
+    return True

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ruralcast.alerts.events import event_choices
 from ruralcast.alerts.models import Certainty, Scope, Severity, Status, Urgency
 from ruralcast.alerts.services import AlertFields
+from ruralcast.alerts.translations import MAX_TRANSLATIONS, TranslationFields
 from ruralcast.core.errors import ApplicationError
 from ruralcast.regions.forms import RegionField, RegionPickerWidget
 from ruralcast.regions.models import Region
@@ -82,14 +83,72 @@ class AlertForm(forms.Form):
         required=False,
         help_text=_("Leave empty to have the message spoken from its text."),
     )
+    language = forms.CharField(
+        label=_("Language of the title and message"),
+        max_length=8,
+        initial="zho",
+        required=False,
+        help_text=_("ISO 639 code: zho (Mandarin), iii (Yi), bo (Tibetan), ug (Uyghur), eng (English)…"),
+    )
     volume = forms.IntegerField(label=_("Volume"), min_value=0, max_value=100, initial=80)
     repeat = forms.IntegerField(label=_("Repeat count"), min_value=1, max_value=10, initial=2)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, translations: list[TranslationFields] | None = None, **kwargs: Any) -> None:
+        """`translations`: the draft's (an edit). The form shows them plus two empty slots; a slot
+        left empty adds nothing, a filled one is a translation, emptying one removes it."""
         super().__init__(*args, **kwargs)
         now = timezone.now()
         self.fields["onset"].initial = _local_input(now)
         self.fields["expires"].initial = _local_input(now + timedelta(hours=2))
+        given = translations or []
+        slots = len(given) + 2
+        if self.is_bound:  # as many slots as were posted (a page with more slots than the draft has)
+            while f"tr{slots}_language" in self.data:
+                slots += 1
+        for index in range(min(slots, MAX_TRANSLATIONS)):
+            item = given[index] if index < len(given) else None
+            number = {"number": index + 1}
+            self.fields[f"tr{index}_language"] = forms.CharField(
+                label=_("Translation %(number)d · language") % number,
+                max_length=8,
+                required=False,
+                initial=item.language if item else "",
+            )
+            self.fields[f"tr{index}_title"] = forms.CharField(
+                label=_("Translation %(number)d · title") % number,
+                max_length=200,
+                required=False,
+                initial=item.title if item else "",
+            )
+            self.fields[f"tr{index}_text"] = forms.CharField(
+                label=_("Translation %(number)d · message") % number,
+                max_length=1500,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                initial=item.text if item else "",
+            )
+            self.fields[f"tr{index}_audio"] = forms.FileField(
+                label=_("Translation %(number)d · recording (optional)") % number,
+                required=False,
+                help_text=_("Mandarin is spoken from the text; other languages need a recording or play as text."),
+            )
+
+    def translations(self) -> list[TranslationFields]:
+        """The filled slots, in order (a slot with only some of its fields is kept: the service
+        says what is missing)."""
+        data = self.cleaned_data
+        found = []
+        index = 0
+        while f"tr{index}_language" in self.fields:
+            language, title, text = (data.get(f"tr{index}_{name}", "") for name in ("language", "title", "text"))
+            if language or title or text:
+                found.append(
+                    TranslationFields(
+                        language=language, title=title, text=text, audio_upload=data.get(f"tr{index}_audio")
+                    )
+                )
+            index += 1
+        return found
 
     def alert_fields(self) -> AlertFields:
         data = self.cleaned_data
@@ -105,8 +164,10 @@ class AlertForm(forms.Form):
             urgency=data["urgency"],
             certainty=data["certainty"],
             scope=data["scope"],
+            language=data["language"] or "zho",
             volume=data["volume"],
             repeat=data["repeat"],
+            translations=self.translations(),
         )
 
 

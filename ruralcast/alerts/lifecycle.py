@@ -42,6 +42,7 @@ from ruralcast.alerts.services import (
     alert_create,
     alert_submit,
 )
+from ruralcast.alerts.translations import translations_of
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict
 from ruralcast.messaging.services import outbox_enqueue, outbox_withdraw
@@ -135,6 +136,7 @@ def _followup_fields(latest: Alert, *, targets: list[Region]) -> AlertFields:
         language=latest.language,
         volume=latest.volume,
         repeat=1,
+        translations=translations_of(latest),
     )
 
 

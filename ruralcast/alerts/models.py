@@ -22,6 +22,9 @@ Two records make the rules checkable after the fact:
 - `TargetedTerminal`: the terminals a message was published to, recorded at dispatch, from which
   the proof of broadcast is computed for ever (a terminal registered later is not in it).
 
+`AlertTranslation`: the message in further languages (the alert's own fields are its primary
+language); a translation is approved with the rest of the content.
+
 `FeedSubscription` and `FeedEntry` at the end are the CAP feeds of `alerts.feeds`.
 """
 
@@ -182,6 +185,39 @@ class Alert(models.Model):
         return self.references.original if self.references_id and self.references else self
 
 
+class AlertTranslation(models.Model):
+    """The message in one more language (CAP 1.2 §3.2.2: one `info` per language).
+
+    The alert's own `language`, `title`, `text` and audio are its *primary* language; each row here
+    is the same message in another language, in the order the author gave them (`position`). A
+    translation is part of what the approver approves (`payload.content_version`) and travels in
+    the signed payload's `texts` (payload version 2, docs/protocols.md §4); a terminal plays the
+    languages of its provisioned preference that the alert has. Its audio is spoken by the speech
+    app at submission when it can speak the language, or uploaded; otherwise it has none and a
+    terminal speaks or shows the text as it can.
+    """
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="translations")
+    position = models.PositiveSmallIntegerField(default=0)
+    language = models.CharField(_("language"), max_length=8)
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("text"))
+    audio_source = models.CharField(_("audio"), max_length=10, choices=AudioSource.choices, default=AudioSource.SPEECH)
+    audio_name = models.CharField(max_length=255, blank=True)
+    audio_sha256 = models.CharField(max_length=64, blank=True)
+    audio_bytes = models.PositiveIntegerField(default=0)
+    audio_seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("translation")
+        verbose_name_plural = _("translations")
+        constraints = [models.UniqueConstraint(fields=["alert", "language"], name="alert_translation_unique_language")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.language} {self.title}"
+
+
 class Contribution(models.TextChoices):
     CREATED = "created", _("created")
     EDITED = "edited", _("edited")
@@ -301,7 +337,8 @@ class ImportedMessage(models.Model):
       refused until an operator picks the code (`event_mapping` says what was tried);
     - no targets: the file's areas are polygons or circles (`areas`), which we cannot map to
       regions without coordinates; submission is refused until an operator chooses the regions.
-    `other_infos` keeps the file's other `info` blocks (other languages) as read.
+    `other_infos` keeps the file's other `info` blocks that could not become translations (a
+    language we have no code for, no description) as read; the others are `AlertTranslation`s.
     """
 
     alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="imported")

@@ -1,5 +1,12 @@
 """The signed alert payload (docs/protocols.md §4), the topics it is published on, and the content
-version an approver approves."""
+version an approver approves.
+
+Payload versions: an alert in one language is version 1 (no `payload_version` member, the bytes
+every terminal has read since the start). An alert with translations is version 2: the same members
+(the top-level `language`, `title`, `text` and `audio` stay the primary language, so a version-1
+terminal still plays the primary) plus `payload_version: 2` and `texts`, one entry per language,
+primary first, then the translations in the author's order.
+"""
 
 import hashlib
 from typing import Any
@@ -11,7 +18,7 @@ from django.utils import timezone
 from ruralcast_terminal.protocol import canonical_json
 
 from ruralcast.alerts.audio import drill_preamble
-from ruralcast.alerts.models import Alert, MsgType, State
+from ruralcast.alerts.models import Alert, AlertTranslation, MsgType, State
 from ruralcast.messaging.topics import region_topic
 
 # Audio up to this size travels with the message, attached after the envelope as raw bytes
@@ -26,9 +33,35 @@ def _local_iso(value: Any) -> str:
     return timezone.localtime(value).isoformat(timespec="seconds")
 
 
-def audio_url(alert: Alert) -> str:
+# An alert with translations is signed as this version (docs/protocols.md §4, "Payload versions").
+PAYLOAD_VERSION_TEXTS = 2
+
+
+def audio_url(alert: Alert | AlertTranslation) -> str:
     base = settings.RURALCAST_PUBLIC_URL.rstrip("/")
     return f"{base}{reverse('alerts:audio', args=[alert.audio_sha256])}" if alert.audio_sha256 else ""
+
+
+def _translations(alert: Alert) -> list[AlertTranslation]:
+    """The alert's translations in order (`.all()`: a prefetched list costs no query)."""
+    if alert.pk is None:
+        return []
+    return sorted(alert.translations.all(), key=lambda t: (t.position, t.pk))
+
+
+def _text_audio(item: AlertTranslation) -> dict[str, Any] | None:
+    """A translation's audio goes by URL + SHA-256 (only the primary's may be attached, §3)."""
+    if not item.audio_sha256:
+        return None
+    return {
+        "url": audio_url(item),
+        "sha256": item.audio_sha256,
+        "bytes": item.audio_bytes,
+        "seconds": round(item.audio_seconds, 2),
+        "mime": "audio/mpeg",
+        "inline": None,
+        "attached": False,
+    }
 
 
 def audio_attached(alert: Alert) -> bool:
@@ -46,8 +79,10 @@ def alert_attachment(alert: Alert) -> bytes | None:
 
 def _content(alert: Alert) -> dict[str, Any]:
     """The signed fields that say what is broadcast, as the approver sees them (not `sent`, which
-    is the moment of approval, nor `references`, which the chain fixes at dispatch)."""
-    return {
+    is the moment of approval, nor `references`, which the chain fixes at dispatch). With
+    translations, version 2's `payload_version` and `texts` (without their audio, which
+    `content_version` and `alert_payload` add)."""
+    content: dict[str, Any] = {
         "kind": "alert",
         "ebm_id": alert.ebm_id,
         "cap_id": alert.cap_id,
@@ -71,6 +106,14 @@ def _content(alert: Alert) -> dict[str, Any]:
         "repeat": alert.repeat,
         "drill": alert.is_drill,
     }
+    translations = _translations(alert)
+    if translations:
+        content["payload_version"] = PAYLOAD_VERSION_TEXTS
+        content["texts"] = [
+            {"language": alert.language, "title": alert.title, "text": alert.text},
+            *({"language": t.language, "title": t.title, "text": t.text} for t in translations),
+        ]
+    return content
 
 
 def content_version(alert: Alert) -> str:
@@ -84,6 +127,8 @@ def content_version(alert: Alert) -> str:
     """
     content = _content(alert)
     content["audio_sha256"] = alert.audio_sha256
+    if "texts" in content:
+        content["texts_audio_sha256"] = [t.audio_sha256 for t in _translations(alert)]
     content["refers_to"] = alert.references.ebm_id if alert.references_id and alert.references else ""
     return hashlib.sha256(canonical_json(content)).hexdigest()
 
@@ -126,6 +171,9 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "references": chain_references(alert),
         "audio": audio,
     }
+    if "texts" in payload:  # version 2: each language with its audio, the primary's as above
+        audios = [audio, *(_text_audio(t) for t in _translations(alert))]
+        payload["texts"] = [{**text, "audio": item} for text, item in zip(payload["texts"], audios, strict=True)]
     if alert.is_drill and alert.msg_type != MsgType.CANCEL:
         payload["preamble"] = drill_preamble()  # every drill is announced as one, whatever its audio
     return payload

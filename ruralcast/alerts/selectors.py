@@ -41,7 +41,7 @@ def alert_list(*, user: User, query: str = "", state: str = "") -> QuerySet[Aler
     alerts = (
         Alert.objects.filter(scope)
         .select_related("issuer_region", "created_by", "references", "imported")
-        .prefetch_related("targets")  # the API lists each message's target codes
+        .prefetch_related("targets", "translations")  # the API lists each message's targets and languages
     )
     if query:
         alerts = alerts.filter(Q(title__icontains=query) | Q(ebm_id__startswith=query))

@@ -13,7 +13,7 @@ The Hawaii lessons are rules here, not advice:
   lost between the click and the broker.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from ruralcast.accounts.access import access_check, access_require, access_requi
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import ids
-from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload
+from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload, drill_preamble_prepare
 from ruralcast.alerts.chains import followup_refusal
 from ruralcast.alerts.events import event_types
 from ruralcast.alerts.models import (
@@ -48,6 +48,12 @@ from ruralcast.alerts.models import (
 )
 from ruralcast.alerts.paging import alert_page_close, alert_page_open
 from ruralcast.alerts.payload import content_version
+from ruralcast.alerts.translations import (
+    TranslationFields,
+    translations_problems,
+    translations_set,
+    translations_speak,
+)
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationError
 from ruralcast.messaging.services import outbox_enqueue
@@ -83,6 +89,8 @@ class AlertFields:
     volume: int = 80
     repeat: int = 2
     audio_source: str = AudioSource.SPEECH
+    # The message in further languages (`alerts.translations`); None on an edit keeps the ones it has.
+    translations: list[TranslationFields] | None = field(default=None)
 
 
 def _summary(alert: Alert) -> dict[str, Any]:
@@ -96,6 +104,7 @@ def _summary(alert: Alert) -> dict[str, Any]:
         "title": alert.title,
         "expires": alert.expires,
         "targets": sorted(alert.targets.values_list("code", flat=True)),
+        "languages": [alert.language, *alert.translations.values_list("language", flat=True)],
     }
 
 
@@ -119,6 +128,7 @@ def _validate(
         problems["title"] = [_("Give a title of at most 200 characters.")]
     if not fields.text.strip() or len(fields.text) > MAX_TEXT:
         problems["text"] = [_("Write the message (at most 1,500 characters).")]
+    problems.update(translations_problems(fields.translations or [], primary_language=fields.language))
     if not 0 <= fields.volume <= 100:
         problems["volume"] = [_("Volume is 0 to 100.")]
     if not 1 <= fields.repeat <= 10:
@@ -194,6 +204,8 @@ def alert_create(
             **({"state": State.EXPIRED, "closed_at": timezone.now()} if history else {}),
         )
         _set_targets(alert, fields.targets)
+        if fields.translations:
+            translations_set(alert=alert, translations=fields.translations)
         _contributed(alert, actor, Contribution.CREATED)
         audit_record(actor=actor, verb="alert.create", obj=alert, region_code=issuer_region.code, after=_summary(alert))
     return alert
@@ -240,6 +252,8 @@ def alert_edit(*, actor: User, alert: Alert, fields: AlertFields, audio_upload: 
             alert.audio_name, alert.audio_sha256, alert.audio_bytes, alert.audio_seconds = "", "", 0, 0
         alert.save()
         _set_targets(alert, fields.targets)
+        if fields.translations is not None:
+            translations_set(alert=alert, translations=fields.translations)
         _contributed(alert, actor, Contribution.EDITED)
         audit_record(
             actor=actor,
@@ -253,7 +267,8 @@ def alert_edit(*, actor: User, alert: Alert, fields: AlertFields, audio_upload: 
 
 
 def alert_submit(*, actor: User, alert: Alert) -> Alert:
-    """Send a draft for approval; the spoken audio is produced now so the approver can hear it."""
+    """Send a draft for approval; the spoken audio is produced now so the approver can hear it (and a
+    drill's preamble, so that dispatch does not wait for the speech engine)."""
     access_require(user=actor, action=Action.ALERT_DRAFT, region=alert.issuer_region)
     if alert.state != State.DRAFT:
         raise Conflict(
@@ -281,12 +296,18 @@ def alert_submit(*, actor: User, alert: Alert) -> Alert:
             audio.size,
             audio.seconds,
         )
+    spoken = translations_speak(alert=alert)
+    if alert.is_drill and alert.msg_type != MsgType.CANCEL:
+        # Its preamble is signed into the payload at dispatch: spoken now, dispatch reads the cache.
+        drill_preamble_prepare()
     with transaction.atomic():
         if Alert.objects.select_for_update().filter(pk=alert.pk).values_list("state", flat=True).first() != State.DRAFT:
             raise Conflict(_("Someone else has just acted on this message."))
         alert.state, alert.submitted_by, alert.submitted_at = State.SUBMITTED, actor, timezone.now()
         alert.rejection_reason = ""
         alert.save()
+        for row in spoken:
+            row.save(update_fields=["audio_name", "audio_sha256", "audio_bytes", "audio_seconds"])
         _contributed(alert, actor, Contribution.SUBMITTED)
         audit_record(
             actor=actor, verb="alert.submit", obj=alert, region_code=alert.issuer_region_id, after=_summary(alert)

@@ -27,6 +27,7 @@ from ruralcast.alerts.forms import AlertForm, ApproveForm, RejectForm
 from ruralcast.alerts.models import MsgType, State, Status
 from ruralcast.alerts.payload import content_version
 from ruralcast.alerts.times import local_text, utc_text, zone_label
+from ruralcast.alerts.translations import translations_of
 from ruralcast.core.errors import ApplicationError, NotFound
 from ruralcast.core.exports import csv_response, safe_row
 from ruralcast.core.formviews import form_round_trip, service_errors_flashed
@@ -108,6 +109,7 @@ def alert_edit(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponseBa
                 "scope",
                 "title",
                 "text",
+                "language",
                 "volume",
                 "repeat",
             )
@@ -116,7 +118,7 @@ def alert_edit(request: AuthenticatedHttpRequest, ebm_id: str) -> HttpResponseBa
         "expires": alert.expires,
         "targets": selectors.alert_targets(alert=alert),
     }
-    form = AlertForm(request.POST or None, request.FILES or None, initial=initial)
+    form = AlertForm(request.POST or None, request.FILES or None, initial=initial, translations=translations_of(alert))
     form.fields["issuer_region"].disabled = True
 
     def save(data: dict[str, Any]) -> HttpResponse:

@@ -71,7 +71,22 @@ def _store_receipts(items: list[Any]) -> None:
     receipts_store(receipts)
 
 
+def _dispatch_warm_up() -> None:
+    """What the first alert after a dispatcher start would pay in `_build_dispatch`: the speech
+    engine's set-up and version probe with the drill preamble's cache read (or its synthesis, once
+    per deployment), and the URL resolver behind the audio's URL."""
+    from django.urls import reverse
+
+    from ruralcast.alerts.audio import drill_preamble
+
+    drill_preamble()
+    reverse("alerts:audio", args=["0" * 64])
+
+
 def connect() -> None:
+    from ruralcast.messaging.dispatcher import register_warm_up
+
     messaging.register_outbox_handler(OUTBOX_DISPATCH, _build_dispatch, on_published=_on_dispatched)
+    register_warm_up(_dispatch_warm_up)
     messaging.register_outbox_handler(OUTBOX_CLEAR, _build_clear)
     messaging.register_uplink_handler("receipt", _store_receipts)

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
-from openpyxl import Workbook
 
 # OWASP's list, plus the full-width forms a Chinese input method types (spreadsheets in CJK
 # locales may read them as the ASCII operators).
@@ -86,6 +85,11 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 
 def xlsx_bytes(*, sheet: str, header: Sequence[Any], rows: Iterable[Iterable[Any]]) -> bytes:
     """A one-sheet xlsx workbook, every cell neutralised (openpyxl stores `=…` text as a formula)."""
+    # openpyxl is imported here, not at module level: this module is imported by every process that
+    # sets Django up (terminals' importer, through the command and firmware services), which would
+    # pay its import for a spreadsheet it never writes.
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     worksheet = book.create_sheet(sheet)
     worksheet.append([str(name) for name in header])

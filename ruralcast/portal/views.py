@@ -10,17 +10,15 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ruralcast.accounts.access import access_require_somewhere
 from ruralcast.accounts.requests import AuthenticatedHttpRequest, authenticated_view
 from ruralcast.accounts.roles import Action
 from ruralcast.core.formviews import form_round_trip, service_errors_flashed
-from ruralcast.core.registries.portal import rail_tiles, rails, tile_type
+from ruralcast.core.registries.portal import bar_links, rail_tiles, rails, tile_type
 from ruralcast.portal import selectors, services
 from ruralcast.portal.forms import NoticeForm
 from ruralcast.villagers.selectors import portal_screen, screen_for_request
@@ -50,30 +48,12 @@ def home(request: HttpRequest) -> HttpResponse:
         "portal_screen": for_screen,
         "rails": shown,
         "region_name": screen.village.name if screen is not None and screen.is_paired and screen.village else "",
-        "account_links": _account_links(paired=screen is not None and screen.is_paired),
+        "bar_links": [
+            {"dom": link.code.replace(".", "-"), "url": link.url(), "label": link.label}
+            for link in bar_links(screen=for_screen)
+        ],
     }
     return TemplateResponse(request, "portal/home.html", context)
-
-
-# The villagers app's pages the home links to (pairing, the household's own data), when mounted.
-_ACCOUNT_LINKS = (
-    ("pair", "/portal/pair/", gettext_lazy("Pair this screen")),
-    ("me", "/portal/me/", gettext_lazy("Me")),
-)
-
-
-def _account_links(*, paired: bool) -> list[dict[str, Any]]:
-    """The home bar's links to the villagers app; a paired screen is not offered pairing again."""
-    links = []
-    for code, url, label in _ACCOUNT_LINKS:
-        if paired and code == "pair":
-            continue
-        try:
-            resolve(url)
-        except Resolver404:
-            continue
-        links.append({"code": code, "url": url, "label": label})
-    return links
 
 
 def notice(request: HttpRequest, notice_id: int) -> HttpResponse:

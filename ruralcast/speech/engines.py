@@ -14,14 +14,13 @@ name): a dotted path to a class or factory that takes no arguments. See the pack
 import functools
 import re
 import struct
+from importlib import metadata
 from typing import Protocol, runtime_checkable
 
-import pypinyin
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from pypinyin import Style, lazy_pinyin
 
 from ruralcast.core.errors import ValidationError
 from ruralcast.speech.errors import SpeechUnavailable
@@ -65,6 +64,11 @@ def espeak_input(text: str) -> str:
     sandhi is applied (你好 → ni2 hao3). Anything that is neither 汉字 nor a pause mark is dropped: the
     normaliser has already written out what should be said.
     """
+    # Imported here, not at module level: pypinyin loads its phrase dictionary (~40 MiB, ~1 s of CPU)
+    # on import, and every process that sets Django up imports this module (the speech app's portal
+    # registration); only a process that synthesises speech should pay for it.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = lazy_pinyin(
         text,
         style=Style.TONE3,
@@ -75,12 +79,21 @@ def espeak_input(text: str) -> str:
     return " ".join(s for s in syllables if s.strip())
 
 
+def engine_input(text: str, *, language: str) -> str:
+    """What espeak-ng is fed for normalised `text`: pinyin for Mandarin (`espeak_input`), the text
+    itself for English."""
+    return espeak_input(text) if language == "zh-hans" else text
+
+
 class EspeakEngine:
-    """espeak-ng, voice `cmn-latn-pinyin`, fed with pinyin from `espeak_input`. Mandarin only."""
+    """espeak-ng: Mandarin with the voice `cmn-latn-pinyin`, fed with pinyin from `espeak_input`
+    (alerts, programmes, read aloud); English with its `en` voice, fed the text (the portal's read
+    aloud of English titles)."""
 
     name = "espeak-ng"
     voice = "cmn-latn-pinyin"
-    languages = frozenset({"zh-hans"})
+    english_voice = "en"
+    languages = frozenset({"zh-hans", "en"})
     # Words per minute (each pinyin syllable is a word): espeak-ng's default rate. A 57-character
     # alert lasts about 15 s, slower than a newsreader, which suits loudspeakers echoing in a valley.
     speed = 175
@@ -91,7 +104,8 @@ class EspeakEngine:
     @property
     def version(self) -> str:
         return (
-            f"{_espeak_version(self.executable)} voice={self.voice} speed={self.speed} pypinyin={pypinyin.__version__}"
+            f"{_espeak_version(self.executable)} voice={self.voice} en-voice={self.english_voice} "
+            f"speed={self.speed} pypinyin={metadata.version('pypinyin')}"
         )
 
     def synthesize_wav(self, text: str, *, language: str) -> bytes:
@@ -101,8 +115,10 @@ class EspeakEngine:
                 % {"engine": self.name, "language": language},
                 fields={"language": [_("Unsupported language.")]},
             )
-        command = [self.executable, "-v", self.voice, "-s", str(self.speed), "--stdout", "--stdin"]
-        wav = tool_run(command, stdin=espeak_input(text).encode(), tool="espeak-ng", timeout=_TIMEOUT_SECONDS)
+        voice = self.voice if language == "zh-hans" else self.english_voice
+        command = [self.executable, "-v", voice, "-s", str(self.speed), "--stdout", "--stdin"]
+        stdin = engine_input(text, language=language).encode()
+        wav = tool_run(command, stdin=stdin, tool="espeak-ng", timeout=_TIMEOUT_SECONDS)
         if not wav.startswith(b"RIFF"):
             raise SpeechUnavailable(_("The speech engine %(tool)s produced no audio.") % {"tool": "espeak-ng"})
         return wav_with_true_sizes(wav)

@@ -38,8 +38,6 @@ for 一一零. `DIGIT_NAMES` is the one place to change that.
 import re
 import unicodedata
 
-import cn2an
-
 
 def _words(text: str) -> list[str]:
     return text.split()
@@ -185,6 +183,8 @@ def read_integer(number: str) -> str:
         return read_digits(number)
     if len(number) > 16:  # cn2an stops at 16 digits; nobody says a quantity that long aloud
         return read_digits(number)
+    import cn2an  # here, not at module level: its import costs start-up to every process that sets Django up
+
     words = cn2an.an2cn(number, "low")
     # 两 before 千/万/亿 (两千, 两万), but 十二万 keeps 二: that is how announcers say them.
     return re.sub(r"(?<![十一二三四五六七八九])二(?=[千万亿])", "两", words)
@@ -392,3 +392,19 @@ def _stronger(a: str, b: str) -> str:
 
 def _is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
+
+
+# ---------------------------------------------------------------------------- English
+
+_NOT_ENGLISH = re.compile(r"[^A-Za-z0-9 .,;:!?'\-%&/()]+")
+
+
+def normalize_en(text: str) -> str:
+    """English text for espeak-ng's English voice: full-width ASCII made half-width, anything but
+    Latin letters, digits, spaces and plain punctuation dropped, whitespace collapsed.
+
+    The English voice reads numbers, times and units itself ("14:30", "25%"); a 汉字 it could only
+    call "Chinese letter", so Chinese text goes to the Mandarin path instead (the portal asks for
+    zh-hans whenever a title holds a Chinese character)."""
+    text = _NOT_ENGLISH.sub(" ", _to_half_width(text))
+    return " ".join(text.split())

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from ruralcast.core.errors import ValidationError
 from ruralcast.speech.encoding import MP3_FOR_LOUDSPEAKERS, EncodingSettings, mp3_encode
 from ruralcast.speech.engines import SpeechEngine, speech_engine
-from ruralcast.speech.normalize import PAUSE_MARKS, normalize_zh
+from ruralcast.speech.normalize import PAUSE_MARKS, normalize_en, normalize_zh
 
 # Longest text accepted, in characters: about eight minutes of speech, more than any alert needs.
 MAX_TEXT_LENGTH = 2000
@@ -34,8 +34,17 @@ MP3_MIME = "audio/mpeg"
 _PIPELINE_VERSION = 1
 
 # Language codes accepted (lower case) → the one the normaliser and the engines use.
-_LANGUAGES = {"zh-hans": "zh-hans", "zh-cn": "zh-hans", "zh": "zh-hans", "cmn": "zh-hans"}
-_NORMALIZERS = {"zh-hans": normalize_zh}
+_LANGUAGES = {
+    "zh-hans": "zh-hans",
+    "zh-cn": "zh-hans",
+    "zh": "zh-hans",
+    "cmn": "zh-hans",
+    # English: the portal's read aloud of an English page's titles (alerts and programmes are Mandarin).
+    "en": "en",
+    "en-us": "en",
+    "en-gb": "en",
+}
+_NORMALIZERS = {"zh-hans": normalize_zh, "en": normalize_en}
 _META_FIELDS = {"sha256", "size", "duration", "bitrate", "sample_rate"}
 
 
@@ -66,9 +75,9 @@ def speech_text_prepare(*, text: str, language: str = "zh-hans") -> tuple[str, s
     code = _LANGUAGES.get((language or "").strip().lower().replace("_", "-"))
     if code is None:
         raise ValidationError(
-            _("Speech is available in Simplified Chinese only (language “%(language)s” was asked for).")
+            _("Speech is available in Simplified Chinese and English only (language “%(language)s” was asked for).")
             % {"language": language},
-            fields={"language": [_("Use zh-hans.")]},
+            fields={"language": [_("Use zh-hans or en.")]},
         )
     stripped = (text or "").strip()
     if not stripped:
@@ -80,6 +89,11 @@ def speech_text_prepare(*, text: str, language: str = "zh-hans") -> tuple[str, s
             fields={"text": [_("At most %(limit)s characters.") % {"limit": MAX_TEXT_LENGTH}]},
         )
     normalized = _NORMALIZERS[code](stripped)
+    if code == "en" and not any(char.isalnum() for char in normalized):
+        raise ValidationError(
+            _("The text has nothing that can be read aloud in English (no letters or numbers)."),
+            fields={"text": [_("Nothing to read aloud.")]},
+        )
     if not normalized.strip(PAUSE_MARKS):
         raise ValidationError(
             _("The text has nothing that can be read aloud (no Chinese characters or numbers)."),

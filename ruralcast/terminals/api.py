@@ -58,6 +58,7 @@ class TerminalOut(Schema):
     longitude: Decimal | None
     owner_station: str
     maintainer: str | None
+    languages: list[str] = Field(..., description="Languages it plays, most preferred first; empty: the deployment's")
     provisioned: bool
     revoked_at: datetime | None
     state: StateOut | None
@@ -131,6 +132,11 @@ class TerminalDetailsIn(Schema):
     longitude: Decimal | None = Field(None, max_digits=9, decimal_places=6)
     owner_station: str = Field("", max_length=100)
     maintainer: str = Field("", max_length=150, description="User name of the responsible maintainer")
+    languages: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description='Language codes it plays, most preferred first (e.g. ["iii", "zho"]); empty: the deployment\'s',
+    )
 
     def details(self) -> services.TerminalDetails:
         maintainer = None
@@ -149,6 +155,7 @@ class TerminalDetailsIn(Schema):
             longitude=self.longitude,
             owner_station=self.owner_station,
             maintainer=maintainer,
+            languages=list(self.languages),
         )
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ruralcast.accounts.models import User
+from ruralcast.core.languages import language_list_parse
 from ruralcast.regions.forms import RegionField
 from ruralcast.terminals.models import CommandKind, TerminalKind, Transport
 from ruralcast.terminals.services import TerminalDetails
@@ -34,6 +35,15 @@ class TerminalForm(forms.Form):
     owner_station = forms.CharField(label=_("Owner station"), max_length=100, required=False)
     maintainer = forms.CharField(
         label=_("Maintainer"), max_length=150, required=False, help_text=_("User name of the person responsible.")
+    )
+    languages = forms.CharField(
+        label=_("Play languages, in order"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "Language codes, most preferred first, separated by commas: e.g. “iii, zho” for a Yi village "
+            "(Yi, then Mandarin). Empty: the deployment's default."
+        ),
     )
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
@@ -65,6 +75,7 @@ class TerminalForm(forms.Form):
             longitude=data.get("longitude"),
             owner_station=data.get("owner_station") or "",
             maintainer=data.get("maintainer"),
+            languages=language_list_parse(data.get("languages") or ""),
         )
 
 

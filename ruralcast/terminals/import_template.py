@@ -32,6 +32,9 @@ _MEANING: dict[str, Promise] = {
     "longitude": gettext_lazy("Decimal degrees, e.g. 108.47."),
     "owner_station": gettext_lazy("The station that owns the device."),
     "maintainer": gettext_lazy("Username of the maintainer responsible for it."),
+    "languages": gettext_lazy(
+        "Languages it plays, most preferred first: codes such as “iii, zho”; empty: the deployment's default."
+    ),
 }
 
 

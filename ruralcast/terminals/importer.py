@@ -4,7 +4,7 @@ The file has a header row; columns are named in English or Chinese (see COLUMNS 
 in any order; unknown columns are ignored. Each row either names an existing terminal by `code`
 (its registry fields are updated) or a new one (with `code`, the device's own resource code; or
 without, the village's next free serial). Every row is checked (village in the importer's regions,
-kind, transport, dates, coordinates, maintainer) before anything is written, and by default
+kind, transport, dates, coordinates, maintainer, languages) before anything is written, and by default
 **nothing is written when any row is wrong**; with `valid_only` the good rows are written and the
 others reported. New terminals get no broker credentials here: each gets its provisioning file
 (and with it its password) from `terminal_credentials_issue`, when it is installed.
@@ -28,7 +28,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
 
 from ruralcast.accounts.access import access_check
 from ruralcast.accounts.models import User
@@ -37,6 +36,7 @@ from ruralcast.audit.services import audit_record
 from ruralcast.core.archives import XLSX_LIMITS, archive_check
 from ruralcast.core.errors import ValidationError
 from ruralcast.core.exports import csv_bytes, safe_row
+from ruralcast.core.languages import language_list_parse
 from ruralcast.regions.codes import Level, is_valid_code
 from ruralcast.regions.models import Region
 from ruralcast.terminals.models import Terminal, TerminalKind, Transport
@@ -65,6 +65,7 @@ COLUMNS = [
     "longitude",
     "owner_station",
     "maintainer",
+    "languages",
 ]
 HEADER_ALIASES = {
     "资源编码": "code",
@@ -88,6 +89,9 @@ HEADER_ALIASES = {
     "所属台站": "owner_station",
     "维护人": "maintainer",
     "维护人员": "maintainer",
+    "播放语言顺序": "languages",
+    "播放语言": "languages",
+    "语言": "languages",
 }
 REQUIRED = ("village_code",)
 # The template's header names both: "行政村代码 (village_code)" reads back as village_code.
@@ -214,6 +218,10 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
 
 def _xlsx_rows(data: bytes) -> list[list[Any]]:
     archive_check(data, limits=XLSX_LIMITS)  # before openpyxl inflates anything (a zip bomb is refused)
+    # openpyxl is imported where a workbook is read or written, not at module level: firmware and
+    # commands import this module, so every process that sets Django up would load it otherwise.
+    from openpyxl import load_workbook
+
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
@@ -296,6 +304,12 @@ def rows_check(*, actor: User | None, rows: list[tuple[int, dict[str, Any]]]) ->
             latitude=row.get("latitude") or None,
             longitude=row.get("longitude") or None,
             owner_station=str(row.get("owner_station") or ""),
+            # An optional column: a file without it keeps an existing terminal's preference.
+            languages=(
+                language_list_parse(str(row.get("languages") or ""))
+                if "languages" in row or result.terminal is None
+                else list(result.terminal.languages or [])
+            ),
         )
         if kind == "?":
             errors.append(_("kind: “%(v)s” is not a terminal kind.") % {"v": kind_text})
@@ -445,6 +459,7 @@ def export_rows(terminals: Any) -> list[list[Any]]:
                     str(t.longitude) if t.longitude is not None else "",
                     t.owner_station,
                     t.maintainer.username if t.maintainer_id else "",
+                    ", ".join(t.languages or []),
                 ]
             )
         )
@@ -456,6 +471,8 @@ def export_csv(terminals: Any) -> bytes:
 
 
 def export_xlsx(terminals: Any) -> bytes:
+    from openpyxl import Workbook  # see _xlsx_rows: loaded only where a workbook is written
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("terminals")
     sheet.append(COLUMNS)

@@ -61,6 +61,10 @@ class Terminal(models.Model):
         related_name="+",
         verbose_name=_("maintainer"),
     )
+    # The languages it plays, most preferred first (ISO 639 codes, e.g. ["iii", "zho"] in a Yi
+    # village); empty: the deployment's RURALCAST_TERMINAL_LANGUAGES. Provisioned as `languages`
+    # (docs/protocols.md §4), so a change reaches the device with its next provisioning file.
+    languages = models.JSONField(_("play languages"), default=list, blank=True)
     # Empty until credentials are issued (an imported terminal waits for its provisioning file).
     broker_password_hash = models.CharField(max_length=200, blank=True)
     provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)

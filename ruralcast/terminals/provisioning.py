@@ -3,8 +3,9 @@
 A provisioning file is the JSON the agent reads (`ruralcast-terminal provision FILE`, then
 `ruralcast-terminal agent --config …`): the terminal's id and village, the broker's address, its
 own user name and password (issued by `terminal_credentials_issue`, shown once, never stored in
-clear), the CA its TLS connection pins (`broker_ca`, when the broker has a TLS listener), the trust list of the platform's signing keys, and the status interval. The same document
-travels as a QR code (`RCP1:` + base64url of the zlib-compressed JSON) for installers who scan it
+clear), the CA its TLS connection pins (`broker_ca`, when the broker has a TLS listener), the
+trust list of the platform's signing keys, the status interval and the languages it plays (the
+terminal's own preference, else the deployment's). The same document travels as a QR code (`RCP1:` + base64url of the zlib-compressed JSON) for installers who scan it
 into the device; both carry the password, so they are handed over like a key, never stuck on the
 device. The **asset label** that is stuck on the device carries only the code and the village.
 """
@@ -69,7 +70,15 @@ def provisioning_document(*, registration: Registration, trust: list[dict[str, A
         "cache_dir": "cache",
         "status_interval": DEFAULT_STATUS_INTERVAL,
         "freshness_seconds": DEFAULT_FRESHNESS_SECONDS,  # protocols.md §4 rule 5; 600 to 604800
+        # The languages the terminal plays, most preferred first (protocols.md §4, "Languages").
+        "languages": terminal_languages(terminal),
     }
+
+
+def terminal_languages(terminal: Terminal) -> list[str]:
+    """The languages `terminal` plays, most preferred first: its own preference (set in the
+    registry) or, when it has none, the deployment's `RURALCAST_TERMINAL_LANGUAGES`."""
+    return list(terminal.languages or settings.RURALCAST_TERMINAL_LANGUAGES)
 
 
 def provisioning_json(document: dict[str, Any]) -> bytes:

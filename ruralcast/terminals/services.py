@@ -19,6 +19,7 @@ from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import Conflict, ValidationError
+from ruralcast.core.languages import language_list_problems
 from ruralcast.messaging.credentials import mosquitto_password_hash
 from ruralcast.messaging.services import broker_credentials_sync
 from ruralcast.regions.codes import Level
@@ -66,6 +67,7 @@ class TerminalDetails:
     longitude: Decimal | None = None
     owner_station: str = ""
     maintainer: User | None = field(default=None, compare=False)
+    languages: list[str] = field(default_factory=list)  # most preferred first; empty: the deployment's
 
     @classmethod
     def of(cls, terminal: Terminal) -> "TerminalDetails":
@@ -80,6 +82,7 @@ class TerminalDetails:
             longitude=terminal.longitude,
             owner_station=terminal.owner_station,
             maintainer=terminal.maintainer,
+            languages=list(terminal.languages or []),
         )
 
     def as_audit(self) -> dict[str, Any]:
@@ -137,6 +140,9 @@ def details_problems(*, details: TerminalDetails, village: Region) -> dict[str, 
             bad(name, _("Must lie between %(low)s and %(high)s (China).") % {"low": low, "high": high})
     if (details.latitude is None) != (details.longitude is None) and not problems.keys() & {"latitude", "longitude"}:
         bad("latitude" if details.latitude is None else "longitude", _("Give both latitude and longitude, or neither."))
+    details.languages = [code.strip() if isinstance(code, str) else code for code in details.languages or []]
+    for message in language_list_problems(details.languages):
+        bad("languages", message)
     if details.installed_on is not None and details.installed_on > timezone.localdate():
         bad("installed_on", _("The installation date is in the future."))
     if details.maintainer is not None and not access_check(
@@ -238,6 +244,7 @@ def _detail_fields(details: TerminalDetails, *, village: Region, serial: int) ->
         "longitude": details.longitude,
         "owner_station": details.owner_station,
         "maintainer": details.maintainer,
+        "languages": details.languages,
     }
 
 

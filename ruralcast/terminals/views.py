@@ -169,6 +169,7 @@ def _initial(terminal: Terminal) -> dict[str, Any]:
         "longitude": terminal.longitude,
         "owner_station": terminal.owner_station,
         "maintainer": terminal.maintainer.username if terminal.maintainer else "",
+        "languages": ", ".join(terminal.languages or []),
     }
 
 

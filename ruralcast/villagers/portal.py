@@ -1,10 +1,28 @@
 """What villagers add to the portal through its registry: the TV's pairing screen (/portal/pair/)
-and the phone's own pages (/portal/me/). Registered from `VillagersConfig.ready()`."""
+and the phone's own pages (/portal/me/), and the home bar's links to them (a screen already paired
+is not offered pairing again). Registered from `VillagersConfig.ready()`."""
 
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy
 
-from ruralcast.core.registries.portal import Pages
+from ruralcast.core.registries.portal import BarLink, Pages, Screen
 from ruralcast.villagers import portal_views
+
+
+def _not_paired(screen: Screen) -> bool:
+    return not screen.paired
+
+
+BAR_LINKS = [
+    BarLink(
+        "villagers.pair",
+        gettext_lazy("Pair this screen"),
+        url=lambda: reverse("portal-pair:screen"),
+        order=10,
+        shown=_not_paired,
+    ),
+    BarLink("villagers.me", gettext_lazy("Me"), url=lambda: reverse("portal-me:home"), order=20),
+]
 
 PAGES = [
     Pages(

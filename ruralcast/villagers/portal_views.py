@@ -44,7 +44,14 @@ def _qr_svg(text: str) -> str:
 def _code_context(request: HttpRequest, screen: Screen) -> dict[str, Any]:
     code = screen.pairing_code
     phone_url = request.build_absolute_uri(reverse("portal-me:pair")) + f"?code={code}"
-    return {"screen": screen, "code": code, "code_spaced": f"{code[:3]} {code[3:]}", "qr": _qr_svg(phone_url)}
+    return {
+        "screen": screen,
+        "code": code,
+        "code_spaced": f"{code[:3]} {code[3:]}",
+        "qr": _qr_svg(phone_url),
+        # How long a code lives before the screen shows a new one (services.screens renews it).
+        "code_minutes": services.pairing_code_minutes(),
+    }
 
 
 def pair_screen(request: HttpRequest) -> HttpResponse:

@@ -43,7 +43,7 @@ def portal_screen(screen: Screen | None) -> PortalScreen:
     """What the portal's rails are computed for: the paired village (and household), or the
     deployment's top region for an unpaired, revoked or unknown screen."""
     if screen is not None and screen.is_paired and screen.village_id:
-        return PortalScreen(region_code=screen.village_id, household=screen.household_id)
+        return PortalScreen(region_code=screen.village_id, household=screen.household_id, paired=True)
     return PortalScreen(region_code=region_deployment_top().code)
 
 

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ruralcast_terminal import commands, crypto, firmware, live, priority, protocol, router, topics
@@ -152,6 +153,7 @@ class Agent:
             freshness=config.freshness,
             volume=config.volume,
             status_interval=config.status_interval,
+            languages=config.languages,
         )
         if config.clock_offset_seconds:
             skew = timedelta(seconds=config.clock_offset_seconds)
@@ -391,7 +393,10 @@ class Agent:
             elif action is router.SAVE:
                 self.store.save()
             elif isinstance(action, router.Prepare):
-                self._spawn(self._prepare(action.payload, action.attachment), f"agent:audio:{action.payload['ebm_id']}")
+                self._spawn(
+                    self._prepare(action.payload, action.attachment, action.texts),
+                    f"agent:audio:{action.payload['ebm_id']}",
+                )
             elif isinstance(action, router.Enqueue):
                 self._enqueue_alert(action)
             elif isinstance(action, router.Drop):
@@ -470,13 +475,19 @@ class Agent:
             self._queue = kept
             heapq.heapify(self._queue)
 
-    async def _prepare(self, payload: dict[str, Any], attachment: bytes | None = None) -> None:
-        """Fetch and check the audio (three tries for a download), then tell the router."""
+    async def _prepare(
+        self, payload: dict[str, Any], attachment: bytes | None = None, texts: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Fetch and check the audio of each chosen language (three tries for a download), then
+        tell the router."""
         ebm_id = payload["ebm_id"]
+        chosen = texts or [{"audio": payload.get("audio")}]
         audio, preamble, failed = None, None, False
+        audios: list[Path | None] = []
         for attempt, pause in enumerate(AUDIO_RETRY_PAUSES):
             try:
-                audio = await self.audio.fetch(payload.get("audio"), attachment)
+                audios = [await self.audio.fetch(item.get("audio"), attachment) for item in chosen]
+                audio = audios[0]
                 if protocol.preamble_check(payload) is not None:  # the router has checked it: inline
                     preamble = await self.audio.fetch(payload["preamble"])
                 break
@@ -489,11 +500,13 @@ class Agent:
         if failed:
             self._apply(router.audio_failed(self.state, payload))
         else:
-            self._apply(router.audio_ready(self.state, payload, audio, preamble))
+            self._apply(
+                router.audio_ready(self.state, payload, audio, preamble, texts=texts or None, audios=audios or None)
+            )
 
     def _enqueue_alert(self, action: router.Enqueue) -> None:
         payload = action.payload
-        playback = playback_of(payload, action.audio, action.preamble)
+        playback = playback_of(payload, action.audio, action.preamble, action.texts, action.audios)
         claim = router.claim_of(payload, playback, seq=next(_sequence))
         self._enqueue(_Item(claim.rank, playback, claim, alert_expires(payload), msg_type=payload["msg_type"]))
 

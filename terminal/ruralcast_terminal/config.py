@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ruralcast_terminal import protocol
+from ruralcast_terminal.languages import DEFAULT_LANGUAGES, preference_of
 from ruralcast_terminal.protocol import TrustList
 
 # The freshness window (protocols.md §4, rule 5: an alert `sent` longer ago than this is `stale`):
@@ -71,6 +72,9 @@ class AgentConfig:
     # Seconds the device clock is off (tests and simulations inject a skew here, never into the
     # machine's clock); the signed time sync (protocols.md §11) corrects for it.
     clock_offset_seconds: float = 0.0
+    # The languages this terminal plays, most preferred first (languages.py; protocols.md §4): e.g.
+    # ["iii", "zho"] in a Yi village. Default: the deployment's language, Mandarin.
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
 
     def __post_init__(self) -> None:
         protocol.covering_codes(self.village_code)  # raises ValueError for a bad code
@@ -92,7 +96,7 @@ class AgentConfig:
         """Keys: terminal_id, village_code, broker ("host:port") or broker_host/broker_port,
         username, password, broker_ca (PEM: TLS pinned to this CA), broker_server_name, trust (the list itself) or trust_path, cache_dir, sink,
         freshness_seconds, keepalive, reconnect_base, reconnect_cap, status_interval, probe (argv),
-        firmware, model, volume, clock_offset_seconds. Relative paths are read
+        firmware, model, volume, clock_offset_seconds, languages (codes, most preferred first). Relative paths are read
         from `base` (the provisioning file's directory)."""
         base = base or Path.cwd()
 
@@ -141,6 +145,7 @@ class AgentConfig:
             else None,
             volume=int(data.get("volume", 80)),
             clock_offset_seconds=float(data.get("clock_offset_seconds", 0.0)),
+            languages=preference_of(data.get("languages")),
         )
 
     @classmethod

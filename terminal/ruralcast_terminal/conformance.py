@@ -114,6 +114,7 @@ class Kit:
     quiet: float = 2.0  # how long "nothing is sent" is watched
     ssl: Any = None
     server_hostname: str | None = None
+    languages: tuple[str, ...] = ("zho",)  # the terminal's provisioned preference (its `languages`)
     receipts: dict[str, Events] = field(default_factory=dict)
     acks: dict[str, Events] = field(default_factory=dict)
     online: bool = False
@@ -304,6 +305,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--server-name", help="the name the broker's certificate carries")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each receipt")
     parser.add_argument("--quiet", type=float, default=2.0, help="seconds to watch that nothing is sent")
+    parser.add_argument(
+        "--languages", default="zho", help="the terminal's provisioned language preference, comma-separated"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document instead of lines")
 
 
@@ -334,6 +338,7 @@ def conformance_main(args: Any, rules: Sequence[tuple[str, Rule]]) -> int:
             quiet=args.quiet,
             ssl=ssl,
             server_hostname=args.server_name,
+            languages=tuple(code.strip() for code in str(args.languages).split(",") if code.strip()) or ("zho",),
         )
     except (OSError, ValueError) as exc:
         print(f"ruralcast-terminal conformance: {exc}", file=sys.stderr)

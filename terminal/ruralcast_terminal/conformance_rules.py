@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import secrets
 import time
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 
 from ruralcast_terminal import topics
 from ruralcast_terminal.conformance import CST, FOREIGN_PROVINCE, Kit, KitKey, Rule, silent_mp3
+from ruralcast_terminal.languages import language_key
 from ruralcast_terminal.protocol import MAX_ENVELOPE_BYTES, TrustList
 from ruralcast_terminal.wire import canonical_json
 
@@ -63,6 +65,67 @@ async def audio_mismatch(kit: Kit) -> Verdict:
     payload, _ = kit.attached(kit.alert(), named)
     await kit.send(payload, attachment=silent_mp3(0.3))
     return await kit.expect(payload["ebm_id"], [("received", ""), ("failed", "audio_failed")])
+
+
+def _text(language: str, *, broken: bool = False) -> dict:
+    """One of a version-2 alert's `texts`; `broken`: its inline audio does not match its SHA-256
+    (never in a terminal's cache), so a terminal that takes it reports `failed audio_failed`."""
+    clip = silent_mp3(0.3)
+    named = clip + b"TAG" + secrets.token_bytes(125) if broken else clip
+    audio = {
+        "url": f"https://conformance.invalid/{hashlib.sha256(named).hexdigest()}.mp3",
+        "sha256": hashlib.sha256(named).hexdigest(), "bytes": len(named), "seconds": 0.3,
+        "mime": "audio/mpeg", "inline": base64.b64encode(clip).decode(), "attached": False,
+    }  # fmt: skip
+    return {"language": language, "title": f"一致性测试 {language}", "text": "这是终端一致性测试。", "audio": audio}
+
+
+def _multilingual(kit: Kit, texts: list[dict]) -> dict:
+    """A version-2 alert (§4 "Languages"): the top-level members are the first text's."""
+    first = texts[0]
+    return kit.alert(
+        payload_version=2, texts=texts, language=first["language"], title=first["title"], audio=first["audio"]
+    )
+
+
+def _not_preferred(kit: Kit, count: int) -> list[str]:
+    """Language codes the terminal under test does not prefer."""
+    preferred = {language_key(code) for code in kit.languages}
+    return [code for code in ("eng", "fra", "rus", "kor", "vie") if code not in preferred][:count]
+
+
+async def payload_v1(kit: Kit) -> Verdict:
+    """An alert without `payload_version` (version 1, one language) still plays."""
+    payload = kit.alert()
+    assert "payload_version" not in payload
+    await kit.send(payload)
+    return await kit.expect(payload["ebm_id"], PLAYED)
+
+
+async def languages_preferred(kit: Kit) -> Verdict:
+    """The primary is a language the terminal does not prefer, with broken audio; its preferred
+    language's text is fine: a terminal that plays its preference plays it, one that plays the
+    primary fails."""
+    (other,) = _not_preferred(kit, 1)
+    payload = _multilingual(kit, [_text(other, broken=True), _text(kit.languages[0])])
+    await kit.send(payload)
+    return await kit.expect(payload["ebm_id"], PLAYED)
+
+
+async def languages_fallback(kit: Kit) -> Verdict:
+    """None of the alert's languages is preferred: the primary plays, the other is never taken."""
+    first, second = _not_preferred(kit, 2)
+    payload = _multilingual(kit, [_text(first), _text(second, broken=True)])
+    await kit.send(payload)
+    return await kit.expect(payload["ebm_id"], PLAYED)
+
+
+async def bad_texts(kit: Kit) -> Verdict:
+    """A version-2 alert naming one language twice is malformed."""
+    language = kit.languages[0]
+    payload = _multilingual(kit, [_text(language), _text(language)])
+    await kit.send(payload)
+    return await kit.expect(payload["ebm_id"], [("rejected", "malformed")])
 
 
 async def _playing(kit: Kit, seconds: float = 4.0) -> tuple[dict, bool]:
@@ -248,6 +311,9 @@ RULES: list[tuple[str, Rule]] = [
     ("alert.national", alert_national),
     ("alert.drill", drill),
     ("alert.audio_mismatch", audio_mismatch),
+    ("alert.payload_v1", payload_v1),
+    ("languages.preferred", languages_preferred),
+    ("languages.fallback_primary", languages_fallback),
     ("update.replaces_playing", update_replaces_playing),
     ("cancel.stops_playing", cancel_stops_playing),
     ("cancel.before_alert", cancel_before_alert),
@@ -261,6 +327,7 @@ RULES: list[tuple[str, Rule]] = [
     ("reject.garbage", garbage),
     ("reject.cancel_without_references", cancel_without_references),
     ("reject.drill_without_preamble", drill_without_preamble),
+    ("reject.bad_texts", bad_texts),
     ("ignore.replayed", replayed),
     ("ignore.unknown_kind", unknown_kind),
     ("trust.rotation", trust_rotation),

@@ -224,7 +224,11 @@ class Fleet:
                 server_hostname=server_name,
             )
             state = TerminalState(
-                terminal_id=spec.terminal_id, village_code=spec.village_code, trust=self.trust, freshness=freshness
+                terminal_id=spec.terminal_id,
+                village_code=spec.village_code,
+                trust=self.trust,
+                freshness=freshness,
+                languages=spec.languages,
             )
             vt = _Virtual(spec, client, state)
             client.on_message = functools.partial(self._on_message, vt)
@@ -421,13 +425,15 @@ class Fleet:
                 continue  # a virtual terminal's duplicate store lives in memory
             elif isinstance(action, router.Prepare):
                 payload = action.payload
-                if self._audio_ok(payload.get("audio"), attachment_ok):
-                    self._apply(vt, router.audio_ready(vt.state, payload, None), batch, attachment_ok)
+                chosen = action.texts or [{"audio": payload.get("audio")}]  # the router chose the languages
+                if all(self._audio_ok(item.get("audio"), attachment_ok) for item in chosen):
+                    ready = router.audio_ready(vt.state, payload, None, texts=action.texts or None)
+                    self._apply(vt, ready, batch, attachment_ok)
                 else:
                     self.stats.audio_failed += 1
                     self._apply(vt, router.audio_failed(vt.state, payload), batch, attachment_ok)
             elif isinstance(action, router.Enqueue):
-                self._play(vt, action.payload, batch)
+                self._play(vt, action.payload, batch, action.texts)
             elif isinstance(action, router.Stop):
                 timer = vt.playing.pop(action.ebm_id, None)
                 if timer is not None:
@@ -452,12 +458,14 @@ class Fleet:
                 self._live(vt, action, batch)
             # Drop: nothing ever waits in a virtual terminal's queue.
 
-    def _play(self, vt: _Virtual, payload: dict[str, Any], batch: list[Receipt]) -> None:
+    def _play(
+        self, vt: _Virtual, payload: dict[str, Any], batch: list[Receipt], texts: list[dict[str, Any]] | None = None
+    ) -> None:
         """It plays at once (`started`); `finished` goes out on its own, at once or after the audio's
         length (see `real_playback`), as an agent sends it after the sink."""
         ebm_id = payload["ebm_id"]
         batch += router.took(vt.state, ebm_id)
-        seconds = router.playback_of(payload, None).remaining if self.real_playback else 0.0
+        seconds = router.playback_of(payload, None, None, texts).remaining if self.real_playback else 0.0
         if seconds > 0:
             vt.playing[ebm_id] = asyncio.get_running_loop().call_later(seconds, self._finish, vt, ebm_id)
             return

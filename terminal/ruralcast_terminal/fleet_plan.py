@@ -24,6 +24,7 @@ class TerminalSpec:
     village_code: str
     username: str | None = None
     password: str | None = None
+    languages: tuple[str, ...] = ("zho",)  # provisioned preference (languages.py), as a device's
 
 
 def terminal_id_for(village_code: str, serial: int) -> str:

@@ -31,7 +31,8 @@ The state machine of one message (the receipt events are §5's; `[x]` is an acti
       │         A withdrawn alert still queued → cancelled <reason> at once ([Drop]); one playing →
       │         [Stop], and cancelled <reason> when the player has stopped (`ended`).
       │ already withdrawn (its Cancel came first) → cancelled "already withdrawn"
-      ▼ [Prepare]: the caller fetches and checks the audio
+      ▼ [Prepare]: the caller fetches and checks the audio of the languages chosen by the
+      │          provisioned preference (`languages.texts_choose`, protocols.md §4)
     audio_failed → failed audio_failed (not remembered as done: a restart tries again)
     audio_ready  → cancelled <reason> if withdrawn meanwhile, else [Enqueue] (priority.py arbitrates)
     took         → started (once, however often it is pre-empted and played again)
@@ -56,7 +57,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruralcast_terminal import commands, priority, protocol, timesync, topics
+from ruralcast_terminal import commands, languages, priority, protocol, timesync, topics
 from ruralcast_terminal.dedupe import DedupeStore
 from ruralcast_terminal.live import LIVE_KIND, LiveSessionState, LiveState, live_parse
 from ruralcast_terminal.playout import ScheduleEntry, schedule_check
@@ -71,7 +72,7 @@ from ruralcast_terminal.receipts import (
     SUPERSEDED,
     peek_ebm_id,
 )
-from ruralcast_terminal.sinks import Playback
+from ruralcast_terminal.sinks import Playback, Spoken
 
 MSG_TYPES = ("Alert", "Update", "Cancel")
 EBM_ID_LENGTH = topics.EBM_ID_DIGITS
@@ -128,6 +129,7 @@ class TerminalState:
     status_interval: float = 60.0
     live: LiveState | None = None  # made on the first live message (most terminals get none)
     time: timesync.TimeSync = field(default_factory=timesync.TimeSync)  # the correction of `clock`
+    languages: tuple[str, ...] = languages.DEFAULT_LANGUAGES  # provisioned preference, most preferred first
 
     def device_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
@@ -157,21 +159,27 @@ class Receipt:
 
 @dataclass(slots=True)
 class Prepare:
-    """Fetch and check the alert's audio, then call `audio_ready` or `audio_failed`."""
+    """Fetch and check the audio of each of `texts` (the languages chosen, `languages.texts_choose`;
+    for a one-language alert its primary), then call `audio_ready` or `audio_failed`. Only the
+    chosen languages' audio is fetched: a language this terminal does not play is never taken."""
 
     payload: dict[str, Any]
     attachment: bytes | None
+    texts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class Enqueue:
     """Queue the alert for the loudspeaker (`playback_of`, `claim_of`; `priority` arbitrates).
 
-    `preamble` is the verified drill preamble file a drill plays first (None for a real alert)."""
+    `preamble` is the verified drill preamble file a drill plays first (None for a real alert);
+    `texts` the languages to play and `audios` their verified files (`audio` is the first's)."""
 
     payload: dict[str, Any]
     audio: Path | None
     preamble: Path | None = None
+    texts: list[dict[str, Any]] | None = None
+    audios: list[Path | None] | None = None
 
 
 @dataclass(slots=True)
@@ -338,6 +346,7 @@ def alert_admit(
         raise Rejected(protocol.MALFORMED, f"an {msg_type} names the alert it replaces in references")
     protocol.alert_check(payload, village_code=village_code, now=now or _utc_now(), freshness=freshness)
     protocol.preamble_check(payload)  # a drill this terminal cannot announce as one is refused (rule 7a)
+    languages.texts_of(payload)  # payload version 2: its `texts` must be well formed (rule 4)
     if store.seen(ebm_id, msg_type):
         raise Rejected(protocol.DUPLICATE, f"{ebm_id} {msg_type}")
     store.add(ebm_id, msg_type, alert_expires(payload))
@@ -430,7 +439,7 @@ def _alert(state: TerminalState, payload: dict[str, Any], attachment: bytes | No
     if msg_type != "Alert":
         actions.append(SAVE)  # what it withdrew
     state.active[ebm_id] = Active(msg_type)
-    actions.append(Prepare(payload, attachment))
+    actions.append(Prepare(payload, attachment, languages.texts_choose(payload, state.languages)))
     return actions
 
 
@@ -459,17 +468,24 @@ def _withdraw(
 
 
 def audio_ready(
-    state: TerminalState, payload: dict[str, Any], audio: Path | None, preamble: Path | None = None
+    state: TerminalState,
+    payload: dict[str, Any],
+    audio: Path | None,
+    preamble: Path | None = None,
+    *,
+    texts: list[dict[str, Any]] | None = None,
+    audios: list[Path | None] | None = None,
 ) -> list[Action]:
     """The alert's audio (and a drill's preamble) is here and checked (or it has none): queue it,
-    unless withdrawn meanwhile."""
+    unless withdrawn meanwhile. `texts`/`audios`: the chosen languages (`Prepare.texts`) and
+    their files, when the caller fetched them (None: the primary only, `audio`)."""
     ebm_id = payload["ebm_id"]
     if state.store.is_withdrawn(ebm_id):
         return _dealt_with(state, ebm_id, payload["msg_type"], CANCELLED, _withdrawn_reason(state, ebm_id))
     active = state.active.get(ebm_id)
     if active is not None:
         active.phase = QUEUED
-    return [Enqueue(payload, audio, preamble)]
+    return [Enqueue(payload, audio, preamble, texts, audios)]
 
 
 def audio_failed(state: TerminalState, payload: dict[str, Any]) -> list[Action]:
@@ -532,19 +548,44 @@ def int_in(value: Any, low: int, high: int, default: int) -> int:
     return min(max(value, low), high) if type(value) is int else default
 
 
-def playback_of(payload: dict[str, Any], audio: Path | None, preamble: Path | None = None) -> Playback:
-    """How the loudspeaker sounds an accepted alert (volume, repeat, severity, drill preamble)."""
-    meta = payload.get("audio") if isinstance(payload.get("audio"), dict) else {}
-    assert isinstance(meta, dict)
+def _seconds(meta: dict[str, Any]) -> float:
     seconds = meta.get("seconds")
+    return float(seconds) if isinstance(seconds, int | float) and seconds > 0 else 0.0
+
+
+def playback_of(
+    payload: dict[str, Any],
+    audio: Path | None,
+    preamble: Path | None = None,
+    texts: list[dict[str, Any]] | None = None,
+    audios: list[Path | None] | None = None,
+) -> Playback:
+    """How the loudspeaker sounds an accepted alert (volume, repeat, severity, drill preamble, and
+    the languages chosen: the first is the Playback's own, the others follow it in each play)."""
+    first = texts[0] if texts else {"language": payload.get("language", ""), **payload}
+    files = audios if audios and texts and len(audios) == len(texts) else [audio]
+    meta = first.get("audio") if isinstance(first.get("audio"), dict) else {}
+    assert isinstance(meta, dict)
+    more = tuple(
+        Spoken(
+            language=str(item.get("language", "")),
+            title=str(item.get("title", "")),
+            text=str(item.get("text", "")),
+            audio=file,
+            seconds=_seconds(item["audio"]) if isinstance(item.get("audio"), dict) else 0.0,
+        )
+        for item, file in zip((texts or [])[1:], files[1:], strict=False)
+    )
     return Playback(
         ebm_id=payload["ebm_id"],
-        title=str(payload.get("title", "")),
-        text=str(payload.get("text", "")),
-        audio=audio,
+        title=str(first.get("title", "")),
+        text=str(first.get("text", "")),
+        language=str(first.get("language", "")),
+        audio=files[0],
         sha256=str(meta.get("sha256", "")),
         mime=str(meta.get("mime", "")),
-        seconds=float(seconds) if isinstance(seconds, int | float) and seconds > 0 else 0.0,
+        seconds=_seconds(meta),
+        more=more,
         volume=int_in(payload.get("volume"), 0, 100, 100),
         repeat=int_in(payload.get("repeat"), 1, 10, 1),
         severity=int_in(payload.get("severity"), 1, 4, 4),

@@ -42,12 +42,24 @@ class PlaybackError(Exception):
 
 
 @dataclass(frozen=True)
+class Spoken:
+    """One more language of a multilingual alert, played after the Playback's own in each play."""
+
+    language: str
+    title: str = ""
+    text: str = ""
+    audio: Path | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class Playback:
     """One alert to sound, as the agent hands it to a sink."""
 
     ebm_id: str
     title: str = ""
     text: str = ""
+    language: str = ""  # of title, text and audio
     audio: Path | None = None  # a verified file in the agent's cache; None when the alert has no audio
     sha256: str = ""
     mime: str = ""
@@ -58,11 +70,17 @@ class Playback:
     drill: bool = False  # status other than Actual, or drill: true — announce as a drill
     preamble: Path | None = None  # the drill preamble the platform signed (a verified file), played first
     offset: float = 0.0  # seconds of the audio already played (a resumed programme continues there)
+    more: tuple[Spoken, ...] = ()  # further languages chosen (languages.py), played after this one
 
     @property
     def remaining(self) -> float:
-        """Seconds left to play (all repetitions, minus `offset`)."""
-        return max(self.seconds * self.repeat - self.offset, 0.0)
+        """Seconds left to play (all repetitions and languages, minus `offset`)."""
+        one = self.seconds + sum(item.seconds for item in self.more)
+        return max(one * self.repeat - self.offset, 0.0)
+
+    @property
+    def languages(self) -> list[str]:
+        return [self.language, *(item.language for item in self.more)] if self.language else []
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -76,6 +94,7 @@ class Playback:
             "drill": self.drill,
             **({"preamble": str(self.preamble)} if self.preamble else {}),
             **({"offset": round(self.offset, 3)} if self.offset else {}),
+            **({"languages": self.languages} if self.more else {}),
         }
 
 
@@ -237,6 +256,14 @@ class CommandSink(AudioSink):
                 await self._run(self._argv(self.text_command, text=f"{item.title}。{item.text}", volume=item.volume))
             else:
                 raise PlaybackError("the alert has no audio and no text player is configured")
+            for spoken in item.more:  # the further languages chosen, in preference order
+                if spoken.audio is not None:
+                    await self._run(self._argv(self.command, file=spoken.audio, volume=item.volume))
+                elif self.text_command is not None:
+                    text = f"{spoken.title}。{spoken.text}"
+                    await self._run(self._argv(self.text_command, text=text, volume=item.volume))
+                else:
+                    log.warning("%s: no audio in %s and no text player; skipped", item.ebm_id, spoken.language)
         if outro is not None:
             await self._run(self._argv(self.command, file=outro, volume=item.volume))
 

@@ -1,6 +1,7 @@
 """OASIS CAP 1.2 export and import of emergency messages.
 
-Export (`alert_to_cap`) writes one `alert` with one `info` in the message's language; the EBM
+Export (`alert_to_cap`) writes one `alert` with one `info` per language (the primary first, then
+each translation, CAP 1.2 §3.2.2); the EBM
 fields CAP lacks travel as `parameter`s (`EBM-ID`, `EBM-Severity`, `EBM-Volume`, `EBM-Repeat`,
 `EBM-Audio-SHA256`) and the event code as `eventCode` `EBM-EventType`; `code` is `EBM-1.0` to say
 so. Areas are our region codes as `geocode` `CN-AreaCode` (12 digits). Import (`cap_import`) checks
@@ -29,7 +30,7 @@ from ruralcast.alerts.formats.common import (
     to_local,
     xml_parse,
 )
-from ruralcast.alerts.models import SEVERITY_CAP, Alert, Scope, State
+from ruralcast.alerts.models import SEVERITY_CAP, Alert, AlertTranslation, Scope, State
 from ruralcast.alerts.payload import audio_url, chain_references
 from ruralcast.regions.models import Region
 
@@ -79,7 +80,7 @@ def _pair(parent: etree._Element, name: str, value_name: str, value: str | int) 
     _add(element, "value", value)
 
 
-def _add_audio(info: etree._Element, alert: Alert) -> None:
+def _add_audio(info: etree._Element, alert: Alert | AlertTranslation) -> None:
     resource = etree.SubElement(info, _q("resource"))
     _add(resource, "resourceDesc", "Audio broadcast (MP3)")
     _add(resource, "mimeType", "audio/mpeg")
@@ -88,6 +89,35 @@ def _add_audio(info: etree._Element, alert: Alert) -> None:
     digest = audio_sha1(alert)
     if digest:
         _add(resource, "digest", digest)
+
+
+def _add_info(root: etree._Element, alert: Alert, text: Alert | AlertTranslation, targets: list[Region]) -> None:
+    """One `info`: the event's fields (the same in every language) and `text`'s words and audio."""
+    info = etree.SubElement(root, _q("info"))
+    _add(info, "language", mapping.cap_language(text.language))
+    _add(info, "category", mapping.cap_category(alert.event_code))
+    _add(info, "event", mapping.event_name(alert.event_code, text.language))
+    _add(info, "urgency", alert.urgency)
+    _add(info, "severity", SEVERITY_CAP[alert.severity])
+    _add(info, "certainty", alert.certainty)
+    _pair(info, "eventCode", EVENT_CODE_NAME, alert.event_code)
+    _add(info, "effective", cap_time(alert.onset))
+    _add(info, "onset", cap_time(alert.onset))
+    _add(info, "expires", cap_time(alert.expires))
+    _add(info, "senderName", alert.sender_name)
+    _add(info, "headline", text.title)
+    _add(info, "description", text.text)
+    _pair(info, "parameter", "EBM-ID", alert.ebm_id)
+    _pair(info, "parameter", "EBM-Severity", alert.severity)
+    _pair(info, "parameter", "EBM-Volume", alert.volume)
+    _pair(info, "parameter", "EBM-Repeat", alert.repeat)
+    if text.audio_sha256:
+        _pair(info, "parameter", "EBM-Audio-SHA256", text.audio_sha256)
+        _add_audio(info, text)
+    for region in targets:
+        area = etree.SubElement(info, _q("area"))
+        _add(area, "areaDesc", region.name)
+        _pair(area, "geocode", GEOCODE_NAME, region.code)
 
 
 def alert_to_cap(alert: Alert) -> bytes:
@@ -118,31 +148,10 @@ def alert_to_cap(alert: Alert) -> bytes:
             " ".join(f"{sender_id(a.sender_code)},{a.cap_id},{cap_time(_sent(a))}" for a in referenced),
         )
 
-    info = etree.SubElement(root, _q("info"))
-    _add(info, "language", mapping.cap_language(alert.language))
-    _add(info, "category", mapping.cap_category(alert.event_code))
-    _add(info, "event", mapping.event_name(alert.event_code, alert.language))
-    _add(info, "urgency", alert.urgency)
-    _add(info, "severity", SEVERITY_CAP[alert.severity])
-    _add(info, "certainty", alert.certainty)
-    _pair(info, "eventCode", EVENT_CODE_NAME, alert.event_code)
-    _add(info, "effective", cap_time(alert.onset))
-    _add(info, "onset", cap_time(alert.onset))
-    _add(info, "expires", cap_time(alert.expires))
-    _add(info, "senderName", alert.sender_name)
-    _add(info, "headline", alert.title)
-    _add(info, "description", alert.text)
-    _pair(info, "parameter", "EBM-ID", alert.ebm_id)
-    _pair(info, "parameter", "EBM-Severity", alert.severity)
-    _pair(info, "parameter", "EBM-Volume", alert.volume)
-    _pair(info, "parameter", "EBM-Repeat", alert.repeat)
-    if alert.audio_sha256:
-        _pair(info, "parameter", "EBM-Audio-SHA256", alert.audio_sha256)
-        _add_audio(info, alert)
-    for region in targets:
-        area = etree.SubElement(info, _q("area"))
-        _add(area, "areaDesc", region.name)
-        _pair(area, "geocode", GEOCODE_NAME, region.code)
+    # One info per language (CAP 1.2 §3.2.2): the primary, then each translation in order.
+    texts: list[Alert | AlertTranslation] = [alert, *AlertTranslation.objects.filter(alert=alert)]
+    for text in texts:
+        _add_info(root, alert, text, targets)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

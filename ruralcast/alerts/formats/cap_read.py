@@ -1,10 +1,11 @@
 """Reading a schema-valid CAP 1.2 `alert` into a draft, as alerting authorities write them.
 
 What senders do that we accept (docs/protocols.md, "CAP 1.2 and EBM XML", has the full mapping):
-- several `info` blocks, one per language (CAP 1.2 §3.2.2). Until alerts are multilingual, the
-  block in the deployment's language (Chinese) is drafted, else the first; the others are kept in
-  the import record (`ImportedMessage.other_infos`) and shown on the draft page. Two blocks in the
-  same language are different events or times: refused (split the file);
+- several `info` blocks, one per language (CAP 1.2 §3.2.2): one alert with translations, the
+  block in the deployment's language (Chinese) primary, else the first (`cap_infos`). Blocks that
+  describe different events (category, urgency, severity, certainty, event codes, times, areas)
+  are refused with what differs, as are two blocks in one language. A block in a language we have
+  no code for, or without a description, is kept in the import record (`other_infos`);
 - no `expires`: the validity is the level's default (`mapping.DEFAULT_VALIDITY`) from the onset; a
   Cancel or Update without it lasts as long as the message it refers to would have, if longer;
 - already expired: kept as a record (history, never dispatchable); a future onset stays a draft
@@ -26,7 +27,7 @@ from lxml import etree
 
 from ruralcast.accounts.models import User
 from ruralcast.alerts.events import event_types
-from ruralcast.alerts.formats import classify, mapping
+from ruralcast.alerts.formats import cap_infos, classify, mapping
 from ruralcast.alerts.formats.common import ParsedMessage, import_error, referenced_by_triplet, region_for_code
 from ruralcast.alerts.models import SEVERITY_CAP, Alert, MsgType, Status
 from ruralcast.alerts.services import AlertFields
@@ -337,9 +338,19 @@ def parse(root: etree._Element, actor: User) -> ParsedMessage:
         notes.append("no area maps to a region; an operator must choose the target regions")
     if history:
         notes.append("already expired when imported; kept as a record, not dispatchable")
-    if others:
+    cap_infos.same_event_require(info, others)
+    translations, kept = [], []
+    for other in others:
+        other_language = _language(other, [])
+        if other_language is None or other_language == language or not _text(other, "description"):
+            kept.append(other)
+        else:
+            translations.append(cap_infos.translation_of(other, other_language))
+    if translations:
+        notes.append(f"translations: {', '.join(t.language for t in translations)}")
+    if kept:
         notes.append(
-            f"other info blocks kept in the record: {', '.join(_text(o, 'language') or 'en-US' for o in others)}"
+            f"other info blocks kept in the record: {', '.join(_text(o, 'language') or 'en-US' for o in kept)}"
         )
     fields = AlertFields(
         status=status,
@@ -354,6 +365,7 @@ def parse(root: etree._Element, actor: User) -> ParsedMessage:
         certainty=_text(info, "certainty"),
         scope=_text(root, "scope"),
         language=language,
+        translations=translations,
     )
     volume, repeat = _int_parameter(params, "EBM-Volume", 0, 100), _int_parameter(params, "EBM-Repeat", 1, 10)
     if volume is not None:
@@ -373,7 +385,7 @@ def parse(root: etree._Element, actor: User) -> ParsedMessage:
             "effective": effective,
             "event_mapping": event.source[:300],
             "areas": areas,
-            "other_infos": [_other_info(other) for other in others],
+            "other_infos": [_other_info(other) for other in kept],
             "references": _text(root, "references"),
         },
     )

@@ -23,7 +23,7 @@ from ruralcast.accounts.access import access_require
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import selectors, services
-from ruralcast.alerts.models import Alert, ImportedMessage
+from ruralcast.alerts.models import Alert, AlertTranslation, ImportedMessage
 from ruralcast.audit.services import audit_record
 from ruralcast.core.errors import ApplicationError, ValidationError
 from ruralcast.regions.models import Region
@@ -83,7 +83,7 @@ def to_local(value: datetime) -> datetime:
     return timezone.localtime(value, timezone.get_default_timezone())
 
 
-def audio_sha1(alert: Alert) -> str | None:
+def audio_sha1(alert: Alert | AlertTranslation) -> str | None:
     """Hex SHA-1 of the stored MP3 (CAP `digest`, EBM `Digest`); None when it is not in storage."""
     if not alert.audio_name:
         return None

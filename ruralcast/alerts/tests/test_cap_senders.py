@@ -80,26 +80,77 @@ def bilingual(**overrides: datetime) -> bytes:
     return cap_file("bilingual-flood.xml", **{**times, **overrides})
 
 
-# ---------------------------------------------------------------------------- several languages (until item 1)
+# ---------------------------------------------------------------------------- several languages (item 1)
 
 
-def test_a_zh_cn_and_en_us_message_imports_the_chinese_block_and_keeps_the_english_one(
+def test_a_zh_cn_and_en_us_message_imports_as_one_alert_with_an_english_translation(
     do_import: Callable[[bytes], Alert],
 ) -> None:
     alert = do_import(bilingual())
     assert alert.language == "zho"
     assert alert.title == "洪水橙色预警（演练）"
     assert alert.text.endswith("沿河群众请立即向高处转移。")
-    others = record(alert).other_infos
-    assert [o["language"] for o in others] == ["en-US"]
-    assert others[0]["headline"] == "Flood warning, orange (exercise)"
-    assert others[0]["instruction"].startswith("People living by the river")
+    (english,) = alert.translations.all()
+    assert english.language == "eng"
+    assert english.title == "Flood warning, orange (exercise)"
+    assert english.text.endswith("People living by the river: move to higher ground now.")
+    assert record(alert).other_infos == []
+
+
+def test_the_first_info_is_primary_when_none_is_in_the_deployments_language(
+    do_import: Callable[[bytes], Alert],
+) -> None:
+    xml = bilingual().decode().replace("<language>zh-CN</language>", "<language>ii-CN</language>")
+    alert = do_import(xml.encode())
+    assert alert.language == "iii"
+    assert [t.language for t in alert.translations.all()] == ["eng"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (("<severity>Severe</severity>", "<severity>Extreme</severity>"), "severity"),
+        (("<urgency>Expected</urgency>", "<urgency>Immediate</urgency>"), "urgency"),
+        (("<certainty>Likely</certainty>", "<certainty>Observed</certainty>"), "certainty"),
+        (("<category>Met</category>", "<category>Geo</category>"), "category"),
+        (("<value>522632100000</value>", "<value>522632101000</value>"), "area"),
+    ],
+)
+def test_info_blocks_that_describe_different_events_are_refused_with_what_differs(
+    do_import: Callable[[bytes], Alert], english: None, change: tuple[str, str], field: str
+) -> None:
+    xml = bilingual().decode()
+    cut = xml.index("<language>en-US</language>")
+    xml = xml[:cut] + xml[cut:].replace(*change, 1)
+    message = refused(lambda: do_import(xml.encode()))
+    assert "different events" in message and field in message and "split the file" in message
 
 
 def test_two_info_blocks_in_the_same_language_are_refused(do_import: Callable[[bytes], Alert], english: None) -> None:
     xml = bilingual().decode().replace("<language>en-US</language>", "<language>zh-CN</language>")
     message = refused(lambda: do_import(xml.encode()))
     assert "same language (zh-CN)" in message and "split the file" in message
+
+
+def test_a_bilingual_message_exported_imported_and_exported_again_is_the_same(
+    do_import: Callable[[bytes], Alert],
+) -> None:
+    first = do_import(bilingual())
+    exported = alert_to_cap(first)
+    infos = etree.fromstring(exported).findall(f"{{{CAP_NS}}}info")
+    assert [i.findtext(f"{{{CAP_NS}}}language") for i in infos] == ["zh-CN", "en-US"]
+    again = do_import(exported)
+    assert [(t.language, t.title, t.text) for t in again.translations.all()] == [
+        (t.language, t.title, t.text) for t in first.translations.all()
+    ]
+
+    def comparable(alert: Alert) -> bytes:
+        text = alert_to_cap(alert).decode()
+        for value in (alert.cap_id, alert.ebm_id):
+            text = text.replace(value, "ID")
+        return re.sub(r"<sent>[^<]*</sent>", "<sent/>", text).encode()
+
+    assert comparable(again) == comparable(first)
 
 
 # ---------------------------------------------------------------------------- item 2: expires optional, references
@@ -273,7 +324,7 @@ def test_the_draft_page_shows_the_mapping_and_the_unclassified_state(
     en_client.force_login(county_station_operator)
     page = en_client.get(f"/alerts/{classified.ebm_id}/").content.decode()
     assert "11A01 ← <code>event=洪水</code>" in page and "data-import-unclassified" not in page
-    assert "Flood warning, orange (exercise)" in page  # the English block, kept
+    assert "Flood warning, orange (exercise)" in page and 'data-translation="eng"' in page  # its translation
     page = en_client.get(f"/alerts/{unclassified.ebm_id}/").content.decode()
     assert "data-import-unclassified" in page and "Unclassified event" in page
     edit = en_client.get(f"/alerts/{unclassified.ebm_id}/edit/").content.decode()

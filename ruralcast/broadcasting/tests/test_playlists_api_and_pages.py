@@ -147,7 +147,7 @@ def test_console_playlist_pages_add_reorder_remove_and_refuse_deleting_a_used_pl
     assert client.post(change, {"action": "down", "position": 0}).status_code == 302
     assert [row.item_id for row in Playlist.objects.get().ordered_items()] == [b.pk, a.pk]
     page = client.get(url).content.decode()
-    assert "90.0 s" in page and page.index("农技讲座") < page.index("早安歌")
+    assert "1:30" in page and page.index("农技讲座") < page.index("早安歌")
     assert client.post(change, {"action": "up", "position": 1}).status_code == 302
     assert client.post(change, {"action": "remove", "position": 0}).status_code == 302
     assert [row.item_id for row in Playlist.objects.get().ordered_items()] == [b.pk]

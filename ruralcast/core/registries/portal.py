@@ -1,7 +1,7 @@
 """The portal registry: what apps add to the villagers' portal (用电视, issue 17), without the portal
 importing them or them importing the portal.
 
-Three things an app registers, from its `AppConfig.ready()`:
+Four things an app registers, from its `AppConfig.ready()`:
 
 - a **tile type**: how one tile of a kind renders (a template given `tile`) and where OK takes the
   viewer (`target(tile)`, a URL, usually one of the app's own portal pages);
@@ -9,7 +9,10 @@ Three things an app registers, from its `AppConfig.ready()`:
   paired village, or the deployment's top region for an unpaired screen); `order` places it among
   the other apps' rails;
 - **pages**: the URL patterns the app contributes, mounted by the portal under
-  `/portal/<prefix>/` in the namespace `portal-<prefix>`.
+  `/portal/<prefix>/` in the namespace `portal-<prefix>`;
+- **bar links**: a link in the home screen's bar (beside read aloud) to one of the app's pages,
+  with a rule saying for which screens it is shown (the villagers app offers "Pair this screen"
+  only to a screen that is not paired yet).
 
     # ruralcast/broadcasting/portal.py
     def today_tiles(*, screen: Screen, limit: int) -> list[Tile]:
@@ -25,7 +28,8 @@ Three things an app registers, from its `AppConfig.ready()`:
         register_tile_type(tile_type)
     ...
 
-The portal reads `rails()`, `rail_tiles(...)`, `tile_type(code)` and `portal_urlpatterns()`. Every
+The portal reads `rails()`, `rail_tiles(...)`, `tile_type(code)`, `bar_links(screen=...)` and
+`portal_urlpatterns()`. Every
 screen is driven by five keys (arrows and OK): a tile is one focusable thing with one target. Tile
 titles are shown in large type and may be read aloud, so keep them short and in plain words.
 """
@@ -48,11 +52,13 @@ class Screen:
 
     `region_code` is the 12-digit code of the screen's village, or of the deployment's top region
     for an unpaired screen (rails then show province-wide content only); `household` is the paired
-    household's id, when the pairing names one.
+    household's id, when the pairing names one; `paired` says whether the screen is paired to a
+    village now (a revoked or never-paired screen is not).
     """
 
     region_code: str
     household: int | None = None
+    paired: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,9 +108,31 @@ class Pages:
     patterns: Sequence[URLPattern | URLResolver]
 
 
+def _always(screen: Screen) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class BarLink:
+    """A link in the home screen's bar to one of an app's pages.
+
+    `url()` answers the address (called per request, so it may `reverse` the app's portal pages);
+    `shown(screen)` says whether this screen gets the link (by default every screen); `order`
+    places it among the other apps' links (ties by code). The label is shown large on a tile of the
+    bar, so it is a few plain words.
+    """
+
+    code: str
+    label: Any  # str or lazy translation
+    url: Callable[[], str]
+    order: int
+    shown: Callable[[Screen], bool] = _always
+
+
 _TILE_TYPES: dict[str, TileType] = {}
 _RAILS: dict[str, Rail] = {}
 _PAGES: dict[str, Pages] = {}
+_BAR_LINKS: dict[str, BarLink] = {}
 
 
 def _check_code(kind: str, code: str) -> None:
@@ -134,6 +162,13 @@ def register_pages(pages: Pages) -> Pages:
     return pages
 
 
+def register_bar_link(link: BarLink) -> BarLink:
+    """Add a link to the home screen's bar. Registering a code again replaces it."""
+    _check_code("bar link", link.code)
+    _BAR_LINKS[link.code] = link
+    return link
+
+
 def unregister_tile_type(code: str) -> None:
     _TILE_TYPES.pop(code, None)
 
@@ -144,6 +179,10 @@ def unregister_rail(code: str) -> None:
 
 def unregister_pages(prefix: str) -> None:
     _PAGES.pop(prefix, None)
+
+
+def unregister_bar_link(code: str) -> None:
+    _BAR_LINKS.pop(code, None)
 
 
 def tile_type(code: str) -> TileType | None:
@@ -166,6 +205,12 @@ def rail_tiles(*, rail: Rail, screen: Screen, limit: int = 12) -> list[Tile]:
         if tile.type not in _TILE_TYPES:
             raise LookupError(f"rail {rail.code!r} returned a tile of type {tile.type!r}, which is not registered")
     return tiles
+
+
+def bar_links(*, screen: Screen) -> list[BarLink]:
+    """The bar links `screen` is shown, in their order (ties by code)."""
+    ordered = sorted(_BAR_LINKS.values(), key=lambda link: (link.order, link.code))
+    return [link for link in ordered if link.shown(screen)]
 
 
 def portal_urlpatterns() -> list[URLResolver]:

@@ -15,18 +15,22 @@ from django.urls.resolvers import RegexPattern
 from ruralcast.core.registries import figures, portal
 from ruralcast.core.registries.figures import FigureSource, register_figure_source, unregister_figure_source
 from ruralcast.core.registries.portal import (
+    BarLink,
     Pages,
     Rail,
     Screen,
     Tile,
     TileType,
+    bar_links,
     portal_urlpatterns,
     rail_tiles,
     rails,
+    register_bar_link,
     register_pages,
     register_rail,
     register_tile_type,
     tile_type,
+    unregister_bar_link,
     unregister_rail,
 )
 
@@ -37,7 +41,13 @@ GUIZHOU = "520000000000"
 @pytest.fixture(autouse=True)
 def _registries_restored() -> Iterator[None]:
     """Whatever a test registers is gone after it; the apps' own entries stay."""
-    registries: list[dict[str, Any]] = [figures._SOURCES, portal._TILE_TYPES, portal._RAILS, portal._PAGES]
+    registries: list[dict[str, Any]] = [
+        figures._SOURCES,
+        portal._TILE_TYPES,
+        portal._RAILS,
+        portal._PAGES,
+        portal._BAR_LINKS,
+    ]
     saved = [dict(registry) for registry in registries]
     yield
     for registry, entries in zip(registries, saved, strict=True):
@@ -162,3 +172,22 @@ def test_an_apps_pages_are_mounted_under_its_prefix_and_namespace(monkeypatch: p
 def test_a_pages_prefix_is_one_url_segment() -> None:
     with pytest.raises(ValueError, match="prefix"):
         register_pages(Pages("Test/pages", patterns=[]))
+
+
+def test_a_bar_link_is_shown_to_the_screens_its_rule_accepts_in_its_order() -> None:
+    for code in list(portal._BAR_LINKS):  # the apps' own links (villagers) are restored after the test
+        unregister_bar_link(code)
+    register_bar_link(BarLink("test.help", "帮助", url=lambda: "/portal/test/help/", order=20))
+    register_bar_link(
+        BarLink("test.pair", "配对", url=lambda: "/portal/test/pair/", order=10, shown=lambda screen: not screen.paired)
+    )
+    unpaired = bar_links(screen=Screen(region_code=GUIZHOU))
+    assert [(link.code, link.url()) for link in unpaired] == [
+        ("test.pair", "/portal/test/pair/"),
+        ("test.help", "/portal/test/help/"),
+    ]
+    assert [link.code for link in bar_links(screen=Screen(region_code=DASHIZI, paired=True))] == ["test.help"]
+    unregister_bar_link("test.help")
+    assert bar_links(screen=Screen(region_code=DASHIZI, paired=True)) == []
+    with pytest.raises(ValueError, match=r"<app>\.<name>"):
+        register_bar_link(BarLink("help", "帮助", url=lambda: "/", order=1))

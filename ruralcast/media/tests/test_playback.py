@@ -90,6 +90,14 @@ def test_the_player_page_and_embed_use_the_vendored_hls_js(ready_asset):
     assert b"vendor/hls/hls.min.js" in page.content and b"data-hls=" in page.content
 
 
+def test_the_portal_player_loads_the_light_build_of_hls_js(ready_asset):
+    """The TV's player needs no subtitles, alternative audio or DRM: the light build, 70 KB less gzip."""
+    asset = ready_asset()
+    page = Client().get(f"/portal/media/replay/{asset.uid}/")
+    assert page.status_code == 200
+    assert b"vendor/hls/hls.light.min.js" in page.content and b"vendor/hls/hls.min.js" not in page.content
+
+
 def test_catalogue_filters_by_tag_kind_and_region_and_hides_other_regions(
     ready_asset, township_viewer, make_user, congjiang, media_samples, run_jobs
 ):

@@ -2,6 +2,7 @@
 (unless an operator opts in), and a terminal's client id bound to its user name (docs/security.md)."""
 
 import asyncio
+import socket
 import ssl
 import stat
 from pathlib import Path
@@ -17,7 +18,7 @@ from ruralcast_terminal.protocol import TrustList
 from ruralcast_terminal.provision import check_credentials
 from ruralcast_terminal.tls import client_context
 
-from ruralcast.messaging.broker import BrokerError, broker_config_write, broker_dir
+from ruralcast.messaging.broker import TLS13_CIPHERSUITES, BrokerError, broker_config_write, broker_dir
 from ruralcast.messaging.client import Publication, platform_client_id
 from ruralcast.messaging.tests.conftest import Broker, free_port, wait_for
 from ruralcast.messaging.tls import CA_CERT_FILE, CA_KEY_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE, tls_files_ensure
@@ -133,6 +134,32 @@ def test_a_broker_certificate_another_ca_signed_is_refused(
     with pytest.raises(ssl.SSLCertVerificationError, match="match"):
         asyncio.run(attempt(ca_pem(), server_hostname="broker.elsewhere.example"))
     asyncio.run(attempt(ca_pem()))
+
+
+def _negotiated(port: int, context: ssl.SSLContext) -> tuple[str | None, str]:
+    """(TLS version, cipher suite) the broker's terminal listener agrees with a client of `context`."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=3)
+    with context.wrap_socket(raw, server_hostname="localhost") as tls:
+        cipher = tls.cipher()
+        assert cipher is not None
+        return tls.version(), cipher[0]
+
+
+def test_the_tls_listener_prefers_tls13_with_aes_128_gcm(tls_broker: Broker) -> None:
+    # The broker encrypts every terminal's copy of an alert itself: its cheapest suite on this
+    # hardware first, although the terminal's own context (stdlib, OpenSSL's order) offers
+    # AES-256-GCM first; the server's order wins. docs/benchmarks.md, TLS fan-out.
+    assert "ciphers_tls1.3 " + TLS13_CIPHERSUITES in broker_config_write().read_text()
+    assert TLS13_CIPHERSUITES.startswith("TLS_AES_128_GCM_SHA256:")
+    context = client_context(ca_pem())
+    assert context.get_ciphers()[0]["name"] == "TLS_AES_256_GCM_SHA384"  # what the client prefers
+    assert _negotiated(tls_broker_port(), context) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256")
+    # A terminal that has only TLS 1.2 still gets in (the listener's minimum, an AEAD suite).
+    old = client_context(ca_pem())
+    old.maximum_version = ssl.TLSVersion.TLSv1_2
+    version, suite = _negotiated(tls_broker_port(), old)
+    assert version == "TLSv1.2"
+    assert "GCM" in suite or "CHACHA20" in suite
 
 
 def test_agent_config_refuses_a_broker_ca_that_is_not_a_certificate(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ level's colour, marked as a drill, focus held on the OK tile; the Cancel takes t
 the video plays on, focus back where it was. Real uvicorn (config.asgi, in this process so it
 shares the test database), real mosquitto, the real dispatcher; the clip is made by ffmpeg."""
 
+import os
 import subprocess
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Page
 
+from ruralcast.alerts.models import Status
 from ruralcast.messaging.tests.conftest import Broker, free_port
 from ruralcast.push.tests import urls as test_urls
 from ruralcast.push.tests.conftest import Dispatch, screen_make
@@ -89,3 +91,37 @@ def test_a_drill_interrupts_the_video_and_the_cancel_gives_it_back(
     page.wait_for_timeout(500)
     assert page.evaluate("() => document.getElementById('video').currentTime") > before  # it plays on
     assert page.evaluate("() => document.activeElement.id") == "tile"  # focus back where it was
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_overlay_of_a_drill_and_of_an_actual_alert_at_720p(
+    server: str, page: Page, dispatch: Dispatch, rongjiang: Region, dashizi: Region, language: str, tmp_path: Path
+) -> None:
+    """The pictures of docs/portal.md's overlay (portal-overlay-<drill|actual>-720p-<zh|en>.png, into
+    RURALCAST_PORTAL_SCREENSHOTS when set, scripts/portal_screenshots.sh): over the home screen, a
+    drill (orange, the drill banner and dashed frame) and an actual alert (red, no banner)."""
+    shots = Path(os.environ.get("RURALCAST_PORTAL_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page.context.add_cookies(
+        [
+            {"name": "rc_screen", "value": screen_make(village=dashizi), "url": server},
+            {"name": "django_language", "value": language, "url": server},
+        ]
+    )
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{server}/portal/")
+    page.wait_for_selector("html[data-portal-ready]")
+    time.sleep(0.5)  # the event stream is open (its first document arrived)
+    short = language[:2]
+    for name, overrides in (
+        ("drill", {"severity": 2}),
+        ("actual", {"status": Status.ACTUAL, "severity": 1, "title": "暴雨红色预警",
+                    "text": "榕江县今天14时至20时将有大暴雨，请沿河群众立即转移到安全地带。"}),
+    ):  # fmt: skip
+        alert = dispatch.drill(issuer=rongjiang, target=dashizi, **overrides)
+        page.wait_for_selector(f"#portal-overlay[data-ebm-id='{alert.ebm_id}']:not([hidden])", timeout=5000)
+        assert page.locator("[data-overlay-drill]").is_visible() == (name == "drill")
+        page.wait_for_timeout(300)  # the colour's transition done
+        page.screenshot(path=str(shots / f"portal-overlay-{name}-720p-{short}.png"))
+        dispatch.cancel(alert)
+        page.wait_for_selector("#portal-overlay", state="hidden", timeout=5000)

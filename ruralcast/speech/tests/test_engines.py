@@ -64,8 +64,14 @@ def test_espeak_engine_version_names_voice_and_release():
 
 def test_espeak_engine_refuses_a_language_it_cannot_read():
     with pytest.raises(ValidationError) as caught:
-        EspeakEngine().synthesize_wav("hello", language="en")
+        EspeakEngine().synthesize_wav("bonjour", language="fr")
     assert "language" in caught.value.fields
+
+
+def test_espeak_engine_reads_english_with_its_english_voice():
+    wav = EspeakEngine().synthesize_wav("Village clinic on Saturday", language="en")
+    assert wav.startswith(b"RIFF") and len(wav) > 10_000
+    assert "en-voice=en" in EspeakEngine().version
 
 
 def test_a_missing_espeak_is_speech_unavailable_not_a_crash():

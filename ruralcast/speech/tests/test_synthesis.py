@@ -137,7 +137,7 @@ def test_too_long_text_is_refused_with_the_limit_in_the_message(counting_engine)
 
 def test_an_unsupported_language_is_refused(counting_engine):
     with pytest.raises(ValidationError) as caught:
-        speech_synthesize(text="Flood warning", language="en")
+        speech_synthesize(text="Alerte inondation", language="fr")
     assert "language" in caught.value.fields
 
 

@@ -12,6 +12,7 @@ from ruralcast.villagers.services.identity import (
 )
 from ruralcast.villagers.services.privacy import consent_withdraw, villager_delete, villagers_prune
 from ruralcast.villagers.services.screens import (
+    pairing_code_minutes,
     screen_code_refresh,
     screen_pair,
     screen_pair_by_villager,
@@ -25,6 +26,7 @@ __all__ = [
     "consent_withdraw",
     "household_create",
     "household_member_add",
+    "pairing_code_minutes",
     "phone_normalise",
     "screen_code_refresh",
     "screen_pair",

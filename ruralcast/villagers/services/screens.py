@@ -36,8 +36,14 @@ from ruralcast.villagers.services.throttle import (
 CODE_DIGITS = 6
 
 
+def pairing_code_minutes() -> int:
+    """How long a pairing code lives before the screen shows a new one
+    (`RURALCAST_VILLAGERS["PAIRING_CODE_MINUTES"]`); the pairing page says it."""
+    return villagers_setting("PAIRING_CODE_MINUTES")
+
+
 def _code_lifetime() -> timedelta:
-    return timedelta(minutes=villagers_setting("PAIRING_CODE_MINUTES"))
+    return timedelta(minutes=pairing_code_minutes())
 
 
 def _new_code() -> str:

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from ruralcast.accounts.models import User
 from ruralcast.regions.models import Region
@@ -33,6 +33,31 @@ def test_the_tv_gets_a_lasting_http_only_cookie_and_sees_its_code_and_a_qr_code(
     assert f'data-pairing-code="{screen.pairing_code}"' in page and "<svg" in page
     assert f"/portal/me/pair/?code={screen.pairing_code}" not in page  # only inside the QR image
     assert 'hx-trigger="every 3s"' in page
+    # htmx 1.9, the portal's (ES2017, what old TV browsers run), not the console's htmx 2.
+    assert "/static/vendor/htmx1/htmx.min.js" in page and "/static/vendor/htmx/htmx.min.js" not in page
+
+
+def test_the_pairing_screen_says_the_codes_lifetime_from_the_setting(db: None, settings) -> None:
+    tv, _screen = _tv()
+    tv.cookies["django_language"] = "en"
+    assert "every 15 minutes" in tv.get("/portal/pair/").content.decode()
+    with override_settings(RURALCAST_VILLAGERS={**settings.RURALCAST_VILLAGERS, "PAIRING_CODE_MINUTES": 7}):
+        assert "every 7 minutes" in tv.get("/portal/pair/").content.decode()
+        tv.cookies["django_language"] = "zh-hans"
+        assert "每 7 分钟" in tv.get("/portal/pair/status/").content.decode()
+
+
+def test_the_home_bar_offers_pairing_only_to_a_screen_that_is_not_paired(
+    client: Client, county_station_operator: User, dashizi: Region
+) -> None:
+    tv, screen = _tv()
+    home = tv.get("/portal/").content.decode()
+    assert 'id="portal-link-villagers-pair" href="/portal/pair/"' in home
+    assert 'id="portal-link-villagers-me" href="/portal/me/"' in home
+    screen_pair(code=screen.pairing_code, village=dashizi, label="张家", actor=county_station_operator, address="")
+    home = tv.get("/portal/").content.decode()
+    assert "portal-link-villagers-pair" not in home
+    assert 'id="portal-link-villagers-me" href="/portal/me/"' in home
 
 
 def test_the_tv_moves_on_once_the_operator_confirmed_and_starts_over_after_revocation(

@@ -78,7 +78,8 @@ def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_passwo
     # limit is answered with the lockout page already, and every later attempt is refused outright.
     assert statuses == [200] * (limit - 1) + [429] * (10 - limit + 1)
     assert "Too many failed attempts" in text(response)
-    assert "Try again in 1 min" in text(response) and response["Retry-After"] == "60"
+    # The lock started at the fifth failure; on a loaded machine a second or more can pass by the tenth.
+    assert "Try again in 1 min" in text(response) and 50 <= int(response["Retry-After"]) <= 60
 
     right = en_client.post(LOGIN, {"username": township_viewer.username, "password": township_viewer.raw_password})  # type: ignore[attr-defined]
     assert right.status_code == 429

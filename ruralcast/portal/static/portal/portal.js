@@ -130,6 +130,14 @@
       }).join("");
     });
   }
+  // The language a title is read in: Mandarin when it holds a Chinese character (a village's
+  // notice on an English page is still Chinese), English when it holds Latin letters and no
+  // Chinese, else the page's language (a title of digits only).
+  function speechLanguage(text) {
+    if (/[\u3400-\u9fff]/.test(text)) { return "zh-hans"; }
+    if (/[A-Za-z]/.test(text)) { return "en"; }
+    return (document.documentElement.lang || "zh-hans").toLowerCase().indexOf("en") === 0 ? "en" : "zh-hans";
+  }
   function speak(el) {
     if (!readAloudOn() || !el || !el.getAttribute) { return; }
     var text = (el.getAttribute("data-speak") || el.textContent || "").replace(/\s+/g, " ").trim();
@@ -139,7 +147,7 @@
     var keyed = window.crypto && crypto.subtle ? sha256Hex(text) : Promise.resolve("");
     keyed.then(function (digest) {
       if (document.activeElement !== el) { return; }  // the viewer moved on already
-      var base = document.body.getAttribute("data-speech-url");
+      var base = document.body.getAttribute("data-speech-url").replace("LANG", speechLanguage(text));
       var url = (digest ? base.replace("KEY", digest) : base.replace("KEY.mp3", "")) +
         "?text=" + encodeURIComponent(text);
       if (!player) { player = new Audio(); }

@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
 from ruralcast.core.errors import ApplicationError
-from ruralcast.speech.engines import espeak_input
+from ruralcast.speech.engines import engine_input
 from ruralcast.speech.services import speech_synthesize, speech_text_prepare
 
 
@@ -34,9 +34,9 @@ class Command(BaseCommand):
         text = sys.stdin.read() if options["text"] == "-" else options["text"]
         try:
             if options["show_text"]:
-                _, normalized = speech_text_prepare(text=text, language=options["language"])
+                code, normalized = speech_text_prepare(text=text, language=options["language"])
                 self.stdout.write(normalized)
-                self.stdout.write(espeak_input(normalized))
+                self.stdout.write(engine_input(normalized, language=code))
                 return
             started = time.perf_counter()
             audio = speech_synthesize(text=text, language=options["language"])

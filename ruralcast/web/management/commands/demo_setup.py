@@ -5,6 +5,7 @@ every app (users, designations, signing key, terminals, schedules, reporting), s
 the console shell at the top of the layers, which may import them all.
 """
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from django.utils.translation import override
 
 from ruralcast.accounts.demo import demo_users_create
 from ruralcast.accounts.models import User
+from ruralcast.alerts.demo import demo_alert_history_create, demo_feed_subscribe
+from ruralcast.alerts.demo_feed import DEFAULT_PORT, demo_feed_url
+from ruralcast.alerts.feeds.fetch import FetchError, host_check
 from ruralcast.broadcasting.demo import demo_schedules_create
 from ruralcast.portal.demo import demo_notices_create
 from ruralcast.regions.models import Designation, Region
@@ -55,6 +59,7 @@ class Command(BaseCommand):
                 )
             self.stdout.write(f"designation imported: {len(report.matched)} matched, {len(report.unmatched)} unmatched")
         self._signing_and_terminals()
+        self._alerts()
         self._reporting()
         self._duty_roster()
         self._villagers()
@@ -76,6 +81,24 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 f"Demo users exist; their passwords are in {CREDENTIALS_FILE} (run `make demo-passwords` for new ones)."
+            )
+
+    def _alerts(self) -> None:
+        """A year of past alerts with their receipts, and the demo CAP feed's subscription."""
+        county = Region.objects.get(code=DEMO_COUNTY)
+        made = demo_alert_history_create(county=county)
+        if made:
+            self.stdout.write(f"{made} past alerts of {DEMO_COUNTY} with their receipts (a year of history)")
+        url = demo_feed_url(int(os.environ.get("RURALCAST_DEMO_FEED_PORT") or DEFAULT_PORT))
+        try:
+            host_check(url)
+        except FetchError:
+            self.stdout.write(f"demo CAP feed not subscribed: 127.0.0.1 is not in RURALCAST_CAP_FEED_HOSTS ({url})")
+            return
+        if demo_feed_subscribe(county=county, url=url):
+            self.stdout.write(
+                f"demo CAP feed subscribed for {DEMO_COUNTY}: {url} (a demo stand-in for the county meteorological "
+                "bureau, served by the Procfile's demofeed process; its warnings arrive as drafts)"
             )
 
     def _duty_roster(self) -> None:
