@@ -19,6 +19,7 @@ A browser test of any page asserts `axe_violations(page) == []` once the page sh
 test_accessibility_browser.py walks every console and portal page so (CONTRIBUTING.md, Accessibility).
 """
 
+import functools
 import os
 import secrets
 import socket
@@ -85,6 +86,12 @@ _AXE_RUN = """async (tags) => {
 }"""
 
 
+@functools.cache
+def _axe_source() -> str:
+    """axe.min.js, read once per test run (≈ 0.5 MB, evaluated again on every page)."""
+    return AXE_JS.read_text(encoding="utf-8")
+
+
 def axe_violations(page: Page, *, impacts: tuple[str, ...] = AXE_IMPACTS) -> list[str]:
     """The WCAG 2 A/AA violations of `impacts` (serious, critical) axe-core finds in the page now.
 
@@ -94,7 +101,7 @@ def axe_violations(page: Page, *, impacts: tuple[str, ...] = AXE_IMPACTS) -> lis
     if not AXE_JS.exists():
         pytest.fail(f"{AXE_JS} is missing: run scripts/bootstrap.sh test (npm ci in requirements/js)")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+        page.evaluate(_axe_source())
     found = page.evaluate(_AXE_RUN, list(AXE_TAGS))
     return [
         f"{page.url}: {v['id']} ({v['impact']}) {v['help']} — {len(v['targets'])} node(s): {', '.join(v['targets'][:8])}"
