@@ -57,7 +57,8 @@ def content(demo_server: dict) -> dict:
 
 def _pages_without_arguments() -> tuple[list[str], list[str]]:
     """(console paths, portal paths) of every named URL that takes no argument, EXCLUDED aside."""
-    console, portal = [], []
+    console: list[str] = []
+    portal: list[str] = []
     for name in console_url_names():
         if name in EXCLUDED:
             continue
