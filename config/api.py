@@ -9,7 +9,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -32,6 +32,14 @@ from ruralcast.terminals.api import router as terminals_router
 
 log = structlog.get_logger("ruralcast.api")
 
+
+class ApiDocs(Swagger):
+    """Swagger UI at /api/v1/docs from our copy of ninja's page, which says its language
+    (``<html lang="en">``: Swagger UI's own words are English) for screen readers."""
+
+    template = "web/api/swagger.html"
+
+
 api = NinjaAPI(
     title="ruralcast API",
     version="1",
@@ -44,6 +52,7 @@ api = NinjaAPI(
     parser=StrictParser(),
     urls_namespace="api",
     docs_url="/docs",
+    docs=ApiDocs(),
 )
 
 

@@ -26,7 +26,12 @@ def _step(span: float) -> float:
 
 
 def fleet_svg(fleet: FleetMap, *, title: str) -> str:
-    """The SVG text (empty string when no terminal has a position)."""
+    """The SVG text (empty string when no terminal has a position).
+
+    The svg is a named ``group``, not an ``img``: an image's children are presentational, so the
+    terminal links inside it would be interactive elements nested in a non-interactive whole
+    (axe ``nested-interactive``); each link carries its own name for a screen reader.
+    """
     if not fleet.points:
         return ""
     lats = [p.latitude for p in fleet.points] + [v for b in fleet.boxes for v in (b.south, b.north)]
@@ -49,7 +54,7 @@ def fleet_svg(fleet: FleetMap, *, title: str) -> str:
 
     out = [
         f'<svg class="fleet-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-label="{escape(title)}" data-fleet-map data-points="{len(fleet.points)}">',
+        f'role="group" aria-label="{escape(title)}" data-fleet-map data-points="{len(fleet.points)}">',
         f"<title>{escape(title)}</title>",
     ]
     step = _step(max(north - south, (east - west) * squeeze))
@@ -75,8 +80,9 @@ def fleet_svg(fleet: FleetMap, *, title: str) -> str:
     # Faults last, so they are drawn on top.
     for point in sorted(fleet.points, key=lambda p: p.status == "fault"):
         url = reverse("terminals:detail", args=[point.code])
+        label = escape(f"{point.name} {point.code} · {point.status}")
         out.append(
-            f'<a href="{url}"><circle class="t-{point.status}" cx="{x(point.longitude)}" cy="{y(point.latitude)}" '
+            f'<a href="{url}" aria-label="{label}"><circle class="t-{point.status}" cx="{x(point.longitude)}" cy="{y(point.latitude)}" '
             f'r="{RADIUS[point.status]}"><title>{escape(point.name)} {point.code} · {point.status}</title></circle></a>'
         )
     out.append("</svg>")

@@ -97,7 +97,10 @@ def _drill() -> None:
     alert_mark_dispatched(ebm_id=alert.ebm_id)
 
 
-def portal_content_create() -> str:
-    _replay()
+def portal_content_create(*, replay: bool = True) -> str:
+    """The content; `replay=False` leaves out the replay (its ffmpeg clip and transcoding are the
+    slow part) for a caller that brings its own (the accessibility walk)."""
+    if replay:
+        _replay()
     _drill()
     return json.dumps({"token": _screen()})

@@ -11,8 +11,15 @@ Every browser test that uses Playwright's `page` (or `context`) also fails on an
 Content-Security-Policy violation the browser reports in its pages (`csp_watch`): a style attribute
 that slipped into a template, a library that injects a <style>, a worker the policy does not allow.
 A test that opens a context of its own calls `csp_watch(context)` and checks the list itself.
+
+Accessibility: `axe_violations(page)` runs axe-core (requirements/js, from npm) over the page as it
+is now and answers its serious and critical violations of the WCAG 2 A and AA rules, one readable
+line per rule: page URL, rule id, impact, what the rule asks and the offending elements' selectors.
+A browser test of any page asserts `axe_violations(page) == []` once the page shows what it shows;
+test_accessibility_browser.py walks every console and portal page so (CONTRIBUTING.md, Accessibility).
 """
 
+import functools
 import os
 import secrets
 import socket
@@ -67,6 +74,40 @@ def _no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
     violations = csp_watch(request.getfixturevalue("context"))
     yield
     assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+AXE_JS = BASE_DIR / "requirements" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ("wcag2a", "wcag2aa")  # the WCAG 2.0 level A and AA rules
+AXE_IMPACTS = ("serious", "critical")
+_AXE_RUN = """async (tags) => {
+  const result = await window.axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+  return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                                        targets: v.nodes.map((n) => n.target.join(" "))}));
+}"""
+
+
+@functools.cache
+def _axe_source() -> str:
+    """axe.min.js, read once per test run (≈ 0.5 MB, evaluated again on every page)."""
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Page, *, impacts: tuple[str, ...] = AXE_IMPACTS) -> list[str]:
+    """The WCAG 2 A/AA violations of `impacts` (serious, critical) axe-core finds in the page now.
+
+    axe-core goes in through Playwright's evaluate (the debugging channel), not a <script> tag: the
+    console's strict Content-Security-Policy refuses inline scripts, `page.add_script_tag` included,
+    and the pages are checked under the policy users get."""
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} is missing: run scripts/bootstrap.sh test (npm ci in requirements/js)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(_axe_source())
+    found = page.evaluate(_AXE_RUN, list(AXE_TAGS))
+    return [
+        f"{page.url}: {v['id']} ({v['impact']}) {v['help']} — {len(v['targets'])} node(s): {', '.join(v['targets'][:8])}"
+        for v in found
+        if v["impact"] in impacts
+    ]
 
 
 def _free_port() -> int:
