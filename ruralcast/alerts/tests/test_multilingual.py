@@ -266,3 +266,31 @@ def test_the_platforms_bilingual_payload_passes_the_terminal_rules_and_a_yi_vill
         prepare = actions[-1]
         assert isinstance(prepare, router.Prepare), actions
         assert [t["language"] for t in prepare.texts] == played
+
+
+@pytest.mark.slow
+def test_the_console_form_takes_a_recording_for_a_translation_and_signs_it_by_url(
+    client: Client, county_station_operator: User, rongjiang: Region, guzhou: Region, tmp_path: Any
+) -> None:
+    """A Yi recording uploaded in its slot is kept as that translation's audio (the speech app does
+    not speak Yi) and travels in payload version 2 by URL and SHA-256."""
+    import subprocess
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    wav = tmp_path / "yi.wav"
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(wav)], check=True
+    )
+    client.force_login(county_station_operator)
+    recording = SimpleUploadedFile("yi.wav", wav.read_bytes(), content_type="audio/wav")
+    answer = client.post(
+        "/alerts/new/",
+        _form(rongjiang, guzhou, tr0_language="iii", tr0_title=YI.title, tr0_text=YI.text, tr0_audio=recording),
+    )
+    assert answer.status_code == 302
+    row = AlertTranslation.objects.get()
+    assert row.language == "iii" and row.audio_sha256 and 1.5 < row.audio_seconds < 2.5
+    payload = alert_payload(Alert.objects.get())
+    yi = payload["texts"][1]
+    assert yi["language"] == "iii" and yi["audio"]["sha256"] == row.audio_sha256 and yi["audio"]["url"]
