@@ -50,3 +50,15 @@ def test_the_alert_page_in_english_names_the_event_in_english(
     page = client.get(f"/alerts/{alert.ebm_id}/").content.decode()
     with translation.override("en"):
         assert page.split("data-event>")[1].split("</dd>")[0] == event_types()["11B03"].name
+
+
+def test_the_alert_heading_says_the_level_not_a_bare_number(
+    client: Client, county_station_operator: User, rongjiang: Region, fields_for: Callable[..., AlertFields]
+) -> None:
+    alert = alert_create(actor=county_station_operator, issuer_region=rongjiang, fields=fields_for([rongjiang]))
+    client.force_login(county_station_operator)
+    heading = client.get(f"/alerts/{alert.ebm_id}/").content.decode().split("<h1>")[1].split("</h1>")[0]
+    assert f">{alert.severity}级</span>" in heading
+    client.cookies["django_language"] = "en"
+    heading = client.get(f"/alerts/{alert.ebm_id}/").content.decode().split("<h1>")[1].split("</h1>")[0]
+    assert f">Level {alert.severity}</span>" in heading

@@ -234,6 +234,7 @@ def test_a_library_item_is_renamed_and_deleted_unless_a_schedule_or_playlist_use
     assert f"/broadcasting/library/{used.pk}/edit/" in library
     page = client.get(f"/broadcasting/library/{used.pk}/edit/").content.decode()
     assert "古州镇日常" in page and "午间" in page and "disabled" in page
+    assert "节目单: <a" in page and "安排直播" not in page  # a schedule, not "schedule a live"
     kept = client.post(f"/broadcasting/library/{used.pk}/edit/", {"title": "", "tags": "x"})
     assert kept.status_code == 400 and 'value="x"' in kept.content.decode()  # input kept
     shown = client.post(f"/broadcasting/library/{used.pk}/delete/")
