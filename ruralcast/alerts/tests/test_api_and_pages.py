@@ -283,3 +283,18 @@ def test_listing_messages_costs_the_same_few_queries_however_many_there_are(
         answer = client.get("/api/v1/alerts/", headers=headers)
     assert len(answer.json()["items"]) == 12
     assert all(item["targets"] == [guzhou.code] for item in answer.json()["items"])
+
+
+def test_the_status_panel_lists_silent_terminals_by_their_village_not_only_their_code(
+    client: Client,
+    county_station_operator: User,
+    rongjiang: Region,
+    guzhou: Region,
+    fields_for: Callable[..., AlertFields],
+) -> None:
+    alert = _dispatched_with_receipts(county_station_operator, rongjiang, guzhou, fields_for)
+    client.force_login(county_station_operator)
+    panel = client.get(f"/alerts/{alert.ebm_id}/status").content.decode()
+    listed = panel.split('class="silent-list">')[1].split("</ul>")[0]
+    village = Region.objects.filter(parent=guzhou).order_by("code")[0]
+    assert listed.startswith(f"<li>{rongjiang.name} / {guzhou.name} / {village.name} <small")
