@@ -51,7 +51,13 @@ def test_a_drill_is_drafted_by_one_person_and_approved_by_another(
     approver.goto(f"{url}/alerts/{ebm_id}/")
     expect(approver.locator(".banner-drill")).to_be_visible()
     expect(approver.locator("[data-reach-villages]")).not_to_have_text("0")
-    approver.screenshot(path=str(SCREENSHOTS / "alert-approval-drill.png"), full_page=True)
+    approver.screenshot(path=str(SCREENSHOTS / "alert-approval-drill-zh.png"), full_page=True)
+    approver.context.add_cookies([{"name": "django_language", "value": "en", "url": url}])
+    approver.reload()
+    expect(approver.locator("html")).to_have_attribute("lang", "en")
+    approver.screenshot(path=str(SCREENSHOTS / "alert-approval-drill-en.png"), full_page=True)
+    approver.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": url}])
+    approver.reload()
     approver.select_option("select[name=confirm_status]", "Exercise")
     approver.once("dialog", lambda dialog: dialog.accept())
     approver.locator("form[action$='/approve/'] button").click()
@@ -71,7 +77,13 @@ def test_a_live_alert_looks_unmistakably_different_and_the_author_cannot_approve
     expect(page.locator(".banner-drill")).to_have_count(0)
     page.locator("form[action$='/submit/'] button").click()
     expect(page.locator("form[action$='/approve/']")).to_have_count(0)
-    page.screenshot(path=str(SCREENSHOTS / "alert-live-submitted.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "alert-live-submitted-zh.png"), full_page=True)
+    # The same page in English (the user guide shows both): the live banner stays unmistakable.
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": url}])
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".banner-live")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "alert-live-submitted-en.png"), full_page=True)
 
 
 def test_an_approved_alert_the_platform_has_not_sent_yet_is_stopped_from_its_page(
