@@ -294,7 +294,9 @@ def test_the_status_panel_lists_silent_terminals_by_their_village_not_only_their
 ) -> None:
     alert = _dispatched_with_receipts(county_station_operator, rongjiang, guzhou, fields_for)
     client.force_login(county_station_operator)
-    panel = client.get(f"/alerts/{alert.ebm_id}/status").content.decode()
+    panel = client.get(f"/alerts/{alert.ebm_id}/status/").content.decode()
     listed = panel.split('class="silent-list">')[1].split("</ul>")[0]
     village = Region.objects.filter(parent=guzhou).order_by("code")[0]
-    assert listed.startswith(f"<li>{rongjiang.name} / {guzhou.name} / {village.name} <small")
+    name, code = listed.removeprefix("<li>").split(" <small", 1)
+    assert name.endswith(f"{rongjiang.name} / {guzhou.name} / {village.name}")  # the village's path first
+    assert code.split(">", 1)[1].startswith("6")  # then its resource code, small
