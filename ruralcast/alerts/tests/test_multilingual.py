@@ -286,7 +286,7 @@ def test_the_console_form_takes_a_recording_for_a_translation_and_signs_it_by_ur
     recording = SimpleUploadedFile("yi.wav", wav.read_bytes(), content_type="audio/wav")
     answer = client.post(
         "/alerts/new/",
-        _form(rongjiang, guzhou, tr0_language="iii", tr0_title=YI.title, tr0_text=YI.text, tr0_audio=recording),
+        {**_form(rongjiang, guzhou, tr0_language="iii", tr0_title=YI.title, tr0_text=YI.text), "tr0_audio": recording},
     )
     assert answer.status_code == 302
     row = AlertTranslation.objects.get()
