@@ -39,6 +39,16 @@ class StoredAudio:
     seconds: float
 
 
+def audio_attach(target: Any, audio: StoredAudio) -> None:
+    """Record stored audio on an alert or a translation (their four audio fields); not saved here."""
+    target.audio_name, target.audio_sha256, target.audio_bytes, target.audio_seconds = (
+        audio.name,
+        audio.sha256,
+        audio.size,
+        audio.seconds,
+    )
+
+
 def _probe_seconds(path: Path) -> float | None:
     """Duration in seconds if ffprobe finds an audio stream, else None (a playlist is refused)."""
     info = probe_upload(path, entries="format=duration:stream=codec_type", field="audio_file", timeout=30)

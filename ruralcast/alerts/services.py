@@ -27,7 +27,7 @@ from ruralcast.accounts.access import access_check, access_require, access_requi
 from ruralcast.accounts.models import User
 from ruralcast.accounts.roles import Action
 from ruralcast.alerts import ids
-from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload, drill_preamble_prepare
+from ruralcast.alerts.audio import StoredAudio, audio_attach, audio_from_text, audio_from_upload, drill_preamble_prepare
 from ruralcast.alerts.chains import followup_refusal
 from ruralcast.alerts.events import event_types
 from ruralcast.alerts.models import (
@@ -290,12 +290,7 @@ def alert_submit(*, actor: User, alert: Alert) -> Alert:
         )
     if alert.audio_source == AudioSource.SPEECH and not alert.audio_sha256:
         audio = audio_from_text(title=alert.title, text=alert.text, drill=alert.is_drill)
-        alert.audio_name, alert.audio_sha256, alert.audio_bytes, alert.audio_seconds = (
-            audio.name,
-            audio.sha256,
-            audio.size,
-            audio.seconds,
-        )
+        audio_attach(alert, audio)
     spoken = translations_speak(alert=alert)
     if alert.is_drill and alert.msg_type != MsgType.CANCEL:
         # Its preamble is signed into the payload at dispatch: spoken now, dispatch reads the cache.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
-from ruralcast.alerts.audio import StoredAudio, audio_from_text, audio_from_upload
+from ruralcast.alerts.audio import StoredAudio, audio_attach, audio_from_text, audio_from_upload
 from ruralcast.alerts.models import Alert, AlertTranslation, AudioSource
 from ruralcast.core.languages import is_language_code
 
@@ -86,12 +86,7 @@ def translations_set(*, alert: Alert, translations: list[TranslationFields]) -> 
         audio: StoredAudio | None = audio_from_upload(item.audio_upload) if item.audio_upload is not None else None
         if audio is not None:
             row.audio_source = AudioSource.UPLOAD
-            row.audio_name, row.audio_sha256, row.audio_bytes, row.audio_seconds = (
-                audio.name,
-                audio.sha256,
-                audio.size,
-                audio.seconds,
-            )
+            audio_attach(row, audio)
         elif old is not None and ((old.title, old.text) == (title, text) or old.audio_source == AudioSource.UPLOAD):
             row.audio_source = old.audio_source
             row.audio_name, row.audio_sha256, row.audio_bytes, row.audio_seconds = (
@@ -116,12 +111,7 @@ def translations_speak(*, alert: Alert) -> list[AlertTranslation]:
         if row.audio_sha256 or row.audio_source != AudioSource.SPEECH or row.language not in SPOKEN_LANGUAGES:
             continue
         audio = audio_from_text(title=row.title, text=row.text, drill=alert.is_drill)
-        row.audio_name, row.audio_sha256, row.audio_bytes, row.audio_seconds = (
-            audio.name,
-            audio.sha256,
-            audio.size,
-            audio.seconds,
-        )
+        audio_attach(row, audio)
         spoken.append(row)
     return spoken
 
